@@ -1,0 +1,24 @@
+// Labels that mark what mk owns. Everything mk observes or deletes is found by these,
+// never by name patterns.
+
+export const LABEL_PREFIX = 'mk.dev/';
+export const LABELS = {
+  /** Present on every object mk creates; value is the cluster name. */
+  cluster: 'mk.dev/cluster',
+  node: 'mk.dev/node',
+  pool: 'mk.dev/pool',
+  role: 'mk.dev/role',
+  ordinal: 'mk.dev/ordinal',
+  /** Hash of the node's creation-time settings; a change means the node must be replaced. */
+  configHash: 'mk.dev/config-hash',
+  /** 'node' | 'network' | 'volume' */
+  component: 'mk.dev/component',
+  /** mk version that created the object. */
+  createdBy: 'mk.dev/created-by',
+} as const;
+
+export type Component = 'node' | 'network' | 'volume';
+
+export function ownedLabels(cluster: string, component: Component, extra: Record<string, string> = {}): Record<string, string> {
+  return { [LABELS.cluster]: cluster, [LABELS.component]: component, ...extra };
+}

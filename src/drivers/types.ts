@@ -1,0 +1,94 @@
+// The narrow port every driver implements. Planning reads ObservedCluster; steps call Driver and NodeHandle.
+import type { DesiredNode, Role } from '../spec/types.js';
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface ExecOptions {
+  /** Bytes written to the command's stdin, then closed. */
+  stdin?: string | Buffer;
+  env?: Record<string, string>;
+  user?: string;
+  signal?: AbortSignal;
+}
+
+/** A running node: run argv (never a shell string built from spec values) and copy files in. */
+export interface NodeHandle {
+  readonly name: string;
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Like exec, but a non-zero exit throws CommandError carrying argv and output. */
+  run(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Write a file (parents created) with the given mode; content never logged. */
+  writeFile(path: string, content: string | Buffer, mode: number, opts?: { signal?: AbortSignal }): Promise<void>;
+}
+
+export type NodeState = 'running' | 'stopped' | 'restarting' | 'paused' | 'dead' | 'created';
+
+export interface ObservedNode {
+  name: string;
+  pool: string;
+  ordinal: number;
+  role: Role;
+  /** Driver-specific id (container id). */
+  id: string;
+  state: NodeState;
+  /** Address on the cluster network. */
+  address?: string;
+  /** 127.0.0.1 port published for the API server (control planes). */
+  apiServerPort?: number;
+  image: string;
+  configHash: string;
+}
+
+export interface ObservedNetwork {
+  id: string;
+  name: string;
+  subnet?: string;
+  gateway?: string;
+}
+
+export interface ObservedCluster {
+  name: string;
+  network?: ObservedNetwork;
+  nodes: ObservedNode[];
+  /** mk-owned volumes with no node container using them (left by a killed run). */
+  orphanVolumes: string[];
+}
+
+/** What createNode needs beyond the desired node: derived in the planner, applied by the driver. */
+export interface NodeCreateRequest {
+  node: DesiredNode;
+  image: string;
+  configHash: string;
+  /** Publish the API server port (control planes): 0 = any free port on 127.0.0.1. */
+  apiServerPort?: number;
+}
+
+export interface NetworkRequest {
+  cluster: string;
+  name?: string;
+  subnet?: string;
+}
+
+export interface Driver {
+  readonly name: string;
+  /** Everything mk owns for the cluster, found by label. Pure read. */
+  observe(cluster: string, signal?: AbortSignal): Promise<ObservedCluster>;
+  /** Names of clusters that have at least one mk-owned object. */
+  listClusters(signal?: AbortSignal): Promise<string[]>;
+  /** Idempotent: returns the existing network when present. */
+  ensureNetwork(req: NetworkRequest, signal?: AbortSignal): Promise<ObservedNetwork>;
+  /** Idempotent: a node that exists already (same name, label-matched) is returned, not duplicated. */
+  createNode(req: NodeCreateRequest, signal?: AbortSignal): Promise<ObservedNode>;
+  startNode(cluster: string, name: string, signal?: AbortSignal): Promise<void>;
+  /** Removes the node and its volume; tolerates "already gone". */
+  removeNode(cluster: string, name: string, signal?: AbortSignal): Promise<void>;
+  removeVolume(cluster: string, volume: string, signal?: AbortSignal): Promise<void>;
+  /** Removes the cluster network; tolerates "already gone". */
+  removeNetwork(cluster: string, signal?: AbortSignal): Promise<void>;
+  node(cluster: string, name: string): NodeHandle;
+  close?(): Promise<void>;
+}

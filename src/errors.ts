@@ -1,0 +1,72 @@
+// Typed errors. Each layer wraps with context; only src/main.ts prints them and picks the exit code.
+
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  /** mk plan: changes are pending. */
+  changesPending: 2,
+  /** Another mk holds the cluster lock. */
+  locked: 3,
+  /** Interrupted (Ctrl-C / SIGTERM). */
+  interrupted: 130,
+} as const;
+
+export class MkError extends Error {
+  readonly exitCode: number = EXIT.error;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export interface SpecProblem {
+  file: string;
+  line: number;
+  column: number;
+  /** JSON-pointer-like dot path, e.g. spec.nodes[1].name */
+  path: string;
+  message: string;
+}
+
+export class SpecError extends MkError {
+  constructor(readonly problems: SpecProblem[]) {
+    super(problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.path ? p.path + ': ' : ''}${p.message}`).join('\n'));
+  }
+}
+
+export class CommandError extends MkError {
+  constructor(
+    readonly argv: readonly string[],
+    readonly exitCodeOfCommand: number,
+    readonly stdout: string,
+    readonly stderr: string,
+    readonly where: string,
+  ) {
+    super(`command failed on ${where} (exit ${exitCodeOfCommand}): ${argv.join(' ')}\n${(stderr || stdout).trim().split('\n').slice(-20).join('\n')}`);
+  }
+}
+
+export class LockedError extends MkError {
+  override readonly exitCode = EXIT.locked;
+  constructor(readonly cluster: string, readonly holder: { pid: number; host: string; since: string } | undefined) {
+    super(
+      holder
+        ? `cluster "${cluster}" is being reconciled by another mk (pid ${holder.pid} on ${holder.host}, since ${holder.since})`
+        : `cluster "${cluster}" is locked by another mk`,
+    );
+  }
+}
+
+export class DriverError extends MkError {}
+export class PlanError extends MkError {}
+export class StepError extends MkError {
+  constructor(readonly stepId: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+export class AbortedError extends MkError {
+  override readonly exitCode = EXIT.interrupted;
+  constructor(message = 'interrupted') {
+    super(message);
+  }
+}

@@ -1,0 +1,33 @@
+// Output channels. Reporter: one status line per step for people, NDJSON events for machines.
+// Implementations live in src/output.ts; the engine only sees this interface.
+import type { Plan, PlannedStep } from './reconcile/plan.js';
+
+export type StepOutcome = 'done' | 'skipped' | 'not-implemented' | 'failed' | 'aborted';
+
+export type MkEvent =
+  | { type: 'plan'; plan: Plan }
+  | { type: 'step.started'; cluster: string; step: PlannedStep }
+  | { type: 'step.finished'; cluster: string; step: PlannedStep; outcome: Exclude<StepOutcome, 'failed'>; durationMs: number; detail?: string }
+  | { type: 'step.failed'; cluster: string; step: PlannedStep; durationMs: number; error: string }
+  | { type: 'summary'; cluster: string; ok: boolean; inSync: boolean; counts: Partial<Record<StepOutcome, number>>; durationMs: number }
+  | { type: 'info'; cluster?: string; message: string }
+  | { type: 'warning'; cluster?: string; message: string }
+  | { type: 'error'; cluster?: string; message: string; problems?: unknown[] };
+
+export interface Reporter {
+  emit(event: MkEvent): void;
+  /** Debug detail (shown at -v); always passed through redaction. */
+  debug(message: string, context?: Record<string, unknown>): void;
+}
+
+/** A reporter that records events; for tests and for composing. */
+export class RecordingReporter implements Reporter {
+  readonly events: MkEvent[] = [];
+  readonly debugLines: string[] = [];
+  emit(event: MkEvent): void {
+    this.events.push(event);
+  }
+  debug(message: string): void {
+    this.debugLines.push(message);
+  }
+}

@@ -1,0 +1,134 @@
+// The cluster spec as mk uses it after loading, validation and defaulting.
+// schema/cluster.v1alpha1.json is the single source of field names; keep the two in step.
+
+export const API_VERSION = 'mk.dev/v1alpha1';
+export const KIND = 'Cluster';
+
+export type Role = 'control-plane' | 'worker';
+export type Cri = 'containerd' | 'cri-o' | 'docker';
+export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: TaintEffect;
+}
+
+/** One host of an ssh pool (issue 6 fills in the driver). */
+export interface HostSpec {
+  address: string;
+  port?: number;
+  user?: string;
+  /** Node name; defaults to <cluster>-<pool>-<n>. */
+  name?: string;
+  labels?: Record<string, string>;
+  taints?: Taint[];
+}
+
+/** A pool of identical nodes. Docker pools have a count; ssh pools list hosts. */
+export interface NodePool {
+  name: string;
+  role: Role;
+  count: number;
+  hosts?: HostSpec[];
+  labels: Record<string, string>;
+  taints: Taint[];
+}
+
+export interface DockerDriverOptions {
+  /** Node image reference; defaulted from the Kubernetes version and CRI. */
+  image: string;
+  /** Real clusters need privileged nodes; false uses the reduced capability set. */
+  privileged: boolean;
+  /** Docker network name; default mk-<cluster>. */
+  network?: string;
+  /** IPv4 subnet (CIDR) for the cluster network; default: a free /24 picked by the driver. */
+  subnet?: string;
+  /** Docker endpoint (unix:///..., tcp://..., ssh://...); default DOCKER_HOST, then the current context. */
+  host?: string;
+  /** Docker context name; default DOCKER_CONTEXT, then the CLI's current context. */
+  context?: string;
+}
+
+export interface SshDriverOptions {
+  user?: string;
+  port?: number;
+  identityFile?: string;
+  useAgent?: boolean;
+  knownHostsFile?: string;
+  /** Pinned host-key fingerprints, host -> SHA256:... */
+  hostKeys?: Record<string, string>;
+  trustOnFirstUse?: boolean;
+  sudo?: boolean;
+  bastion?: { host: string; port?: number; user?: string };
+}
+
+export type DriverSpec =
+  | { name: 'docker'; docker: DockerDriverOptions }
+  | { name: 'ssh'; ssh: SshDriverOptions };
+
+export interface NetworkingSpec {
+  podSubnet: string;
+  serviceSubnet: string;
+  /** 0 = a free port on 127.0.0.1. */
+  apiServerPort: number;
+  /** auto | none | a manifest path relative to the spec file. */
+  cni: string;
+}
+
+export interface LoadBalancerSpec {
+  enabled: boolean;
+  /** 'auto' or explicit ranges ("172.30.0.200-172.30.0.250" or CIDRs). */
+  addressPool: 'auto' | string[];
+}
+
+export interface AddonSpec {
+  name: string;
+  enabled: boolean;
+  /** Free-form per-addon options, validated per addon by the catalog. */
+  options: Record<string, unknown>;
+  /** User manifests: a path relative to the spec file, or a URL with sha256. */
+  manifests?: string;
+  sha256?: string;
+}
+
+export interface ClusterSpecBody {
+  kubernetesVersion: string;
+  driver: DriverSpec;
+  cri: Cri;
+  nodes: NodePool[];
+  networking: NetworkingSpec;
+  loadBalancer: LoadBalancerSpec;
+  addons: AddonSpec[];
+}
+
+export interface Cluster {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: ClusterSpecBody;
+}
+
+/** A spec loaded from disk: the cluster plus where it came from. */
+export interface LoadedCluster {
+  /** Absolute path of the file, or '-' for stdin. */
+  file: string;
+  cluster: Cluster;
+  /** Files the spec references (CNI manifest, addon manifests), for the watcher. */
+  references: string[];
+}
+
+/** One node the spec asks for, after expanding pools. Pure data, derived by expandNodes(). */
+export interface DesiredNode {
+  /** <cluster>-<pool>-<n>, n from 1; also the hostname and the Kubernetes node name. */
+  name: string;
+  cluster: string;
+  pool: string;
+  /** 1-based index within the pool; removal takes the highest first. */
+  ordinal: number;
+  role: Role;
+  labels: Record<string, string>;
+  taints: Taint[];
+  /** ssh driver only. */
+  host?: HostSpec;
+}
