@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages mk's tests need: the Docker engine, debootstrap + zstd for the node image,
+# and what the Kubernetes test bed builds with. Installs only what is missing.
+set -euo pipefail
+want=(docker.io debootstrap zstd openssl iproute2 gcc libc6-dev)
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "system packages ok"

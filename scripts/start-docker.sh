@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Starts dockerd in the background when no engine answers (no systemd here), then waits for it.
+set -euo pipefail
+if docker info >/dev/null 2>&1; then echo "docker engine already running"; exit 0; fi
+if [ ! -d /sys/fs/cgroup/memory ] && command -v cgroupfs-mount >/dev/null; then cgroupfs-mount || true; fi
+nohup dockerd >/tmp/mk-dockerd.log 2>&1 &
+for _ in $(seq 1 120); do
+  if docker info >/dev/null 2>&1; then echo "docker engine ready"; exit 0; fi
+  sleep 0.5
+done
+echo "dockerd did not become ready; its log:" >&2
+tail -50 /tmp/mk-dockerd.log >&2
+exit 1

@@ -1,0 +1,16 @@
+// Sums vitest JSON reports (written when MK_TEST_RESULTS is set) into one closing line:
+// "tests: N passed, N failed, N skipped".
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const dir = process.argv[2] ?? '.ci-results';
+let passed = 0, failed = 0, skipped = 0;
+for (const f of (await readdir(dir)).filter((f) => f.endsWith('.json')).sort()) {
+  const r = JSON.parse(await readFile(join(dir, f), 'utf8'));
+  passed += r.numPassedTests ?? 0;
+  failed += r.numFailedTests ?? 0;
+  skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  console.log(`${f.replace(/\.json$/, '')}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+}
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exitCode = failed > 0 ? 1 : 0;

@@ -1,0 +1,96 @@
+// The command table. Handlers load lazily so start-up only pays for what runs.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { CommandContext } from './commands/context.js';
+
+export interface CliRuntime {
+  version: string;
+  /** Builds the context once options are parsed; returns the exit code of the command. */
+  run: (opts: GlobalOptions, fn: (ctx: CommandContext) => Promise<number>) => Promise<void>;
+}
+
+export interface GlobalOptions {
+  output: 'text' | 'json';
+  verbose: number;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function seconds(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
+  if (!m) throw new InvalidArgumentError('must be a duration like 500ms, 30s or 2m');
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+export function buildProgram(rt: CliRuntime): Command {
+  const program = new Command('mk')
+    .description('Turn a cluster.yaml into a running Kubernetes cluster and keep it that way.')
+    .version(rt.version, '--version', 'print the mk version')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-v, --verbose', 'more detail (repeat for more); error stacks at -v', (_: string, prev: number) => prev + 1, 0)
+    .showHelpAfterError('(run mk --help for usage)')
+    .configureHelp({ showGlobalOptions: true });
+
+  const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals() as GlobalOptions;
+  const fileOption = () => new Option('-f, --file <path>', 'cluster spec: a file, a directory of specs, or - for stdin').makeOptionMandatory();
+
+  program
+    .command('plan')
+    .description('show what apply would change (exit 0 in sync, 2 changes pending, 1 error)')
+    .addOption(fileOption())
+    .action(async (opts: { file: string }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/apply.js')).plan(ctx, opts.file)),
+    );
+
+  program
+    .command('apply')
+    .description('converge the cluster(s) to the spec; with nothing to change it says so and does nothing')
+    .addOption(fileOption())
+    .addOption(new Option('--concurrency <n>', 'parallel node operations').argParser(positiveInt).default(4))
+    .action(async (opts: { file: string; concurrency: number }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/apply.js')).apply(ctx, opts.file, { concurrency: opts.concurrency })),
+    );
+
+  program
+    .command('watch')
+    .description('reconcile on every save of the spec, and repair drift periodically; Ctrl-C stops')
+    .addOption(fileOption())
+    .addOption(new Option('--interval <duration>', 'how often to re-observe the cluster for drift').argParser(seconds).default(30_000, '30s'))
+    .addOption(new Option('--debounce <duration>', 'quiet time after a save before reconciling').argParser(seconds).default(75, '75ms'))
+    .action(async (opts: { file: string; interval: number; debounce: number }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) =>
+        (await import('./commands/watch.js')).watch(ctx, opts.file, { intervalMs: opts.interval, debounceMs: opts.debounce }),
+      ),
+    );
+
+  program
+    .command('status')
+    .description('nodes, roles, state and addresses of one or all clusters, and what is out of sync')
+    .argument('[name]', 'cluster name (default: every cluster mk finds)')
+    .option('-f, --file <path>', 'compare against this spec instead of the last applied one')
+    .action(async (name: string | undefined, opts: { file?: string }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/status.js')).status(ctx, name, opts.file)),
+    );
+
+  program
+    .command('delete')
+    .description('remove everything mk owns for a cluster (found by label), nothing else')
+    .argument('[name]', 'cluster name')
+    .option('-f, --file <path>', 'delete the cluster(s) this spec describes')
+    .action(async (name: string | undefined, opts: { file?: string }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/delete.js')).del(ctx, name, opts.file)),
+    );
+
+  program
+    .command('version')
+    .description('print the mk version')
+    .action(() => {
+      process.stdout.write(`mk ${rt.version}\n`);
+    });
+
+  return program;
+}

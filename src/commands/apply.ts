@@ -1,0 +1,69 @@
+// mk plan / mk apply: load every spec, then per cluster: (lock) → observe → diff → print → execute.
+import { driverFor } from '../drivers/index.js';
+import { EXIT, MkError } from '../errors.js';
+import { acquireClusterLock } from '../reconcile/lock.js';
+import { inSync } from '../reconcile/plan.js';
+import { reconcile } from '../reconcile/runner.js';
+import { loadSpecs } from '../spec/load.js';
+import type { LoadedCluster } from '../spec/types.js';
+import { saveLastApplied } from '../state.js';
+import type { CommandContext } from './context.js';
+
+export async function plan(ctx: CommandContext, target: string): Promise<number> {
+  const specs = await loadSpecs(target, { stdin: ctx.stdin });
+  let pending = false;
+  for (const spec of specs) {
+    const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
+    try {
+      const { plan } = await reconcile(spec.cluster, { driver, reporter: ctx.reporter, signal: ctx.signal, mode: 'plan', file: spec.file });
+      if (!inSync(plan)) pending = true;
+    } finally {
+      await driver.close?.();
+    }
+  }
+  return pending ? EXIT.changesPending : EXIT.ok;
+}
+
+export interface ApplyOptions {
+  concurrency: number;
+}
+
+/** Applies one loaded spec under the cluster lock. Shared by apply and watch. */
+export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<{ changed: boolean }> {
+  const name = spec.cluster.metadata.name;
+  const lock = await acquireClusterLock(name);
+  const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
+  try {
+    const { plan } = await reconcile(spec.cluster, {
+      driver,
+      reporter: ctx.reporter,
+      signal: ctx.signal,
+      mode: 'apply',
+      file: spec.file,
+      concurrency: opts.concurrency,
+    });
+    await saveLastApplied(spec.cluster);
+    return { changed: !inSync(plan) };
+  } finally {
+    await driver.close?.();
+    await lock.release();
+  }
+}
+
+export async function apply(ctx: CommandContext, target: string, opts: ApplyOptions): Promise<number> {
+  const specs = await loadSpecs(target, { stdin: ctx.stdin });
+  let failed: MkError | undefined;
+  for (const spec of specs) {
+    if (ctx.signal.aborted) break;
+    try {
+      await applyOne(ctx, spec, opts);
+    } catch (err) {
+      // One cluster failing does not stop the others in a directory; the first error decides the exit code.
+      if (specs.length === 1 || !(err instanceof MkError)) throw err;
+      ctx.reporter.emit({ type: 'error', cluster: spec.cluster.metadata.name, message: err.message });
+      failed ??= err;
+    }
+  }
+  if (failed) return failed.exitCode;
+  return ctx.signal.aborted ? EXIT.interrupted : EXIT.ok;
+}

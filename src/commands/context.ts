@@ -1,0 +1,15 @@
+// What every command receives from the CLI layer.
+import type { Reporter } from '../log.js';
+import type { OutputFormat } from '../output/reporters.js';
+
+export interface CommandContext {
+  reporter: Reporter;
+  output: OutputFormat;
+  verbose: number;
+  /** Aborted on Ctrl-C / SIGTERM. */
+  signal: AbortSignal;
+  /** Reads all of stdin (for `-f -`). */
+  stdin: () => Promise<string>;
+  /** Plain lines for command results that are not events (status tables, kubeconfig). */
+  print: (line: string) => void;
+}

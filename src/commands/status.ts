@@ -1,0 +1,102 @@
+// mk status [NAME] [-f FILE]: what runs, and what differs from the spec (given, or last applied).
+import { dockerDriver, driverFor } from '../drivers/index.js';
+import type { Driver, ObservedCluster } from '../drivers/types.js';
+import { EXIT } from '../errors.js';
+import { diff } from '../reconcile/diff.js';
+import type { Plan } from '../reconcile/plan.js';
+import { loadSpecs } from '../spec/load.js';
+import type { Cluster } from '../spec/types.js';
+import { loadLastApplied } from '../state.js';
+import { stepLine } from '../output/plan-text.js';
+import type { CommandContext } from './context.js';
+
+export interface ClusterStatus {
+  name: string;
+  network?: { name: string; subnet?: string };
+  nodes: Array<{ name: string; role: string; pool: string; state: string; address?: string; apiServerPort?: number; image: string }>;
+  /** Compared against: 'spec' (-f), 'last-applied', or none. */
+  comparedWith: 'spec' | 'last-applied' | 'none';
+  outOfSync: string[];
+}
+
+export function summarize(observed: ObservedCluster, plan: Plan | undefined, comparedWith: ClusterStatus['comparedWith']): ClusterStatus {
+  return {
+    name: observed.name,
+    ...(observed.network ? { network: { name: observed.network.name, ...(observed.network.subnet ? { subnet: observed.network.subnet } : {}) } } : {}),
+    nodes: observed.nodes
+      .map((n) => ({
+        name: n.name,
+        role: n.role,
+        pool: n.pool,
+        state: n.state,
+        ...(n.address ? { address: n.address } : {}),
+        ...(n.apiServerPort ? { apiServerPort: n.apiServerPort } : {}),
+        image: n.image,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    comparedWith,
+    outOfSync: plan ? plan.steps.filter((s) => s.implemented).map((s) => stepLine(s).trim()) : [],
+  };
+}
+
+export function formatStatus(s: ClusterStatus): string {
+  const lines = [`cluster ${s.name}${s.network ? `  network ${s.network.name}${s.network.subnet ? ` ${s.network.subnet}` : ''}` : ''}`];
+  if (s.nodes.length === 0) lines.push('  (no nodes)');
+  const rows = [['NAME', 'ROLE', 'STATE', 'ADDRESS', 'API', 'IMAGE'], ...s.nodes.map((n) => [n.name, n.role, n.state, n.address ?? '-', n.apiServerPort ? `127.0.0.1:${n.apiServerPort}` : '-', n.image])];
+  if (s.nodes.length) {
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) lines.push('  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  }
+  if (s.comparedWith === 'none') lines.push('  sync: unknown (never applied from this machine; pass -f FILE to compare)');
+  else if (s.outOfSync.length === 0) lines.push(`  sync: in sync with the ${s.comparedWith === 'spec' ? 'spec' : 'last applied spec'}`);
+  else lines.push(`  sync: out of sync with the ${s.comparedWith === 'spec' ? 'spec' : 'last applied spec'}:`, ...s.outOfSync.map((l) => `    ${l}`));
+  return lines.join('\n');
+}
+
+export async function status(ctx: CommandContext, name: string | undefined, file: string | undefined): Promise<number> {
+  const debug = ctx.reporter.debug.bind(ctx.reporter);
+  const targets: Array<{ name: string; spec?: Cluster; comparedWith: ClusterStatus['comparedWith'] }> = [];
+  if (file) {
+    for (const s of await loadSpecs(file, { stdin: ctx.stdin })) {
+      if (!name || s.cluster.metadata.name === name) targets.push({ name: s.cluster.metadata.name, spec: s.cluster, comparedWith: 'spec' });
+    }
+  } else {
+    let names: string[];
+    if (name) names = [name];
+    else {
+      const driver = await dockerDriver({}, debug);
+      try {
+        names = await driver.listClusters(ctx.signal);
+      } finally {
+        await driver.close?.();
+      }
+    }
+    for (const n of names) {
+      const last = await loadLastApplied(n);
+      targets.push(last ? { name: n, spec: last, comparedWith: 'last-applied' } : { name: n, comparedWith: 'none' });
+    }
+  }
+  const result: ClusterStatus[] = [];
+  for (const t of targets) {
+    const driver: Driver = t.spec ? await driverFor(t.spec, debug) : await dockerDriver({}, debug);
+    try {
+      const observed = await driver.observe(t.name, ctx.signal);
+      let plan: Plan | undefined;
+      if (t.spec) {
+        try {
+          plan = diff(t.spec, observed);
+        } catch (err) {
+          // A plan that mk would refuse is still a status: report it as a line.
+          plan = { cluster: t.name, steps: [], warnings: [(err as Error).message] };
+        }
+      }
+      result.push(summarize(observed, plan, t.comparedWith));
+    } finally {
+      await driver.close?.();
+    }
+  }
+  if (ctx.output === 'json') ctx.print(JSON.stringify({ clusters: result }));
+  else if (result.length === 0) ctx.print(name ? `no cluster named "${name}"` : 'no clusters');
+  else ctx.print(result.map(formatStatus).join('\n\n'));
+  return name && result.every((r) => r.nodes.length === 0 && !r.network) ? EXIT.error : EXIT.ok;
+}

@@ -1,0 +1,98 @@
+// mk watch -f FILE|DIR: reconcile on every save (debounced, coalesced) and re-observe periodically
+// to repair drift. Invalid edits are reported and leave the cluster alone. Ctrl-C stops cleanly.
+import { resolve } from 'node:path';
+import { EXIT, MkError, SpecError } from '../errors.js';
+import type { MkEvent, Reporter } from '../log.js';
+import { ReconcileLoop, type Trigger } from '../reconcile/watch.js';
+import { loadSpecs } from '../spec/load.js';
+import { applyOne } from './apply.js';
+import type { CommandContext } from './context.js';
+
+export interface WatchOptions {
+  intervalMs: number;
+  debounceMs: number;
+}
+
+/**
+ * For drift checks: holds back an empty plan and its summary so an idle watcher stays quiet,
+ * and announces a non-empty one as a repair.
+ */
+class DriftReporter implements Reporter {
+  repaired = false;
+  constructor(private readonly inner: Reporter) {}
+  emit(e: MkEvent): void {
+    if (e.type === 'plan') {
+      if (e.plan.steps.length === 0) return;
+      this.repaired = true;
+      this.inner.emit({ type: 'info', cluster: e.plan.cluster, message: `drift detected on cluster "${e.plan.cluster}": repairing` });
+    }
+    if (e.type === 'summary' && !this.repaired) return;
+    this.inner.emit(e);
+  }
+  debug(message: string, context?: Record<string, unknown>): void {
+    this.inner.debug(message, context);
+  }
+}
+
+export async function watch(ctx: CommandContext, target: string, opts: WatchOptions): Promise<number> {
+  if (target === '-') throw new MkError('mk watch needs a file or directory, not stdin');
+  const { watch: chokidarWatch } = await import('chokidar');
+  const root = resolve(target);
+  const watcher = chokidarWatch(root, { ignoreInitial: true, depth: 0 });
+  const watched = new Set<string>([root]);
+
+  const runOnce = async (trigger: Trigger): Promise<void> => {
+    if (trigger.kind === 'change') ctx.reporter.emit({ type: 'info', message: `change detected: ${trigger.files.join(', ')}` });
+    let specs;
+    try {
+      specs = await loadSpecs(target, { stdin: ctx.stdin });
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      ctx.reporter.emit({ type: 'error', message: `invalid spec, cluster left as it is:\n${err.message}`, problems: err.problems });
+      return;
+    }
+    for (const spec of specs) {
+      for (const ref of spec.references) {
+        if (!watched.has(ref)) {
+          watched.add(ref);
+          watcher.add(ref);
+        }
+      }
+      if (ctx.signal.aborted) return;
+      const reporter = trigger.kind === 'interval' ? new DriftReporter(ctx.reporter) : ctx.reporter;
+      try {
+        await applyOne({ ...ctx, reporter }, spec, { concurrency: 4 });
+      } catch (err) {
+        if (ctx.signal.aborted) return;
+        // Keep watching: the next save or drift check retries.
+        ctx.reporter.emit({ type: 'error', cluster: spec.cluster.metadata.name, message: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  };
+
+  const loop = new ReconcileLoop({
+    debounceMs: opts.debounceMs,
+    intervalMs: opts.intervalMs,
+    run: runOnce,
+    onError: (err) => ctx.reporter.emit({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
+  });
+  const isSpecFile = (p: string) => p === root || watched.has(p) || /\.ya?ml$/.test(p);
+  for (const ev of ['add', 'change', 'unlink'] as const) {
+    watcher.on(ev, (p: string) => {
+      if (isSpecFile(p)) loop.fileChanged(p);
+    });
+  }
+  watcher.on('error', (err) => ctx.reporter.emit({ type: 'warning', message: `watcher: ${String(err)}` }));
+  await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+  ctx.reporter.emit({ type: 'info', message: `watching ${target} (drift check every ${Math.round(opts.intervalMs / 1000)}s); Ctrl-C to stop` });
+  loop.start();
+
+  await new Promise<void>((stop) => {
+    if (ctx.signal.aborted) stop();
+    ctx.signal.addEventListener('abort', () => stop(), { once: true });
+  });
+  await loop.stop();
+  await watcher.close();
+  ctx.reporter.emit({ type: 'info', message: 'watch stopped' });
+  return EXIT.ok;
+}

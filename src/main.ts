@@ -1,0 +1,85 @@
+// Entry point: parse the command line, run one command, print errors in one place, exit with a
+// documented code (see README "Exit codes"). The only process.exit in mk is in bin/mk.js.
+import { CommanderError } from 'commander';
+import { buildProgram, type GlobalOptions } from './cli.js';
+import type { CommandContext } from './commands/context.js';
+import { EXIT, MkError, SpecError } from './errors.js';
+import { createReporter } from './output/reporters.js';
+import { redact } from './redact.js';
+import { VERSION } from './version.js';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram({
+    version: VERSION,
+    run: async (opts: GlobalOptions, fn) => {
+      exitCode = await runCommand(opts, fn);
+    },
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and --version exit 0; usage errors were already printed by commander
+      return err.exitCode === 0 ? EXIT.ok : EXIT.error;
+    }
+    throw err;
+  }
+  return exitCode;
+}
+
+async function runCommand(opts: GlobalOptions, fn: (ctx: CommandContext) => Promise<number>): Promise<number> {
+  const reporter = await createReporter(opts.output, opts.verbose);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) {
+      process.stderr.write('\nforced exit\n');
+      process.exit(EXIT.interrupted);
+    }
+    reporter.emit({ type: 'warning', message: `${sig} received: stopping after the running steps (again to force)` });
+    controller.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ctx: CommandContext = {
+    reporter,
+    output: opts.output,
+    verbose: opts.verbose,
+    signal: controller.signal,
+    stdin: readStdin,
+    print: (line) => process.stdout.write(redact(line) + '\n'),
+  };
+  try {
+    return await fn(ctx);
+  } catch (err) {
+    return reportError(err, opts, ctx);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    reporter.close();
+  }
+}
+
+function reportError(err: unknown, opts: GlobalOptions, ctx: CommandContext): number {
+  const { reporter } = ctx;
+  if (err instanceof SpecError) {
+    reporter.emit({ type: 'error', message: `invalid spec (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}):\n${err.message}`, problems: err.problems });
+  } else if (err instanceof Error) {
+    const message = err instanceof MkError ? err.message : `unexpected error: ${err.message}`;
+    reporter.emit({ type: 'error', message });
+    if (opts.verbose > 0 && err.stack) reporter.debug(err.stack);
+  } else {
+    reporter.emit({ type: 'error', message: String(err) });
+  }
+  if (err instanceof MkError) return err.exitCode;
+  return ctx.signal.aborted ? EXIT.interrupted : EXIT.error;
+}

@@ -1,0 +1,43 @@
+// Terraform-style rendering of a Plan. Pure: the same Plan object `mk apply` executes.
+import type { Action, Plan, PlannedStep } from '../reconcile/plan.js';
+
+const SYMBOL: Record<Action, string> = { create: '+', remove: '-', change: '~', replace: '-/+', start: '>' };
+
+export function stepLine(s: PlannedStep): string {
+  const symbol = s.implemented ? SYMBOL[s.action] : '·';
+  const note = s.implemented ? s.reason : `${s.reason ? s.reason + '; ' : ''}not implemented yet`;
+  return `${symbol.padStart(3)} ${s.description}${note ? `  (${note})` : ''}`;
+}
+
+export function countActions(plan: Plan): { byAction: Record<Action, number>; notImplemented: number } {
+  const byAction: Record<Action, number> = { create: 0, remove: 0, change: 0, replace: 0, start: 0 };
+  let notImplemented = 0;
+  for (const s of plan.steps) {
+    if (s.implemented) byAction[s.action]++;
+    else notImplemented++;
+  }
+  return { byAction, notImplemented };
+}
+
+export function formatPlan(plan: Plan): string {
+  const where = plan.file ? ` (${plan.file})` : '';
+  const lines: string[] = [];
+  for (const w of plan.warnings) lines.push(`warning: ${w}`);
+  if (plan.steps.length === 0) {
+    lines.push(`No changes. Cluster "${plan.cluster}" is in sync${where}.`);
+    return lines.join('\n');
+  }
+  lines.push(`Plan for cluster "${plan.cluster}"${where}:`);
+  for (const s of plan.steps) lines.push(stepLine(s));
+  const { byAction, notImplemented } = countActions(plan);
+  const parts = [
+    `${byAction.create} to create`,
+    `${byAction.replace} to replace`,
+    `${byAction.start} to start`,
+    `${byAction.change} to change`,
+    `${byAction.remove} to remove`,
+  ];
+  if (notImplemented) parts.push(`${notImplemented} not implemented yet`);
+  lines.push(`Plan: ${parts.join(', ')}.`);
+  return lines.join('\n');
+}

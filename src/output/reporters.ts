@@ -1,0 +1,158 @@
+// Reporter implementations: text for people (one line per step with its duration, a spinner only
+// on a TTY) and NDJSON for machines. Every string passes through redact() before it is written.
+import pc from 'picocolors';
+import type { Ora } from 'ora';
+import type { MkEvent, Reporter, StepOutcome } from '../log.js';
+import { redact, redactDeep } from '../redact.js';
+import { formatPlan } from './plan-text.js';
+
+export type OutputFormat = 'text' | 'json';
+
+export interface Sink {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export const processSink: Sink = {
+  out: (line) => process.stdout.write(line + '\n'),
+  err: (line) => process.stderr.write(line + '\n'),
+};
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+const MARK: Record<StepOutcome, string> = {
+  done: pc.green('✓'),
+  skipped: pc.dim('='),
+  'not-implemented': pc.yellow('○'),
+  failed: pc.red('✗'),
+  aborted: pc.yellow('!'),
+};
+
+const OUTCOME_TEXT: Record<StepOutcome, string> = {
+  done: '',
+  skipped: 'already done',
+  'not-implemented': 'not implemented yet',
+  failed: 'failed',
+  aborted: 'aborted',
+};
+
+export class TextReporter implements Reporter {
+  private readonly running = new Map<string, string>();
+  private spinner: Ora | undefined;
+
+  constructor(
+    private readonly opts: { verbose: number; tty: boolean; sink?: Sink; createSpinner?: () => Ora },
+  ) {}
+
+  private get sink(): Sink {
+    return this.opts.sink ?? processSink;
+  }
+
+  /** Writes a line without tearing the spinner. */
+  private line(text: string, stream: 'out' | 'err' = 'out'): void {
+    this.spinner?.clear();
+    this.sink[stream](redact(text));
+    this.refreshSpinner();
+  }
+
+  private refreshSpinner(): void {
+    if (!this.opts.tty || !this.opts.createSpinner) return;
+    if (this.running.size === 0) {
+      this.spinner?.stop();
+      this.spinner = undefined;
+      return;
+    }
+    this.spinner ??= this.opts.createSpinner();
+    this.spinner.text = redact([...this.running.values()].join(', '));
+    if (!this.spinner.isSpinning) this.spinner.start();
+    else this.spinner.render();
+  }
+
+  emit(e: MkEvent): void {
+    switch (e.type) {
+      case 'plan':
+        this.line(formatPlan(e.plan));
+        return;
+      case 'step.started':
+        this.running.set(e.step.id, e.step.description);
+        if (this.opts.verbose > 0) this.line(pc.dim(`… ${e.step.description}`), 'err');
+        else this.refreshSpinner();
+        return;
+      case 'step.finished': {
+        this.running.delete(e.step.id);
+        const note = [OUTCOME_TEXT[e.outcome], e.detail].filter(Boolean).join(': ');
+        this.line(`${MARK[e.outcome]} ${e.step.description}${note ? pc.dim(` (${note})`) : ''} ${pc.dim(formatDuration(e.durationMs))}`);
+        return;
+      }
+      case 'step.failed':
+        this.running.delete(e.step.id);
+        this.line(`${MARK.failed} ${e.step.description} ${pc.dim(formatDuration(e.durationMs))}\n    ${e.error.split('\n').join('\n    ')}`);
+        return;
+      case 'summary': {
+        if (e.inSync) return; // the plan already said "in sync"
+        const parts = (Object.entries(e.counts) as Array<[StepOutcome, number]>)
+          .filter(([, n]) => n > 0)
+          .map(([k, n]) => `${n} ${OUTCOME_TEXT[k] || k}`);
+        const head = e.ok ? pc.green(`Cluster "${e.cluster}" reconciled`) : pc.red(`Cluster "${e.cluster}" not reconciled`);
+        this.line(`${head}: ${parts.join(', ')} in ${formatDuration(e.durationMs)}`);
+        return;
+      }
+      case 'info':
+        this.line(e.message);
+        return;
+      case 'warning':
+        this.line(pc.yellow(`warning: ${e.message}`), 'err');
+        return;
+      case 'error':
+        this.line(pc.red(`error: ${e.message}`), 'err');
+        return;
+    }
+  }
+
+  debug(message: string, context?: Record<string, unknown>): void {
+    if (this.opts.verbose < 1) return;
+    const ctx = context && Object.keys(context).length ? ' ' + JSON.stringify(context) : '';
+    this.line(pc.dim(`debug: ${message}${ctx}`), 'err');
+  }
+
+  close(): void {
+    this.running.clear();
+    this.spinner?.stop();
+    this.spinner = undefined;
+  }
+}
+
+/** NDJSON: one event per line on stdout, with a timestamp; debug lines go to stderr as NDJSON too. */
+export class JsonReporter implements Reporter {
+  constructor(private readonly opts: { verbose: number; sink?: Sink; now?: () => Date }) {}
+
+  private get sink(): Sink {
+    return this.opts.sink ?? processSink;
+  }
+
+  emit(e: MkEvent): void {
+    const ts = (this.opts.now?.() ?? new Date()).toISOString();
+    this.sink.out(JSON.stringify(redactDeep({ ts, ...e })));
+  }
+
+  debug(message: string, context?: Record<string, unknown>): void {
+    if (this.opts.verbose < 1) return;
+    const ts = (this.opts.now?.() ?? new Date()).toISOString();
+    this.sink.err(JSON.stringify(redactDeep({ ts, type: 'debug', message, ...(context ? { context } : {}) })));
+  }
+
+  close(): void {}
+}
+
+export async function createReporter(format: OutputFormat, verbose: number): Promise<TextReporter | JsonReporter> {
+  if (format === 'json') return new JsonReporter({ verbose });
+  const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
+  if (!tty) return new TextReporter({ verbose, tty });
+  const { default: ora } = await import('ora');
+  return new TextReporter({ verbose, tty, createSpinner: () => ora({ stream: process.stdout }) });
+}

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import type { Plan, PlannedStep } from '../../src/reconcile/plan.js';
+import { formatPlan } from '../../src/output/plan-text.js';
+import { formatDuration, JsonReporter, TextReporter, type Sink } from '../../src/output/reporters.js';
+
+function captured(): Sink & { outLines: string[]; errLines: string[] } {
+  const outLines: string[] = [];
+  const errLines: string[] = [];
+  return { outLines, errLines, out: (l) => outLines.push(l), err: (l) => errLines.push(l) };
+}
+
+const create: PlannedStep = {
+  id: 'node.create:dev-worker-2',
+  step: { kind: 'node.start', node: 'dev-worker-2', role: 'worker' },
+  action: 'create',
+  description: 'create node dev-worker-2 (worker)',
+  reason: 'missing',
+  implemented: true,
+  dependsOn: [],
+};
+const join: PlannedStep = {
+  id: 'kubeadm.join:dev-worker-2',
+  step: { kind: 'kubeadm.join', node: 'dev-worker-2', role: 'worker' },
+  action: 'create',
+  description: 'kubeadm join dev-worker-2 (worker)',
+  reason: '',
+  implemented: false,
+  dependsOn: ['node.create:dev-worker-2'],
+};
+const remove: PlannedStep = { ...create, id: 'node.remove:dev-worker-5', action: 'remove', description: 'remove node dev-worker-5 (worker)', reason: 'scaled down' };
+
+describe('formatPlan', () => {
+  it('says "in sync" for an empty plan', () => {
+    expect(formatPlan({ cluster: 'dev', file: 'clusters/dev.yaml', steps: [], warnings: [] })).toBe(
+      'No changes. Cluster "dev" is in sync (clusters/dev.yaml).',
+    );
+  });
+
+  it('lists each step with a Terraform-like symbol and a count line', () => {
+    const plan: Plan = { cluster: 'dev', steps: [create, join, remove], warnings: ['addons are not reconciled yet'] };
+    expect(formatPlan(plan).split('\n')).toEqual([
+      'warning: addons are not reconciled yet',
+      'Plan for cluster "dev":',
+      '  + create node dev-worker-2 (worker)  (missing)',
+      '  · kubeadm join dev-worker-2 (worker)  (not implemented yet)',
+      '  - remove node dev-worker-5 (worker)  (scaled down)',
+      'Plan: 1 to create, 0 to replace, 0 to start, 0 to change, 1 to remove, 1 not implemented yet.',
+    ]);
+  });
+});
+
+describe('TextReporter (not a TTY)', () => {
+  it('prints one line per finished step with its duration, never a spinner', () => {
+    const sink = captured();
+    const r = new TextReporter({ verbose: 0, tty: false, sink });
+    r.emit({ type: 'step.started', cluster: 'dev', step: create });
+    r.emit({ type: 'step.finished', cluster: 'dev', step: create, outcome: 'done', durationMs: 450 });
+    r.emit({ type: 'step.finished', cluster: 'dev', step: join, outcome: 'not-implemented', durationMs: 0 });
+    r.emit({ type: 'summary', cluster: 'dev', ok: true, inSync: false, counts: { done: 1, 'not-implemented': 1 }, durationMs: 1500 });
+    const plain = sink.outLines.map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''));
+    expect(plain).toEqual([
+      '✓ create node dev-worker-2 (worker) 450ms',
+      '○ kubeadm join dev-worker-2 (worker) (not implemented yet) 0ms',
+      'Cluster "dev" reconciled: 1 done, 1 not implemented yet in 1.5s',
+    ]);
+  });
+
+  it('redacts secrets in failures and shows debug lines only when verbose', () => {
+    const sink = captured();
+    const quiet = new TextReporter({ verbose: 0, tty: false, sink });
+    quiet.debug('hidden');
+    expect(sink.errLines).toEqual([]);
+    const loud = new TextReporter({ verbose: 1, tty: false, sink });
+    loud.emit({ type: 'step.failed', cluster: 'dev', step: join, durationMs: 10, error: 'kubeadm join --token abcdef.0123456789abcdef failed' });
+    loud.debug('exec', { argv: ['kubeadm', 'token', 'create'] });
+    expect(sink.outLines.join('\n')).not.toContain('0123456789abcdef');
+    expect(sink.errLines.join('\n')).toContain('debug: exec {"argv":["kubeadm","token","create"]}');
+  });
+});
+
+describe('JsonReporter', () => {
+  it('writes one JSON object per event with a timestamp', () => {
+    const sink = captured();
+    const r = new JsonReporter({ verbose: 0, sink, now: () => new Date('2026-01-02T03:04:05Z') });
+    r.emit({ type: 'plan', plan: { cluster: 'dev', steps: [create], warnings: [] } });
+    r.emit({ type: 'summary', cluster: 'dev', ok: true, inSync: false, counts: { done: 1 }, durationMs: 5 });
+    expect(sink.outLines).toHaveLength(2);
+    const [plan, summary] = sink.outLines.map((l) => JSON.parse(l));
+    expect(plan).toMatchObject({ ts: '2026-01-02T03:04:05.000Z', type: 'plan', plan: { cluster: 'dev', steps: [{ id: 'node.create:dev-worker-2' }] } });
+    expect(summary).toMatchObject({ type: 'summary', ok: true, counts: { done: 1 } });
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [12, '12ms'],
+    [1500, '1.5s'],
+    [125_000, '2m5s'],
+  ])('%d ms -> %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+});
