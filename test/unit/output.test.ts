@@ -57,6 +57,7 @@ describe('TextReporter (not a TTY)', () => {
     r.emit({ type: 'step.finished', cluster: 'dev', step: create, outcome: 'done', durationMs: 450 });
     r.emit({ type: 'step.finished', cluster: 'dev', step: join, outcome: 'not-implemented', durationMs: 0 });
     r.emit({ type: 'summary', cluster: 'dev', ok: true, inSync: false, counts: { done: 1, 'not-implemented': 1 }, durationMs: 1500 });
+    // eslint-disable-next-line no-control-regex -- strips colour codes
     const plain = sink.outLines.map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''));
     expect(plain).toEqual([
       '✓ create node dev-worker-2 (worker) 450ms',

@@ -1,0 +1,88 @@
+// Defaults: a schema-valid ClusterInput -> the normalized Cluster. Pure; validation is separate.
+import type { AddonInput, ClusterInput, PoolInput } from './input.js';
+import { API_VERSION, KIND } from './types.js';
+import type { AddonSpec, Cluster, Cri, DriverSpec, NodePool } from './types.js';
+
+export const DEFAULT_KUBERNETES_VERSION = 'v1.36.3';
+export const DEFAULT_CRI: Cri = 'containerd';
+export const DEFAULT_POD_SUBNET = '10.244.0.0/16';
+export const DEFAULT_SERVICE_SUBNET = '10.96.0.0/12';
+/** The pool used when a spec lists no nodes. */
+export const DEFAULT_POOLS: readonly PoolInput[] = [{ name: 'control-plane', role: 'control-plane', count: 1 }];
+
+/**
+ * The node image used when `driver.docker.image` is empty.
+ * For now kindest/node for every CRI; the kubeadm issue decides per-CRI images (cri-o and docker
+ * need the runtime baked into the image).
+ */
+export function defaultNodeImage(kubernetesVersion: string, _cri: Cri): string {
+  return `kindest/node:${kubernetesVersion}`;
+}
+
+function pool(input: PoolInput): NodePool {
+  return {
+    name: input.name,
+    role: input.role,
+    count: input.hosts ? input.hosts.length : (input.count ?? 0),
+    ...(input.hosts ? { hosts: input.hosts.map((h) => ({ ...h })) } : {}),
+    labels: { ...input.labels },
+    taints: (input.taints ?? []).map((t) => ({ ...t })),
+  };
+}
+
+function driver(input: ClusterInput, version: string, cri: Cri): DriverSpec {
+  const d = input.spec?.driver;
+  if (d?.name === 'ssh') return { name: 'ssh', ssh: { ...d.ssh } };
+  const docker = d?.docker ?? {};
+  return {
+    name: 'docker',
+    docker: {
+      ...docker,
+      image: docker.image ? docker.image : defaultNodeImage(version, cri),
+      privileged: docker.privileged ?? true,
+    },
+  };
+}
+
+function addon(a: AddonInput): AddonSpec {
+  return {
+    name: a.name,
+    enabled: a.enabled ?? true,
+    options: { ...a.options },
+    ...(a.manifests !== undefined ? { manifests: a.manifests } : {}),
+    ...(a.sha256 !== undefined ? { sha256: a.sha256 } : {}),
+  };
+}
+
+export function applyDefaults(input: ClusterInput): Cluster {
+  const spec = input.spec ?? {};
+  const version = spec.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION;
+  const cri = spec.cri ?? DEFAULT_CRI;
+  const net = spec.networking ?? {};
+  const lb = spec.loadBalancer ?? {};
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: {
+      name: input.metadata.name,
+      ...(input.metadata.labels ? { labels: { ...input.metadata.labels } } : {}),
+    },
+    spec: {
+      kubernetesVersion: version,
+      driver: driver(input, version, cri),
+      cri,
+      nodes: (spec.nodes ?? DEFAULT_POOLS).map(pool),
+      networking: {
+        podSubnet: net.podSubnet ?? DEFAULT_POD_SUBNET,
+        serviceSubnet: net.serviceSubnet ?? DEFAULT_SERVICE_SUBNET,
+        apiServerPort: net.apiServerPort ?? 0,
+        cni: net.cni ?? 'auto',
+      },
+      loadBalancer: {
+        enabled: lb.enabled ?? false,
+        addressPool: Array.isArray(lb.addressPool) ? [...lb.addressPool] : 'auto',
+      },
+      addons: (spec.addons ?? []).map(addon),
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// The cluster spec as users write it (schema/cluster.v1alpha1.json): every field with a default is
+// optional. defaults.ts turns a schema-valid input into the normalized Cluster of types.ts.
+import type { Cri, HostSpec, Role, SshDriverOptions, Taint } from './types.js';
+
+export interface PoolInput {
+  name: string;
+  role: Role;
+  count?: number;
+  hosts?: HostSpec[];
+  labels?: Record<string, string>;
+  taints?: Taint[];
+}
+
+export interface DriverInput {
+  name?: 'docker' | 'ssh';
+  docker?: {
+    image?: string;
+    privileged?: boolean;
+    network?: string;
+    subnet?: string;
+    host?: string;
+    context?: string;
+  };
+  ssh?: SshDriverOptions;
+}
+
+export interface AddonInput {
+  name: string;
+  enabled?: boolean;
+  options?: Record<string, unknown>;
+  manifests?: string;
+  sha256?: string;
+}
+
+export interface ClusterInput {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: {
+    kubernetesVersion?: string;
+    driver?: DriverInput;
+    cri?: Cri;
+    nodes?: PoolInput[];
+    networking?: {
+      podSubnet?: string;
+      serviceSubnet?: string;
+      apiServerPort?: number;
+      cni?: string;
+    };
+    loadBalancer?: { enabled?: boolean; addressPool?: 'auto' | string[] };
+    addons?: AddonInput[];
+  };
+}

@@ -1,0 +1,53 @@
+// The JSON Schema compiles in ajv strict mode, documents every field, and scripts/check-schema.mjs passes.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import schema from '../../schema/cluster.v1alpha1.json' with { type: 'json' };
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+type Node = Record<string, unknown>;
+
+/** Every object schema with `properties`, with its path. */
+function objectSchemas(node: unknown, at: string, out: { at: string; node: Node }[] = []): { at: string; node: Node }[] {
+  if (node === null || typeof node !== 'object') return out;
+  const n = node as Node;
+  if (n.properties) out.push({ at, node: n });
+  for (const [k, v] of Object.entries(n)) if (typeof v === 'object') objectSchemas(v, `${at}/${k}`, out);
+  return out;
+}
+
+function resolve(node: Node): Node {
+  const ref = node.$ref;
+  if (typeof ref !== 'string') return node;
+  const name = ref.replace('#/definitions/', '');
+  return (schema.definitions as Record<string, Node>)[name]!;
+}
+
+describe('schema/cluster.v1alpha1.json', () => {
+  it('compiles in ajv strict mode', () => {
+    expect(() => new Ajv({ strict: true, allErrors: true }).compile(schema)).not.toThrow();
+  });
+
+  it('closes every object (additionalProperties: false) except free-form maps', () => {
+    const open = objectSchemas(schema, '#').filter(({ node }) => node.additionalProperties !== false);
+    expect(open.map((o) => o.at)).toEqual([]);
+  });
+
+  it('describes every field', () => {
+    const missing: string[] = [];
+    for (const { at, node } of objectSchemas(schema, '#')) {
+      for (const [key, prop] of Object.entries(node.properties as Record<string, Node>)) {
+        if (typeof prop.description !== 'string' && typeof resolve(prop).description !== 'string') missing.push(`${at}/${key}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('is accepted by scripts/check-schema.mjs together with clusters/', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(repo, 'scripts', 'check-schema.mjs')], { cwd: repo });
+    expect(stdout).toMatch(/^check-schema: schema ok \(strict\); 5 document\(s\) in 5 file\(s\) under clusters\/\n$/);
+  });
+});
