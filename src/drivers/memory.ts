@@ -1,0 +1,265 @@
+// An in-memory Driver: the planner, machine and runner are tested and benchmarked against it at scale.
+// Nodes, networks and volumes are plain maps; every call is counted; faults and delays can be injected.
+import { CommandError, DriverError } from '../errors.js';
+import type {
+  Driver,
+  ExecOptions,
+  ExecResult,
+  NetworkRequest,
+  NodeCreateRequest,
+  NodeHandle,
+  NodeState,
+  ObservedCluster,
+  ObservedNetwork,
+  ObservedNode,
+} from './types.js';
+
+export type MemoryMethod =
+  | 'observe'
+  | 'listClusters'
+  | 'ensureNetwork'
+  | 'createNode'
+  | 'startNode'
+  | 'removeNode'
+  | 'removeVolume'
+  | 'removeNetwork'
+  | 'exec'
+  | 'writeFile';
+
+const MUTATING: readonly MemoryMethod[] = ['ensureNetwork', 'createNode', 'startNode', 'removeNode', 'removeVolume', 'removeNetwork'];
+
+export interface MemoryDriverOptions {
+  /** Milliseconds each call waits before acting (honours the abort signal); a number or per method. */
+  delayMs?: number | Partial<Record<MemoryMethod, number>>;
+  /** Make a call fail: for node calls the node name, for volumes the volume, for networks the cluster; or a predicate. */
+  failOn?: Partial<Record<MemoryMethod, string | ((subject: string) => boolean)>>;
+  /** Result of NodeHandle.exec; default exit 0 with empty output. */
+  onExec?: (node: string, argv: readonly string[]) => ExecResult;
+}
+
+interface StoredNode extends ObservedNode {
+  cluster: string;
+  volume: string;
+}
+
+export interface ExecRecord {
+  cluster: string;
+  node: string;
+  argv: string[];
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A copy without the driver's private fields (cheap: runs once per node per observe). */
+function observed(n: StoredNode): ObservedNode {
+  const o: ObservedNode = { name: n.name, pool: n.pool, ordinal: n.ordinal, role: n.role, id: n.id, state: n.state, image: n.image, configHash: n.configHash };
+  if (n.address !== undefined) o.address = n.address;
+  if (n.apiServerPort !== undefined) o.apiServerPort = n.apiServerPort;
+  return o;
+}
+
+export class MemoryDriver implements Driver {
+  readonly name = 'memory';
+  readonly nodes = new Map<string, StoredNode>();
+  /** cluster -> network */
+  readonly networks = new Map<string, ObservedNetwork>();
+  /** volume name -> cluster */
+  readonly volumes = new Map<string, string>();
+  readonly calls: Record<MemoryMethod, number> = {
+    observe: 0,
+    listClusters: 0,
+    ensureNetwork: 0,
+    createNode: 0,
+    startNode: 0,
+    removeNode: 0,
+    removeVolume: 0,
+    removeNetwork: 0,
+    exec: 0,
+    writeFile: 0,
+  };
+  readonly execs: ExecRecord[] = [];
+  /** Calls in progress right now, and the most seen at once (to check concurrency limits). */
+  inFlight = 0;
+  maxInFlight = 0;
+  private seq = 0;
+
+  constructor(private readonly opts: MemoryDriverOptions = {}) {}
+
+  /** Mutating calls made so far (a second apply of an unchanged spec must make none). */
+  get mutatingCalls(): number {
+    return MUTATING.reduce((sum, m) => sum + this.calls[m], 0);
+  }
+
+  resetCounters(): void {
+    for (const k of Object.keys(this.calls) as MemoryMethod[]) this.calls[k] = 0;
+    this.execs.length = 0;
+    this.maxInFlight = 0;
+  }
+
+  /** Test helper: change a node's state behind mk's back (drift). */
+  setState(name: string, state: NodeState): void {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node ${name}`);
+    n.state = state;
+  }
+
+  /** Test helper: a volume no node uses, as a killed run leaves behind. */
+  addOrphanVolume(cluster: string, volume: string): void {
+    this.volumes.set(volume, cluster);
+  }
+
+  private async call<T>(method: MemoryMethod, subject: string, signal: AbortSignal | undefined, act: () => T): Promise<T> {
+    this.calls[method]++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const d = this.opts.delayMs;
+      await sleep(typeof d === 'number' ? d : (d?.[method] ?? 0), signal);
+      if (signal?.aborted) throw abortError(signal);
+      const fail = this.opts.failOn?.[method];
+      if (fail !== undefined && (typeof fail === 'string' ? fail === subject : fail(subject))) {
+        throw new DriverError(`memory driver: injected failure in ${method}(${subject})`);
+      }
+      return act();
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private volumeInUse(volume: string): boolean {
+    // Node volumes are named after their node.
+    return this.nodes.get(volume.replace(/-var$/, ''))?.volume === volume;
+  }
+
+  observe(cluster: string, signal?: AbortSignal): Promise<ObservedCluster> {
+    return this.call('observe', cluster, signal, () => {
+      const network = this.networks.get(cluster);
+      const nodes: ObservedNode[] = [];
+      for (const n of this.nodes.values()) if (n.cluster === cluster) nodes.push(observed(n));
+      const orphanVolumes: string[] = [];
+      for (const [v, c] of this.volumes) if (c === cluster && !this.volumeInUse(v)) orphanVolumes.push(v);
+      return { name: cluster, ...(network ? { network: { ...network } } : {}), nodes, orphanVolumes: orphanVolumes.sort() };
+    });
+  }
+
+  listClusters(signal?: AbortSignal): Promise<string[]> {
+    return this.call('listClusters', '', signal, () =>
+      [...new Set([...[...this.nodes.values()].map((n) => n.cluster), ...this.networks.keys(), ...this.volumes.values()])].sort(),
+    );
+  }
+
+  ensureNetwork(req: NetworkRequest, signal?: AbortSignal): Promise<ObservedNetwork> {
+    return this.call('ensureNetwork', req.cluster, signal, () => {
+      let net = this.networks.get(req.cluster);
+      if (!net) {
+        net = { id: `net-${++this.seq}`, name: req.name ?? `mk-${req.cluster}`, subnet: req.subnet ?? `10.${100 + (this.networks.size % 100)}.0.0/24` };
+        this.networks.set(req.cluster, net);
+      }
+      return { ...net };
+    });
+  }
+
+  createNode(req: NodeCreateRequest, signal?: AbortSignal): Promise<ObservedNode> {
+    const { node } = req;
+    return this.call('createNode', node.name, signal, () => {
+      const existing = this.nodes.get(node.name);
+      if (existing) {
+        if (existing.cluster !== node.cluster) throw new DriverError(`node ${node.name} belongs to cluster ${existing.cluster}`);
+        return { ...existing };
+      }
+      if (!this.networks.has(node.cluster)) throw new DriverError(`cluster ${node.cluster} has no network`);
+      const volume = `${node.name}-var`;
+      const stored: StoredNode = {
+        cluster: node.cluster,
+        volume,
+        name: node.name,
+        pool: node.pool,
+        ordinal: node.ordinal,
+        role: node.role,
+        id: `c-${++this.seq}`,
+        state: 'running',
+        address: `10.0.0.${this.seq % 250}`,
+        ...(req.apiServerPort !== undefined ? { apiServerPort: req.apiServerPort || 30000 + this.seq } : {}),
+        image: req.image,
+        configHash: req.configHash,
+      };
+      this.nodes.set(node.name, stored);
+      this.volumes.set(volume, node.cluster);
+      return { ...stored };
+    });
+  }
+
+  startNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
+    return this.call('startNode', name, signal, () => {
+      const n = this.nodes.get(name);
+      if (!n || n.cluster !== cluster) throw new DriverError(`node ${name} not found`);
+      n.state = 'running';
+    });
+  }
+
+  removeNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
+    return this.call('removeNode', name, signal, () => {
+      const n = this.nodes.get(name);
+      if (!n || n.cluster !== cluster) return;
+      this.nodes.delete(name);
+      this.volumes.delete(n.volume);
+    });
+  }
+
+  removeVolume(cluster: string, volume: string, signal?: AbortSignal): Promise<void> {
+    return this.call('removeVolume', volume, signal, () => {
+      if (this.volumes.get(volume) !== cluster) return;
+      if (this.volumeInUse(volume)) throw new DriverError(`volume ${volume} is in use`);
+      this.volumes.delete(volume);
+    });
+  }
+
+  removeNetwork(cluster: string, signal?: AbortSignal): Promise<void> {
+    return this.call('removeNetwork', cluster, signal, () => {
+      if ([...this.nodes.values()].some((n) => n.cluster === cluster)) throw new DriverError(`network of ${cluster} still has nodes`);
+      this.networks.delete(cluster);
+    });
+  }
+
+  node(cluster: string, name: string): NodeHandle {
+    const exec = (argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> =>
+      this.call('exec', name, opts?.signal, () => {
+        const n = this.nodes.get(name);
+        if (!n || n.cluster !== cluster || n.state !== 'running') throw new DriverError(`node ${name} is not running`);
+        this.execs.push({ cluster, node: name, argv: [...argv] });
+        return this.opts.onExec?.(name, argv) ?? { stdout: '', stderr: '', exitCode: 0 };
+      });
+    return {
+      name,
+      exec,
+      run: async (argv, opts) => {
+        const r = await exec(argv, opts);
+        if (r.exitCode !== 0) throw new CommandError(argv, r.exitCode, r.stdout, r.stderr, name);
+        return r;
+      },
+      writeFile: (path, _content, _mode, opts) =>
+        this.call('writeFile', name, opts?.signal, () => {
+          this.execs.push({ cluster, node: name, argv: ['write', path] });
+        }),
+    };
+  }
+}

@@ -1,0 +1,168 @@
+// The edge of the engine: observe -> diff -> (apply) run the machine with the real step actors,
+// turning machine events into Reporter events and the outcome into a result or a typed error.
+import { createHash } from 'node:crypto';
+import { createActor, toPromise } from 'xstate';
+import type { Snapshot } from 'xstate';
+import { AbortedError, StepError } from '../errors.js';
+import type { Driver } from '../drivers/types.js';
+import type { Reporter, StepOutcome } from '../log.js';
+import type { Cluster } from '../spec/types.js';
+import { deletePlan, diff } from './diff.js';
+import { runMachine } from './machine.js';
+import type { RunOutput, StepRecord } from './machine.js';
+import type { Plan } from './plan.js';
+import { schedule } from './schedule.js';
+import { stepActors } from './steps.js';
+
+/** Bump when RunContext changes shape; a snapshot with another version is ignored. */
+export const RUN_SNAPSHOT_VERSION = 1;
+
+export interface PersistedRun {
+  version: number;
+  cluster: string;
+  /** The plan the run executes; a snapshot only resumes the very same plan. */
+  planDigest: string;
+  snapshot: Snapshot<unknown>;
+}
+
+export function planDigest(plan: Plan): string {
+  return createHash('sha256').update(JSON.stringify(plan.steps)).digest('hex');
+}
+
+export interface RunResult {
+  status: 'done' | 'failed' | 'aborted';
+  ok: boolean;
+  /** Per step id: outcome and timings. Steps never started have no record. */
+  records: Record<string, StepRecord>;
+  counts: Partial<Record<StepOutcome, number>>;
+  durationMs: number;
+}
+
+export interface ExecuteOptions {
+  driver: Driver;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  /** Parallel worker steps per stage (default 4). */
+  concurrency?: number;
+  /**
+   * Resume a run saved by onSnapshot: finished steps are not run again, in-flight ones are. Ignored unless
+   * it was saved for the same plan (version, cluster and plan digest match); then the run starts afresh.
+   */
+  resume?: PersistedRun;
+  /** Called with a restorable snapshot after every change. */
+  onSnapshot?: (persisted: PersistedRun) => void;
+}
+
+function countOutcomes(records: Record<string, StepRecord>): Partial<Record<StepOutcome, number>> {
+  const counts: Partial<Record<StepOutcome, number>> = {};
+  for (const r of Object.values(records)) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+  return counts;
+}
+
+function abortedError(signal: AbortSignal | undefined): AbortedError {
+  const reason: unknown = signal?.reason;
+  return new AbortedError(reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'interrupted');
+}
+
+/** Runs a plan. Resolves when every step ended; throws StepError on a failed step, AbortedError when aborted. */
+export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<RunResult> {
+  const { driver, reporter, signal } = opts;
+  const cluster = plan.cluster;
+  if (signal?.aborted) throw abortedError(signal);
+  const started = Date.now();
+  const machine = runMachine.provide({ actors: stepActors(driver, cluster, reporter) });
+  const digest = planDigest(plan);
+  const r = opts.resume;
+  const resume = r?.version === RUN_SNAPSHOT_VERSION && r.cluster === cluster && r.planDigest === digest ? r : undefined;
+  if (r && !resume) reporter.debug('saved run does not match this plan; starting afresh', { cluster });
+  const stages = schedule(plan, opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {});
+  // With a snapshot, xstate restores from it and ignores the input.
+  const actor = createActor(machine, { input: { schedule: stages }, ...(resume ? { snapshot: resume.snapshot } : {}) });
+
+  let firstError: unknown;
+  actor.on('step.started', (e) => reporter.emit({ type: 'step.started', cluster, step: e.step }));
+  actor.on('step.finished', (e) =>
+    reporter.emit({ type: 'step.finished', cluster, step: e.step, outcome: e.outcome, durationMs: e.durationMs, ...(e.detail !== undefined ? { detail: e.detail } : {}) }),
+  );
+  actor.on('step.failed', (e) => {
+    firstError ??= e.error;
+    reporter.emit({ type: 'step.failed', cluster, step: e.step, durationMs: e.durationMs, error: e.error instanceof Error ? e.error.message : String(e.error) });
+  });
+  if (opts.onSnapshot) {
+    const save = opts.onSnapshot;
+    actor.subscribe({ next: () => save({ version: RUN_SNAPSHOT_VERSION, cluster, planDigest: digest, snapshot: actor.getPersistedSnapshot() }), error: () => {} });
+  }
+  const onAbort = (): void => actor.send({ type: 'ABORT' });
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let out: RunOutput;
+  try {
+    actor.start();
+    out = await toPromise(actor);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+
+  const status = out.status === 'running' ? 'failed' : out.status;
+  const result: RunResult = { status, ok: status === 'done', records: out.records, counts: countOutcomes(out.records), durationMs: Date.now() - started };
+  reporter.emit({ type: 'summary', cluster, ok: result.ok, inSync: plan.steps.length === 0, counts: result.counts, durationMs: result.durationMs });
+  if (status === 'aborted') throw abortedError(signal);
+  if (status === 'failed') {
+    const stepId = out.error?.stepId ?? 'unknown';
+    throw new StepError(stepId, `step ${stepId} failed: ${out.error?.message ?? 'unknown error'}`, { cause: firstError });
+  }
+  return result;
+}
+
+export interface ReconcileOptions {
+  driver: Driver;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  mode: 'plan' | 'apply';
+  /** Spec file, recorded in the plan. */
+  file?: string;
+  concurrency?: number;
+}
+
+async function observe(driver: Driver, name: string, signal: AbortSignal | undefined) {
+  try {
+    return await driver.observe(name, signal);
+  } catch (err) {
+    if (signal?.aborted) throw abortedError(signal);
+    throw err;
+  }
+}
+
+/** observe -> diff -> emit the plan -> (apply) execute it. The plan printed is the plan executed. */
+export async function reconcile(cluster: Cluster, opts: ReconcileOptions): Promise<{ plan: Plan; result?: RunResult }> {
+  const { driver, reporter, signal } = opts;
+  if (signal?.aborted) throw abortedError(signal);
+  const actual = await observe(driver, cluster.metadata.name, signal);
+  const plan = diff(cluster, actual, opts.file !== undefined ? { file: opts.file } : {});
+  reporter.emit({ type: 'plan', plan });
+  if (opts.mode === 'plan') return { plan };
+  const result = await executePlan(plan, {
+    driver,
+    reporter,
+    ...(signal ? { signal } : {}),
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+  });
+  return { plan, result };
+}
+
+/** Removes everything mk owns for the cluster (found by label). Deleting a cluster that is gone is a no-op. */
+export async function deleteCluster(
+  name: string,
+  opts: { driver: Driver; reporter: Reporter; signal?: AbortSignal; concurrency?: number },
+): Promise<{ plan: Plan; result: RunResult }> {
+  const { driver, reporter, signal } = opts;
+  if (signal?.aborted) throw abortedError(signal);
+  const plan = deletePlan(await observe(driver, name, signal));
+  reporter.emit({ type: 'plan', plan });
+  const result = await executePlan(plan, {
+    driver,
+    reporter,
+    ...(signal ? { signal } : {}),
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+  });
+  return { plan, result };
+}

@@ -1,0 +1,255 @@
+import { describe, expect, it } from 'vitest';
+import { PlanError } from '../../src/errors.js';
+import type { ObservedCluster } from '../../src/drivers/types.js';
+import { deletePlan, diff, nodeConfigHash } from '../../src/reconcile/diff.js';
+import { inSync } from '../../src/reconcile/plan.js';
+import type { Plan } from '../../src/reconcile/plan.js';
+import { expandNodes } from '../../src/spec/nodes.js';
+import type { Cluster } from '../../src/spec/types.js';
+import { aCluster, observedOf } from './builders.js';
+
+const empty = (name = 'dev'): ObservedCluster => ({ name, nodes: [], orphanVolumes: [] });
+const ids = (plan: Plan): string[] => plan.steps.map((s) => s.id);
+const step = (plan: Plan, id: string) => {
+  const s = plan.steps.find((x) => x.id === id);
+  if (!s) throw new Error(`no step ${id} in ${ids(plan).join(', ')}`);
+  return s;
+};
+/** Dependencies come before dependents in the plan's order. */
+const assertTopological = (plan: Plan): void => {
+  const seen = new Set<string>();
+  for (const s of plan.steps) {
+    for (const d of s.dependsOn) expect(seen.has(d), `${s.id} listed before its dependency ${d}`).toBe(true);
+    seen.add(s.id);
+  }
+};
+
+interface Case {
+  name: string;
+  desired: Cluster;
+  actual: ObservedCluster;
+  /** Exactly these step ids, in this order. */
+  steps: string[];
+}
+
+const dev = (workers: number) => aCluster('dev').withWorkers(workers).build();
+const stoppedWorker = (): ObservedCluster => {
+  const o = observedOf(dev(2));
+  o.nodes[2]!.state = 'stopped';
+  return o;
+};
+const withOrphans = (): ObservedCluster => ({ ...observedOf(dev(1)), orphanVolumes: ['dev-worker-2-var'] });
+const twoPools = aCluster('dev').withWorkers(1).withWorkers(2, 'gpu').build();
+
+const cases: Case[] = [
+  {
+    name: 'fresh cluster: network, nodes, bootstrap',
+    desired: dev(2),
+    actual: empty(),
+    steps: [
+      'network.create:dev',
+      'node.create:dev-control-plane-1',
+      'node.create:dev-worker-1',
+      'node.create:dev-worker-2',
+      'kubeadm.init:dev-control-plane-1',
+      'cni.apply:dev',
+      'kubeadm.join:dev-worker-1',
+      'kubeadm.join:dev-worker-2',
+      'kubeconfig.export:dev',
+    ],
+  },
+  { name: 'in sync: empty plan', desired: dev(2), actual: observedOf(dev(2)), steps: [] },
+  {
+    name: 'scale 3 -> 5: two creates and joins, no bootstrap',
+    desired: dev(5),
+    actual: observedOf(dev(3)),
+    steps: ['node.create:dev-worker-4', 'node.create:dev-worker-5', 'kubeadm.join:dev-worker-4', 'kubeadm.join:dev-worker-5'],
+  },
+  {
+    name: 'scale 5 -> 2: highest ordinals go, reset before remove',
+    desired: dev(2),
+    actual: observedOf(dev(5)),
+    steps: [
+      'kubeadm.reset:dev-worker-3',
+      'kubeadm.reset:dev-worker-4',
+      'kubeadm.reset:dev-worker-5',
+      'node.remove:dev-worker-3',
+      'node.remove:dev-worker-4',
+      'node.remove:dev-worker-5',
+    ],
+  },
+  { name: 'stopped node: start', desired: dev(2), actual: stoppedWorker(), steps: ['node.start:dev-worker-2'] },
+  {
+    name: 'removed pool',
+    desired: dev(1),
+    actual: observedOf(twoPools),
+    steps: ['kubeadm.reset:dev-gpu-1', 'kubeadm.reset:dev-gpu-2', 'node.remove:dev-gpu-1', 'node.remove:dev-gpu-2'],
+  },
+  {
+    name: 'orphan volumes are removed before new nodes',
+    desired: dev(2),
+    actual: withOrphans(),
+    steps: ['volume.remove:dev-worker-2-var', 'node.create:dev-worker-2', 'kubeadm.join:dev-worker-2'],
+  },
+];
+
+describe('diff', () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const plan = diff(c.desired, c.actual);
+      expect(ids(plan)).toEqual(c.steps);
+      assertTopological(plan);
+      expect(inSync(plan)).toBe(c.steps.length === 0);
+    });
+  }
+
+  it('fresh cluster: dependencies, ids, reasons, implemented flags', () => {
+    const plan = diff(dev(2), empty(), { file: '/x/cluster.yaml' });
+    expect(plan.file).toBe('/x/cluster.yaml');
+    expect(plan.cluster).toBe('dev');
+    const create = step(plan, 'node.create:dev-worker-2');
+    expect(create.dependsOn).toEqual(['network.create:dev']);
+    expect(create.description).toBe('create node dev-worker-2 (worker)');
+    expect(create.reason).toBe('missing');
+    expect(create.implemented).toBe(true);
+    expect(step(plan, 'kubeadm.init:dev-control-plane-1').dependsOn).toEqual(['node.create:dev-control-plane-1']);
+    expect(step(plan, 'kubeadm.join:dev-worker-2').dependsOn).toEqual(['node.create:dev-worker-2', 'kubeadm.init:dev-control-plane-1']);
+    for (const id of ['kubeadm.init:dev-control-plane-1', 'kubeadm.join:dev-worker-1', 'cni.apply:dev', 'kubeconfig.export:dev']) {
+      expect(step(plan, id).implemented).toBe(false);
+    }
+    const cp = step(plan, 'node.create:dev-control-plane-1').step;
+    expect(cp.kind === 'node.create' && cp.apiServerPort).toBe(0);
+  });
+
+  it('network name and subnet come from the docker driver options', () => {
+    const plan = diff(aCluster('dev').withNetwork('lab', '172.31.0.0/24').build(), empty());
+    expect(step(plan, 'network.create:dev').step).toEqual({ kind: 'network.create', cluster: 'dev', name: 'lab', subnet: '172.31.0.0/24' });
+  });
+
+  it('ssh clusters get no network step', () => {
+    expect(ids(diff(aCluster('dev').overSsh().build(), empty())).some((id) => id.startsWith('network.'))).toBe(false);
+  });
+
+  it('control planes join one after another', () => {
+    const plan = diff(aCluster('dev').withControlPlanes(3).build(), empty());
+    expect(step(plan, 'kubeadm.join:dev-control-plane-2').dependsOn).toContain('kubeadm.init:dev-control-plane-1');
+    expect(step(plan, 'kubeadm.join:dev-control-plane-3').dependsOn).toContain('kubeadm.join:dev-control-plane-2');
+  });
+
+  it('replacing an image: rolling, with a reason that says what changed', () => {
+    const before = aCluster('dev').withControlPlanes(2).withWorkers(1).build();
+    const after = aCluster('dev').withControlPlanes(2).withWorkers(1).withImage('mk/node:v2').build();
+    const plan = diff(after, observedOf(before));
+    assertTopological(plan);
+    const remove = step(plan, 'node.remove:dev-control-plane-1');
+    expect(remove.action).toBe('replace');
+    expect(remove.reason).toBe('image mk/node:v1.31.0 → mk/node:v2');
+    expect(step(plan, 'node.create:dev-control-plane-1').dependsOn).toContain('node.remove:dev-control-plane-1');
+    // The second control plane goes only once the first is back.
+    expect(step(plan, 'kubeadm.reset:dev-control-plane-2').dependsOn).toContain('kubeadm.join:dev-control-plane-1');
+    expect(step(plan, 'node.create:dev-worker-1').step).toMatchObject({ image: 'mk/node:v2' });
+    // A replaced control plane keeps its published API server port.
+    expect(step(plan, 'node.create:dev-control-plane-1').step).toMatchObject({ apiServerPort: 6443 });
+  });
+
+  it('labels and taints do not change the config hash; image, role, version do', () => {
+    const base = aCluster('dev').withWorkers(1).build();
+    const node = expandNodes(base)[1]!;
+    const h = nodeConfigHash(base, node);
+    expect(nodeConfigHash(base, { ...node, labels: { a: 'b' }, taints: [{ key: 'k', effect: 'NoSchedule' }] })).toBe(h);
+    expect(nodeConfigHash(aCluster('dev').withWorkers(1).withImage('other').build(), node)).not.toBe(h);
+    expect(nodeConfigHash(aCluster('dev').withWorkers(1).withKubernetesVersion('v1.32.0').build(), node)).not.toBe(h);
+    expect(nodeConfigHash(aCluster('dev').withWorkers(1).withPrivileged(false).build(), node)).not.toBe(h);
+    expect(nodeConfigHash(base, { ...node, role: 'control-plane' })).not.toBe(h);
+    const labelled = aCluster('dev').withPool('worker', 'worker', 1, { tier: 'gold' }).build();
+    expect(inSync(diff(labelled, observedOf(base)))).toBe(true);
+  });
+
+  it('a privileged change is explained by the hash', () => {
+    const plan = diff(aCluster('dev').withControlPlanes(2).withPrivileged(false).build(), observedOf(aCluster('dev').withControlPlanes(2).build()));
+    expect(step(plan, 'node.remove:dev-control-plane-1').reason).toMatch(/^creation settings changed .*config hash [0-9a-f]+ → [0-9a-f]+$/);
+  });
+
+  it('scale down of control planes waits until new control planes joined', () => {
+    const before = aCluster('dev').withPool('old', 'control-plane', 2).build();
+    const after = aCluster('dev').withPool('old', 'control-plane', 1).withPool('new', 'control-plane', 1).build();
+    const plan = diff(after, observedOf(before));
+    expect(step(plan, 'kubeadm.reset:dev-old-2').dependsOn).toContain('kubeadm.join:dev-new-1');
+    assertTopological(plan);
+  });
+
+  describe('never removes the last control plane', () => {
+    it('refuses replacing the only control plane, naming it and what to do', () => {
+      const run = () => diff(aCluster('dev').withImage('mk/node:v2').build(), observedOf(dev(0)));
+      expect(run).toThrow(PlanError);
+      expect(run).toThrow(/dev-control-plane-1.*only control plane.*Add a second control plane first.*mk delete dev/);
+    });
+
+    it('refuses removing every existing control plane (renamed pool)', () => {
+      const run = () => diff(aCluster('dev').withPool('cp', 'control-plane', 1).build(), observedOf(dev(0)));
+      expect(run).toThrow(/last control plane.*dev-control-plane-1.*Add the new control plane first/);
+    });
+
+    it('refuses a spec without control planes', () => {
+      const noCp: Cluster = { ...dev(1), spec: { ...dev(1).spec, nodes: dev(1).spec.nodes.filter((p) => p.role === 'worker') } };
+      expect(() => diff(noCp, observedOf(dev(1)))).toThrow(PlanError);
+    });
+
+    it('allows replacing one of two control planes', () => {
+      const plan = diff(aCluster('dev').withControlPlanes(2).withImage('v2').build(), observedOf(aCluster('dev').withControlPlanes(2).build()));
+      expect(ids(plan)).toContain('node.remove:dev-control-plane-2');
+    });
+  });
+
+  describe('addons', () => {
+    it('are planned only with the first bootstrap, with a visible warning', () => {
+      const c = aCluster('dev').withAddon('metallb').withAddon('ingress').build();
+      const fresh = diff(c, empty());
+      expect(step(fresh, 'addon.apply:ingress').dependsOn).toEqual(['addon.apply:metallb']);
+      expect(step(fresh, 'addon.apply:metallb').implemented).toBe(false);
+      expect(fresh.warnings.join('\n')).toMatch(/addons are not reconciled yet \(issue 5\): metallb, ingress/);
+      const again = diff(c, observedOf(c));
+      expect(inSync(again)).toBe(true);
+      expect(again.warnings.join('\n')).toMatch(/addons are not reconciled yet \(issue 5\)/);
+    });
+
+    it('no CNI step with cni: none', () => {
+      expect(ids(diff(aCluster('dev').withCni('none').build(), empty()))).not.toContain('cni.apply:dev');
+    });
+  });
+
+  it('is deterministic and numeric-aware in ordering', () => {
+    const c = dev(12);
+    const a = diff(c, empty());
+    expect(diff(c, empty())).toEqual(a);
+    const creates = ids(a).filter((i) => i.startsWith('node.create:dev-worker'));
+    expect(creates.slice(0, 3)).toEqual(['node.create:dev-worker-1', 'node.create:dev-worker-2', 'node.create:dev-worker-3']);
+    expect(creates.at(-1)).toBe('node.create:dev-worker-12');
+  });
+
+  it('plans are plain data (JSON round trip) with no secrets fields', () => {
+    const plan = diff(dev(1), empty());
+    expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
+    expect(JSON.stringify(plan)).not.toMatch(/token|password|secret/i);
+  });
+});
+
+describe('deletePlan', () => {
+  it('removes every node (even the last control plane), orphan volumes, then the network', () => {
+    const actual = { ...observedOf(dev(2)), orphanVolumes: ['v1'] };
+    const plan = deletePlan(actual);
+    expect(ids(plan)).toEqual([
+      'volume.remove:v1',
+      'node.remove:dev-control-plane-1',
+      'node.remove:dev-worker-1',
+      'node.remove:dev-worker-2',
+      'network.remove:dev',
+    ]);
+    expect(step(plan, 'network.remove:dev').dependsOn).toHaveLength(4);
+    assertTopological(plan);
+  });
+
+  it('is empty for a cluster that is gone', () => {
+    expect(inSync(deletePlan(empty()))).toBe(true);
+  });
+});
