@@ -1,0 +1,447 @@
+// The Docker driver: nodes are systemd containers on one labelled bridge network per cluster.
+// Everything is found by mk's labels (src/drivers/labels.ts), never by name patterns.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import Dockerode from 'dockerode';
+import type { Driver, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode } from '../types.js';
+import type { DockerDriverOptions } from '../../spec/types.js';
+import { LABELS, ownedLabels } from '../labels.js';
+import { DriverError } from '../../errors.js';
+import { nodeContainerOptions, varVolumeName, varVolumeOptions } from './container-spec.js';
+import { isNotFound, statusCode, wrapDockerError } from './docker-errors.js';
+import { readFileIfExists, resolveDockerEndpoint } from './endpoint.js';
+import { throwIfAborted } from './exec.js';
+import { defaultGateway, firstFreeAddress, pickFreeSubnet } from './ipam.js';
+import { DockerNodeHandle } from './node-handle.js';
+import type { DockerLog } from './node-handle.js';
+import { observedCluster, observedNetwork, observedNode } from './observed.js';
+
+export type { DockerLog } from './node-handle.js';
+
+/** 'auto': a local daemon (unix socket) gets it when the path exists here; a remote one gets `remoteDefault`. */
+export type HostPathChoice = boolean | 'auto';
+
+export interface DockerDriverConfig {
+  /** A ready client (tests); default: one built from the resolved endpoint (endpoint.ts). */
+  docker?: Dockerode;
+  options: Omit<DockerDriverOptions, 'image'> & { image?: string };
+  /** mk version, written to the created-by label. */
+  version?: string;
+  /** Debug log: one line per Docker call with the container id. Never file contents or env values. */
+  log?: DockerLog;
+  /** Bind-mount the daemon host's /lib/modules read-only (default 'auto'). */
+  libModules?: HostPathChoice;
+  /** Pass /dev/kmsg into unprivileged nodes (default 'auto'). */
+  kmsg?: HostPathChoice;
+}
+
+/** How often createNode retries when a picked static address or subnet was taken meanwhile. */
+const ADDRESS_ATTEMPTS = 4;
+
+type Filters = Record<string, string[]>;
+
+export class DockerDriver implements Driver {
+  readonly name = 'docker';
+  private readonly docker: Dockerode;
+  private readonly options: DockerDriverConfig['options'];
+  private readonly createdBy: string;
+  private readonly log: DockerLog;
+  private readonly mountLibModules: boolean;
+  private readonly kmsgDevice: boolean;
+  /** Serialises address picking + container start per cluster within this process. */
+  private readonly clusterLocks = new Map<string, Promise<unknown>>();
+
+  constructor(config: DockerDriverConfig) {
+    this.options = config.options;
+    this.createdBy = config.version ?? 'dev';
+    this.log = config.log ?? (() => {});
+    if (config.docker) {
+      this.docker = config.docker;
+    } else {
+      const endpoint = resolveDockerEndpoint({ options: config.options, env: process.env, homeDir: homedir(), readFile: readFileIfExists });
+      this.log('docker endpoint', { host: endpoint.host, source: endpoint.source, ...(endpoint.context ? { context: endpoint.context } : {}) });
+      this.docker = new Dockerode(endpoint.dockerOptions);
+    }
+    const local = typeof (this.docker.modem as { socketPath?: unknown }).socketPath !== 'undefined';
+    // /lib/modules: on by default (cannot be checked on a remote host); /dev/kmsg: nice-to-have only.
+    this.mountLibModules = choose(config.libModules ?? 'auto', local, '/lib/modules', true);
+    this.kmsgDevice = choose(config.kmsg ?? 'auto', local, '/dev/kmsg', false);
+  }
+
+  networkName(cluster: string): string {
+    return this.options.network ?? `mk-${cluster}`;
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  async observe(cluster: string, signal?: AbortSignal): Promise<ObservedCluster> {
+    const filters = clusterFilter(cluster);
+    const [containers, networks, volumes] = await Promise.all([
+      this.listContainers(filters, signal),
+      this.listNetworks(filters, signal),
+      this.listVolumes(filters, signal),
+    ]);
+    return observedCluster(cluster, { containers, networks, volumes });
+  }
+
+  async listClusters(signal?: AbortSignal): Promise<string[]> {
+    const filters = { label: [LABELS.cluster] };
+    const [containers, networks, volumes] = await Promise.all([
+      this.listContainers(filters, signal),
+      this.listNetworks(filters, signal),
+      this.listVolumes(filters, signal),
+    ]);
+    const names = new Set<string>();
+    for (const labels of [...containers.map((c) => c.Labels), ...networks.map((n) => n.Labels), ...volumes.map((v) => v.Labels)]) {
+      const name = labels?.[LABELS.cluster];
+      if (name) names.add(name);
+    }
+    return [...names].sort();
+  }
+
+  // ---- network -----------------------------------------------------------------------------
+
+  async ensureNetwork(req: NetworkRequest, signal?: AbortSignal): Promise<ObservedNetwork> {
+    const existing = await this.findNetwork(req.cluster, signal);
+    if (existing) return observedNetwork(existing);
+    const name = req.name ?? this.networkName(req.cluster);
+    const explicit = req.subnet ?? this.options.subnet;
+    const tried: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const subnet = explicit ?? pickFreeSubnet([...(await this.usedSubnets(signal)), ...tried]);
+      throwIfAborted(signal, `create network ${name}`);
+      this.log('docker createNetwork', { network: name, subnet });
+      try {
+        await this.docker.createNetwork({
+          Name: name,
+          CheckDuplicate: true,
+          Driver: 'bridge',
+          Labels: ownedLabels(req.cluster, 'network', { [LABELS.createdBy]: this.createdBy }),
+          IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: defaultGateway(subnet) }] },
+          ...(signal ? { abortSignal: signal } : {}),
+        });
+      } catch (err) {
+        // 409: a network with that name exists (another run, or not ours: checked below).
+        if (statusCode(err) === 409) break;
+        // Another network took the subnet between our scan and the create: pick the next one.
+        if (explicit === undefined && attempt < ADDRESS_ATTEMPTS && statusCode(err) === 403) {
+          tried.push(subnet);
+          continue;
+        }
+        throw wrapDockerError(`create network ${name} (${subnet})`, err);
+      }
+      break;
+    }
+    const created = await this.findNetwork(req.cluster, signal);
+    if (!created) {
+      throw new DriverError(`docker network "${name}" exists but is not labelled for cluster "${req.cluster}"; mk will not use or remove it (set spec.driver.docker.network to another name)`);
+    }
+    return observedNetwork(created);
+  }
+
+  async removeNetwork(cluster: string, signal?: AbortSignal): Promise<void> {
+    const networks = await this.listNetworks({ label: [`${LABELS.cluster}=${cluster}`, `${LABELS.component}=network`] }, signal);
+    for (const net of networks) {
+      this.log('docker removeNetwork', { network: net.Name, id: net.Id });
+      await tolerate404(() => this.docker.getNetwork(net.Id).remove(withSignal({}, signal)), `remove network ${net.Name}`);
+    }
+  }
+
+  // ---- nodes -------------------------------------------------------------------------------
+
+  async createNode(req: NodeCreateRequest, signal?: AbortSignal): Promise<ObservedNode> {
+    const { node } = req;
+    const existing = await this.findNodeContainer(node.cluster, node.name, signal);
+    if (existing && existing.State !== 'dead' && existing.State !== 'removing') {
+      if (existing.State !== 'created') {
+        await this.startContainer(existing, signal);
+        return this.observeNode(node.cluster, node.name, signal);
+      }
+      // Left in "created" by a killed run: start it; if that fails (address taken meanwhile), recreate.
+      try {
+        await this.startContainer(existing, signal);
+        return this.observeNode(node.cluster, node.name, signal);
+      } catch (err) {
+        this.log('docker start of created container failed; recreating', { container: existing.Id, node: node.name, error: String(err) });
+        await this.removeContainer(existing.Id, signal);
+      }
+    } else if (existing) {
+      await this.removeContainer(existing.Id, signal);
+    }
+
+    await this.ensureImage(req.image, signal);
+    const network = await this.ensureNetwork({ cluster: node.cluster }, signal);
+    await this.ensureVolume(req, signal);
+    await this.withClusterLock(node.cluster, () => this.createAndStart(req, network, signal));
+    return this.observeNode(node.cluster, node.name, signal);
+  }
+
+  async startNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
+    const c = await this.findNodeContainer(cluster, name, signal);
+    if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
+    await this.startContainer(c, signal);
+  }
+
+  async removeNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
+    const containers = await this.listContainers(nodeFilter(cluster, name), signal);
+    for (const c of containers) await this.removeContainer(c.Id, signal);
+    const volumes = await this.listVolumes({ label: [`${LABELS.cluster}=${cluster}`, `${LABELS.component}=volume`, `${LABELS.node}=${name}`] }, signal);
+    for (const v of volumes) await this.removeVolume(cluster, v.Name, signal);
+  }
+
+  async removeVolume(cluster: string, volume: string, signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal, `remove volume ${volume}`);
+    let info: Dockerode.VolumeInspectInfo;
+    try {
+      info = await this.docker.getVolume(volume).inspect(withSignal({}, signal));
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw wrapDockerError(`inspect volume ${volume}`, err);
+    }
+    if (info.Labels?.[LABELS.cluster] !== cluster) {
+      throw new DriverError(`volume ${volume} is not labelled for cluster "${cluster}"; mk will not remove it`);
+    }
+    this.log('docker removeVolume', { volume });
+    await tolerate404(() => this.docker.getVolume(volume).remove(withSignal({}, signal)), `remove volume ${volume}`);
+  }
+
+  node(cluster: string, name: string): DockerNodeHandle {
+    // Looked up by label on every call (one cheap list): a replaced node gets a new container id.
+    const resolve = async (signal?: AbortSignal): Promise<string> => {
+      const c = await this.findNodeContainer(cluster, name, signal);
+      if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
+      return c.Id;
+    };
+    return new DockerNodeHandle(this.docker, name, resolve, this.log);
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private async createAndStart(req: NodeCreateRequest, network: ObservedNetwork, signal?: AbortSignal): Promise<void> {
+    const { node } = req;
+    if (!network.subnet) throw new DriverError(`network ${network.name} has no IPv4 subnet; cannot give ${node.name} a static address`);
+    const tried: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const used = [...(await this.usedAddresses(network, signal)), ...tried];
+      const address = firstFreeAddress(network.subnet, network.gateway, used);
+      throwIfAborted(signal, `create node ${node.name}`);
+      const options = nodeContainerOptions({
+        request: req,
+        network: network.name,
+        ipv4Address: address,
+        privileged: this.options.privileged,
+        mountLibModules: this.mountLibModules,
+        kmsgDevice: this.kmsgDevice,
+        createdBy: this.createdBy,
+      });
+      let container: Dockerode.Container;
+      try {
+        container = await this.docker.createContainer(withSignal(options, signal));
+      } catch (err) {
+        if (statusCode(err) === 409) {
+          throw new DriverError(`a container named "${node.name}" exists but is not labelled as node ${node.name} of cluster ${node.cluster}; mk will not touch it`, { cause: err });
+        }
+        throw wrapDockerError(`create container ${node.name}`, err);
+      }
+      this.log('docker createContainer', { container: container.id, node: node.name, image: req.image, address });
+      try {
+        this.log('docker start', { container: container.id, node: node.name });
+        await container.start(withSignal({}, signal));
+        return;
+      } catch (err) {
+        // An address taken since we looked (another process) fails at start with no distinct status.
+        const addressTaken = /address already in use|already allocated/i.test(String((err as Error).message));
+        if (addressTaken && attempt < ADDRESS_ATTEMPTS) {
+          this.log('docker address taken, retrying', { container: container.id, node: node.name, address });
+          tried.push(address);
+          await this.removeContainer(container.id, signal);
+          continue;
+        }
+        throw wrapDockerError(`start container ${node.name} (${container.id.slice(0, 12)})`, err);
+      }
+    }
+  }
+
+  private async startContainer(c: Dockerode.ContainerInfo, signal?: AbortSignal): Promise<void> {
+    const container = this.docker.getContainer(c.Id);
+    try {
+      if (c.State === 'running' || c.State === 'restarting') return;
+      if (c.State === 'paused') {
+        this.log('docker unpause', { container: c.Id });
+        await container.unpause(withSignal({}, signal));
+        return;
+      }
+      this.log('docker start', { container: c.Id });
+      await container.start(withSignal({}, signal));
+    } catch (err) {
+      if (statusCode(err) === 304) return; // already started
+      throw wrapDockerError(`start container ${c.Id.slice(0, 12)}`, err);
+    }
+  }
+
+  private async removeContainer(id: string, signal?: AbortSignal): Promise<void> {
+    this.log('docker removeContainer', { container: id });
+    await tolerate404(() => this.docker.getContainer(id).remove(withSignal({ force: true, v: false }, signal)), `remove container ${id.slice(0, 12)}`);
+  }
+
+  private async ensureImage(image: string, signal?: AbortSignal): Promise<void> {
+    this.log('docker inspectImage', { image });
+    try {
+      await this.docker.getImage(image).inspect(withSignal({}, signal));
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw wrapDockerError(`inspect image ${image}`, err);
+    }
+    this.log('docker pull', { image });
+    try {
+      const stream = await this.docker.pull(image, withSignal({}, signal));
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(stream, (err: Error | null, events: Array<{ error?: string }>) => {
+          const failed = events?.find((e) => e.error);
+          if (err) reject(err);
+          else if (failed) reject(new Error(failed.error));
+          else resolve();
+        });
+      });
+    } catch (err) {
+      throw new DriverError(
+        `node image ${image} is not present locally and could not be pulled (${String((err as Error).message ?? err)}); no registry reachable? build a local image with \`npm run node-image\` and set spec.driver.docker.image`,
+        { cause: err },
+      );
+    }
+  }
+
+  private async ensureVolume(req: NodeCreateRequest, signal?: AbortSignal): Promise<void> {
+    const name = varVolumeName(req.node.name);
+    try {
+      const info = await this.docker.getVolume(name).inspect(withSignal({}, signal));
+      if (info.Labels?.[LABELS.cluster] !== req.node.cluster || info.Labels?.[LABELS.node] !== req.node.name) {
+        throw new DriverError(`volume ${name} exists but is not labelled for node ${req.node.name} of cluster ${req.node.cluster}; mk will not use it`);
+      }
+      this.log('docker volume reused', { volume: name });
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw wrapDockerError(`inspect volume ${name}`, err);
+    }
+    this.log('docker createVolume', { volume: name });
+    try {
+      await this.docker.createVolume(withSignal(varVolumeOptions(req, this.createdBy), signal));
+    } catch (err) {
+      throw wrapDockerError(`create volume ${name}`, err);
+    }
+  }
+
+  /** Addresses on the network: running endpoints and the static addresses of stopped members. */
+  private async usedAddresses(network: ObservedNetwork, signal?: AbortSignal): Promise<string[]> {
+    const used: string[] = [];
+    let info: Dockerode.NetworkInspectInfo;
+    try {
+      throwIfAborted(signal, `inspect network ${network.name}`);
+      info = await this.docker.getNetwork(network.id).inspect();
+    } catch (err) {
+      throw wrapDockerError(`inspect network ${network.name}`, err);
+    }
+    for (const c of Object.values(info.Containers ?? {})) if (c.IPv4Address) used.push(c.IPv4Address);
+    const members = await this.listContainers({ network: [network.id] }, signal);
+    for (const c of members) {
+      const entry = c.NetworkSettings?.Networks?.[network.name];
+      const configured = (entry?.IPAMConfig as { IPv4Address?: string } | null | undefined)?.IPv4Address;
+      if (configured) used.push(configured);
+      if (entry?.IPAddress) used.push(entry.IPAddress);
+    }
+    return used;
+  }
+
+  private async usedSubnets(signal?: AbortSignal): Promise<string[]> {
+    const all = await this.listNetworks({}, signal);
+    return all.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => typeof s === 'string'));
+  }
+
+  private async observeNode(cluster: string, name: string, signal?: AbortSignal): Promise<ObservedNode> {
+    const [c, network] = await Promise.all([this.findNodeContainer(cluster, name, signal), this.findNetwork(cluster, signal)]);
+    if (!c) throw new DriverError(`node ${name} of cluster ${cluster} vanished right after it was started`);
+    return observedNode(c, network?.Name);
+  }
+
+  private async findNodeContainer(cluster: string, name: string, signal?: AbortSignal): Promise<Dockerode.ContainerInfo | undefined> {
+    const found = await this.listContainers(nodeFilter(cluster, name), signal);
+    if (found.length > 1) {
+      throw new DriverError(`${found.length} containers are labelled as node ${name} of cluster ${cluster} (${found.map((c) => c.Id.slice(0, 12)).join(', ')}); remove the extra ones`);
+    }
+    return found[0];
+  }
+
+  private async findNetwork(cluster: string, signal?: AbortSignal): Promise<Dockerode.NetworkInspectInfo | undefined> {
+    const found = await this.listNetworks({ label: [`${LABELS.cluster}=${cluster}`, `${LABELS.component}=network`] }, signal);
+    return found[0];
+  }
+
+  private async listContainers(filters: Filters, signal?: AbortSignal): Promise<Dockerode.ContainerInfo[]> {
+    throwIfAborted(signal, 'list containers');
+    this.log('docker listContainers', { filters });
+    try {
+      return await this.docker.listContainers(withSignal({ all: true, filters }, signal));
+    } catch (err) {
+      throw wrapDockerError('list containers', err);
+    }
+  }
+
+  private async listNetworks(filters: Filters, signal?: AbortSignal): Promise<Dockerode.NetworkInspectInfo[]> {
+    throwIfAborted(signal, 'list networks');
+    this.log('docker listNetworks', { filters });
+    try {
+      return await this.docker.listNetworks(withSignal({ filters }, signal));
+    } catch (err) {
+      throw wrapDockerError('list networks', err);
+    }
+  }
+
+  private async listVolumes(filters: Filters, signal?: AbortSignal): Promise<Dockerode.VolumeInspectInfo[]> {
+    throwIfAborted(signal, 'list volumes');
+    this.log('docker listVolumes', { filters });
+    try {
+      const res = await this.docker.listVolumes(withSignal({ filters }, signal));
+      return res.Volumes ?? [];
+    } catch (err) {
+      throw wrapDockerError('list volumes', err);
+    }
+  }
+
+  private async withClusterLock<T>(cluster: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.clusterLocks.get(cluster) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.clusterLocks.set(cluster, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.clusterLocks.get(cluster) === tail) this.clusterLocks.delete(cluster);
+    }
+  }
+}
+
+function clusterFilter(cluster: string): Filters {
+  return { label: [`${LABELS.cluster}=${cluster}`] };
+}
+
+function nodeFilter(cluster: string, name: string): Filters {
+  return { label: [`${LABELS.cluster}=${cluster}`, `${LABELS.component}=node`, `${LABELS.node}=${name}`] };
+}
+
+function withSignal<T extends object>(options: T, signal: AbortSignal | undefined): T {
+  return signal ? { ...options, abortSignal: signal } : options;
+}
+
+async function tolerate404(fn: () => Promise<unknown>, what: string): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw wrapDockerError(what, err);
+  }
+}
+
+function choose(choice: HostPathChoice, localDaemon: boolean, path: string, remoteDefault: boolean): boolean {
+  if (choice !== 'auto') return choice;
+  return localDaemon ? existsSync(path) : remoteDefault;
+}
