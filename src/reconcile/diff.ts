@@ -110,10 +110,14 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
   const created: DesiredNode[] = [];
   const replaced: Replacement[] = [];
   const stopped: { node: DesiredNode; observed: ObservedNode }[] = [];
+  // A node container that was never started (a run killed mid-create) is created again: the
+  // driver's createNode starts or recreates it.
+  const halfMade = new Set(actual.nodes.filter((n) => n.state === 'created').map((n) => n.name));
+  const missing = (node: DesiredNode) => (halfMade.has(node.name) ? 'never started (left by an interrupted run)' : 'missing');
   for (const node of desired) {
     const o = observed.get(node.name);
     const hash = nodeConfigHash(cluster, node);
-    if (!o) created.push(node);
+    if (!o || (halfMade.has(node.name) && o.configHash === hash)) created.push(node);
     else if (o.configHash !== hash) replaced.push({ node, observed: o, reason: changeReason(cluster, node, o, hash) });
     else if (o.state !== 'running') stopped.push({ node, observed: o });
   }
@@ -144,7 +148,7 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
     .sort()
     .map((v) => s.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove orphan volume ${v}`, 'no node uses it (left by an interrupted run)'));
 
-  const existingControlPlanes = actual.nodes.filter((n) => n.role === 'control-plane');
+  const existingControlPlanes = actual.nodes.filter((n) => n.role === 'control-plane' && !halfMade.has(n.name));
   const bootstrap = existingControlPlanes.length === 0;
   const firstControlPlane = bootstrap ? desired.find((n) => n.role === 'control-plane') : undefined;
   let firstCpPortGiven = existingControlPlanes.some((n) => n.apiServerPort !== undefined);
@@ -180,7 +184,7 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
   const createdCps = created.filter((n) => n.role === 'control-plane');
   const createdWorkers = created.filter((n) => n.role === 'worker');
   if (firstControlPlane) {
-    const create = createNode(firstControlPlane, 'create', 'missing', []);
+    const create = createNode(firstControlPlane, 'create', missing(firstControlPlane), []);
     init = s.add({ kind: 'kubeadm.init', node: firstControlPlane.name }, firstControlPlane.name, 'create', `kubeadm init on ${firstControlPlane.name}`, 'new cluster: first control plane', [create]);
     let last = init;
     if (cluster.spec.networking.cni !== 'none') {
@@ -202,7 +206,7 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
 
   // New control planes join one after another, then replaced control planes roll one at a time.
   for (const node of createdCps.filter((n) => n !== firstControlPlane)) {
-    const create = createNode(node, 'create', 'missing', []);
+    const create = createNode(node, 'create', missing(node), []);
     cpJoins.push(join(node, 'create', 'new node', [create, init, cpJoins.at(-1)]));
   }
   const freshCpJoins = [...cpJoins];
@@ -214,7 +218,7 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
   }
   // Workers in parallel.
   for (const node of createdWorkers) {
-    const create = createNode(node, 'create', 'missing', []);
+    const create = createNode(node, 'create', missing(node), []);
     join(node, 'create', 'new node', [create, init]);
   }
   for (const r of replaced.filter((x) => x.observed.role === 'worker' && x.node.role === 'worker')) {

@@ -54,7 +54,7 @@ async function execute(ctx: StepContext, step: Step, id: string): Promise<StepOu
         if (existing.configHash !== step.configHash) {
           throw new StepError(id, `node ${step.node.name} exists with other settings (config hash ${existing.configHash}, want ${step.configHash}); run mk plan again`);
         }
-        return skipped('exists');
+        if (existing.state === 'running') return skipped('exists');
       }
       const node = await driver.createNode(
         { node: step.node, image: step.image, configHash: step.configHash, ...(step.apiServerPort !== undefined ? { apiServerPort: step.apiServerPort } : {}) },

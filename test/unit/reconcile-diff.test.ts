@@ -253,3 +253,20 @@ describe('deletePlan', () => {
     expect(inSync(deletePlan(empty()))).toBe(true);
   });
 });
+
+describe('diff: nodes left half-made by a killed run', () => {
+  it('creates a never-started node again (the driver starts or recreates it) and still plans the bootstrap', () => {
+    const o = observedOf(dev(1));
+    for (const n of o.nodes) n.state = 'created';
+    const plan = diff(dev(1), o);
+    expect(step(plan, 'node.create:dev-control-plane-1').reason).toBe('never started (left by an interrupted run)');
+    expect(step(plan, 'node.create:dev-worker-1').action).toBe('create');
+    expect(ids(plan)).toContain('kubeadm.init:dev-control-plane-1');
+    expect(ids(plan).some((id) => id.startsWith('node.start'))).toBe(false);
+    assertTopological(plan);
+  });
+
+  it('keeps a stopped (once started) node as a start', () => {
+    expect(ids(diff(dev(2), stoppedWorker()))).toEqual(['node.start:dev-worker-2']);
+  });
+});
