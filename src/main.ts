@@ -45,7 +45,7 @@ async function runCommand(opts: GlobalOptions, fn: (ctx: CommandContext) => Prom
       process.stderr.write('\nforced exit\n');
       process.exit(EXIT.interrupted);
     }
-    reporter.emit({ type: 'warning', message: `${sig} received: stopping after the running steps (again to force)` });
+    reporter.emit({ type: 'warning', message: `${sig} received: cancelling the running steps; apply again to converge (again to force)` });
     controller.abort(new Error(`interrupted by ${sig}`));
   };
   process.on('SIGINT', onSignal);

@@ -85,7 +85,8 @@ export class TextReporter implements Reporter {
         return;
       case 'step.finished': {
         this.running.delete(e.step.id);
-        const note = [OUTCOME_TEXT[e.outcome], e.detail].filter(Boolean).join(': ');
+        // A not-implemented step's detail already says so ("not implemented yet (kubeadm bootstrap)").
+        const note = e.outcome === 'not-implemented' && e.detail ? e.detail : [OUTCOME_TEXT[e.outcome], e.detail].filter(Boolean).join(': ');
         this.line(`${MARK[e.outcome]} ${e.step.description}${note ? pc.dim(` (${note})`) : ''} ${pc.dim(formatDuration(e.durationMs))}`);
         return;
       }

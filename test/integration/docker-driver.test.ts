@@ -1,12 +1,9 @@
 // The Docker driver against the real engine and the locally built node image (scripts/build-node-image.sh).
 // Everything is created under a unique cluster name and removed by label in afterAll.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DockerDriver } from '../../src/drivers/docker/driver.js';
 import { nodeContainerOptions, varVolumeOptions } from '../../src/drivers/docker/container-spec.js';
 import { readFileIfExists, resolveDockerEndpoint } from '../../src/drivers/docker/endpoint.js';
@@ -14,9 +11,7 @@ import type { NodeCreateRequest, ObservedNode } from '../../src/drivers/types.js
 import type { DesiredNode, Role } from '../../src/spec/types.js';
 import { AbortedError, CommandError, DriverError } from '../../src/errors.js';
 
-const run = promisify(execFile);
 const IMAGE = 'mk.local/node:dev';
-const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-node-image.sh', import.meta.url));
 const cluster = `t${randomBytes(4).toString('hex')}`;
 const clusterLabel = `mk.dev/cluster=${cluster}`;
 
@@ -53,14 +48,7 @@ async function systemdState(node: string, timeoutMs = 60_000): Promise<string> {
   return last;
 }
 
-beforeAll(async () => {
-  try {
-    await docker.getImage(IMAGE).inspect();
-  } catch {
-    // Cold: ~3 min (debootstrap); from the zstd cache: ~5 s.
-    await run('bash', [BUILD_SCRIPT], { timeout: 580_000 });
-  }
-}, 600_000);
+// The node image is built by test/integration/global-setup.ts.
 
 afterAll(async () => {
   const filters = { label: [clusterLabel] };

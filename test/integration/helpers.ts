@@ -145,8 +145,17 @@ export async function dockerEvents(cluster: string, since: number, until: number
     .map((l) => JSON.parse(l) as { Type: string; Action: string });
 }
 
-/** Removes everything labelled for the cluster, straight through the Docker API (test cleanup). */
+/**
+ * Removes everything labelled for the cluster, straight through the Docker API (test cleanup).
+ * Twice, a second apart: a create sent by a killed mk can still land in the engine after the first pass.
+ */
 export async function removeLabelled(cluster: string): Promise<void> {
+  await removeLabelledOnce(cluster);
+  await new Promise((r) => setTimeout(r, 1000));
+  await removeLabelledOnce(cluster);
+}
+
+async function removeLabelledOnce(cluster: string): Promise<void> {
   const { containers, volumes, networks } = await labelled(cluster);
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
   await Promise.all(volumes.map((v) => docker.getVolume(v).remove().catch(() => undefined)));
