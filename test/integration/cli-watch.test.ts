@@ -1,5 +1,5 @@
 // mk watch against the real Docker engine: reacts to a save, ignores an invalid edit, repairs drift.
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Background, containerNames, docker, labelled, removeLabelled, specYaml, testEnv, uniqueClusterName, until, writeSpec, type TestEnv } from './helpers.js';
 
@@ -23,8 +23,9 @@ describe('mk watch', () => {
     await watcher.waitFor(/reconciled/);
     expect(await containerNames(name)).toEqual([`${name}-cp-1`]);
 
-    // A save: one more worker.
-    await writeFile(file, specYaml(name, 1));
+    // An editor-style atomic save (write a temp file, rename it over the spec): one more worker.
+    await writeFile(`${file}.swp`, specYaml(name, 1));
+    await rename(`${file}.swp`, file);
     await until(async () => (await containerNames(name)).length === 2, 60_000, () => watcher!.output);
     expect(watcher.output).toMatch(/change detected/);
 
