@@ -7,6 +7,9 @@
 // Kubernetes pod (10.244.0.0/16) and service (10.96.0.0/12) ranges and of home LANs (192.168.x).
 // A subnet is free when it overlaps no subnet of any existing Docker network.
 import { DriverError } from '../../errors.js';
+import { formatIPv4, parseIPv4 } from '../../spec/net.js';
+
+export { formatIPv4, parseIPv4 };
 
 export const SUBNET_POOL = '172.28.0.0/14';
 export const SUBNET_PREFIX = 24;
@@ -15,23 +18,6 @@ export interface Cidr {
   /** Network address as an unsigned 32-bit integer. */
   base: number;
   prefix: number;
-}
-
-export function parseIPv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    value = value * 256 + n;
-  }
-  return value;
-}
-
-export function formatIPv4(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
 }
 
 /** Parses "a.b.c.d/n" (IPv4 only); host bits are cleared. Undefined for IPv6 or garbage. */
