@@ -1,5 +1,4 @@
 // Builds the driver a cluster spec names. Drivers load lazily so `mk --version` stays fast.
-import { DriverError } from '../errors.js';
 import type { Cluster, DockerDriverOptions } from '../spec/types.js';
 import { VERSION } from '../version.js';
 import type { Driver } from './types.js';
@@ -16,7 +15,19 @@ export async function driverFor(cluster: Cluster, log?: DebugLog): Promise<Drive
   switch (driver.name) {
     case 'docker':
       return dockerDriver(driver.docker, log);
-    case 'ssh':
-      throw new DriverError(`cluster "${cluster.metadata.name}": the ssh driver is not implemented yet (issue 6); use driver: docker`);
+    case 'ssh': {
+      const [{ SshDriver }, { expandNodes }] = await Promise.all([import('./ssh/driver.js'), import('../spec/nodes.js')]);
+      // MK_SSH_TRUST_ON_FIRST_USE=1 is the command-line way to trust unknown hosts for one run.
+      const tofu = process.env.MK_SSH_TRUST_ON_FIRST_USE;
+      return new SshDriver({
+        cluster: cluster.metadata.name,
+        options: driver.ssh,
+        nodes: expandNodes(cluster),
+        cri: cluster.spec.cri,
+        version: VERSION,
+        ...(tofu === '1' || tofu === 'true' ? { trustOnFirstUse: true } : {}),
+        ...(log ? { log } : {}),
+      });
+    }
   }
 }

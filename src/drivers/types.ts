@@ -25,7 +25,8 @@ export interface NodeHandle {
   writeFile(path: string, content: string | Buffer, mode: number, opts?: { signal?: AbortSignal }): Promise<void>;
 }
 
-export type NodeState = 'running' | 'stopped' | 'restarting' | 'paused' | 'dead' | 'created';
+/** 'unreachable': an ssh host that did not answer; planning leaves it alone (never "creates" over it). */
+export type NodeState = 'running' | 'stopped' | 'restarting' | 'paused' | 'dead' | 'created' | 'unreachable';
 
 export interface ObservedNode {
   name: string;
@@ -41,6 +42,8 @@ export interface ObservedNode {
   apiServerPort?: number;
   image: string;
   configHash: string;
+  /** Why the node is in its state, when the driver knows (e.g. the connection error of an unreachable host). */
+  detail?: string;
 }
 
 export interface ObservedNetwork {
@@ -56,6 +59,8 @@ export interface ObservedCluster {
   nodes: ObservedNode[];
   /** mk-owned volumes with no node container using them (left by a killed run). */
   orphanVolumes: string[];
+  /** Per desired node that is not a node yet: what the driver found on its host and what it still needs (ssh facts). */
+  hostNotes?: Record<string, string>;
 }
 
 /** What createNode needs beyond the desired node: derived in the planner, applied by the driver. */

@@ -117,7 +117,9 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
   for (const node of desired) {
     const o = observed.get(node.name);
     const hash = nodeConfigHash(cluster, node);
-    if (!o || (halfMade.has(node.name) && o.configHash === hash)) created.push(node);
+    // An unreachable host (ssh) is never created, replaced or started over: it is left alone and said so.
+    if (o?.state === 'unreachable') warnings.push(`node ${node.name} is unreachable and left alone this run${o.detail ? `: ${o.detail}` : ''}`);
+    else if (!o || (halfMade.has(node.name) && o.configHash === hash)) created.push(node);
     else if (o.configHash !== hash) replaced.push({ node, observed: o, reason: changeReason(cluster, node, o, hash) });
     else if (o.state !== 'running') stopped.push({ node, observed: o });
   }
@@ -162,7 +164,8 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
     }
     const step: Step = { kind: 'node.create', node, image, configHash: nodeConfigHash(cluster, node), ...(apiServerPort !== undefined ? { apiServerPort } : {}) };
     const what = action === 'replace' ? ' with the new settings' : '';
-    return s.add(step, node.name, action, `create node ${node.name} (${roleText(node.role)})${what}`, reason, [network, ...volumes, ...after]);
+    const note = actual.hostNotes?.[node.name];
+    return s.add(step, node.name, action, `create node ${node.name} (${roleText(node.role)})${what}`, note ? `${reason}; host: ${note}` : reason, [network, ...volumes, ...after]);
   };
   const join = (node: DesiredNode, action: Action, reason: string, after: (string | undefined)[]): string =>
     s.add(

@@ -51,6 +51,7 @@ function addon(a: AddonInput): AddonSpec {
     options: { ...a.options },
     ...(a.manifests !== undefined ? { manifests: a.manifests } : {}),
     ...(a.sha256 !== undefined ? { sha256: a.sha256 } : {}),
+    ...(a.force !== undefined ? { force: a.force } : {}),
   };
 }
 

@@ -30,6 +30,7 @@ export interface AddonInput {
   options?: Record<string, unknown>;
   manifests?: string;
   sha256?: string;
+  force?: boolean;
 }
 
 export interface ClusterInput {

@@ -7,6 +7,8 @@ import { isHostAddress, overlaps, parseAddressRange, parseCidr } from './net.js'
 import type { Cidr } from './net.js';
 import { nodeName } from './nodes.js';
 import { joinPath } from './paths.js';
+import { CATALOG } from '../addons/catalog/index.js';
+import { checkOptions } from '../addons/options.js';
 
 export interface Issue {
   path: string;
@@ -373,6 +375,45 @@ function checkAddons(spec: Obj, out: Issue[]): void {
       out.push({ path: joinPath(p, 'sha256'), message: `${quote(sha)} is not a SHA-256 digest (64 lowercase hex digits)` });
     } else if (addon.sha256 !== undefined && !isUrl) {
       out.push({ path: joinPath(p, 'sha256'), message: 'sha256 only applies to manifests from an https:// URL', at: 'key' });
+    }
+    checkCatalogAddon(addon, name, p, out);
+  });
+  checkAddonDependencies(spec, out);
+}
+
+/** A catalog addon (no manifests): known name, options that fit its schema. */
+function checkCatalogAddon(addon: Obj, name: string | undefined, p: string, out: Issue[]): void {
+  if (name === undefined || addon.manifests !== undefined || checkDns1123Label(name, LIMITS.addonName)) return;
+  const entry = CATALOG.get(name);
+  if (!entry) {
+    if (addon.enabled !== false) {
+      out.push({ path: joinPath(p, 'name'), message: `"${name}" is not an addon of mk's catalog (${[...CATALOG.keys()].sort().join(', ')}); give manifests: to install your own` });
+    }
+    return;
+  }
+  const options = obj(addon.options);
+  if (!options) return;
+  for (const problem of checkOptions(entry.optionsSchema, options)) {
+    out.push({ path: joinPath(joinPath(p, 'options'), problem.option), message: problem.message, ...(problem.message.startsWith('unknown') ? { at: 'key' as const } : {}) });
+  }
+}
+
+/** An enabled catalog addon whose dependency is listed but disabled. */
+function checkAddonDependencies(spec: Obj, out: Issue[]): void {
+  const list = arr(spec.addons) ?? [];
+  const disabled = new Map<string, number>();
+  list.forEach((raw, i) => {
+    const a = obj(raw);
+    const name = str(a?.name);
+    if (a && name !== undefined && a.enabled === false) disabled.set(name, i);
+  });
+  list.forEach((raw, i) => {
+    const a = obj(raw);
+    const name = str(a?.name);
+    if (!a || name === undefined || a.enabled === false || a.manifests !== undefined) return;
+    for (const dep of CATALOG.get(name)?.dependsOn ?? []) {
+      const at = disabled.get(dep);
+      if (at !== undefined) out.push({ path: joinPath(joinPath('spec.addons', i), 'name'), message: `addon "${name}" needs "${dep}", which spec.addons[${at}] disables` });
     }
   });
 }

@@ -61,6 +61,10 @@ export interface SshDriverOptions {
   trustOnFirstUse?: boolean;
   sudo?: boolean;
   bastion?: { host: string; port?: number; user?: string };
+  /** Hosts worked on at once; default 10. */
+  parallel?: number;
+  /** Seconds; defaults: connect 15, command 900, idle 60, keepaliveInterval 5, keepaliveCountMax 3. */
+  timeouts?: { connect?: number; command?: number; idle?: number; keepaliveInterval?: number; keepaliveCountMax?: number };
 }
 
 export type DriverSpec =
@@ -90,6 +94,8 @@ export interface AddonSpec {
   /** User manifests: a path relative to the spec file, or a URL with sha256. */
   manifests?: string;
   sha256?: string;
+  /** Take over fields and objects another field manager (or the user) owns. Default false. */
+  force?: boolean;
 }
 
 export interface ClusterSpecBody {

@@ -1,0 +1,373 @@
+// One ssh2 connection to one host (optionally through a jump host), with host-key verification,
+// timeouts and keepalive. Commands arrive as ready-quoted strings (quote.ts); stdin, abort and a
+// per-command timeout are supported; a dead peer fails every pending command with an error naming it.
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+// ssh2 is CommonJS: Node's ESM loader only offers its default export.
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import { DriverError } from '../../errors.js';
+import type { ExecResult } from '../types.js';
+import type { Endpoint } from './ssh-config.js';
+
+export interface Timeouts {
+  /** TCP connect + SSH handshake + authentication. */
+  connectMs: number;
+  /** One command, start to exit. */
+  commandMs: number;
+  /** A connection with nothing running for this long is closed; the pool reopens it when needed. */
+  idleMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 15_000, commandMs: 15 * 60_000, idleMs: 60_000, keepaliveIntervalMs: 5_000, keepaliveCountMax: 3 };
+
+/** Why a connection failed: only 'unreachable' means "the host does not answer" (observed, not thrown). */
+export type FailureKind = 'unreachable' | 'host-key' | 'auth' | 'other';
+
+export class SshConnectError extends DriverError {
+  constructor(
+    readonly host: string,
+    readonly kind: FailureKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Decides on a presented host key; returns an error message to refuse it. */
+export type HostKeyCheck = (endpoint: Endpoint, key: Buffer) => string | undefined;
+
+export interface Auth {
+  /** Parsed-ok private keys, in the order to try (file name for messages). */
+  keys: { file: string; key: Buffer }[];
+  /** ssh-agent socket. */
+  agent?: string;
+}
+
+export function describeEndpoint(e: Endpoint): string {
+  return `${e.user}@${e.hostname}${e.port === 22 ? '' : `:${e.port}`}`;
+}
+
+function authMethods(user: string, auth: Auth): AnyAuthMethod[] {
+  const methods: AnyAuthMethod[] = [];
+  if (auth.agent) methods.push({ type: 'agent', username: user, agent: auth.agent });
+  for (const k of auth.keys) methods.push({ type: 'publickey', username: user, key: k.key });
+  return methods;
+}
+
+function classify(err: unknown): FailureKind {
+  const e = err as { level?: string; code?: string; message?: string };
+  if (e.level === 'client-authentication') return 'auth';
+  if (e.level === 'client-timeout') return 'unreachable';
+  if (typeof e.code === 'string' && /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|ENOTFOUND|EAI_AGAIN|EPIPE)$/.test(e.code)) return 'unreachable';
+  if (/keepalive timeout|timed out|connection lost|closed/i.test(String(e.message))) return 'unreachable';
+  return 'other';
+}
+
+/** Opens an authenticated client over a fresh TCP connection or the given stream (jump). */
+function openClient(e: Endpoint, name: string, auth: Auth, check: HostKeyCheck, t: Timeouts, sock?: Duplex): Promise<Client> {
+  const where = `${name} (${describeEndpoint(e)})`;
+  return new Promise((resolve, reject) => {
+    const client = new ssh2.Client();
+    let refused: string | undefined;
+    let settled = false;
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      if (refused !== undefined) return reject(new SshConnectError(name, 'host-key', refused));
+      const kind = classify(err);
+      const msg = (err as Error).message ?? String(err);
+      if (kind === 'auth') {
+        const tried = [auth.agent ? 'ssh-agent' : '', ...auth.keys.map((k) => k.file)].filter(Boolean).join(', ') || 'nothing (no agent, no identity file)';
+        return reject(new SshConnectError(name, kind, `ssh to ${where}: authentication failed (tried ${tried})`, { cause: err }));
+      }
+      if (kind === 'unreachable') return reject(new SshConnectError(name, kind, `ssh to ${where}: host unreachable: ${msg}`, { cause: err }));
+      reject(new SshConnectError(name, kind, `ssh to ${where}: ${msg}`, { cause: err }));
+    };
+    const methods = authMethods(e.user, auth);
+    const config: ConnectConfig = {
+      host: e.hostname,
+      port: e.port,
+      username: e.user,
+      readyTimeout: t.connectMs,
+      keepaliveInterval: t.keepaliveIntervalMs,
+      keepaliveCountMax: t.keepaliveCountMax,
+      hostVerifier: (key: Buffer): boolean => {
+        refused = check(e, key);
+        return refused === undefined;
+      },
+      authHandler: (_left, _partial, next) => {
+        const m = methods.shift();
+        next(m ?? (false as unknown as AnyAuthMethod));
+      },
+      ...(sock ? { sock } : {}),
+    };
+    // readyTimeout does not cover a stream that never answers; this timer does, whatever the stage.
+    const timer = setTimeout(() => fail(Object.assign(new Error(`no answer within ${t.connectMs} ms`), { level: 'client-timeout' })), t.connectMs + 250);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
+      resolve(client);
+    });
+    client.on('error', (err) => {
+      clearTimeout(timer);
+      fail(err);
+    });
+    client.once('close', () => {
+      clearTimeout(timer);
+      fail(new Error('connection closed during handshake'));
+    });
+    try {
+      client.connect(config);
+    } catch (err) {
+      clearTimeout(timer);
+      fail(err);
+    }
+  });
+}
+
+export interface ExecStreamOptions {
+  stdin?: string | Buffer | undefined;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+}
+
+/** At most this many channels at once per connection (OpenSSH's MaxSessions default is 10). */
+const MAX_CHANNELS = 8;
+
+export class SshConnection {
+  /** Milliseconds the connection took to come up (jump included). */
+  connectMs = 0;
+  private closed = false;
+  private closeReason: string | undefined;
+  private readonly pending = new Set<(err: Error) => void>();
+  private sftp: Promise<SFTPWrapper> | undefined;
+  private home: Promise<string> | undefined;
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+
+  private constructor(
+    readonly name: string,
+    readonly endpoint: Endpoint,
+    private readonly client: Client,
+    private readonly jump: Client | undefined,
+    private readonly timeouts: Timeouts,
+  ) {
+    const lost = (why: string): void => {
+      if (this.closed) return;
+      this.closed = true;
+      this.closeReason = why;
+      const err = new SshConnectError(name, 'unreachable', `connection to ${name} (${describeEndpoint(endpoint)}) lost: ${why}`);
+      for (const reject of [...this.pending]) reject(err);
+      this.pending.clear();
+    };
+    client.on('error', (err) => lost(err.message));
+    client.on('close', () => lost('closed'));
+    jump?.once('error', (err) => lost(`jump host: ${err.message}`));
+    jump?.once('close', () => lost('jump host connection closed'));
+  }
+
+  /**
+   * Connects to a host, directly or through a jump host. `jump` supplies the (shared) jump client: the
+   * connection tunnels through it but does not own it; the caller closes it.
+   */
+  static async open(opts: { name: string; endpoint: Endpoint; jump?: (() => Promise<Client>) | undefined; auth: Auth; check: HostKeyCheck; timeouts: Timeouts }): Promise<SshConnection> {
+    const { name, endpoint: e, auth, check, timeouts: t } = opts;
+    const started = Date.now();
+    let jumpClient: Client | undefined;
+    let sock: Duplex | undefined;
+    if (opts.jump) {
+      jumpClient = await opts.jump();
+      sock = await forward(jumpClient, e, name, t.connectMs);
+    }
+    const client = await openClient(e, name, auth, check, t, sock);
+    const conn = new SshConnection(name, e, client, jumpClient, t);
+    conn.connectMs = Date.now() - started;
+    conn.armIdle();
+    return conn;
+  }
+
+  /** An authenticated client to a jump host (shared by every host behind it). */
+  static openJump(endpoint: Endpoint, auth: Auth, check: HostKeyCheck, timeouts: Timeouts): Promise<Client> {
+    return openClient(endpoint, `jump host ${endpoint.alias}`, auth, check, timeouts);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  private lostError(): SshConnectError {
+    return new SshConnectError(this.name, 'unreachable', `connection to ${this.name} (${describeEndpoint(this.endpoint)}) lost: ${this.closeReason ?? 'closed'}`);
+  }
+
+  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= MAX_CHANNELS) await new Promise<void>((r) => this.queue.push(r));
+    this.active++;
+    clearTimeout(this.idleTimer);
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+      this.armIdle();
+    }
+  }
+
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    if (this.active > 0 || this.closed) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.active === 0) {
+        this.closeReason = `idle for ${this.timeouts.idleMs} ms`;
+        this.close();
+      }
+    }, this.timeouts.idleMs);
+    this.idleTimer.unref();
+  }
+
+  /** Runs a command line (already quoted) and collects its output and exit code. */
+  exec(command: string, opts: ExecStreamOptions = {}): Promise<ExecResult> {
+    return this.slot(() => this.execNow(command, opts));
+  }
+
+  private execNow(command: string, opts: ExecStreamOptions): Promise<ExecResult> {
+    const timeoutMs = opts.timeoutMs ?? this.timeouts.commandMs;
+    const signal = opts.signal;
+    return new Promise<ExecResult>((resolve, reject) => {
+      if (this.closed) return reject(this.lostError());
+      if (signal?.aborted) return reject(abortReason(signal));
+      let channel: ClientChannel | undefined;
+      let done = false;
+      const finish = (err: Error | undefined, result?: ExecResult): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(onLost);
+        if (err) {
+          try {
+            channel?.signal('KILL');
+          } catch {
+            /* the channel may be gone already */
+          }
+          channel?.close();
+          reject(err);
+        } else resolve(result!);
+      };
+      const onLost = (err: Error): void => finish(err);
+      const onAbort = (): void => finish(abortReason(signal!));
+      const timer = setTimeout(
+        () => finish(new DriverError(`command on ${this.name} (${describeEndpoint(this.endpoint)}) timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.pending.add(onLost);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.client.exec(command, (err, stream) => {
+        if (err) return finish(new DriverError(`exec on ${this.name}: ${err.message}`, { cause: err }));
+        channel = stream;
+        if (done) {
+          stream.close();
+          return;
+        }
+        const out: Buffer[] = [];
+        const errs: Buffer[] = [];
+        let code: number | null = null;
+        let sig: string | undefined;
+        stream.on('data', (d: Buffer) => out.push(d));
+        stream.stderr.on('data', (d: Buffer) => errs.push(d));
+        stream.on('exit', (c: number | null, s?: string) => {
+          code = c;
+          sig = s;
+        });
+        stream.on('close', () => {
+          const stdout = Buffer.concat(out).toString('utf8');
+          const stderr = Buffer.concat(errs).toString('utf8');
+          if (code === null) return finish(new DriverError(`command on ${this.name} ended without an exit status${sig ? ` (signal ${sig})` : ''}`));
+          finish(undefined, { stdout, stderr, exitCode: code });
+        });
+        if (opts.stdin !== undefined) stream.end(opts.stdin);
+        else stream.end();
+      });
+    });
+  }
+
+  private getSftp(): Promise<SFTPWrapper> {
+    this.sftp ??= new Promise<SFTPWrapper>((resolve, reject) => {
+      this.client.sftp((err, sftp) => (err ? reject(new DriverError(`sftp on ${this.name}: ${err.message}`, { cause: err })) : resolve(sftp)));
+    });
+    this.sftp.catch(() => (this.sftp = undefined));
+    return this.sftp;
+  }
+
+  /** The login user's home directory (where uploads are staged). */
+  homeDir(): Promise<string> {
+    this.home ??= this.getSftp().then(
+      (sftp) => new Promise<string>((resolve, reject) => sftp.realpath('.', (err, p) => (err ? reject(new DriverError(`sftp realpath on ${this.name}: ${err.message}`)) : resolve(p)))),
+    );
+    return this.home;
+  }
+
+  /**
+   * Uploads content to a fresh file (exclusive create, mode 0600) in the login user's home and returns
+   * its path; the caller moves it into place. The content is never logged.
+   */
+  upload(content: string | Buffer, signal?: AbortSignal): Promise<string> {
+    return this.slot(() => this.uploadNow(content, signal));
+  }
+
+  private async uploadNow(content: string | Buffer, signal?: AbortSignal): Promise<string> {
+    if (this.closed) throw this.lostError();
+    const home = await this.homeDir();
+    const sftp = await this.getSftp();
+    const path = `${home.replace(/\/$/, '')}/.mk-upload-${randomBytes(8).toString('hex')}`;
+    await new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(abortReason(signal));
+      const timer = setTimeout(() => reject(new DriverError(`upload to ${this.name} timed out after ${this.timeouts.commandMs} ms`)), this.timeouts.commandMs);
+      const onLost = (err: Error): void => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      this.pending.add(onLost);
+      sftp.writeFile(path, content, { flag: 'wx', mode: 0o600 }, (err) => {
+        clearTimeout(timer);
+        this.pending.delete(onLost);
+        if (err) reject(new DriverError(`upload to ${this.name}: ${err.message}`, { cause: err }));
+        else resolve();
+      });
+    });
+    return path;
+  }
+
+  close(): void {
+    clearTimeout(this.idleTimer);
+    this.closed = true;
+    this.closeReason ??= 'closed by mk';
+    this.client.end();
+  }
+}
+
+function forward(jump: Client, e: Endpoint, name: string, timeoutMs: number): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new SshConnectError(name, 'unreachable', `ssh to ${name} (${describeEndpoint(e)}) through the jump host: no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    jump.forwardOut('127.0.0.1', 0, e.hostname, e.port, (err, stream) => {
+      clearTimeout(timer);
+      if (err) reject(new SshConnectError(name, 'unreachable', `ssh to ${name} (${describeEndpoint(e)}) through the jump host: ${err.message}`, { cause: err }));
+      else resolve(stream);
+    });
+  });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new DOMException('The operation was aborted', 'AbortError');
+}
