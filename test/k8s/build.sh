@@ -87,7 +87,7 @@ rm -rf "$SRC"
 mkdir -p "$SRC"
 cd "$SRC"
 go mod init mk.local/k8sbuild >/dev/null 2>&1
-kmod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | jq -r .GoMod)
+kmod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
 [[ -f $kmod ]] || { log "no go.mod for k8s.io/kubernetes@$K8S_VERSION"; exit 1; }
 
 # The staging modules: every "k8s.io/X => ./staging/src/k8s.io/X" replace in k8s.io/kubernetes' go.mod.
