@@ -11,6 +11,7 @@ export interface CliRuntime {
 export interface GlobalOptions {
   output: 'text' | 'json';
   verbose: number;
+  trustNewHostKeys?: boolean;
 }
 
 function positiveInt(value: string): number {
@@ -31,6 +32,7 @@ export function buildProgram(rt: CliRuntime): Command {
     .description('Turn a cluster.yaml into a running Kubernetes cluster and keep it that way.')
     .version(rt.version, '--version', 'print the mk version')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--trust-new-host-keys', 'ssh driver: accept and record the host key of hosts not yet in known_hosts (a changed key is always refused)')
     .option('-v, --verbose', 'more detail (repeat for more); error stacks at -v', (_: string, prev: number) => prev + 1, 0)
     .showHelpAfterError('(run mk --help for usage)')
     .configureHelp({ showGlobalOptions: true });

@@ -37,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
 
 async function runCommand(opts: GlobalOptions, fn: (ctx: CommandContext) => Promise<number>): Promise<number> {
   const reporter = await createReporter(opts.output, opts.verbose);
+  // Read by the ssh driver (src/drivers/index.ts), which also honours the variable when set by hand.
+  if (opts.trustNewHostKeys) process.env.MK_SSH_TRUST_ON_FIRST_USE = '1';
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
