@@ -1,0 +1,43 @@
+// Public API of the addons engine, for the planner and the steps.
+//
+//   const { apply, remove } = await planAddons(kc, cluster, { specDir, env });   // observe + render + pure diff
+//   for (const a of apply) await installAddon(kc, cluster, a, { specDir, env, wait: { timeoutMs } });
+//   for (const name of remove) await removeAddon(kc, cluster, name);
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { AddonSpec, Cluster } from '../spec/types.js';
+import { applyAddon, observeAddons, type ApplyOptions, type ApplyResult, type InstalledAddon } from './apply.js';
+import { addonContentHash, addonSpecHash, desiredAddons, diffAddons, type AddonDiff } from './diff.js';
+import { renderAddon, type RenderContext } from './render.js';
+
+export { applyAddon, removeAddon, observeAddons, isTransient, AddonError, AddonConflictError } from './apply.js';
+export type { ApplyOptions, ApplyResult, RemoveResult, InstalledAddon } from './apply.js';
+export { diffAddons, desiredAddons, addonSpecHash, addonContentHash, orderByDependencies } from './diff.js';
+export type { AddonDiff, InstalledState } from './diff.js';
+export { waitForAddon, objectReadiness, AddonNotReadyError } from './readiness.js';
+export { renderAddon } from './render.js';
+export type { RenderContext, Rendered } from './render.js';
+export { CATALOG, catalogAddon } from './catalog/index.js';
+export { autoAddressPool } from './catalog/metallb/pool.js';
+export type { CatalogAddon, K8sObject, ObjectRef, RenderEnv } from './types.js';
+
+/** Render (catalog or user manifests) and apply one addon, recording version and spec hash in its inventory. */
+export async function installAddon(kc: KubeConfig, cluster: Cluster, addon: AddonSpec, ctx: RenderContext & Omit<ApplyOptions, 'version' | 'specHash'>): Promise<ApplyResult> {
+  const rendered = await renderAddon(addon, cluster, ctx);
+  return applyAddon(kc, cluster, addon, rendered.objects, { ...ctx, version: rendered.version, specHash: addonSpecHash(addon) });
+}
+
+/**
+ * Observe + render + diff in one call, for the planner: what is installed, and which addons to
+ * apply (with why) or remove. Renders every enabled desired addon (user manifests are read,
+ * URLs fetched through the sha256 cache) so content changes are seen, not only spec changes.
+ */
+export async function planAddons(kc: KubeConfig, cluster: Cluster, ctx: RenderContext & { signal?: AbortSignal }): Promise<AddonDiff & { installed: InstalledAddon[]; desired: AddonSpec[] }> {
+  const desired = desiredAddons(cluster);
+  const installed = await observeAddons(kc, cluster, ctx.signal ? { signal: ctx.signal } : {});
+  const contentHashes: Record<string, string> = {};
+  for (const a of desired.filter((d) => d.enabled)) {
+    const rendered = await renderAddon(a, cluster, ctx);
+    contentHashes[a.name] = addonContentHash(cluster.metadata.name, a.name, rendered.objects);
+  }
+  return { ...diffAddons(desired, installed, { contentHashes }), installed, desired };
+}

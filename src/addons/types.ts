@@ -1,0 +1,46 @@
+// The addon model: a catalog entry renders Kubernetes objects from options and the cluster spec.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Cluster } from '../spec/types.js';
+
+/** Any Kubernetes object as mk renders and applies it (apiVersion, kind and metadata.name set). */
+export interface K8sObject extends KubernetesObject {
+  apiVersion: string;
+  kind: string;
+  metadata: NonNullable<KubernetesObject['metadata']> & { name: string };
+  [field: string]: unknown;
+}
+
+/** apiVersion/kind/namespace/name of one object: what an inventory records. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** Facts about where the cluster runs that some addons need (metallb's auto pool). */
+export interface RenderEnv {
+  /** The cluster's node network: subnet (CIDR), Docker's allocation range (CIDR) if set, addresses in use. */
+  network?: { subnet: string; ipRange?: string; gateway?: string; used?: string[] };
+}
+
+/** A JSON-Schema-like description of an addon's options, checked by checkOptions(). */
+export type OptionType = 'string' | 'integer' | 'boolean' | 'string[]';
+export interface OptionsSchema {
+  [option: string]: { type: OptionType; description: string; default?: unknown; enum?: readonly string[] };
+}
+
+export interface CatalogAddon {
+  name: string;
+  /** Version of the upstream project the manifests follow. */
+  version: string;
+  /** How the objects come to be: written for mk from upstream facts, or fetched from a pinned release URL. */
+  source: 'written-for-mk' | 'fetched';
+  description: string;
+  /** Pinned image references the addon runs. */
+  images: Record<string, string>;
+  /** Catalog addons that must be installed first. */
+  dependsOn: string[];
+  optionsSchema: OptionsSchema;
+  render(options: Record<string, unknown>, cluster: Cluster, env?: RenderEnv): K8sObject[];
+}

@@ -1,0 +1,171 @@
+// Every addon of mk's catalog, and user manifests (a folder, and a URL with sha256), against a real
+// kube-apiserver built from source: install (objects present, labelled, inventory recorded, valid
+// for the real API server: CRDs established, custom resources accepted), re-apply without any
+// resourceVersion change, removal of exactly the addon's objects. The controller-manager runs (the
+// namespace controller finishes removals) but no scheduler or kubelet: no pod runs, so readiness is
+// only checked where the API server itself reports it (APIService).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { KubernetesObjectApi, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AddonNotReadyError, CATALOG, desiredAddons, installAddon, observeAddons, planAddons, removeAddon, renderAddon, waitForAddon } from '../../src/addons/index.js';
+import type { ObjectRef } from '../../src/addons/index.js';
+import { inventoryName } from '../../src/addons/inventory.js';
+import { sha256Hex } from '../../src/addons/manifests.js';
+import type { AddonSpec, Cluster } from '../../src/spec/types.js';
+import { binariesGate } from '../k8s/binaries.js';
+import { startControlPlane, type ControlPlane } from '../k8s/controlplane.js';
+import { aCluster } from '../unit/builders.js';
+import { apiErrorCode } from './helpers.js';
+
+const gate = binariesGate(['etcd', 'kube-apiserver']);
+const NAME = 'cat';
+
+function cluster(): Cluster {
+  const c = aCluster(NAME).build();
+  // metallb renders its pool from addressPool; enabled stays false so desiredAddons adds only real dependencies.
+  c.spec.loadBalancer = { enabled: false, addressPool: 'auto' };
+  return c;
+}
+const ENV = { network: { subnet: '172.28.5.0/24', gateway: '172.28.5.1', used: ['172.28.5.2', '172.28.5.3'] } };
+
+describe.skipIf(gate.skip)('addon catalog and user manifests against a real apiserver', () => {
+  let cp: ControlPlane;
+  let api: KubernetesObjectApi;
+  let dir: string;
+  const timings: Record<string, Record<string, number>> = {};
+  const header = (r: ObjectRef) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.namespace ? { name: r.name, namespace: r.namespace } : { name: r.name } });
+  const read = <T extends KubernetesObject>(r: ObjectRef) => api.read<T>(header(r));
+
+  beforeAll(async () => {
+    cp = await startControlPlane({ controllerManager: true });
+    api = KubernetesObjectApi.makeApiClient(cp.kubeConfig);
+    dir = await mkdtemp(path.join(tmpdir(), 'mk-addons-e2e-'));
+  });
+  afterAll(async () => {
+    console.log(`[addons-catalog] timings (ms): ${JSON.stringify(timings)}`);
+    await cp?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Install, check, re-apply (no change), remove; returns the installed refs. */
+  async function roundTrip(spec: AddonSpec, ctx: Parameters<typeof installAddon>[3]): Promise<void> {
+    const c = cluster();
+    const t: Record<string, number> = {};
+    const res = await installAddon(cp.kubeConfig, c, spec, ctx);
+    t.apply = res.durationMs;
+    expect(res.objects.length).toBeGreaterThan(0);
+    const before: Record<string, string | undefined> = {};
+    for (const ref of res.objects) {
+      const o = await read(ref);
+      expect(o.metadata?.labels, `${ref.kind} ${ref.name}`).toMatchObject({ 'mk.dev/cluster': NAME, 'mk.dev/addon': spec.name, 'app.kubernetes.io/managed-by': 'mk' });
+      before[`${ref.kind}/${ref.namespace ?? ''}/${ref.name}`] = o.metadata?.resourceVersion;
+    }
+    const inv = await read<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: inventoryName(spec.name) });
+    expect(JSON.parse(inv.data?.objects ?? '[]')).toHaveLength(res.objects.length);
+
+    const again = await installAddon(cp.kubeConfig, c, spec, { ...ctx, skipUnchanged: false });
+    t.reapply = again.durationMs;
+    for (const ref of again.objects) expect((await read(ref)).metadata?.resourceVersion, `${ref.kind} ${ref.name}`).toBe(before[`${ref.kind}/${ref.namespace ?? ''}/${ref.name}`]);
+    const noop = await installAddon(cp.kubeConfig, c, spec, ctx);
+    t.noop = noop.durationMs;
+
+    const removed = await removeAddon(cp.kubeConfig, c, spec.name);
+    t.remove = removed.durationMs;
+    expect(removed.kept).toEqual([]);
+    expect(removed.deleted.length).toBe(res.objects.length - res.adoptedNamespaces.length);
+    for (const ref of removed.deleted) {
+      const code = await apiErrorCode(read(ref)).catch(() => 0);
+      if (ref.kind === 'Namespace') continue; // Terminating without a namespace controller
+      expect(code, `${ref.kind} ${ref.name}`).toBe(404);
+    }
+    timings[spec.name] = t;
+  }
+
+  // Dependencies first (csi-hostpath-driver's VolumeSnapshotClass needs the volumesnapshots CRDs).
+  const names = [...CATALOG.keys()];
+  for (const name of names) {
+    it(`catalog addon ${name}: installs, re-applies without changes, removes exactly its objects`, async () => {
+      const c = cluster();
+      c.spec.addons = [{ name, enabled: true, options: {} }];
+      const wanted = desiredAddons(c);
+      const deps = wanted.filter((a) => a.name !== name);
+      for (const d of deps) await installAddon(cp.kubeConfig, c, d, { specDir: dir, env: ENV });
+      await roundTrip({ name, enabled: true, options: {} }, { specDir: dir, env: ENV });
+      for (const d of deps.reverse()) await removeAddon(cp.kubeConfig, c, d.name);
+    });
+  }
+
+  it('metallb renders the auto pool from the network and its custom resources are accepted', async () => {
+    const { objects } = await renderAddon({ name: 'metallb', enabled: true, options: {} }, cluster(), { specDir: dir, env: ENV });
+    expect(objects.find((o) => o.kind === 'IPAddressPool')?.spec).toEqual({ addresses: ['172.28.5.192-172.28.5.254'], autoAssign: true });
+  });
+
+  it('metrics-server: readiness times out naming the APIService, with the API server\'s reason', async () => {
+    const c = cluster();
+    const res = await installAddon(cp.kubeConfig, c, { name: 'metrics-server', enabled: true, options: {} }, { specDir: dir });
+    const err = await waitForAddon(cp.kubeConfig, 'metrics-server', res.objects.filter((r) => r.kind === 'APIService'), { timeoutMs: 3000, intervalMs: 250 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AddonNotReadyError);
+    expect((err as Error).message).toMatch(/APIService v1beta1\.metrics\.k8s\.io: not Available \(\w+/);
+    await removeAddon(cp.kubeConfig, c, 'metrics-server');
+  });
+
+  it('user manifests from a folder next to the spec (multi-document YAML)', async () => {
+    await mkdir(path.join(dir, 'app'), { recursive: true });
+    await writeFile(path.join(dir, 'app', '10-ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: user-app\n');
+    await writeFile(
+      path.join(dir, 'app', '20-app.yaml'),
+      '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n  namespace: user-app\ndata:\n  a: "1"\n---\n# empty\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: user-app\nspec:\n  ports:\n    - port: 80\n',
+    );
+    await roundTrip({ name: 'my-app', enabled: true, options: {}, manifests: 'app' }, { specDir: dir });
+  });
+
+  it('planAddons: nothing to do when in sync; spec, content and drift changes; removals', async () => {
+    await mkdir(path.join(dir, 'plan'), { recursive: true });
+    const file = path.join(dir, 'plan', 'cm.yaml');
+    // An exported manifest: status and server-owned metadata are ignored.
+    await writeFile(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plan\n  namespace: default\n  resourceVersion: "1"\n  uid: 0000\ndata:\n  v: "1"\n');
+    const c = cluster();
+    c.spec.addons = [{ name: 'registry', enabled: true, options: {} }, { name: 'planned', enabled: true, options: {}, manifests: 'plan' }];
+    const ctx = { specDir: dir, env: ENV };
+    const first = await planAddons(cp.kubeConfig, c, ctx);
+    expect(first.reasons).toEqual({ registry: 'not installed', planned: 'not installed' });
+    for (const a of first.apply) await installAddon(cp.kubeConfig, c, a, ctx);
+    expect(await planAddons(cp.kubeConfig, c, ctx)).toMatchObject({ apply: [], remove: [] });
+
+    c.spec.addons[0]!.options = { servicePort: 5000 };
+    await writeFile(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plan\n  namespace: default\ndata:\n  v: "2"\n');
+    expect((await planAddons(cp.kubeConfig, c, ctx)).reasons).toEqual({ registry: 'spec changed', planned: 'content changed' });
+    for (const a of (await planAddons(cp.kubeConfig, c, ctx)).apply) await installAddon(cp.kubeConfig, c, a, ctx);
+    expect((await read<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'plan' })).data).toEqual({ v: '2' });
+
+    await api.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'registry', namespace: 'kube-system' } });
+    expect((await planAddons(cp.kubeConfig, c, ctx)).reasons).toEqual({ registry: 'drift' });
+
+    c.spec.addons = [{ name: 'registry', enabled: false, options: {} }];
+    const last = await planAddons(cp.kubeConfig, c, ctx);
+    expect(last.apply).toEqual([]);
+    expect([...last.remove].sort()).toEqual(['planned', 'registry']);
+    for (const name of last.remove) await removeAddon(cp.kubeConfig, c, name);
+    expect(await observeAddons(cp.kubeConfig, NAME)).toEqual([]);
+  });
+
+  it('user manifests from a URL, verified against sha256 (local http server: the spec itself only admits https)', async () => {
+    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: remote\n  namespace: default\ndata:\n  from: url\n';
+    const server: Server = createServer((_req, res) => res.end(text));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/app.yaml`;
+      const fetchOpts = { allowHttp: true, cacheDir: path.join(dir, 'cache') };
+      const bad = { name: 'remote', enabled: true, options: {}, manifests: url, sha256: 'a'.repeat(64) };
+      await expect(installAddon(cp.kubeConfig, cluster(), bad, { specDir: dir, fetch: fetchOpts })).rejects.toThrow(/sha256 mismatch/);
+      expect(await observeAddons(cp.kubeConfig, NAME)).toEqual([]);
+      await roundTrip({ ...bad, sha256: sha256Hex(text) }, { specDir: dir, fetch: fetchOpts });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

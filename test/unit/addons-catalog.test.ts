@@ -1,0 +1,169 @@
+// Every catalog addon renders valid, deterministic objects with pinned images; metallb's auto
+// pool; readiness checks per kind; the spec rules that use the catalog.
+import { describe, expect, it } from 'vitest';
+import { CATALOG } from '../../src/addons/catalog/index.js';
+import { autoAddressPool } from '../../src/addons/catalog/metallb/pool.js';
+import { checkOptions } from '../../src/addons/options.js';
+import { objectReadiness } from '../../src/addons/readiness.js';
+import { withAddonLabels, refKey, refOf } from '../../src/addons/labels.js';
+import { validateCluster } from '../../src/spec/validate.js';
+import { aCluster } from './builders.js';
+
+const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'StorageClass', 'CSIDriver', 'IngressClass', 'APIService', 'PriorityClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'VolumeSnapshotClass']);
+const ENV = { network: { subnet: '172.28.0.0/24', gateway: '172.28.0.1', used: ['172.28.0.2'] } };
+
+function images(obj: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, key?: string) => {
+    if (Array.isArray(v)) v.forEach((x) => walk(x));
+    else if (v && typeof v === 'object') Object.entries(v).forEach(([k, x]) => walk(x, k));
+    else if (key === 'image' && typeof v === 'string') out.push(v);
+  };
+  walk(obj);
+  return out;
+}
+
+describe('catalog', () => {
+  for (const entry of CATALOG.values()) {
+    describe(entry.name, () => {
+      const cluster = aCluster('dev').build();
+      const objects = entry.render({}, cluster, ENV);
+
+      it('renders objects with apiVersion, kind, a DNS-safe name, namespaces where needed, no duplicates', () => {
+        expect(objects.length).toBeGreaterThan(0);
+        const keys = new Set<string>();
+        for (const o of objects) {
+          expect(o.apiVersion, JSON.stringify(o.metadata)).toMatch(/^([a-z0-9.-]+\/)?v\d+((alpha|beta)\d+)?$/);
+          expect(o.kind).toMatch(/^[A-Z][A-Za-z0-9]+$/);
+          expect(o.metadata.name).toMatch(/^[a-z0-9]([a-z0-9.:-]*[a-z0-9])?$/);
+          if (CLUSTER_SCOPED.has(o.kind)) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBeUndefined();
+          else expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBeTruthy();
+          const k = refKey(refOf(o));
+          expect(keys.has(k), k).toBe(false);
+          keys.add(k);
+        }
+      });
+
+      it('is deterministic and labelled by the engine', () => {
+        expect(entry.render({}, cluster, ENV)).toEqual(objects);
+        for (const o of objects.map((x) => withAddonLabels(x, 'dev', entry.name))) {
+          expect(o.metadata.labels).toMatchObject({ 'mk.dev/cluster': 'dev', 'mk.dev/addon': entry.name, 'app.kubernetes.io/managed-by': 'mk' });
+        }
+      });
+
+      it('runs only the pinned images it declares (a tag or digest, never latest)', () => {
+        const used = new Set(objects.flatMap(images));
+        const declared = new Set(Object.values(entry.images));
+        for (const img of used) expect(declared.has(img), img).toBe(true);
+        for (const img of declared) expect(img).toMatch(/^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/);
+        for (const img of declared) expect(img).not.toMatch(/:latest$/);
+      });
+
+      it('workloads select their own pod labels; CRD-backed kinds come with their CRD or a dependency', () => {
+        for (const o of objects.filter((x) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(x.kind))) {
+          const spec = o.spec as { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> } } };
+          expect(spec.template.metadata.labels).toMatchObject(spec.selector.matchLabels);
+        }
+        const builtin = /^(v1|apps\/v1|rbac\.authorization\.k8s\.io\/v1|storage\.k8s\.io\/v1|networking\.k8s\.io\/v1|apiextensions\.k8s\.io\/v1|apiregistration\.k8s\.io\/v1|batch\/v1|policy\/v1|scheduling\.k8s\.io\/v1|admissionregistration\.k8s\.io\/v1)$/;
+        const groups = new Set(
+          [entry, ...entry.dependsOn.map((d) => CATALOG.get(d)!)]
+            .flatMap((e) => e.render({}, cluster, ENV))
+            .filter((o) => o.kind === 'CustomResourceDefinition')
+            .map((o) => (o.spec as { group: string }).group),
+        );
+        for (const o of objects.filter((x) => !builtin.test(x.apiVersion))) expect(groups.has(o.apiVersion.split('/')[0]!), `${o.kind} ${o.apiVersion}`).toBe(true);
+      });
+
+      it('has defaults that satisfy its own options schema', () => {
+        const defaults = Object.fromEntries(Object.entries(entry.optionsSchema).filter(([, d]) => d.default !== undefined).map(([k, d]) => [k, d.default]));
+        expect(checkOptions(entry.optionsSchema, defaults)).toEqual([]);
+      });
+    });
+  }
+
+  it('metallb pool from the spec, or auto from the network', () => {
+    const c = aCluster('dev').build();
+    c.spec.loadBalancer = { enabled: true, addressPool: ['172.30.0.200-172.30.0.250', '172.30.1.0/28'] };
+    const pool = CATALOG.get('metallb')!.render({}, c).find((o) => o.kind === 'IPAddressPool');
+    expect(pool?.spec).toEqual({ addresses: ['172.30.0.200-172.30.0.250', '172.30.1.0/28'], autoAssign: true });
+    c.spec.loadBalancer.addressPool = 'auto';
+    expect(() => CATALOG.get('metallb')!.render({}, c)).toThrow(/network is not known/);
+  });
+
+  it('ingress: a LoadBalancer Service when loadBalancer.enabled, else NodePort', () => {
+    const c = aCluster('dev').build();
+    const svc = (cl: typeof c) => CATALOG.get('ingress')!.render({}, cl).find((o) => o.kind === 'Service')?.spec as { type: string };
+    expect(svc(c).type).toBe('NodePort');
+    c.spec.loadBalancer.enabled = true;
+    expect(svc(c).type).toBe('LoadBalancer');
+  });
+});
+
+describe('autoAddressPool', () => {
+  it('takes the top quarter (at most 64) of the subnet, without the broadcast address', () => {
+    expect(autoAddressPool({ subnet: '172.28.3.0/24' })).toEqual(['172.28.3.192-172.28.3.254']);
+    expect(autoAddressPool({ subnet: '10.0.0.0/16' })).toEqual(['10.0.255.192-10.0.255.254']);
+    expect(autoAddressPool({ subnet: '10.0.0.0/28' })).toEqual(['10.0.0.12-10.0.0.14']);
+  });
+  it('leaves out Docker\'s allocation range, the gateway and used addresses', () => {
+    expect(autoAddressPool({ subnet: '172.28.3.0/24', ipRange: '172.28.3.192/29', used: ['172.28.3.200', '172.28.3.201/24'] })).toEqual(['172.28.3.202-172.28.3.254']);
+    expect(autoAddressPool({ subnet: '172.28.3.0/24', ipRange: '172.28.3.224/27', gateway: '172.28.3.193' })).toEqual(['172.28.3.192-172.28.3.192', '172.28.3.194-172.28.3.223']);
+  });
+  it('refuses subnets too small or fully used', () => {
+    expect(() => autoAddressPool({ subnet: '10.0.0.0/30' })).toThrow(/too small/);
+    expect(() => autoAddressPool({ subnet: '10.0.0.0/24', ipRange: '10.0.0.128/25' })).toThrow(/no free addresses/);
+    expect(() => autoAddressPool({ subnet: 'nope' })).toThrow();
+  });
+});
+
+describe('objectReadiness', () => {
+  const dep = (status: Record<string, unknown>, replicas = 2) => ({ kind: 'Deployment', metadata: { generation: 3 }, spec: { replicas }, status });
+  it('Deployment: observed generation and available replicas', () => {
+    expect(objectReadiness(dep({ observedGeneration: 3, availableReplicas: 2, updatedReplicas: 2 })).ready).toBe(true);
+    expect(objectReadiness(dep({ observedGeneration: 2, availableReplicas: 2, updatedReplicas: 2 })).reason).toMatch(/observe generation 3/);
+    expect(objectReadiness(dep({ observedGeneration: 3, availableReplicas: 1, updatedReplicas: 2, conditions: [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable' }] })).reason).toBe('1/2 replicas available (MinimumReplicasUnavailable)');
+    expect(objectReadiness(dep({ observedGeneration: 3, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'too slow' }] })).reason).toBe('0/2 replicas available (ProgressDeadlineExceeded: too slow)');
+  });
+  it('DaemonSet, StatefulSet, CRD, APIService, Job', () => {
+    const meta = { generation: 1 };
+    expect(objectReadiness({ kind: 'DaemonSet', metadata: meta, status: { observedGeneration: 1, desiredNumberScheduled: 3, numberReady: 3, updatedNumberScheduled: 3 } }).ready).toBe(true);
+    expect(objectReadiness({ kind: 'DaemonSet', metadata: meta, status: { observedGeneration: 1, desiredNumberScheduled: 3, numberReady: 1, updatedNumberScheduled: 3 } }).reason).toBe('1/3 pods ready');
+    expect(objectReadiness({ kind: 'StatefulSet', metadata: meta, spec: { replicas: 1 }, status: { observedGeneration: 1, readyReplicas: 0 } }).reason).toBe('0/1 replicas ready');
+    expect(objectReadiness({ kind: 'CustomResourceDefinition', status: { conditions: [{ type: 'Established', status: 'True' }] } }).ready).toBe(true);
+    expect(objectReadiness({ kind: 'CustomResourceDefinition', status: { conditions: [{ type: 'NamesAccepted', status: 'False', reason: 'MultipleNamesNotAllowed' }] } }).reason).toBe('not Established (MultipleNamesNotAllowed)');
+    expect(objectReadiness({ kind: 'APIService', status: { conditions: [{ type: 'Available', status: 'False', reason: 'MissingEndpoints', message: 'no endpoints' }] } }).reason).toBe('not Available (MissingEndpoints: no endpoints)');
+    expect(objectReadiness({ kind: 'Job', status: { conditions: [{ type: 'Complete', status: 'True' }] } }).ready).toBe(true);
+    expect(objectReadiness({ kind: 'Job', status: { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] } }).reason).toBe('failed (BackoffLimitExceeded)');
+    expect(objectReadiness({ kind: 'ConfigMap' }).ready).toBe(true);
+  });
+});
+
+describe('spec rules for addons', () => {
+  const base = { apiVersion: 'mk.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'dev' } };
+  it('reports unknown catalog addons, options that do not fit, and disabled dependencies', () => {
+    const issues = validateCluster({
+      ...base,
+      spec: {
+        addons: [
+          { name: 'not-in-catalog' },
+          { name: 'metrics-server', options: { replicas: 'two', bogus: 1 } },
+          { name: 'registry', options: { storage: 'nfs' } },
+          { name: 'default-storageclass' },
+          { name: 'storage', enabled: false },
+          { name: 'mine', manifests: 'app/' },
+          { name: 'off-and-unknown', enabled: false },
+        ],
+      },
+    });
+    expect(issues).toEqual([
+      { path: 'spec.addons[0].name', message: expect.stringMatching(/^"not-in-catalog" is not an addon of mk's catalog \(.*metrics-server.*\); give manifests: to install your own$/) },
+      { path: 'spec.addons[1].options.replicas', message: 'must be an integer' },
+      { path: 'spec.addons[1].options.bogus', message: expect.stringMatching(/^unknown option \(known: kubeletInsecureTLS, metricResolution, replicas\)$/), at: 'key' },
+      { path: 'spec.addons[2].options.storage', message: 'must be one of emptyDir, hostPath' },
+      { path: 'spec.addons[3].name', message: 'addon "default-storageclass" needs "storage", which spec.addons[4] disables' },
+    ]);
+  });
+  it('accepts force: true', () => {
+    expect(validateCluster({ ...base, spec: { addons: [{ name: 'ingress', force: true }] } })).toEqual([]);
+  });
+});

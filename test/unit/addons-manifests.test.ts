@@ -1,0 +1,120 @@
+// User manifests: path checks with real temp dirs and symlinks, multi-document parsing, and the
+// sha256-verified download with an injectable fetch (no network here).
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchVerified, isInside, loadLocalManifests, parseManifests, resolveLocalManifests, sha256Hex, type Fetcher } from '../../src/addons/manifests.js';
+
+const CM = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\n`;
+
+describe('local manifests stay inside the spec folder', () => {
+  let root: string;
+  let spec: string;
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'mk-manifests-'));
+    spec = path.join(root, 'spec');
+    await mkdir(path.join(spec, 'app', 'sub'), { recursive: true });
+    await writeFile(path.join(spec, 'app', 'b.yaml'), CM('b'));
+    await writeFile(path.join(spec, 'app', 'a.yml'), `${CM('a1')}---\n${CM('a2')}`);
+    await writeFile(path.join(spec, 'app', 'sub', 'c.json'), JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }));
+    await writeFile(path.join(spec, 'app', 'README.md'), '# not a manifest');
+    await writeFile(path.join(root, 'secret.yaml'), CM('outside'));
+    await mkdir(path.join(root, 'elsewhere'));
+    await writeFile(path.join(root, 'elsewhere', 'x.yaml'), CM('x'));
+    await symlink(path.join(root, 'secret.yaml'), path.join(spec, 'link-out.yaml'));
+    await symlink(path.join(root, 'elsewhere'), path.join(spec, 'dir-out'));
+    await mkdir(path.join(spec, 'sneaky'));
+    await symlink(path.join(root, 'secret.yaml'), path.join(spec, 'sneaky', 'inner.yaml'));
+    await symlink(path.join(spec, 'app', 'b.yaml'), path.join(spec, 'link-in.yaml'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('reads a folder: every .yaml/.yml/.json, recursively, sorted; other files ignored', async () => {
+    const files = await resolveLocalManifests(spec, 'app');
+    expect(files.map((f) => path.relative(spec, f))).toEqual(['app/a.yml', 'app/b.yaml', 'app/sub/c.json']);
+    const objs = await loadLocalManifests(spec, 'app/');
+    expect(objs.map((o) => o.metadata.name)).toEqual(['a1', 'a2', 'b', 'c']);
+  });
+
+  it('refuses .. escapes, absolute paths, and symlinks (file, folder, or inside a folder) that leave it', async () => {
+    await expect(resolveLocalManifests(spec, '../secret.yaml')).rejects.toThrow(/outside the spec's folder/);
+    await expect(resolveLocalManifests(spec, 'app/../../secret.yaml')).rejects.toThrow(/outside the spec's folder/);
+    await expect(resolveLocalManifests(spec, path.join(root, 'secret.yaml'))).rejects.toThrow(/must be relative/);
+    await expect(resolveLocalManifests(spec, 'link-out.yaml')).rejects.toThrow(/through a symlink/);
+    await expect(resolveLocalManifests(spec, 'dir-out')).rejects.toThrow(/through a symlink/);
+    await expect(resolveLocalManifests(spec, 'sneaky')).rejects.toThrow(/"sneaky\/inner\.yaml" resolves to .*secret\.yaml, outside/);
+    await expect(resolveLocalManifests(spec, 'missing.yaml')).rejects.toThrow(/not found/);
+  });
+
+  it('accepts a symlink that stays inside, and the spec folder given through a symlink', async () => {
+    expect(await resolveLocalManifests(spec, 'link-in.yaml')).toEqual([path.join(await import('node:fs/promises').then((m) => m.realpath(spec)), 'app', 'b.yaml')]);
+    await symlink(spec, path.join(root, 'spec-link'));
+    expect((await loadLocalManifests(path.join(root, 'spec-link'), 'app/b.yaml')).map((o) => o.metadata.name)).toEqual(['b']);
+  });
+
+  it('isInside is a path check, not a prefix check', () => {
+    expect(isInside('/a/b', '/a/b')).toBe(true);
+    expect(isInside('/a/b', '/a/b/c')).toBe(true);
+    expect(isInside('/a/b', '/a/bc')).toBe(false);
+    expect(isInside('/a/b', '/a')).toBe(false);
+  });
+});
+
+describe('parseManifests', () => {
+  it('skips empty documents and flattens Lists', () => {
+    const text = `---\n# nothing\n---\n${CM('a')}---\napiVersion: v1\nkind: List\nitems:\n  - ${JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } })}\n`;
+    expect(parseManifests(text, 'x.yaml').map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ConfigMap/a', 'Secret/s']);
+  });
+  it('names the document of a problem', () => {
+    expect(() => parseManifests(`${CM('a')}---\nkind: ConfigMap\nmetadata: { name: b }\n`, 'x.yaml')).toThrow(/x\.yaml document 2: a Kubernetes object needs apiVersion, kind and metadata.name/);
+    expect(() => parseManifests('a: [', 'bad.yaml')).toThrow(/bad\.yaml: invalid YAML/);
+    expect(() => parseManifests('apiVersion: v1\nkind: Pod\nmetadata:\n  generateName: p-\n  name: ""\n', 'g.yaml')).toThrow(/needs apiVersion/);
+  });
+});
+
+describe('fetchVerified (sha256)', () => {
+  let cacheDir: string;
+  const body = CM('remote');
+  const good = sha256Hex(body);
+  const fetcher = (text: string, calls: string[]): Fetcher => async (url) => {
+    calls.push(url);
+    return { ok: true, status: 200, arrayBuffer: async () => new TextEncoder().encode(text).buffer as ArrayBuffer };
+  };
+  beforeAll(async () => {
+    cacheDir = await mkdtemp(path.join(tmpdir(), 'mk-addon-cache-'));
+  });
+  afterAll(async () => {
+    await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  it('refuses a mismatch and caches nothing', async () => {
+    const calls: string[] = [];
+    await expect(fetchVerified('https://example.com/a.yaml', good, { cacheDir, fetch: fetcher(`${body}# tampered\n`, calls) })).rejects.toThrow(/sha256 mismatch: expected [0-9a-f]{64}, got [0-9a-f]{64}; refusing/);
+    await expect(readFile(path.join(cacheDir, good))).rejects.toThrow();
+  });
+
+  it('downloads, verifies, caches under <sha256>; then serves the cache without fetching', async () => {
+    const calls: string[] = [];
+    expect(await fetchVerified('https://example.com/a.yaml', good, { cacheDir, fetch: fetcher(body, calls) })).toBe(body);
+    expect(await readFile(path.join(cacheDir, good), 'utf8')).toBe(body);
+    expect(await fetchVerified('https://example.com/a.yaml', good, { cacheDir, fetch: fetcher('never', calls) })).toBe(body);
+    expect(calls).toEqual(['https://example.com/a.yaml']);
+  });
+
+  it('re-downloads when the cached file was tampered with', async () => {
+    await writeFile(path.join(cacheDir, good), 'tampered');
+    const calls: string[] = [];
+    expect(await fetchVerified('https://example.com/a.yaml', good, { cacheDir, fetch: fetcher(body, calls) })).toBe(body);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('refuses http:// (unless a test allows it), bad digests and HTTP errors', async () => {
+    await expect(fetchVerified('http://example.com/a.yaml', good, { cacheDir })).rejects.toThrow(/only https/);
+    await expect(fetchVerified('https://example.com/a.yaml', 'abc', { cacheDir })).rejects.toThrow(/not 64 lowercase hex/);
+    const notFound: Fetcher = async () => ({ ok: false, status: 404, arrayBuffer: async () => new ArrayBuffer(0) });
+    await expect(fetchVerified('https://example.com/b.yaml', 'b'.repeat(64), { cacheDir, fetch: notFound })).rejects.toThrow(/HTTP 404/);
+  });
+});
