@@ -1,18 +1,15 @@
-// The real mk CLI (bundled from the current source into node_modules/.cache, dist/ untouched) against
+// The real mk CLI (bin/mk.js; `npm test` builds dist/ first) against
 // real sshd hosts: plan, apply, in sync, status, scale down, delete. Kubernetes itself (kubeadm
 // init/join/reset) belongs to the kubeadm issue: those steps report "not implemented" here.
-import { spawn } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshDriver } from '../../src/drivers/ssh/driver.js';
+import { mk as runMk } from './helpers.js';
 import { TestBed, desiredNode, docker } from './ssh-testbed.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const bed = new TestBed();
 const name = `sshcli${bed.run}`;
-const outdir = join(ROOT, 'node_modules/.cache', `mk-ssh-it-${bed.run}`);
 let spec = '';
 let env: NodeJS.ProcessEnv = {};
 let knownHosts = '';
@@ -22,18 +19,9 @@ interface Run {
   out: string;
 }
 
-function mk(...args: string[]): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', `const { main } = await import(${JSON.stringify(join(outdir, 'main.js'))}); process.exitCode = await main(process.argv.slice(1));`, ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, out }));
-  });
+async function mk(...args: string[]): Promise<Run> {
+  const r = await runMk(args, env);
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 function yaml(hosts: { cp: string; workers: string[] }): string {
@@ -69,21 +57,7 @@ ${hosts.workers.map((w) => `        - address: ${w}\n          labels: { tier: w
 const marker = (container: string) => docker('exec', container, 'sh', '-c', 'cat /etc/mk/node.json 2>/dev/null || echo none');
 
 beforeAll(async () => {
-  await Promise.all([
-    bed.setup(2),
-    build({
-      entryPoints: [join(ROOT, 'src/main.ts')],
-      outdir,
-      bundle: true,
-      splitting: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      packages: 'external',
-      define: { MK_VERSION: '"0.0.0-ssh-it"' },
-      logLevel: 'warning',
-    }),
-  ]);
+  await bed.setup(2);
   await bed.fakeKubeBinaries(bed.hosts[0]!.container);
   await bed.fakeKubeBinaries(bed.hosts[1]!.container);
   knownHosts = await bed.knownHosts('known_hosts', bed.hosts.map((h): [string, string] => [h.ip, h.container]));
@@ -96,7 +70,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bed.cleanup();
-  await rm(outdir, { recursive: true, force: true });
 });
 
 describe('mk over ssh', () => {
