@@ -1,7 +1,7 @@
 // mk status [NAME] [-f FILE]: what runs, and what differs from the spec (given, or last applied).
 import { dockerDriver, driverFor } from '../drivers/index.js';
 import type { Driver, ObservedCluster } from '../drivers/types.js';
-import { EXIT } from '../errors.js';
+import { EXIT, MkError } from '../errors.js';
 import { diff } from '../reconcile/diff.js';
 import type { Plan } from '../reconcile/plan.js';
 import { loadSpecs } from '../spec/load.js';
@@ -17,6 +17,8 @@ export interface ClusterStatus {
   /** Compared against: 'spec' (-f), 'last-applied', or none. */
   comparedWith: 'spec' | 'last-applied' | 'none';
   outOfSync: string[];
+  /** Plan warnings, e.g. a change mk would refuse or parts it does not reconcile yet. */
+  warnings: string[];
 }
 
 export function summarize(observed: ObservedCluster, plan: Plan | undefined, comparedWith: ClusterStatus['comparedWith']): ClusterStatus {
@@ -36,6 +38,7 @@ export function summarize(observed: ObservedCluster, plan: Plan | undefined, com
       .sort((a, b) => a.name.localeCompare(b.name)),
     comparedWith,
     outOfSync: plan ? plan.steps.filter((s) => s.implemented).map((s) => stepLine(s).trim()) : [],
+    warnings: plan?.warnings ?? [],
   };
 }
 
@@ -50,6 +53,7 @@ export function formatStatus(s: ClusterStatus): string {
   if (s.comparedWith === 'none') lines.push('  sync: unknown (never applied from this machine; pass -f FILE to compare)');
   else if (s.outOfSync.length === 0) lines.push(`  sync: in sync with the ${s.comparedWith === 'spec' ? 'spec' : 'last applied spec'}`);
   else lines.push(`  sync: out of sync with the ${s.comparedWith === 'spec' ? 'spec' : 'last applied spec'}:`, ...s.outOfSync.map((l) => `    ${l}`));
+  for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return lines.join('\n');
 }
 
@@ -82,15 +86,19 @@ export async function status(ctx: CommandContext, name: string | undefined, file
     try {
       const observed = await driver.observe(t.name, ctx.signal);
       let plan: Plan | undefined;
+      let refusal: string | undefined;
       if (t.spec) {
         try {
           plan = diff(t.spec, observed);
         } catch (err) {
-          // A plan that mk would refuse is still a status: report it as a line.
-          plan = { cluster: t.name, steps: [], warnings: [(err as Error).message] };
+          // A plan that mk would refuse is still a status, and not "in sync".
+          if (!(err instanceof MkError)) throw err;
+          refusal = `mk would refuse to apply: ${err.message}`;
         }
       }
-      result.push(summarize(observed, plan, t.comparedWith));
+      const summary = summarize(observed, plan, t.comparedWith);
+      if (refusal) summary.outOfSync.push(refusal);
+      result.push(summary);
     } finally {
       await driver.close?.();
     }

@@ -132,6 +132,15 @@ async function observe(driver: Driver, name: string, signal: AbortSignal | undef
   }
 }
 
+function executeOptions(opts: { driver: Driver; reporter: Reporter; signal?: AbortSignal; concurrency?: number }): ExecuteOptions {
+  return {
+    driver: opts.driver,
+    reporter: opts.reporter,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+  };
+}
+
 /** observe -> diff -> emit the plan -> (apply) execute it. The plan printed is the plan executed. */
 export async function reconcile(cluster: Cluster, opts: ReconcileOptions): Promise<{ plan: Plan; result?: RunResult }> {
   const { driver, reporter, signal } = opts;
@@ -140,12 +149,7 @@ export async function reconcile(cluster: Cluster, opts: ReconcileOptions): Promi
   const plan = diff(cluster, actual, opts.file !== undefined ? { file: opts.file } : {});
   reporter.emit({ type: 'plan', plan });
   if (opts.mode === 'plan') return { plan };
-  const result = await executePlan(plan, {
-    driver,
-    reporter,
-    ...(signal ? { signal } : {}),
-    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-  });
+  const result = await executePlan(plan, executeOptions(opts));
   return { plan, result };
 }
 
@@ -158,11 +162,6 @@ export async function deleteCluster(
   if (signal?.aborted) throw abortedError(signal);
   const plan = deletePlan(await observe(driver, name, signal));
   reporter.emit({ type: 'plan', plan });
-  const result = await executePlan(plan, {
-    driver,
-    reporter,
-    ...(signal ? { signal } : {}),
-    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-  });
+  const result = await executePlan(plan, executeOptions(opts));
   return { plan, result };
 }

@@ -99,3 +99,23 @@ describe('formatDuration', () => {
     [125_000, '2m5s'],
   ])('%d ms -> %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 });
+
+describe('mk status text', () => {
+  it('shows nodes, warnings and what is out of sync, never "in sync" when something is', async () => {
+    const { formatStatus, summarize } = await import('../../src/commands/status.js');
+    const observed = {
+      name: 'dev',
+      network: { id: 'n', name: 'mk-dev', subnet: '172.28.0.0/24' },
+      nodes: [{ name: 'dev-control-plane-1', pool: 'control-plane', ordinal: 1, role: 'control-plane' as const, id: 'c1', state: 'running' as const, address: '172.28.0.2', apiServerPort: 32768, image: 'img', configHash: 'h' }],
+      orphanVolumes: [],
+    };
+    const s = summarize(observed, { cluster: 'dev', steps: [create], warnings: ['addons are not reconciled yet'] }, 'spec');
+    const text = formatStatus(s).split('\n');
+    expect(text[0]).toBe('cluster dev  network mk-dev 172.28.0.0/24');
+    expect(text[2]).toMatch(/^ {2}dev-control-plane-1\s+control-plane\s+running\s+172\.28\.0\.2\s+127\.0\.0\.1:32768\s+img$/);
+    expect(text).toContain('  sync: out of sync with the spec:');
+    expect(text).toContain('    + create node dev-worker-2 (worker)  (missing)');
+    expect(text.at(-1)).toBe('  warning: addons are not reconciled yet');
+    expect(formatStatus(summarize(observed, undefined, 'none'))).toContain('sync: unknown');
+  });
+});
