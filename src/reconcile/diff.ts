@@ -199,11 +199,12 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
     }
   }
   if (cluster.spec.addons.length > 0) {
-    const names = cluster.spec.addons.map((a) => a.name).join(', ');
+    const all = cluster.spec.addons.map((a) => a.name).join(', ');
+    const enabled = cluster.spec.addons.filter((a) => a.enabled).map((a) => a.name).join(', ') || 'none';
     warnings.push(
       bootstrap
-        ? `addons are not reconciled yet (issue 5): ${names} are only planned with the first bootstrap and reported as not implemented`
-        : `addons are not reconciled yet (issue 5): ${names} are not checked or changed by this plan`,
+        ? `addons are not reconciled yet: enabled ones (${enabled}) are only planned with the first bootstrap and reported as not implemented`
+        : `addons are not reconciled yet: ${all} are not checked or changed by this plan`,
     );
   }
 

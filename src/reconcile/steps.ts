@@ -24,8 +24,8 @@ const LATER: Partial<Record<StepKind, string>> = {
   'kubeadm.reset': 'kubeadm bootstrap',
   'cni.apply': 'kubeadm bootstrap',
   'kubeconfig.export': 'kubeadm bootstrap',
-  'addon.apply': 'addons (issue 5)',
-  'addon.remove': 'addons (issue 5)',
+  'addon.apply': 'addons',
+  'addon.remove': 'addons',
 };
 
 async function findNode(ctx: StepContext, name: string) {

@@ -14,7 +14,7 @@ export interface Taint {
   effect: TaintEffect;
 }
 
-/** One host of an ssh pool (issue 6 fills in the driver). */
+/** One host of an ssh pool. */
 export interface HostSpec {
   address: string;
   port?: number;
