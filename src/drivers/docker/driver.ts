@@ -37,6 +37,16 @@ export interface DockerDriverConfig {
 
 /** How often createNode retries when a picked static address or subnet was taken meanwhile. */
 const ADDRESS_ATTEMPTS = 4;
+/** A name held by a container the engine is removing: retry for up to 20 x 250 ms. */
+const NAME_CONFLICT_RETRIES = 20;
+const NAME_CONFLICT_WAIT_MS = 250;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}
 
 type Filters = Record<string, string[]>;
 
@@ -221,6 +231,7 @@ export class DockerDriver implements Driver {
     const { node } = req;
     if (!network.subnet) throw new DriverError(`network ${network.name} has no IPv4 subnet; cannot give ${node.name} a static address`);
     const tried: string[] = [];
+    let nameConflicts = 0;
     for (let attempt = 1; ; attempt++) {
       const used = [...(await this.usedAddresses(network, signal)), ...tried];
       const address = firstFreeAddress(network.subnet, network.gateway, used);
@@ -239,6 +250,16 @@ export class DockerDriver implements Driver {
         container = await this.docker.createContainer(withSignal(options, signal));
       } catch (err) {
         if (statusCode(err) === 409) {
+          // The name is taken. By a container the engine is still removing (a create cancelled by a
+          // killed mk is rolled back a moment later): wait and retry. By our own node (created
+          // meanwhile): use it. By anything else: refuse.
+          const holder = await this.nameHolder(node, signal);
+          if (holder === 'ours') return;
+          if (holder === 'going' && nameConflicts++ < NAME_CONFLICT_RETRIES) {
+            this.log('docker name still held by a container being removed; retrying', { node: node.name });
+            await sleep(NAME_CONFLICT_WAIT_MS, signal);
+            continue;
+          }
           throw new DriverError(`a container named "${node.name}" exists but is not labelled as node ${node.name} of cluster ${node.cluster}; mk will not touch it`, { cause: err });
         }
         throw wrapDockerError(`create container ${node.name}`, err);
@@ -260,6 +281,22 @@ export class DockerDriver implements Driver {
         throw wrapDockerError(`start container ${node.name} (${container.id.slice(0, 12)})`, err);
       }
     }
+  }
+
+  /** Who holds a container name: our node (started if need be), a container on its way out, or someone else. */
+  private async nameHolder(node: NodeCreateRequest['node'], signal?: AbortSignal): Promise<'ours' | 'going' | 'foreign'> {
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(node.name).inspect(withSignal({}, signal));
+    } catch (err) {
+      if (isNotFound(err)) return 'going';
+      throw wrapDockerError(`inspect container ${node.name}`, err);
+    }
+    if (info.State.Status === 'removing' || info.State.Status === 'dead') return 'going';
+    const labels = info.Config.Labels ?? {};
+    if (labels[LABELS.cluster] !== node.cluster || labels[LABELS.component] !== 'node' || labels[LABELS.node] !== node.name) return 'foreign';
+    if (!info.State.Running) await this.docker.getContainer(info.Id).start(withSignal({}, signal));
+    return 'ours';
   }
 
   private async startContainer(c: Dockerode.ContainerInfo, signal?: AbortSignal): Promise<void> {
