@@ -71,13 +71,13 @@ debian_mirror() {
       /^URIs:/   { uri = $2 }
       /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "'"$SUITE"'") ok = 1 }
       /^$/       { if (ok && uri ~ /\/debian\/?$/) { print uri; exit } ok = 0; uri = "" }
-      END        { if (ok && uri ~ /\/debian\/?$/) print uri }' "$f" | head -n1)
+      END        { if (ok && uri ~ /\/debian\/?$/) print uri }' "$f" | sed -n 1p)
     if [[ -n $url ]]; then echo "$url"; return; fi
   done
   # one-line sources: "deb [opts] URL bookworm main"
   for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
     [[ -f $f ]] || continue
-    url=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/ && $(i+1) == "'"$SUITE"'" && $i ~ /\/debian\/?$/) { print $i; exit } }' "$f" | head -n1)
+    url=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/ && $(i+1) == "'"$SUITE"'" && $i ~ /\/debian\/?$/) { print $i; exit } }' "$f" | sed -n 1p)
     if [[ -n $url ]]; then echo "$url"; return; fi
   done
   echo "http://deb.debian.org/debian"

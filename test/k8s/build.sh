@@ -43,9 +43,9 @@ fi
 print_versions() {
   "$BIN/kubeadm" version -o short
   "$BIN/kubelet" --version
-  "$BIN/kubectl" version --client | head -n 1
+  "$BIN/kubectl" version --client | sed -n 1p  # reads everything: head would SIGPIPE the writer under pipefail
   "$BIN/kube-apiserver" --version
-  "$BIN/etcd" --version | head -n 1
+  "$BIN/etcd" --version | sed -n 1p
 }
 
 verify() {

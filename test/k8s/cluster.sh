@@ -216,7 +216,7 @@ EOF
 
   # Admin kubeconfig reachable from the host through the published port.
   local port
-  port=$(docker port "$cp" 6443/tcp | head -n1 | sed 's/.*://')
+  port=$(docker port "$cp" 6443/tcp | sed -n 1p | sed 's/.*://')
   docker exec "$cp" cat /etc/kubernetes/admin.conf | sed "s#server: https://.*:6443#server: https://127.0.0.1:$port#" >"$out/admin.conf"
   chmod 600 "$out/admin.conf"
   log "cluster $name up in $(since); kubeconfig $out/admin.conf"
