@@ -3,6 +3,8 @@
 set -euo pipefail
 if docker info >/dev/null 2>&1; then echo "docker engine already running"; exit 0; fi
 if [ ! -d /sys/fs/cgroup/memory ] && command -v cgroupfs-mount >/dev/null; then cgroupfs-mount || true; fi
+# A dockerd killed with the previous session leaves its pid file; clear it when that pid is gone.
+if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then rm -f /var/run/docker.pid; fi
 nohup dockerd >/tmp/mk-dockerd.log 2>&1 &
 for _ in $(seq 1 120); do
   if docker info >/dev/null 2>&1; then echo "docker engine ready"; exit 0; fi
