@@ -3,8 +3,14 @@
 set -euo pipefail
 if docker info >/dev/null 2>&1; then echo "docker engine already running"; exit 0; fi
 if [ ! -d /sys/fs/cgroup/memory ] && command -v cgroupfs-mount >/dev/null; then cgroupfs-mount || true; fi
-# A dockerd killed with the previous session leaves its pid file; clear it when that pid is gone.
-if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then rm -f /var/run/docker.pid; fi
+# A dockerd (and its containerd) killed with the previous session leave pid files behind, and
+# maybe zombies, which `kill -0` still sees; dockerd then refuses to start or waits for a
+# containerd that is gone. Clear each pid file unless its pid is a live process.
+for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+  [ -f "$pidfile" ] || continue
+  state=$(ps -o stat= -p "$(cat "$pidfile")" 2>/dev/null || true)
+  if [ -z "$state" ] || [[ $state == Z* ]]; then rm -f "$pidfile"; fi
+done
 nohup dockerd >/tmp/mk-dockerd.log 2>&1 &
 for _ in $(seq 1 120); do
   if docker info >/dev/null 2>&1; then echo "docker engine ready"; exit 0; fi
