@@ -52,18 +52,36 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
   });
 
   /** Install, check, re-apply (no change), remove; returns the installed refs. */
+  async function versions(refs: readonly ObjectRef[]): Promise<Record<string, string | undefined>> {
+    const out: Record<string, string | undefined> = {};
+    for (const ref of refs) out[`${ref.kind}/${ref.namespace ?? ''}/${ref.name}`] = (await read(ref)).metadata?.resourceVersion;
+    return out;
+  }
+
+  async function settledVersions(refs: readonly ObjectRef[]): Promise<Record<string, string | undefined>> {
+    let previous = await versions(refs);
+    for (let i = 0; i < 40; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const current = await versions(refs);
+      if (JSON.stringify(current) === JSON.stringify(previous)) return current;
+      previous = current;
+    }
+    throw new Error('resourceVersions kept changing for 20 s without mk applying anything');
+  }
+
   async function roundTrip(spec: AddonSpec, ctx: Parameters<typeof installAddon>[3]): Promise<void> {
     const c = cluster();
     const t: Record<string, number> = {};
     const res = await installAddon(cp.kubeConfig, c, spec, ctx);
     t.apply = res.durationMs;
     expect(res.objects.length).toBeGreaterThan(0);
-    const before: Record<string, string | undefined> = {};
     for (const ref of res.objects) {
       const o = await read(ref);
       expect(o.metadata?.labels, `${ref.kind} ${ref.name}`).toMatchObject({ 'mk.dev/cluster': NAME, 'mk.dev/addon': spec.name, 'app.kubernetes.io/managed-by': 'mk' });
-      before[`${ref.kind}/${ref.namespace ?? ''}/${ref.name}`] = o.metadata?.resourceVersion;
     }
+    // The controller-manager runs here: it writes Deployment/ReplicaSet status right after the
+    // apply. Take the resourceVersions once they stop moving, so only mk's re-apply is measured.
+    const before = await settledVersions(res.objects);
     const inv = await read<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: inventoryName(spec.name) });
     expect(JSON.parse(inv.data?.objects ?? '[]')).toHaveLength(res.objects.length);
 
