@@ -31,6 +31,7 @@ log() { printf '[k8s-build %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 now() { date +%s; }
 T0=$(now)
 declare -a TIMINGS=()
+fresh_module() { rm -rf "$1" && mkdir -p "$1" && cd "$1" && go mod init "$2" >/dev/null 2>&1; } # <dir> <module>: a new throwaway wrapper module, entered
 step_done() { TIMINGS+=("$1: $(($(now) - $2))s"); }
 
 mkdir -p "$VDIR"
@@ -83,10 +84,7 @@ mkdir -p "$OUT" "$BIN"
 # --- k8s wrapper module ----------------------------------------------------------------------
 t=$(now)
 SRC=$VDIR/src-k8s
-rm -rf "$SRC"
-mkdir -p "$SRC"
-cd "$SRC"
-go mod init mk.local/k8sbuild >/dev/null 2>&1
+fresh_module "$SRC" mk.local/k8sbuild
 kmod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
 [[ -f $kmod ]] || { log "no go.mod for k8s.io/kubernetes@$K8S_VERSION"; exit 1; }
 
@@ -139,10 +137,7 @@ etcd_tag=$(sed -n 's/^[[:space:]]*DefaultEtcdVersion[[:space:]]*=[[:space:]]*"\(
 ETCD_VERSION=v${etcd_tag%-*}
 t=$(now)
 ESRC=$VDIR/src-etcd
-rm -rf "$ESRC"
-mkdir -p "$ESRC"
-cd "$ESRC"
-go mod init mk.local/etcdbuild >/dev/null 2>&1
+fresh_module "$ESRC" mk.local/etcdbuild
 log "etcd $ETCD_VERSION (kubeadm's DefaultEtcdVersion $etcd_tag)"
 go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
 go build -trimpath -ldflags "-s -w" -o "$OUT/etcd" go.etcd.io/etcd/server/v3

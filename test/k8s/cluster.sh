@@ -60,6 +60,15 @@ wait_systemd() { # <node>
   return 1
 }
 
+run_kubeadm() { # <node> <init|join> <config> <log dir>: on failure, show kubeadm's and the kubelet's log tails
+  if ! docker exec "$1" kubeadm "$2" --config "$3" -v=1 >"$4/kubeadm-$2.log" 2>&1; then
+    tail -n 40 "$4/kubeadm-$2.log" >&2
+    docker exec "$1" journalctl -u kubelet --no-pager -n 60 >"$4/kubelet-$1.log" 2>&1 || true
+    tail -n 40 "$4/kubelet-$1.log" >&2
+    return 1
+  fi
+}
+
 node_ip() { docker inspect -f "{{(index .NetworkSettings.Networks \"mk-k8s-$2\").IPAddress}}" "$1"; }
 
 cni_config() { # <node> <podCIDR>
@@ -159,12 +168,7 @@ conntrack:
   maxPerCore: 0
 EOF
   log "kubeadm init on $cp ($cp_ip)"
-  if ! docker exec "$cp" kubeadm init --config /kind/kubeadm.yaml -v=1 >"$out/kubeadm-init.log" 2>&1; then
-    tail -n 40 "$out/kubeadm-init.log" >&2
-    docker exec "$cp" journalctl -u kubelet --no-pager -n 60 >"$out/kubelet-cp.log" 2>&1 || true
-    tail -n 40 "$out/kubelet-cp.log" >&2
-    return 1
-  fi
+  run_kubeadm "$cp" init /kind/kubeadm.yaml "$out" || return 1
   log "kubeadm init done ($(since))"
   local kc=(docker exec "$cp" kubectl --kubeconfig /etc/kubernetes/admin.conf)
 
@@ -189,12 +193,7 @@ skipPhases:
   - preflight
 EOF
   log "kubeadm join on $worker ($worker_ip)"
-  if ! docker exec "$worker" kubeadm join --config /kind/join.yaml -v=1 >"$out/kubeadm-join.log" 2>&1; then
-    tail -n 40 "$out/kubeadm-join.log" >&2
-    docker exec "$worker" journalctl -u kubelet --no-pager -n 60 >"$out/kubelet-worker.log" 2>&1 || true
-    tail -n 40 "$out/kubelet-worker.log" >&2
-    return 1
-  fi
+  run_kubeadm "$worker" join /kind/join.yaml "$out" || return 1
   log "kubeadm join done ($(since))"
 
   # CNI (K8S-FROM-SOURCE.md §5.5): ptp + host-local on each node's podCIDR, routes to the peer's.
