@@ -7,10 +7,9 @@
 // manager is reported), then prune what an earlier apply created and this one no longer renders.
 // removeAddon: delete what the inventory lists and still carries mk's labels for the addon.
 import { ApiException, KubernetesObjectApi, type KubeConfig, type KubernetesObject, type V1ConfigMap, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import http from 'node:http';
-import https from 'node:https';
 import pRetry from 'p-retry';
 import { MkError } from '../errors.js';
+import { apiMessage, kubeRequest, type RestBody, type RestResponse } from '../kube/rest.js';
 import { FIELD_MANAGER, LABEL_ADDON, LABEL_CLUSTER, describeRef, ownedBy, refKey, refOf, withAddonLabels } from './labels.js';
 import {
   INVENTORY_NAMESPACE,
@@ -125,20 +124,6 @@ function codeOf(err: unknown): number | undefined {
   return err instanceof ApiException ? err.code : undefined;
 }
 
-function statusMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body = err.body as unknown;
-    try {
-      const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: string };
-      if (parsed?.message) return parsed.message;
-    } catch {
-      /* not JSON */
-    }
-    return `HTTP ${err.code}`;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * Whether every field of desired has the same value in live (arrays: same length, item by item).
  * Fields live has in addition (defaults, status, managedFields) do not matter. Pure.
@@ -190,25 +175,8 @@ class ObjectApi extends KubernetesObjectApi {
   discover(apiVersion: string, kind: string): Promise<{ namespaced: boolean } | undefined> {
     return this.resource(apiVersion, kind);
   }
-  private async request(method: string, urlPath: string, body?: { contentType: string; text: string }): Promise<{ status: number; body: string }> {
-    const server = this.kc.getCurrentCluster()?.server;
-    if (!server) throw new MkError('kubeconfig has no current cluster');
-    const url = new URL(server.replace(/\/$/, '') + urlPath);
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (body) headers['Content-Type'] = body.contentType;
-    const opts: https.RequestOptions = { method, headers };
-    await this.kc.applyToHTTPSOptions(opts);
-    return new Promise((resolve, reject) => {
-      const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.setTimeout(60_000, () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
-      req.end(body?.text);
-    });
+  private request(method: string, urlPath: string, body?: RestBody): Promise<RestResponse> {
+    return kubeRequest(this.kc, method, urlPath, body);
   }
 
   /** The object as JSON, or undefined (404). Errors are ApiException (HTTP) or connection errors. */
@@ -263,7 +231,7 @@ class Session {
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       shouldRetry: ({ error }) => isTransient(error),
       onFailedAttempt: ({ error, retriesLeft }) => {
-        if (isTransient(error) && retriesLeft > 0) this.opts.log?.(`${what}: ${statusMessage(error)}; retrying`);
+        if (isTransient(error) && retriesLeft > 0) this.opts.log?.(`${what}: ${apiMessage(error)}; retrying`);
       },
     });
   }
@@ -448,8 +416,8 @@ export async function applyAddon(
       try {
         await s.retry(`apply ${describeRef(ref)}`, () => s.api.applyRaw(obj, force));
       } catch (err) {
-        if (codeOf(err) === 409) throw new AddonConflictError(addon.name, ref, statusMessage(err));
-        throw new AddonError(addon.name, `applying ${describeRef(ref)} failed: ${statusMessage(err)}`, { cause: err });
+        if (codeOf(err) === 409) throw new AddonConflictError(addon.name, ref, apiMessage(err));
+        throw new AddonError(addon.name, `applying ${describeRef(ref)} failed: ${apiMessage(err)}`, { cause: err });
       }
       applied.push(ref);
       opts.log?.(`applied ${describeRef(ref)}`);

@@ -44,6 +44,8 @@ export interface ObservedNode {
   configHash: string;
   /** Why the node is in its state, when the driver knows (e.g. the connection error of an unreachable host). */
   detail?: string;
+  /** Running nodes, filled in after observe: whether kubeadm finished here (its sentinel). Undefined: not checked. */
+  kubeadm?: 'done' | 'none';
 }
 
 export interface ObservedNetwork {
@@ -61,6 +63,8 @@ export interface ObservedCluster {
   orphanVolumes: string[];
   /** Per desired node that is not a node yet: what the driver found on its host and what it still needs (ssh facts). */
   hostNotes?: Record<string, string>;
+  /** Whether the user's kubeconfig has mk's context for the cluster pointing at a control plane. Undefined: not checked. */
+  kubeconfig?: 'ok' | 'missing';
 }
 
 /** What createNode needs beyond the desired node: derived in the planner, applied by the driver. */

@@ -134,3 +134,16 @@ export async function updateKubeconfig(path: string, change: (doc: KubeconfigDoc
     await release();
   }
 }
+
+/** Whether the kubeconfig has mk's context `name` with a cluster entry pointing at `server`. Pure. */
+export function hasEntry(doc: KubeconfigDoc | undefined, name: string, server: string): boolean {
+  const ctx = doc?.contexts?.find((c) => c.name === name)?.context;
+  if (!ctx || ctx.cluster !== name || ctx.user !== name) return false;
+  const cluster = doc?.clusters?.find((c) => c.name === name)?.cluster;
+  return cluster?.server === server && doc?.users?.some((u) => u.name === name) === true;
+}
+
+/** The kubeconfig at path, or undefined when it does not exist. */
+export function readKubeconfig(path: string): Promise<KubeconfigDoc | undefined> {
+  return readDoc(path);
+}

@@ -43,6 +43,12 @@ export const IMPLEMENTED: ReadonlySet<Step['kind']> = new Set([
   'node.start',
   'node.remove',
   'volume.remove',
+  'kubeadm.init',
+  'kubeadm.join',
+  'kubeadm.reset',
+  'cni.apply',
+  'kubeconfig.export',
+  'cluster.wait',
 ]);
 
 function changeReason(cluster: Cluster, node: DesiredNode, observed: ObservedNode, hash: string): string {
@@ -150,8 +156,11 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
     .sort()
     .map((v) => s.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove orphan volume ${v}`, 'no node uses it (left by an interrupted run)'));
 
+  const kube = cluster.spec.bootstrap === 'kubeadm';
   const existingControlPlanes = actual.nodes.filter((n) => n.role === 'control-plane' && !halfMade.has(n.name));
-  const bootstrap = existingControlPlanes.length === 0;
+  // A node whose sentinel was not read (stopped, unreachable, or a driver that does not say) counts as joined.
+  const joined = (o: ObservedNode | undefined): boolean => o !== undefined && !halfMade.has(o.name) && o.kubeadm !== 'none';
+  const bootstrap = kube && !existingControlPlanes.some(joined);
   const firstControlPlane = bootstrap ? desired.find((n) => n.role === 'control-plane') : undefined;
   let firstCpPortGiven = existingControlPlanes.some((n) => n.apiServerPort !== undefined);
 
@@ -176,26 +185,97 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
       reason,
       after,
     );
-  const removeNode = (name: string, role: Role, action: Action, reason: string, after: (string | undefined)[]): string => {
-    const reset = s.add({ kind: 'kubeadm.reset', node: name, role }, name, action, `kubeadm reset on ${name}`, reason, after);
-    return s.add({ kind: 'node.remove', node: name, role }, name, action, `remove node ${name} (${roleText(role)})`, reason, [reset]);
+  const removeNode = (o: ObservedNode, role: Role, action: Action, reason: string, after: (string | undefined)[]): string => {
+    const reset = kube && o.kubeadm !== 'none'
+      ? s.add({ kind: 'kubeadm.reset', node: o.name, role, drain: true }, o.name, action, `drain ${o.name}, kubeadm reset, delete its Node`, reason, after)
+      : undefined;
+    return s.add({ kind: 'node.remove', node: o.name, role }, o.name, action, `remove node ${o.name} (${roleText(role)})`, reason, reset ? [reset] : after);
   };
 
-  // Bootstrap: first control plane, CNI, kubeconfig, addons.
-  let init: string | undefined;
-  const cpJoins: string[] = [];
+  // Containers: new nodes (the first control plane first, so it gets the requested API port), stopped ones started.
+  const up = new Map<string, string>();
   const createdCps = created.filter((n) => n.role === 'control-plane');
-  const createdWorkers = created.filter((n) => n.role === 'worker');
-  if (firstControlPlane) {
-    const create = createNode(firstControlPlane, 'create', missing(firstControlPlane), []);
-    init = s.add({ kind: 'kubeadm.init', node: firstControlPlane.name }, firstControlPlane.name, 'create', `kubeadm init on ${firstControlPlane.name}`, 'new cluster: first control plane', [create]);
-    let last = init;
-    if (cluster.spec.networking.cni !== 'none') {
-      last = s.add({ kind: 'cni.apply', cni: cluster.spec.networking.cni }, name, 'create', `install CNI (${cluster.spec.networking.cni})`, 'new cluster', [init]);
+  for (const node of [...createdCps.filter((n) => n === firstControlPlane), ...created.filter((n) => n !== firstControlPlane)]) {
+    up.set(node.name, createNode(node, 'create', missing(node), []));
+  }
+  for (const { node, observed: o } of stopped) {
+    up.set(node.name, s.add({ kind: 'node.start', node: node.name, role: node.role }, node.name, 'start', `start node ${node.name} (${roleText(node.role)})`, `node is ${o.state}`, [network]));
+  }
+  // Which nodes kubeadm must still run on: new containers and running nodes without the sentinel
+  // (a stopped node's sentinel is read once it runs again, on the next apply).
+  const joinReason = (node: DesiredNode): string | undefined => {
+    const o = observed.get(node.name);
+    if (created.includes(node)) return 'new node';
+    if (o?.state === 'running' && o.kubeadm === 'none') return 'kubeadm has not finished on this node (left by an interrupted run)';
+    return undefined;
+  };
+
+  const joins: string[] = [];
+  const cpJoins: string[] = [];
+  let init: string | undefined;
+  if (kube && firstControlPlane) {
+    const reason = created.includes(firstControlPlane) ? 'new cluster: first control plane' : 'new cluster: kubeadm has not finished on the first control plane';
+    init = s.add({ kind: 'kubeadm.init', node: firstControlPlane.name }, firstControlPlane.name, 'create', `kubeadm init on ${firstControlPlane.name}`, reason, [up.get(firstControlPlane.name)]);
+  }
+  if (kube) {
+    // New control planes join one after another, then replaced control planes roll one at a time.
+    for (const node of desired.filter((n) => n.role === 'control-plane' && n !== firstControlPlane)) {
+      const reason = joinReason(node);
+      if (reason) cpJoins.push(join(node, 'create', reason, [up.get(node.name), init, cpJoins.at(-1)]));
     }
-    s.add({ kind: 'kubeconfig.export', cluster: name }, name, 'create', `export kubeconfig for ${name}`, 'new cluster', [init]);
+  }
+  const freshCpJoins = [...cpJoins];
+  for (const r of replaced.filter((x) => x.observed.role === 'control-plane' || x.node.role === 'control-plane')) {
+    const gone = removeNode(r.observed, r.observed.role, 'replace', r.reason, [...freshCpJoins, cpJoins.at(-1)]);
+    const create = createNode(r.node, 'replace', r.reason, [gone], r.observed);
+    const joined = kube ? join(r.node, 'replace', r.reason, [create, cpJoins.at(-1)]) : create;
+    if (r.node.role === 'control-plane') cpJoins.push(joined);
+  }
+  joins.push(...cpJoins);
+  // Workers in parallel.
+  if (kube) {
+    for (const node of desired.filter((n) => n.role === 'worker')) {
+      const reason = joinReason(node);
+      if (reason) joins.push(join(node, 'create', reason, [up.get(node.name), init]));
+    }
+  }
+  for (const r of replaced.filter((x) => x.observed.role === 'worker' && x.node.role === 'worker')) {
+    const gone = removeNode(r.observed, r.observed.role, 'replace', r.reason, []);
+    const create = createNode(r.node, 'replace', r.reason, [gone]);
+    if (kube) joins.push(join(r.node, 'replace', r.reason, [create, init]));
+  }
+
+  // Cluster network (endpoint name, CNI) whenever the set of nodes changes; removals come after it,
+  // so no node still points at a control plane that is leaving.
+  const joinedLeaving = removed.filter((o) => o.kubeadm !== 'none');
+  let net: string | undefined;
+  if (kube && (init || joins.length > 0 || joinedLeaving.length > 0)) {
+    const cni = cluster.spec.networking.cni;
+    const what = cni === 'auto' ? 'mk CNI' : cni === 'none' ? 'no CNI' : `CNI from ${cni}`;
+    net = s.add({ kind: 'cni.apply', cni }, name, init ? 'create' : 'change', `cluster network: API endpoint name, ${what}`, init ? 'new cluster' : 'nodes join or leave', [init, ...joins]);
+  }
+  // Scale down: control planes only after every new control plane has joined.
+  for (const o of removed) {
+    removeNode(o, o.role, 'remove', removalReason(cluster, o), [net, ...(o.role === 'control-plane' ? cpJoins : [])]);
+  }
+
+  let last: string | undefined;
+  if (kube) {
+    const cpChanged = init !== undefined || replaced.some((r) => r.observed.role === 'control-plane') || removed.some((o) => o.role === 'control-plane');
+    const missingContext = actual.kubeconfig === 'missing';
+    if (cpChanged || missingContext) {
+      const reason = init ? 'new cluster' : cpChanged ? 'a control plane leaves' : `context mk-${name} is missing or points elsewhere`;
+      last = s.add({ kind: 'kubeconfig.export', cluster: name }, name, init ? 'create' : 'change', `export kubeconfig context mk-${name}`, reason, s.list.map((x) => x.id));
+    }
+    if (init || joins.length > 0 || net || stopped.length > 0) {
+      last = s.add({ kind: 'cluster.wait', cluster: name }, name, init ? 'create' : 'change', 'wait until every node is Ready and CoreDNS answers', init ? 'new cluster' : 'nodes changed', s.list.map((x) => x.id));
+    }
+  }
+
+  // Addons: planned with the first bootstrap only, until the addons issue wires them in.
+  if (firstControlPlane) {
     for (const addon of cluster.spec.addons.filter((a) => a.enabled)) {
-      last = s.add({ kind: 'addon.apply', addon }, addon.name, 'create', `install addon ${addon.name}`, 'new cluster', [last]);
+      last = s.add({ kind: 'addon.apply', addon }, addon.name, 'create', `install addon ${addon.name}`, 'new cluster', [last ?? init]);
     }
   }
   if (cluster.spec.addons.length > 0) {
@@ -206,36 +286,6 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
         ? `addons are not reconciled yet: enabled ones (${enabled}) are only planned with the first bootstrap and reported as not implemented`
         : `addons are not reconciled yet: ${all} are not checked or changed by this plan`,
     );
-  }
-
-  // New control planes join one after another, then replaced control planes roll one at a time.
-  for (const node of createdCps.filter((n) => n !== firstControlPlane)) {
-    const create = createNode(node, 'create', missing(node), []);
-    cpJoins.push(join(node, 'create', 'new node', [create, init, cpJoins.at(-1)]));
-  }
-  const freshCpJoins = [...cpJoins];
-  for (const r of replaced.filter((x) => x.observed.role === 'control-plane' || x.node.role === 'control-plane')) {
-    const gone = removeNode(r.node.name, r.observed.role, 'replace', r.reason, [...freshCpJoins, cpJoins.at(-1)]);
-    const create = createNode(r.node, 'replace', r.reason, [gone], r.observed);
-    const joined = join(r.node, 'replace', r.reason, [create, cpJoins.at(-1)]);
-    if (r.node.role === 'control-plane') cpJoins.push(joined);
-  }
-  // Workers in parallel.
-  for (const node of createdWorkers) {
-    const create = createNode(node, 'create', missing(node), []);
-    join(node, 'create', 'new node', [create, init]);
-  }
-  for (const r of replaced.filter((x) => x.observed.role === 'worker' && x.node.role === 'worker')) {
-    const gone = removeNode(r.node.name, r.observed.role, 'replace', r.reason, []);
-    const create = createNode(r.node, 'replace', r.reason, [gone]);
-    join(r.node, 'replace', r.reason, [create, init]);
-  }
-  for (const { node, observed: o } of stopped) {
-    s.add({ kind: 'node.start', node: node.name, role: node.role }, node.name, 'start', `start node ${node.name} (${roleText(node.role)})`, `node is ${o.state}`, [network]);
-  }
-  // Scale down: control planes only after every new control plane has joined.
-  for (const o of removed) {
-    removeNode(o.name, o.role, 'remove', removalReason(cluster, o), o.role === 'control-plane' ? cpJoins : []);
   }
 
   return { cluster: name, ...(opts.file !== undefined ? { file: opts.file } : {}), steps: orderSteps(s.list), warnings };

@@ -14,9 +14,10 @@ const KIND_RANK: Record<StepKind, number> = {
   'cni.apply': 7,
   'kubeadm.join': 8,
   'kubeconfig.export': 9,
-  'addon.apply': 10,
-  'addon.remove': 11,
-  'network.remove': 12,
+  'cluster.wait': 10,
+  'addon.apply': 11,
+  'addon.remove': 12,
+  'network.remove': 13,
 };
 
 const collator = new Intl.Collator('en', { numeric: true });

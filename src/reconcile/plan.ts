@@ -10,12 +10,15 @@ export type Step =
   | { kind: 'node.start'; node: string; role: Role }
   | { kind: 'node.remove'; node: string; role: Role }
   | { kind: 'volume.remove'; volume: string }
-  // Filled in by the kubeadm issue; until then reported as "not implemented yet".
   | { kind: 'kubeadm.init'; node: string }
   | { kind: 'kubeadm.join'; node: string; role: Role }
-  | { kind: 'kubeadm.reset'; node: string; role: Role }
+  /** drain: drain the node and delete its Node object first (false when the whole cluster goes). */
+  | { kind: 'kubeadm.reset'; node: string; role: Role; drain: boolean }
+  /** The cluster network: API endpoint name on every node, and the CNI. */
   | { kind: 'cni.apply'; cni: string }
   | { kind: 'kubeconfig.export'; cluster: string }
+  /** Every node Ready and CoreDNS answering. */
+  | { kind: 'cluster.wait'; cluster: string }
   // Filled in by the addons issue.
   | { kind: 'addon.apply'; addon: AddonSpec }
   | { kind: 'addon.remove'; addon: string };

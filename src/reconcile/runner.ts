@@ -1,12 +1,14 @@
 // The edge of the engine: observe -> diff -> (apply) run the machine with the real step actors,
 // turning machine events into Reporter events and the outcome into a result or a typed error.
 import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
 import { createActor, toPromise } from 'xstate';
 import type { Snapshot } from 'xstate';
 import { AbortedError, StepError } from '../errors.js';
 import type { Driver } from '../drivers/types.js';
 import type { Reporter, StepOutcome } from '../log.js';
 import type { Cluster } from '../spec/types.js';
+import { observeBootstrap } from '../kubeadm/observe.js';
 import { deletePlan, diff } from './diff.js';
 import { runMachine } from './machine.js';
 import type { RunOutput, StepRecord } from './machine.js';
@@ -51,6 +53,16 @@ export interface ExecuteOptions {
   resume?: PersistedRun;
   /** Called with a restorable snapshot after every change. */
   onSnapshot?: (persisted: PersistedRun) => void;
+  /** The spec, for the bootstrap steps (kubeadm, network, kubeconfig, wait). */
+  spec?: BootstrapSpec;
+}
+
+export interface BootstrapSpec {
+  cluster: Cluster;
+  /** Folder of the spec file. */
+  specDir?: string;
+  /** Make mk's kubeconfig context the current one (default true). */
+  switchContext?: boolean;
 }
 
 function countOutcomes(records: Record<string, StepRecord>): Partial<Record<StepOutcome, number>> {
@@ -70,7 +82,18 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Run
   const cluster = plan.cluster;
   if (signal?.aborted) throw abortedError(signal);
   const started = Date.now();
-  const machine = runMachine.provide({ actors: stepActors(driver, cluster, reporter) });
+  const bootstrap = opts.spec
+    ? {
+        driver,
+        cluster: opts.spec.cluster,
+        reporter,
+        startedAt: started,
+        switchContext: opts.spec.switchContext ?? true,
+        admin: new Map(),
+        ...(opts.spec.specDir ? { specDir: opts.spec.specDir } : {}),
+      }
+    : undefined;
+  const machine = runMachine.provide({ actors: stepActors(driver, cluster, reporter, bootstrap) });
   const digest = planDigest(plan);
   const r = opts.resume;
   const resume = r?.version === RUN_SNAPSHOT_VERSION && r.cluster === cluster && r.planDigest === digest ? r : undefined;
@@ -121,11 +144,16 @@ export interface ReconcileOptions {
   /** Spec file, recorded in the plan. */
   file?: string;
   concurrency?: number;
+  /** Make mk's kubeconfig context the current one (default true). */
+  switchContext?: boolean;
 }
 
-async function observe(driver: Driver, name: string, signal: AbortSignal | undefined) {
+/** The driver's view plus (kubeadm clusters) which nodes kubeadm finished on and the kubeconfig context. */
+async function observe(driver: Driver, cluster: Cluster | string, signal: AbortSignal | undefined) {
   try {
-    return await driver.observe(name, signal);
+    if (typeof cluster === 'string') return await driver.observe(cluster, signal);
+    const observed = await driver.observe(cluster.metadata.name, signal);
+    return await observeBootstrap(driver, cluster, observed, signal);
   } catch (err) {
     if (signal?.aborted) throw abortedError(signal);
     throw err;
@@ -145,11 +173,16 @@ function executeOptions(opts: { driver: Driver; reporter: Reporter; signal?: Abo
 export async function reconcile(cluster: Cluster, opts: ReconcileOptions): Promise<{ plan: Plan; result?: RunResult }> {
   const { driver, reporter, signal } = opts;
   if (signal?.aborted) throw abortedError(signal);
-  const actual = await observe(driver, cluster.metadata.name, signal);
+  const actual = await observe(driver, cluster, signal);
   const plan = diff(cluster, actual, opts.file !== undefined ? { file: opts.file } : {});
   reporter.emit({ type: 'plan', plan });
   if (opts.mode === 'plan') return { plan };
-  const result = await executePlan(plan, executeOptions(opts));
+  const spec: BootstrapSpec = {
+    cluster,
+    ...(opts.file && opts.file !== '-' ? { specDir: dirname(opts.file) } : {}),
+    ...(opts.switchContext !== undefined ? { switchContext: opts.switchContext } : {}),
+  };
+  const result = await executePlan(plan, { ...executeOptions(opts), spec });
   return { plan, result };
 }
 

@@ -30,6 +30,7 @@ export function isSerial(planned: PlannedStep): boolean {
     case 'kubeadm.init':
     case 'cni.apply':
     case 'kubeconfig.export':
+    case 'cluster.wait':
     case 'addon.apply':
     case 'addon.remove':
       return true;

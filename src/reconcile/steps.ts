@@ -3,6 +3,7 @@
 import { fromPromise } from 'xstate';
 import { StepError } from '../errors.js';
 import type { Driver } from '../drivers/types.js';
+import type { BootstrapContext } from '../kubeadm/context.js';
 import type { Reporter } from '../log.js';
 import type { StepInput, StepOutcomeResult } from './machine.js';
 import type { PlannedStep, Step, StepKind } from './plan.js';
@@ -12,6 +13,8 @@ export interface StepContext {
   cluster: string;
   reporter: Reporter;
   signal: AbortSignal;
+  /** What the bootstrap steps need: the spec and run-wide state. Absent for mk delete. */
+  bootstrap?: Omit<BootstrapContext, 'signal'>;
 }
 
 const done = (detail?: string): StepOutcomeResult => ({ outcome: 'done', ...(detail ? { detail } : {}) });
@@ -19,14 +22,14 @@ const skipped = (detail: string): StepOutcomeResult => ({ outcome: 'skipped', de
 
 /** Which later issue fills in each kind that has no implementation yet. */
 const LATER: Partial<Record<StepKind, string>> = {
-  'kubeadm.init': 'kubeadm bootstrap',
-  'kubeadm.join': 'kubeadm bootstrap',
-  'kubeadm.reset': 'kubeadm bootstrap',
-  'cni.apply': 'kubeadm bootstrap',
-  'kubeconfig.export': 'kubeadm bootstrap',
   'addon.apply': 'addons',
   'addon.remove': 'addons',
 };
+
+function bootstrapContext(ctx: StepContext, id: string): BootstrapContext {
+  if (!ctx.bootstrap) throw new StepError(id, `step ${id} needs the cluster spec`);
+  return { ...ctx.bootstrap, signal: ctx.signal };
+}
 
 async function findNode(ctx: StepContext, name: string) {
   const observed = await ctx.driver.observe(ctx.cluster, ctx.signal);
@@ -82,10 +85,17 @@ async function execute(ctx: StepContext, step: Step, id: string): Promise<StepOu
       return done();
     }
     case 'kubeadm.init':
+      return (await import('../kubeadm/init.js')).kubeadmInit(bootstrapContext(ctx, id), step.node);
     case 'kubeadm.join':
+      return (await import('../kubeadm/join.js')).kubeadmJoin(bootstrapContext(ctx, id), step.node, step.role);
     case 'kubeadm.reset':
+      return (await import('../kubeadm/reset.js')).kubeadmReset(bootstrapContext(ctx, id), step.node, { drain: step.drain });
     case 'cni.apply':
+      return (await import('../kubeadm/cni.js')).applyClusterNetwork(bootstrapContext(ctx, id));
     case 'kubeconfig.export':
+      return (await import('../kubeadm/export.js')).exportKubeconfig(bootstrapContext(ctx, id));
+    case 'cluster.wait':
+      return (await import('../kubeadm/wait.js')).waitForCluster(bootstrapContext(ctx, id));
     case 'addon.apply':
     case 'addon.remove':
       return { outcome: 'not-implemented', detail: `not implemented yet (${LATER[step.kind]})` };
@@ -101,8 +111,8 @@ export async function runStep(ctx: StepContext, planned: PlannedStep): Promise<S
 }
 
 /** The actors the runner provides to the machine. */
-export function stepActors(driver: Driver, cluster: string, reporter: Reporter) {
+export function stepActors(driver: Driver, cluster: string, reporter: Reporter, bootstrap?: Omit<BootstrapContext, 'signal'>) {
   return {
-    runStep: fromPromise<StepOutcomeResult, StepInput>(({ input, signal }) => runStep({ driver, cluster, reporter, signal }, input.step)),
+    runStep: fromPromise<StepOutcomeResult, StepInput>(({ input, signal }) => runStep({ driver, cluster, reporter, signal, ...(bootstrap ? { bootstrap } : {}) }, input.step)),
   };
 }

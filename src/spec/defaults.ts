@@ -70,6 +70,7 @@ export function applyDefaults(input: ClusterInput): Cluster {
     },
     spec: {
       kubernetesVersion: version,
+      bootstrap: spec.bootstrap ?? 'kubeadm',
       driver: driver(input, version, cri),
       cri,
       nodes: (spec.nodes ?? DEFAULT_POOLS).map(pool),

@@ -39,6 +39,7 @@ export interface ClusterInput {
   metadata: { name: string; labels?: Record<string, string> };
   spec?: {
     kubernetesVersion?: string;
+    bootstrap?: 'kubeadm' | 'none';
     driver?: DriverInput;
     cri?: Cri;
     nodes?: PoolInput[];

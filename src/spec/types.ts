@@ -100,6 +100,8 @@ export interface AddonSpec {
 
 export interface ClusterSpecBody {
   kubernetesVersion: string;
+  /** kubeadm: bootstrap Kubernetes on the nodes; none: nodes only. */
+  bootstrap: 'kubeadm' | 'none';
   driver: DriverSpec;
   cri: Cri;
   nodes: NodePool[];

@@ -39,6 +39,7 @@ kind: Cluster
 metadata:
   name: ${name}
 spec:
+  bootstrap: none
   driver:
     name: docker
     docker:

@@ -30,6 +30,7 @@ kind: Cluster
 metadata:
   name: ${name}
 spec:
+  bootstrap: none
   driver:
     name: ssh
     ssh:

@@ -17,6 +17,7 @@ class ClusterBuilder {
   private cni = 'auto';
   private readonly addons: AddonSpec[] = [];
   private ssh = false;
+  private bootstrap: 'kubeadm' | 'none' = 'kubeadm';
 
   constructor(private readonly name: string) {}
 
@@ -56,6 +57,11 @@ class ClusterBuilder {
     this.addons.push({ name, enabled: true, options });
     return this;
   }
+  /** bootstrap: none (nodes only, no Kubernetes). */
+  withoutKubernetes(): this {
+    this.bootstrap = 'none';
+    return this;
+  }
   overSsh(): this {
     this.ssh = true;
     return this;
@@ -71,6 +77,7 @@ class ClusterBuilder {
       metadata: { name: this.name },
       spec: {
         kubernetesVersion: this.version,
+        bootstrap: this.bootstrap,
         driver: this.ssh
           ? { name: 'ssh', ssh: {} }
           : {

@@ -50,6 +50,8 @@ describe('nodeContainerOptions', () => {
     expect(h.CapAdd).toEqual(['ALL']);
     expect(h.CapDrop).toEqual(['SYS_RESOURCE']);
     expect(h.SecurityOpt).toEqual(['seccomp=unconfined', 'apparmor=unconfined']);
+    expect(h).toMatchObject({ MaskedPaths: [], ReadonlyPaths: [] });
+    expect(h.DeviceCgroupRules).toEqual(['a *:* rwm']);
   });
 
   it('uses --privileged alone when asked, with no capability lists or devices', () => {

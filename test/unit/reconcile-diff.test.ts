@@ -52,10 +52,11 @@ const cases: Case[] = [
       'node.create:dev-worker-1',
       'node.create:dev-worker-2',
       'kubeadm.init:dev-control-plane-1',
-      'cni.apply:dev',
       'kubeadm.join:dev-worker-1',
       'kubeadm.join:dev-worker-2',
+      'cni.apply:dev',
       'kubeconfig.export:dev',
+      'cluster.wait:dev',
     ],
   },
   { name: 'in sync: empty plan', desired: dev(2), actual: observedOf(dev(2)), steps: [] },
@@ -63,33 +64,35 @@ const cases: Case[] = [
     name: 'scale 3 -> 5: two creates and joins, no bootstrap',
     desired: dev(5),
     actual: observedOf(dev(3)),
-    steps: ['node.create:dev-worker-4', 'node.create:dev-worker-5', 'kubeadm.join:dev-worker-4', 'kubeadm.join:dev-worker-5'],
+    steps: ['node.create:dev-worker-4', 'node.create:dev-worker-5', 'kubeadm.join:dev-worker-4', 'kubeadm.join:dev-worker-5', 'cni.apply:dev', 'cluster.wait:dev'],
   },
   {
-    name: 'scale 5 -> 2: highest ordinals go, reset before remove',
+    name: 'scale 5 -> 2: network first, then the highest ordinals go, reset before remove',
     desired: dev(2),
     actual: observedOf(dev(5)),
     steps: [
+      'cni.apply:dev',
       'kubeadm.reset:dev-worker-3',
       'kubeadm.reset:dev-worker-4',
       'kubeadm.reset:dev-worker-5',
       'node.remove:dev-worker-3',
       'node.remove:dev-worker-4',
       'node.remove:dev-worker-5',
+      'cluster.wait:dev',
     ],
   },
-  { name: 'stopped node: start', desired: dev(2), actual: stoppedWorker(), steps: ['node.start:dev-worker-2'] },
+  { name: 'stopped node: start, then wait for it', desired: dev(2), actual: stoppedWorker(), steps: ['node.start:dev-worker-2', 'cluster.wait:dev'] },
   {
     name: 'removed pool',
     desired: dev(1),
     actual: observedOf(twoPools),
-    steps: ['kubeadm.reset:dev-gpu-1', 'kubeadm.reset:dev-gpu-2', 'node.remove:dev-gpu-1', 'node.remove:dev-gpu-2'],
+    steps: ['cni.apply:dev', 'kubeadm.reset:dev-gpu-1', 'kubeadm.reset:dev-gpu-2', 'node.remove:dev-gpu-1', 'node.remove:dev-gpu-2', 'cluster.wait:dev'],
   },
   {
     name: 'orphan volumes are removed before new nodes',
     desired: dev(2),
     actual: withOrphans(),
-    steps: ['volume.remove:dev-worker-2-var', 'node.create:dev-worker-2', 'kubeadm.join:dev-worker-2'],
+    steps: ['volume.remove:dev-worker-2-var', 'node.create:dev-worker-2', 'kubeadm.join:dev-worker-2', 'cni.apply:dev', 'cluster.wait:dev'],
   },
 ];
 
@@ -114,9 +117,13 @@ describe('diff', () => {
     expect(create.implemented).toBe(true);
     expect(step(plan, 'kubeadm.init:dev-control-plane-1').dependsOn).toEqual(['node.create:dev-control-plane-1']);
     expect(step(plan, 'kubeadm.join:dev-worker-2').dependsOn).toEqual(['node.create:dev-worker-2', 'kubeadm.init:dev-control-plane-1']);
-    for (const id of ['kubeadm.init:dev-control-plane-1', 'kubeadm.join:dev-worker-1', 'cni.apply:dev', 'kubeconfig.export:dev']) {
-      expect(step(plan, id).implemented).toBe(false);
+    for (const id of ['kubeadm.init:dev-control-plane-1', 'kubeadm.join:dev-worker-1', 'cni.apply:dev', 'kubeconfig.export:dev', 'cluster.wait:dev']) {
+      expect(step(plan, id).implemented).toBe(true);
     }
+    expect(step(plan, 'cni.apply:dev').dependsOn).toEqual(['kubeadm.init:dev-control-plane-1', 'kubeadm.join:dev-worker-1', 'kubeadm.join:dev-worker-2']);
+    // The wait comes last and after everything else.
+    expect(plan.steps.at(-1)!.id).toBe('cluster.wait:dev');
+    expect(step(plan, 'cluster.wait:dev').dependsOn).toHaveLength(plan.steps.length - 1);
     const cp = step(plan, 'node.create:dev-control-plane-1').step;
     expect(cp.kind === 'node.create' && cp.apiServerPort).toBe(0);
   });
@@ -213,8 +220,9 @@ describe('diff', () => {
       expect(again.warnings.join('\n')).toMatch(/addons are not reconciled yet: metallb, ingress(, .*)? are not checked/);
     });
 
-    it('no CNI step with cni: none', () => {
-      expect(ids(diff(aCluster('dev').withCni('none').build(), empty()))).not.toContain('cni.apply:dev');
+    it('cni: none still plans the network step (endpoint name), saying no CNI', () => {
+      const plan = diff(aCluster('dev').withCni('none').build(), empty());
+      expect(step(plan, 'cni.apply:dev').description).toBe('cluster network: API endpoint name, no CNI');
     });
   });
 
@@ -267,6 +275,58 @@ describe('diff: nodes left half-made by a killed run', () => {
   });
 
   it('keeps a stopped (once started) node as a start', () => {
-    expect(ids(diff(dev(2), stoppedWorker()))).toEqual(['node.start:dev-worker-2']);
+    expect(ids(diff(dev(2), stoppedWorker()))).toEqual(['node.start:dev-worker-2', 'cluster.wait:dev']);
+  });
+});
+
+describe('diff: kubeadm bootstrap state', () => {
+  const withKubeadm = (o: ObservedCluster, state: Record<string, 'done' | 'none'>): ObservedCluster => ({
+    ...o,
+    nodes: o.nodes.map((n) => (state[n.name] ? { ...n, kubeadm: state[n.name] } : n)),
+  });
+
+  it('a running node kubeadm never finished on is joined, then the network and the wait follow', () => {
+    const plan = diff(dev(2), withKubeadm(observedOf(dev(2)), { 'dev-control-plane-1': 'done', 'dev-worker-1': 'done', 'dev-worker-2': 'none' }));
+    expect(ids(plan)).toEqual(['kubeadm.join:dev-worker-2', 'cni.apply:dev', 'cluster.wait:dev']);
+    expect(step(plan, 'kubeadm.join:dev-worker-2').reason).toMatch(/interrupted run/);
+  });
+
+  it('nodes that exist but were never bootstrapped: init on the existing control plane, no create', () => {
+    const plan = diff(dev(1), withKubeadm(observedOf(dev(1)), { 'dev-control-plane-1': 'none', 'dev-worker-1': 'none' }));
+    expect(ids(plan)).toEqual(['kubeadm.init:dev-control-plane-1', 'kubeadm.join:dev-worker-1', 'cni.apply:dev', 'kubeconfig.export:dev', 'cluster.wait:dev']);
+    expect(step(plan, 'kubeadm.init:dev-control-plane-1').dependsOn).toEqual([]);
+  });
+
+  it('a healthy cluster with its kubeconfig context is in sync', () => {
+    const all = Object.fromEntries(expandNodes(dev(2)).map((n) => [n.name, 'done' as const]));
+    expect(inSync(diff(dev(2), { ...withKubeadm(observedOf(dev(2)), all), kubeconfig: 'ok' }))).toBe(true);
+  });
+
+  it('a missing kubeconfig context is exported again, nothing else', () => {
+    const plan = diff(dev(1), { ...observedOf(dev(1)), kubeconfig: 'missing' });
+    expect(ids(plan)).toEqual(['kubeconfig.export:dev']);
+    expect(step(plan, 'kubeconfig.export:dev').reason).toMatch(/missing/);
+  });
+
+  it('removing a control plane: after the new one joined and the network moved, then the kubeconfig is exported again', () => {
+    const after = aCluster('dev').withPool('old', 'control-plane', 1).withPool('new', 'control-plane', 1).build();
+    const twoCps = observedOf(after);
+    const plan = diff(aCluster('dev').withPool('new', 'control-plane', 1).build(), twoCps);
+    expect(ids(plan)).toEqual(['cni.apply:dev', 'kubeadm.reset:dev-old-1', 'node.remove:dev-old-1', 'kubeconfig.export:dev', 'cluster.wait:dev']);
+    const reset = step(plan, 'kubeadm.reset:dev-old-1');
+    expect(reset.step).toEqual({ kind: 'kubeadm.reset', node: 'dev-old-1', role: 'control-plane', drain: true });
+    expect(reset.dependsOn).toEqual(['cni.apply:dev']);
+  });
+
+  it('a node kubeadm never ran on is removed without a reset', () => {
+    const plan = diff(dev(1), withKubeadm(observedOf(dev(2)), { 'dev-worker-2': 'none' }));
+    expect(ids(plan)).toEqual(['node.remove:dev-worker-2']);
+  });
+
+  it('bootstrap: none plans nodes only', () => {
+    const c = aCluster('dev').withWorkers(2).withoutKubernetes().build();
+    expect(ids(diff(c, empty()))).toEqual(['network.create:dev', 'node.create:dev-control-plane-1', 'node.create:dev-worker-1', 'node.create:dev-worker-2']);
+    const smaller = aCluster('dev').withWorkers(1).withoutKubernetes().build();
+    expect(ids(diff(smaller, observedOf(c)))).toEqual(['node.remove:dev-worker-2']);
   });
 });

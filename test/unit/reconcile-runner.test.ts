@@ -10,7 +10,8 @@ import { runStep } from '../../src/reconcile/steps.js';
 import type { PlannedStep } from '../../src/reconcile/plan.js';
 import { aCluster } from './builders.js';
 
-const dev = (workers: number) => aCluster('dev').withWorkers(workers).build();
+// Node lifecycle only: the kubeadm steps run against real nodes (test/e2e/mk-kubeadm.test.ts).
+const dev = (workers: number) => aCluster('dev').withWorkers(workers).withoutKubernetes().build();
 const apply = (driver: MemoryDriver, workers: number, reporter = new RecordingReporter(), extra: { signal?: AbortSignal; concurrency?: number } = {}) =>
   reconcile(dev(workers), { driver, reporter, mode: 'apply', file: '/tmp/cluster.yaml', ...extra });
 const ofType = <T extends MkEvent['type']>(r: RecordingReporter, type: T) => r.events.filter((e): e is Extract<MkEvent, { type: T }> => e.type === type);
@@ -23,15 +24,14 @@ describe('runner with the memory driver', () => {
     const { plan, result } = await apply(driver, 3, reporter);
     expect(nodeNames(driver)).toEqual(['dev-control-plane-1', 'dev-worker-1', 'dev-worker-2', 'dev-worker-3']);
     expect(result?.ok).toBe(true);
-    // network + 4 nodes done; kubeadm/cni/kubeconfig reported honestly as not implemented.
-    expect(result?.counts).toEqual({ done: 5, 'not-implemented': 6 });
+    // network + 4 nodes (bootstrap: none, so no kubeadm steps).
+    expect(result?.counts).toEqual({ done: 5 });
     expect(reporter.events[0]).toEqual({ type: 'plan', plan });
     expect(ofType(reporter, 'step.started')).toHaveLength(plan.steps.length);
     const finished = ofType(reporter, 'step.finished');
     expect(finished).toHaveLength(plan.steps.length);
     expect(finished.every((e) => e.durationMs >= 0 && e.cluster === 'dev')).toBe(true);
-    expect(finished.find((e) => e.step.id === 'kubeadm.init:dev-control-plane-1')?.outcome).toBe('not-implemented');
-    expect(ofType(reporter, 'summary')).toEqual([expect.objectContaining({ cluster: 'dev', ok: true, inSync: false, counts: { done: 5, 'not-implemented': 6 } })]);
+    expect(ofType(reporter, 'summary')).toEqual([expect.objectContaining({ cluster: 'dev', ok: true, inSync: false, counts: { done: 5 } })]);
 
     driver.resetCounters();
     const again = new RecordingReporter();
@@ -54,7 +54,7 @@ describe('runner with the memory driver', () => {
 
   it('at scale (500 workers): apply, then a re-apply with zero mutating calls', async () => {
     const driver = new MemoryDriver();
-    const big = aCluster('big').withControlPlanes(3).withWorkers(500).build();
+    const big = aCluster('big').withControlPlanes(3).withWorkers(500).withoutKubernetes().build();
     const t0 = Date.now();
     const { result } = await reconcile(big, { driver, reporter: new RecordingReporter(), mode: 'apply', concurrency: 16 });
     expect(result?.counts.done).toBe(504);
@@ -214,12 +214,12 @@ describe('steps check before they act', () => {
     await expect(runStep(ctx(driver), stale)).rejects.toThrow(/other settings/);
   });
 
-  it('kinds of later issues are never reported done', async () => {
+  it('kinds of later issues are never reported done; bootstrap steps need the spec', async () => {
     const driver = new MemoryDriver();
-    const init = await planned(driver, 'kubeadm.init:dev-control-plane-1');
-    expect(await runStep(ctx(driver), init)).toMatchObject({ outcome: 'not-implemented' });
-    expect(await runStep(ctx(driver), { ...init, step: { kind: 'addon.apply', addon: { name: 'x', enabled: true, options: {} } } })).toMatchObject({
+    const create = await planned(driver, 'node.create:dev-control-plane-1');
+    expect(await runStep(ctx(driver), { ...create, step: { kind: 'addon.apply', addon: { name: 'x', enabled: true, options: {} } } })).toMatchObject({
       outcome: 'not-implemented',
     });
+    await expect(runStep(ctx(driver), { ...create, id: 'kubeadm.init:x', step: { kind: 'kubeadm.init', node: 'dev-control-plane-1' } })).rejects.toThrow(/needs the cluster spec/);
   });
 });

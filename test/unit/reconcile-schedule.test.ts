@@ -47,6 +47,8 @@ describe('schedule', () => {
         ids: ['kubeadm.join:dev-worker-1', 'kubeadm.join:dev-worker-2', 'kubeadm.join:dev-worker-3', 'kubeadm.join:dev-worker-4', 'kubeadm.join:dev-worker-5', 'kubeadm.join:dev-worker-6'],
         concurrency: 4,
       },
+      { ids: ['cni.apply:dev'], concurrency: 1 },
+      { ids: ['cluster.wait:dev'], concurrency: 1 },
     ]);
   });
 

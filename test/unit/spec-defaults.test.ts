@@ -13,6 +13,7 @@ describe('applyDefaults', () => {
       metadata: { name: 'mini' },
       spec: {
         kubernetesVersion: 'v1.36.3',
+        bootstrap: 'kubeadm',
         driver: { name: 'docker', docker: { image: 'kindest/node:v1.36.3', privileged: true } },
         cri: 'containerd',
         nodes: [{ name: 'control-plane', role: 'control-plane', count: 1, labels: {}, taints: [] }],

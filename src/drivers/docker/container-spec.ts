@@ -8,17 +8,19 @@ export const API_SERVER_PORT = '6443/tcp';
 export const NODE_STOP_SIGNAL = 'SIGRTMIN+3';
 
 /**
- * The capability set that runs systemd where --privileged cannot: everything but SYS_RESOURCE,
- * with seccomp and AppArmor unconfined.
+ * The capability set that runs systemd and the kubelet where --privileged cannot: everything but
+ * SYS_RESOURCE, seccomp and AppArmor unconfined, /proc and /sys paths unmasked (the kubelet and
+ * kube-proxy write sysctls), and every device allowed in the node's device cgroup (pods get devices).
  */
 export const REDUCED_CAPABILITIES = {
   CapAdd: ['ALL'],
   CapDrop: ['SYS_RESOURCE'],
   SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+  DeviceCgroupRules: ['a *:* rwm'],
 } as const;
 
 /** HostConfig fields of API 1.41 that @types/dockerode does not declare. */
-type HostConfig = Dockerode.HostConfig & { CgroupnsMode?: 'private' | 'host'; Init?: boolean };
+type HostConfig = Dockerode.HostConfig & { CgroupnsMode?: 'private' | 'host'; Init?: boolean; MaskedPaths?: string[]; ReadonlyPaths?: string[] };
 
 export interface NodeContainerInput {
   request: NodeCreateRequest;
@@ -71,7 +73,16 @@ export function nodeContainerOptions(input: NodeContainerInput): Dockerode.Conta
 
   const security: Partial<HostConfig> = input.privileged
     ? { Privileged: true }
-    : { Privileged: false, CapAdd: [...REDUCED_CAPABILITIES.CapAdd], CapDrop: [...REDUCED_CAPABILITIES.CapDrop], SecurityOpt: [...REDUCED_CAPABILITIES.SecurityOpt] };
+    : {
+        Privileged: false,
+        CapAdd: [...REDUCED_CAPABILITIES.CapAdd],
+        CapDrop: [...REDUCED_CAPABILITIES.CapDrop],
+        SecurityOpt: [...REDUCED_CAPABILITIES.SecurityOpt],
+        DeviceCgroupRules: [...REDUCED_CAPABILITIES.DeviceCgroupRules],
+        // The API form of --security-opt systempaths=unconfined: nothing masked, nothing read-only.
+        MaskedPaths: [],
+        ReadonlyPaths: [],
+      };
 
   const hostConfig: HostConfig = {
     NetworkMode: network,
@@ -79,6 +90,8 @@ export function nodeContainerOptions(input: NodeContainerInput): Dockerode.Conta
     Tmpfs: { '/tmp': '', '/run': '', '/run/lock': '' },
     ...security,
     CgroupnsMode: 'private',
+    // Pods' traffic is routed through the node.
+    Sysctls: { 'net.ipv4.ip_forward': '1' },
     RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 1 },
     Init: false,
   };

@@ -1,0 +1,182 @@
+// The Kubernetes API calls of bootstrap and removal: bootstrap tokens, Node objects, drain, readiness.
+// Plain JSON over kubeRequest (src/kube/rest.ts); errors are ApiException { code, body }: branch on code.
+import { createHash, randomInt, X509Certificate } from 'node:crypto';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
+import { kubeJson } from '../kube/rest.js';
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A kubeconfig for `server` built from a kubeadm admin.conf (its server is a node-local address). */
+export function kubeConfigFor(adminConf: string, server: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromString(adminConf);
+  const current = kc.getCurrentCluster();
+  if (!current) throw new Error('admin kubeconfig has no current cluster');
+  const clusters = kc.clusters.map((c) => (c.name === current.name ? { ...c, server } : c));
+  kc.loadFromOptions({ clusters, users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
+  return kc;
+}
+
+/** sha256:<hex> of the CA certificate's SubjectPublicKeyInfo: what kubeadm join pins. */
+export function caCertHash(caPem: string): string {
+  const spki = new X509Certificate(caPem).publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+}
+
+/** The cluster CA (PEM) of a kubeconfig. */
+export function clusterCaPem(kc: KubeConfig): string {
+  const data = kc.getCurrentCluster()?.caData;
+  if (!data) throw new Error('kubeconfig has no certificate-authority-data');
+  return Buffer.from(data, 'base64').toString('utf8');
+}
+
+function randomString(n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += ALPHABET[randomInt(ALPHABET.length)];
+  return s;
+}
+
+export interface BootstrapToken {
+  id: string;
+  secret: string;
+}
+
+/** A fresh token in kubeadm's format ([a-z0-9]{6}.[a-z0-9]{16}); never cached, never logged. */
+export function newBootstrapToken(): BootstrapToken {
+  return { id: randomString(6), secret: randomString(16) };
+}
+
+export function tokenString(t: BootstrapToken): string {
+  return `${t.id}.${t.secret}`;
+}
+
+/** The Secret that makes a bootstrap token valid for joining (what `kubeadm token create` writes). Pure. */
+export function bootstrapTokenSecret(cluster: string, t: BootstrapToken, opts: { ttlMs: number; now: Date; description: string }) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'bootstrap.kubernetes.io/token',
+    metadata: {
+      name: `bootstrap-token-${t.id}`,
+      namespace: 'kube-system',
+      labels: { 'mk.dev/cluster': cluster, 'app.kubernetes.io/managed-by': 'mk' },
+    },
+    stringData: {
+      'token-id': t.id,
+      'token-secret': t.secret,
+      expiration: new Date(opts.now.getTime() + opts.ttlMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      'usage-bootstrap-authentication': 'true',
+      'usage-bootstrap-signing': 'true',
+      'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
+      description: opts.description,
+    },
+  };
+}
+
+/** Mints a short-lived token for one join. */
+export async function createBootstrapToken(kc: KubeConfig, cluster: string, description: string, ttlMs = 15 * 60_000): Promise<BootstrapToken> {
+  const t = newBootstrapToken();
+  await kubeJson(kc, 'POST', '/api/v1/namespaces/kube-system/secrets', { body: bootstrapTokenSecret(cluster, t, { ttlMs, now: new Date(), description }) });
+  return t;
+}
+
+export async function deleteBootstrapToken(kc: KubeConfig, id: string): Promise<void> {
+  await kubeJson(kc, 'DELETE', `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${id}`, { allow404: true });
+}
+
+interface SecretList {
+  items: Array<{ metadata: { name: string; labels?: Record<string, string> } }>;
+}
+
+/** After init: deletes the token kubeadm init minted (mk mints one per join instead). Returns how many. */
+export async function deleteKubeadmInitTokens(kc: KubeConfig): Promise<number> {
+  const list = await kubeJson<SecretList>(kc, 'GET', `/api/v1/namespaces/kube-system/secrets?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`);
+  const theirs = (list?.items ?? []).filter((s) => s.metadata.labels?.['app.kubernetes.io/managed-by'] !== 'mk');
+  for (const s of theirs) await kubeJson(kc, 'DELETE', `/api/v1/namespaces/kube-system/secrets/${s.metadata.name}`, { allow404: true });
+  return theirs.length;
+}
+
+export interface NodeCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface KubeNode {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: { podCIDR?: string; unschedulable?: boolean };
+  status?: { conditions?: NodeCondition[] };
+}
+
+export async function listNodes(kc: KubeConfig): Promise<KubeNode[]> {
+  return (await kubeJson<{ items: KubeNode[] }>(kc, 'GET', '/api/v1/nodes'))?.items ?? [];
+}
+
+export function readyCondition(node: KubeNode): NodeCondition | undefined {
+  return node.status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+export function isNodeReady(node: KubeNode): boolean {
+  return readyCondition(node)?.status === 'True';
+}
+
+export async function deleteNodeObject(kc: KubeConfig, name: string): Promise<boolean> {
+  return (await kubeJson(kc, 'DELETE', `/api/v1/nodes/${encodeURIComponent(name)}`, { allow404: true })) !== undefined;
+}
+
+interface Pod {
+  metadata: { name: string; namespace: string; annotations?: Record<string, string>; ownerReferences?: Array<{ kind: string }> };
+  status?: { phase?: string };
+}
+
+/** Pods drain leaves alone: DaemonSet pods (they would come back) and static (mirror) pods. */
+export function evictable(pod: Pod): boolean {
+  if (pod.metadata.annotations?.['kubernetes.io/config.mirror']) return false;
+  if (pod.metadata.ownerReferences?.some((o) => o.kind === 'DaemonSet')) return false;
+  return pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
+}
+
+async function podsOn(kc: KubeConfig, node: string): Promise<Pod[]> {
+  const sel = encodeURIComponent(`spec.nodeName=${node}`);
+  return ((await kubeJson<{ items: Pod[] }>(kc, 'GET', `/api/v1/pods?fieldSelector=${sel}`))?.items ?? []).filter(evictable);
+}
+
+/**
+ * Cordons the node and evicts its pods (Eviction API, so PodDisruptionBudgets are honoured). Pods still
+ * there after timeoutMs are deleted: the node is going away either way. Returns what happened.
+ * A node that is already gone is fine.
+ */
+export async function drainNode(kc: KubeConfig, node: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ evicted: number; deleted: number; absent: boolean }> {
+  const patched = await kubeJson(kc, 'PATCH', `/api/v1/nodes/${encodeURIComponent(node)}`, {
+    body: { spec: { unschedulable: true } },
+    contentType: 'application/merge-patch+json',
+    allow404: true,
+  });
+  if (patched === undefined) return { evicted: 0, deleted: 0, absent: true };
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  const evicted = new Set<string>();
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const pods = await podsOn(kc, node);
+    if (pods.length === 0) return { evicted: evicted.size, deleted: 0, absent: false };
+    if (Date.now() > deadline) {
+      for (const p of pods) await kubeJson(kc, 'DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}?gracePeriodSeconds=0`, { allow404: true });
+      return { evicted: evicted.size, deleted: pods.length, absent: false };
+    }
+    for (const p of pods) {
+      const key = `${p.metadata.namespace}/${p.metadata.name}`;
+      try {
+        await kubeJson(kc, 'POST', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/eviction`, {
+          body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: p.metadata.name, namespace: p.metadata.namespace } },
+          allow404: true,
+        });
+        evicted.add(key);
+      } catch (err) {
+        // 429: a disruption budget says not now; try again on the next round.
+        if (!(err instanceof ApiException && err.code === 429)) throw err;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

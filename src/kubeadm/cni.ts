@@ -1,0 +1,62 @@
+// The cluster network step, run whenever nodes join or leave: every node gets the API endpoint name
+// (control planes: themselves; workers: the first control plane) and, with cni: auto, mk's built-in
+// CNI (its podCIDR, routes to every other node's podCIDR). cni: <path> applies the user's manifest
+// through the addons engine (owned by label, pruned like an addon); cni: none installs nothing.
+import pLimit from 'p-limit';
+import { expandNodes } from '../spec/nodes.js';
+import { listNodes } from './api.js';
+import { adminAccess, BootstrapError, done, handle, observeNodes, type BootstrapContext, type Outcome } from './context.js';
+import { applyNodeNetwork, type PeerRoute } from './network.js';
+import { poll } from './node.js';
+
+/** The addon name a user CNI manifest is applied under (inventory kube-system/mk-addon-cni). */
+export const CNI_ADDON = 'cni';
+
+export async function applyClusterNetwork(ctx: BootstrapContext): Promise<Outcome> {
+  const cni = ctx.cluster.spec.networking.cni;
+  const builtin = cni === 'auto';
+  const desired = new Set(expandNodes(ctx.cluster).map((n) => n.name));
+  const members = (await observeNodes(ctx)).filter((n) => desired.has(n.name) && n.state === 'running' && n.address);
+  const admin = await adminAccess(ctx);
+
+  // Every registered member needs its podCIDR (the controller-manager assigns it shortly after registration).
+  let cidrs = new Map<string, string>();
+  if (builtin) {
+    let waitingFor: string[] = [];
+    cidrs = await poll(
+      async () => {
+        const registered = (await listNodes(admin.kc)).filter((k) => desired.has(k.metadata.name));
+        waitingFor = registered.filter((k) => !k.spec?.podCIDR).map((k) => k.metadata.name);
+        return waitingFor.length === 0 ? new Map(registered.map((k) => [k.metadata.name, k.spec!.podCIDR!])) : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, signal: ctx.signal, onTimeout: () => new BootstrapError(`no podCIDR assigned to ${waitingFor.join(', ')} after 90 s (is the controller-manager running with --allocate-node-cidrs?)`) },
+    );
+  }
+
+  const limit = pLimit(4);
+  await Promise.all(
+    members.map((m) =>
+      limit(async () => {
+        const routes: PeerRoute[] | undefined = builtin
+          ? members.filter((p) => p.name !== m.name && cidrs.has(p.name)).map((p) => ({ podCidr: cidrs.get(p.name)!, via: p.address! }))
+          : undefined;
+        const podCidr = builtin ? cidrs.get(m.name) : undefined;
+        await applyNodeNetwork(
+          handle(ctx, m.name),
+          ctx.cluster.metadata.name,
+          { apiAddress: m.role === 'control-plane' ? m.address! : admin.node.address!, ...(routes ? { routes } : {}), ...(podCidr ? { podCidr } : {}) },
+          ctx.signal,
+        );
+      }),
+    ),
+  );
+
+  if (builtin) return done(`mk CNI (ptp) on ${members.length} node${members.length === 1 ? '' : 's'}, ${cidrs.size} podCIDR route${cidrs.size === 1 ? '' : 's'}`);
+  if (cni === 'none') return done(`endpoint name on ${members.length} node${members.length === 1 ? '' : 's'}; no CNI (cni: none)`);
+  if (!ctx.specDir) throw new BootstrapError(`cni: ${cni} is a path relative to the spec file; run mk apply with -f FILE`);
+  const { loadLocalManifests } = await import('../addons/manifests.js');
+  const { applyAddon } = await import('../addons/apply.js');
+  const objects = await loadLocalManifests(ctx.specDir, cni);
+  const r = await applyAddon(admin.kc, ctx.cluster, { name: CNI_ADDON }, objects, { version: 'user', signal: ctx.signal });
+  return done(`CNI from ${cni}: ${r.objects.length} objects applied`);
+}

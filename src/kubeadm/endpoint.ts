@@ -1,0 +1,25 @@
+// Which control plane mk talks to, and at which URL. Pure.
+import { MkError } from '../errors.js';
+import type { ObservedNode } from '../drivers/types.js';
+import { expandNodes } from '../spec/nodes.js';
+import type { Cluster } from '../spec/types.js';
+
+/** The API server URL of a control plane as mk reaches it: the published 127.0.0.1 port (docker) or the host (ssh). */
+export function serverUrl(cluster: Cluster, node: ObservedNode): string {
+  if (cluster.spec.driver.name === 'docker') {
+    if (!node.apiServerPort) throw new MkError(`control plane ${node.name} publishes no API server port`);
+    return `https://127.0.0.1:${node.apiServerPort}`;
+  }
+  if (!node.address) throw new MkError(`control plane ${node.name} has no address`);
+  return `https://${node.address.includes(':') ? `[${node.address}]` : node.address}:6443`;
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+
+/** Running control planes, the ones the spec keeps first (by name), then those being removed. */
+export function controlPlaneOrder(cluster: Cluster, nodes: readonly ObservedNode[]): ObservedNode[] {
+  const desired = new Set(expandNodes(cluster).map((n) => n.name));
+  return nodes
+    .filter((n) => n.role === 'control-plane' && n.state === 'running')
+    .sort((a, b) => Number(desired.has(b.name)) - Number(desired.has(a.name)) || collator.compare(a.name, b.name));
+}

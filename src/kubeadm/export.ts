@@ -1,0 +1,13 @@
+// kubeconfig.export: mk-<cluster> merged into the user's kubeconfig (KUBECONFIG's first file or
+// ~/.kube/config), pointing at the API server as reachable from this machine.
+import { adminAccess, done, type BootstrapContext, type Outcome } from './context.js';
+import { contextName, entryFromAdminConf, kubeconfigPath, mergeEntry, updateKubeconfig } from './kubeconfig.js';
+
+export async function exportKubeconfig(ctx: BootstrapContext): Promise<Outcome> {
+  const admin = await adminAccess(ctx);
+  const name = contextName(ctx.cluster.metadata.name);
+  const entry = entryFromAdminConf(admin.adminConf, name, admin.server);
+  const path = kubeconfigPath();
+  await updateKubeconfig(path, (doc) => mergeEntry(doc, entry, { setCurrent: ctx.switchContext }));
+  return done(`context ${name} in ${path} (server ${admin.server})`);
+}

@@ -1,0 +1,57 @@
+// kubeadm init on the first control plane. Skips when the sentinel says it ran; a half-done init
+// (files but no sentinel, e.g. a killed run) is reset and run again.
+import type { NodeHandle, ObservedNode } from '../drivers/types.js';
+import { deleteKubeadmInitTokens } from './api.js';
+import { renderInitConfig, type KubeletSettings, type NodeFacts } from './config.js';
+import { adminAccess, done, handle, opts, runningNode, seconds, skipped, type BootstrapContext, type Outcome } from './context.js';
+import { applyNodeNetwork } from './network.js';
+import { hasKubeadmTraces, INIT_CONFIG, initArgv, prepareNode, readSentinel, resetArgv, runtimeCgroupDriver, writeSentinel } from './node.js';
+import { hostPodResolvConf, POD_RESOLV_CONF } from './resolv.js';
+import { expandNodes } from '../spec/nodes.js';
+
+export function nodeFacts(ctx: BootstrapContext, node: ObservedNode): NodeFacts {
+  const desired = expandNodes(ctx.cluster).find((n) => n.name === node.name);
+  return { name: node.name, role: node.role, address: node.address!, labels: desired?.labels ?? {}, taints: desired?.taints ?? [] };
+}
+
+/**
+ * Everything init and join share before kubeadm runs: the node booted with its runtime, leftovers of
+ * an interrupted kubeadm reset, and (nodes in containers) the pods' resolv.conf. Returns the kubelet
+ * settings and whether it had to reset.
+ */
+export async function readyForKubeadm(ctx: BootstrapContext, h: NodeHandle): Promise<{ kubelet: KubeletSettings; reset: boolean }> {
+  const { cri } = ctx.cluster.spec;
+  const docker = ctx.cluster.spec.driver.name === 'docker' ? ctx.cluster.spec.driver.docker : undefined;
+  await prepareNode(h, cri, { ...(docker ? { image: docker.image } : {}), signal: ctx.signal });
+  let reset = false;
+  if (await hasKubeadmTraces(h, ctx.signal)) {
+    ctx.reporter.debug('kubeadm left files without finishing; resetting the node first', { node: h.name });
+    await h.run(resetArgv(cri), opts(ctx));
+    reset = true;
+  }
+  const kubelet: KubeletSettings = { cgroupDriver: await runtimeCgroupDriver(h, cri, ctx.signal) };
+  if (docker) {
+    await h.writeFile(POD_RESOLV_CONF, await hostPodResolvConf(), 0o644, opts(ctx));
+    kubelet.cgroupRoot = '/kubelet';
+    kubelet.resolvConf = POD_RESOLV_CONF;
+  }
+  return { kubelet, reset };
+}
+
+export async function kubeadmInit(ctx: BootstrapContext, name: string): Promise<Outcome> {
+  const node = await runningNode(ctx, name);
+  const h = handle(ctx, name);
+  if (await readSentinel(h, ctx.signal)) return skipped('kubeadm already ran on this node');
+  const { kubelet, reset } = await readyForKubeadm(ctx, h);
+  await applyNodeNetwork(h, ctx.cluster.metadata.name, { apiAddress: node.address! }, ctx.signal);
+  await h.writeFile(INIT_CONFIG, renderInitConfig({ cluster: ctx.cluster, node: nodeFacts(ctx, node), kubelet }), 0o600, opts(ctx));
+  const t0 = Date.now();
+  await h.run(initArgv(), opts(ctx));
+  const initMs = Date.now() - t0;
+  // kubeadm init mints a 24 h token; mk mints one per join instead.
+  const admin = await adminAccess(ctx);
+  const removed = await deleteKubeadmInitTokens(admin.kc);
+  ctx.reporter.debug('deleted kubeadm init bootstrap tokens', { count: removed });
+  await writeSentinel(h, { cluster: ctx.cluster.metadata.name, role: 'control-plane', at: new Date().toISOString(), kubernetesVersion: ctx.cluster.spec.kubernetesVersion }, ctx.signal);
+  return done(`kubeadm init ${seconds(initMs)}${reset ? ' (after resetting a half-done init)' : ''}`);
+}

@@ -1,0 +1,63 @@
+// kubeadm join of a worker or an extra control plane. A token is minted for this join through the
+// API (15 min TTL), travels only in a 0600 file on the node, and is deleted afterwards. Control planes
+// get the cluster's CA material copied from a running control plane (keys 0600), as kind does.
+import { caCertHash, clusterCaPem, createBootstrapToken, deleteBootstrapToken, tokenString } from './api.js';
+import { renderJoinConfig } from './config.js';
+import { adminAccess, BootstrapError, done, handle, opts, runningNode, seconds, skipped, type AdminAccess, type BootstrapContext, type Outcome } from './context.js';
+import { nodeFacts, readyForKubeadm } from './init.js';
+import { applyNodeNetwork } from './network.js';
+import { JOIN_CONFIG, joinArgv, readSentinel, writeSentinel } from './node.js';
+import type { NodeHandle } from '../drivers/types.js';
+import type { Role } from '../spec/types.js';
+
+/** What a new control plane needs from an existing one before kubeadm join. */
+export const SHARED_PKI: ReadonlyArray<{ path: string; mode: number }> = [
+  { path: '/etc/kubernetes/pki/ca.crt', mode: 0o644 },
+  { path: '/etc/kubernetes/pki/ca.key', mode: 0o600 },
+  { path: '/etc/kubernetes/pki/sa.key', mode: 0o600 },
+  { path: '/etc/kubernetes/pki/sa.pub', mode: 0o644 },
+  { path: '/etc/kubernetes/pki/front-proxy-ca.crt', mode: 0o644 },
+  { path: '/etc/kubernetes/pki/front-proxy-ca.key', mode: 0o600 },
+  { path: '/etc/kubernetes/pki/etcd/ca.crt', mode: 0o644 },
+  { path: '/etc/kubernetes/pki/etcd/ca.key', mode: 0o600 },
+];
+
+async function copySharedPki(ctx: BootstrapContext, from: AdminAccess, to: NodeHandle): Promise<void> {
+  const src = handle(ctx, from.node.name);
+  for (const f of SHARED_PKI) {
+    const r = await src.exec(['cat', f.path], opts(ctx));
+    if (r.exitCode !== 0) throw new BootstrapError(`control plane ${from.node.name} lacks ${f.path}; cannot add a control plane from it`);
+    await to.writeFile(f.path, r.stdout, f.mode, opts(ctx));
+  }
+}
+
+export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Role): Promise<Outcome> {
+  const node = await runningNode(ctx, name);
+  const h = handle(ctx, name);
+  if (await readSentinel(h, ctx.signal)) return skipped('kubeadm already ran on this node');
+  const { reset } = await readyForKubeadm(ctx, h);
+  const admin = await adminAccess(ctx, [name]);
+  // During the join the endpoint name resolves to the control plane the node joins through; the
+  // network step later points control planes at themselves.
+  await applyNodeNetwork(h, ctx.cluster.metadata.name, { apiAddress: admin.node.address! }, ctx.signal);
+  if (role === 'control-plane') await copySharedPki(ctx, admin, h);
+  const token = await createBootstrapToken(admin.kc, ctx.cluster.metadata.name, `mk: join of ${name}`);
+  const t0 = Date.now();
+  try {
+    const config = renderJoinConfig({
+      cluster: ctx.cluster,
+      node: { ...nodeFacts(ctx, node), role },
+      apiServerEndpoint: `${admin.node.address}:6443`,
+      token: tokenString(token),
+      caCertHash: caCertHash(clusterCaPem(admin.kc)),
+    });
+    await h.writeFile(JOIN_CONFIG, config, 0o600, opts(ctx));
+    await h.run(joinArgv(), opts(ctx));
+  } finally {
+    await h.exec(['rm', '-f', JOIN_CONFIG], opts(ctx)).catch(() => undefined);
+    await deleteBootstrapToken(admin.kc, token.id).catch((err: unknown) => ctx.reporter.debug('could not delete the join token; it expires in 15 min', { error: String(err) }));
+  }
+  const joinMs = Date.now() - t0;
+  await writeSentinel(h, { cluster: ctx.cluster.metadata.name, role, at: new Date().toISOString(), kubernetesVersion: ctx.cluster.spec.kubernetesVersion }, ctx.signal);
+  return done(`kubeadm join ${seconds(joinMs)} through ${admin.node.name}${reset ? ' (after resetting a half-done join)' : ''}`);
+}

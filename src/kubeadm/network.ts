@@ -1,0 +1,106 @@
+// Node networking mk manages itself: the API endpoint name in /etc/hosts, and mk's built-in CNI
+// (cni: auto): ptp + host-local on each node's podCIDR, with a route on every node to every other
+// node's podCIDR through that node's address (all nodes on one L2 network, as Docker's bridge gives).
+// A constant script re-applies both at boot, before the kubelet, so a restarted node keeps working.
+// The render functions are pure; applyNodeNetwork writes the files and runs the script.
+import type { NodeHandle } from '../drivers/types.js';
+import { controlPlaneEndpointName } from './config.js';
+
+export const NETWORK_SCRIPT = '/usr/local/sbin/mk-node-network';
+export const NETWORK_UNIT = '/etc/systemd/system/mk-node-network.service';
+export const ROUTES_FILE = '/etc/mk/routes';
+export const HOSTS_FILE = '/etc/mk/hosts';
+export const CNI_CONFLIST = '/etc/cni/net.d/10-mk.conflist';
+/** Routing protocol number that marks mk's routes, so they can be flushed and rewritten as a set. */
+export const ROUTE_PROTO = 211;
+const HOSTS_MARK = '# mk';
+
+export const networkScript = `#!/bin/sh
+# Written by mk. Restores mk's routes to the other nodes' pods and the API endpoint name in /etc/hosts.
+set -e
+if [ -f ${ROUTES_FILE} ]; then ip -force -batch ${ROUTES_FILE}; fi
+if [ -f ${HOSTS_FILE} ]; then
+  grep -v ' ${HOSTS_MARK}$' /etc/hosts >/run/mk-hosts || true
+  cat /run/mk-hosts ${HOSTS_FILE} >/etc/hosts
+  rm -f /run/mk-hosts
+fi
+`;
+
+export const networkUnit = `[Unit]
+Description=mk node networking (routes to other nodes' pods, API endpoint name)
+Before=kubelet.service
+After=network.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=${NETWORK_SCRIPT}
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+export interface PeerRoute {
+  /** The other node's podCIDR. */
+  podCidr: string;
+  /** The other node's address on the cluster network. */
+  via: string;
+}
+
+/** `ip -batch` lines: flush mk's routes, then one route per other node. Sorted, so the file is stable. */
+export function renderRoutes(peers: readonly PeerRoute[]): string {
+  const lines = [`route flush proto ${ROUTE_PROTO}`];
+  for (const p of [...peers].sort((a, b) => a.podCidr.localeCompare(b.podCidr))) lines.push(`route replace ${p.podCidr} via ${p.via} proto ${ROUTE_PROTO}`);
+  return lines.join('\n') + '\n';
+}
+
+/** The /etc/hosts line for the cluster's API endpoint name. */
+export function renderHosts(cluster: string, apiAddress: string): string {
+  return `${apiAddress} ${controlPlaneEndpointName(cluster)} ${HOSTS_MARK}\n`;
+}
+
+/** mk's built-in CNI for one node: ptp veths, host-local addresses from the node's podCIDR, hostPort support. */
+export function renderConflist(podCidr: string): string {
+  const conf = {
+    cniVersion: '0.4.0',
+    name: 'mk',
+    plugins: [
+      { type: 'ptp', ipMasq: true, mtu: 1500, ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], routes: [{ dst: '0.0.0.0/0' }] } },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  };
+  return JSON.stringify(conf, null, 2) + '\n';
+}
+
+export interface NodeNetworkFiles {
+  /** Address the API endpoint name resolves to on this node. */
+  apiAddress: string;
+  /** Built-in CNI only: routes to the other nodes' podCIDRs, and this node's podCIDR. */
+  routes?: PeerRoute[];
+  podCidr?: string;
+}
+
+/** Writes the script, unit, hosts (and with the built-in CNI the routes and conflist), then applies them. */
+export async function applyNodeNetwork(node: NodeHandle, cluster: string, files: NodeNetworkFiles, signal?: AbortSignal): Promise<void> {
+  const o = signal ? { signal } : {};
+  await node.writeFile(NETWORK_SCRIPT, networkScript, 0o755, o);
+  const unit = await node.exec(['cat', NETWORK_UNIT], o);
+  if (unit.stdout !== networkUnit) {
+    await node.writeFile(NETWORK_UNIT, networkUnit, 0o644, o);
+    await node.run(['systemctl', 'daemon-reload'], o);
+    await node.run(['systemctl', 'enable', 'mk-node-network.service'], o);
+  }
+  await node.writeFile(HOSTS_FILE, renderHosts(cluster, files.apiAddress), 0o644, o);
+  if (files.routes) await node.writeFile(ROUTES_FILE, renderRoutes(files.routes), 0o644, o);
+  if (files.podCidr) await node.writeFile(CNI_CONFLIST, renderConflist(files.podCidr), 0o644, o);
+  await node.run([NETWORK_SCRIPT], o);
+}
+
+/** Undoes mk's node networking on a node leaving the cluster (the machine itself stays). */
+export async function removeNodeNetwork(node: NodeHandle, signal?: AbortSignal): Promise<void> {
+  const o = signal ? { signal } : {};
+  await node.exec(['systemctl', 'disable', 'mk-node-network.service'], o);
+  await node.exec(['ip', 'route', 'flush', 'proto', String(ROUTE_PROTO)], o);
+  await node.exec(['sh', '-c', `grep -v ' ${HOSTS_MARK}$' /etc/hosts >/run/mk-hosts; cat /run/mk-hosts >/etc/hosts; rm -f /run/mk-hosts`], o);
+  await node.exec(['rm', '-f', ROUTES_FILE, HOSTS_FILE, CNI_CONFLIST, NETWORK_UNIT, NETWORK_SCRIPT], o);
+}

@@ -1,0 +1,174 @@
+// What mk does inside a node before and around kubeadm: wait for systemd, check and start the chosen
+// container runtime, read its cgroup driver, and keep the sentinel that says kubeadm finished here.
+// Every command is an argv array; the few sh -c scripts are constants that take values as arguments.
+import { MkError } from '../errors.js';
+import type { NodeHandle } from '../drivers/types.js';
+import type { Cri, Role } from '../spec/types.js';
+import { CRI_SOCKETS } from './config.js';
+
+/** Written last by init and join: its presence means kubeadm finished on the node. */
+export const SENTINEL = '/etc/mk/kubeadm.json';
+/** kubeadm configs mk writes (0600; join configs hold a token). */
+export const INIT_CONFIG = '/etc/mk/kubeadm-init.yaml';
+export const JOIN_CONFIG = '/etc/mk/kubeadm-join.yaml';
+/** Files kubeadm leaves behind a started init/join: any of them without the sentinel means "half done". */
+const KUBEADM_TRACES = ['/etc/kubernetes/kubelet.conf', '/etc/kubernetes/admin.conf', '/etc/kubernetes/manifests/kube-apiserver.yaml', '/etc/kubernetes/pki/ca.crt'];
+
+export class NodePrepareError extends MkError {}
+
+export interface Sentinel {
+  cluster: string;
+  role: Role;
+  /** ISO time kubeadm finished. */
+  at: string;
+  kubernetesVersion: string;
+}
+
+interface RuntimeInfo {
+  /** systemd units that must run. */
+  units: string[];
+  /** Binaries that must exist. */
+  binaries: string[];
+  /** Units of the other runtimes, stopped and disabled when present. */
+  others: string[];
+}
+
+export const RUNTIMES: Record<Cri, RuntimeInfo> = {
+  containerd: { units: ['containerd'], binaries: ['containerd'], others: ['crio', 'cri-docker.socket', 'cri-docker', 'docker.socket', 'docker'] },
+  'cri-o': { units: ['crio'], binaries: ['crio'], others: ['cri-docker.socket', 'cri-docker', 'docker.socket', 'docker', 'containerd'] },
+  // dockerd runs its containers through containerd: that one stays.
+  docker: { units: ['containerd', 'docker', 'cri-docker.socket', 'cri-docker'], binaries: ['dockerd', 'cri-dockerd'], others: ['crio'] },
+};
+
+/** The path of a unix:// CRI socket. */
+export function socketPath(cri: Cri): string {
+  return CRI_SOCKETS[cri].replace(/^unix:\/\//, '');
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Polls check() every intervalMs until it returns a value, or throws onTimeout() after timeoutMs. */
+export async function poll<T>(check: () => Promise<T | undefined>, opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal; onTimeout: () => Error | Promise<Error> }): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw await opts.onTimeout();
+    await sleep(opts.intervalMs ?? 500, opts.signal);
+  }
+}
+
+/** Which of `names` are not on the node's PATH (nor in /usr/sbin, /sbin, /usr/local/bin). */
+export async function missingBinaries(node: NodeHandle, names: readonly string[], signal?: AbortSignal): Promise<string[]> {
+  const script = 'PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin"; for b in "$@"; do command -v "$b" >/dev/null 2>&1 || echo "$b"; done';
+  const r = await node.run(['sh', '-c', script, 'sh', ...names], signal ? { signal } : {});
+  return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+async function waitForSystemd(node: NodeHandle, signal?: AbortSignal): Promise<void> {
+  let last = '';
+  await poll(
+    async () => {
+      const r = await node.exec(['systemctl', 'is-system-running'], signal ? { signal } : {});
+      last = (r.stdout || r.stderr).trim();
+      return last === 'running' || last === 'degraded' ? true : undefined;
+    },
+    { timeoutMs: 180_000, ...(signal ? { signal } : {}), onTimeout: () => new NodePrepareError(`node ${node.name}: systemd did not finish booting in 180 s (state: ${last || 'unknown'})`) },
+  );
+}
+
+/**
+ * Makes the node ready for kubeadm: systemd booted, kubeadm/kubelet and the runtime present (all
+ * missing pieces named at once), the chosen runtime enabled and answering on its socket, the other
+ * runtimes stopped.
+ */
+export async function prepareNode(node: NodeHandle, cri: Cri, opts: { image?: string; signal?: AbortSignal } = {}): Promise<void> {
+  const { signal } = opts;
+  const o = signal ? { signal } : {};
+  await waitForSystemd(node, signal);
+  const rt = RUNTIMES[cri];
+  const missing = await missingBinaries(node, ['kubeadm', 'kubelet', ...rt.binaries], signal);
+  if (missing.length > 0) {
+    const from = opts.image ? `the node image ${opts.image}` : 'the host';
+    throw new NodePrepareError(
+      `node ${node.name}: ${from} lacks ${missing.join(', ')}, needed to run Kubernetes with cri: ${cri}. ` +
+        (opts.image ? 'Use a node image that carries them (README: "Node images"), or set spec.bootstrap: none for nodes without Kubernetes.' : 'Install them on the host first.'),
+    );
+  }
+  // Stop the runtimes not chosen (absent units are fine), then start the chosen one.
+  for (const unit of rt.others) await node.exec(['systemctl', 'disable', '--now', unit], o);
+  await node.run(['systemctl', 'enable', '--now', ...rt.units], o);
+  const sock = socketPath(cri);
+  await poll(async () => ((await node.exec(['test', '-S', sock], o)).exitCode === 0 ? true : undefined), {
+    timeoutMs: 60_000,
+    ...o,
+    onTimeout: () => new NodePrepareError(`node ${node.name}: the ${cri} socket ${sock} did not appear within 60 s`),
+  });
+}
+
+/** The runtime's cgroup driver, which the kubelet must match. */
+export async function runtimeCgroupDriver(node: NodeHandle, cri: Cri, signal?: AbortSignal): Promise<'systemd' | 'cgroupfs'> {
+  const o = signal ? { signal } : {};
+  switch (cri) {
+    case 'containerd': {
+      const r = await node.exec(['containerd', 'config', 'dump'], o);
+      return /SystemdCgroup\s*=\s*true/.test(r.stdout) ? 'systemd' : 'cgroupfs';
+    }
+    case 'cri-o': {
+      // cri-o defaults to systemd; a drop-in or crio.conf may say cgroupfs.
+      const r = await node.exec(['sh', '-c', 'cat /etc/crio/crio.conf /etc/crio/crio.conf.d/* 2>/dev/null'], o);
+      const m = [...r.stdout.matchAll(/^\s*cgroup_manager\s*=\s*"(systemd|cgroupfs)"/gm)].at(-1);
+      return m?.[1] === 'cgroupfs' ? 'cgroupfs' : 'systemd';
+    }
+    case 'docker': {
+      const r = await node.run(['docker', 'info', '--format', '{{.CgroupDriver}}'], o);
+      return r.stdout.trim() === 'systemd' ? 'systemd' : 'cgroupfs';
+    }
+  }
+}
+
+export async function readSentinel(node: NodeHandle, signal?: AbortSignal): Promise<Sentinel | undefined> {
+  const r = await node.exec(['cat', SENTINEL], signal ? { signal } : {});
+  if (r.exitCode !== 0) return undefined;
+  try {
+    return JSON.parse(r.stdout) as Sentinel;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeSentinel(node: NodeHandle, s: Sentinel, signal?: AbortSignal): Promise<void> {
+  await node.writeFile(SENTINEL, JSON.stringify(s) + '\n', 0o644, signal ? { signal } : {});
+}
+
+/** True when kubeadm started on the node but did not finish (no sentinel, but its files exist). */
+export async function hasKubeadmTraces(node: NodeHandle, signal?: AbortSignal): Promise<boolean> {
+  const script = 'for f in "$@"; do [ -e "$f" ] && exit 0; done; exit 1';
+  return (await node.exec(['sh', '-c', script, 'sh', ...KUBEADM_TRACES], signal ? { signal } : {})).exitCode === 0;
+}
+
+/** kubeadm reset with the runtime's socket; also removes a control plane's etcd member when etcd answers. */
+export function resetArgv(cri: Cri): string[] {
+  return ['kubeadm', 'reset', '--force', '--cri-socket', CRI_SOCKETS[cri]];
+}
+
+export function initArgv(): string[] {
+  return ['kubeadm', 'init', '--config', INIT_CONFIG, '--skip-token-print', '-v=1'];
+}
+
+export function joinArgv(): string[] {
+  return ['kubeadm', 'join', '--config', JOIN_CONFIG, '-v=1'];
+}

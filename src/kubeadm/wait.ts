@@ -1,0 +1,97 @@
+// cluster.wait: the API server answers, every node of the spec is Ready, and CoreDNS answers (its
+// Deployment available and a ready endpoint behind the kube-dns Service, i.e. its readiness probe
+// passes). A timeout names what is not ready: nodes with their condition, pods, recent warnings.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { expandNodes } from '../spec/nodes.js';
+import { kubeJson, kubeRequest } from '../kube/rest.js';
+import { isNodeReady, listNodes, readyCondition } from './api.js';
+import { adminAccess, BootstrapError, done, observeNodes, seconds, type BootstrapContext, type Outcome } from './context.js';
+import { poll } from './node.js';
+
+export const WAIT_TIMEOUT_MS = 300_000;
+
+interface EndpointSlice {
+  endpoints?: Array<{ conditions?: { ready?: boolean } }>;
+}
+interface Pod {
+  metadata: { name: string; namespace: string };
+  spec?: { nodeName?: string };
+  status?: { phase?: string; conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ name: string; state?: Record<string, { reason?: string; message?: string }> }> };
+}
+interface Event {
+  type?: string;
+  reason?: string;
+  message?: string;
+  involvedObject?: { kind?: string; name?: string };
+  lastTimestamp?: string;
+  eventTime?: string;
+}
+
+async function coreDnsReady(kc: KubeConfig): Promise<boolean> {
+  const slices = await kubeJson<{ items: EndpointSlice[] }>(kc, 'GET', `/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices?labelSelector=${encodeURIComponent('kubernetes.io/service-name=kube-dns')}`);
+  return (slices?.items ?? []).some((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready === true));
+}
+
+/** Lines naming what is not ready, for the timeout error. */
+async function whatIsNotReady(kc: KubeConfig, expected: readonly string[], checkDns: boolean): Promise<string[]> {
+  const lines: string[] = [];
+  const nodes = await listNodes(kc).catch(() => []);
+  for (const name of expected) {
+    const n = nodes.find((k) => k.metadata.name === name);
+    if (!n) lines.push(`node ${name}: not registered`);
+    else if (!isNodeReady(n)) {
+      const c = readyCondition(n);
+      lines.push(`node ${name}: ${c ? `${c.reason ?? c.status}${c.message ? `: ${c.message}` : ''}` : 'no Ready condition yet'}`);
+    }
+  }
+  if (checkDns) {
+    const pods = (await kubeJson<{ items: Pod[] }>(kc, 'GET', '/api/v1/namespaces/kube-system/pods').catch(() => undefined))?.items ?? [];
+    for (const p of pods) {
+      const ready = p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      if (ready || p.status?.phase === 'Succeeded') continue;
+      const waiting = p.status?.containerStatuses?.map((c) => c.state?.waiting ?? c.state?.terminated).find((s) => s?.reason);
+      lines.push(`pod kube-system/${p.metadata.name} on ${p.spec?.nodeName ?? '(unscheduled)'}: ${p.status?.phase ?? 'Unknown'}${waiting?.reason ? ` (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''})` : ''}`);
+    }
+    const events = (await kubeJson<{ items: Event[] }>(kc, 'GET', `/api/v1/namespaces/kube-system/events?fieldSelector=${encodeURIComponent('type=Warning')}`).catch(() => undefined))?.items ?? [];
+    for (const e of events.slice(-5)) lines.push(`event ${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}: ${e.reason ?? ''} ${e.message ?? ''}`.trim());
+  }
+  return lines;
+}
+
+export async function waitForCluster(ctx: BootstrapContext, timeoutMs = WAIT_TIMEOUT_MS): Promise<Outcome> {
+  const admin = await adminAccess(ctx);
+  const kc = admin.kc;
+  const t0 = Date.now();
+  await poll(async () => ((await kubeRequest(kc, 'GET', '/readyz', undefined, { timeoutMs: 5000 }).catch(() => ({ status: 0 }))).status === 200 ? true : undefined), {
+    timeoutMs,
+    intervalMs: 500,
+    signal: ctx.signal,
+    onTimeout: () => new BootstrapError(`the API server at ${admin.server} did not answer /readyz within ${seconds(timeoutMs)}`),
+  });
+  const apiAt = Date.now() - ctx.startedAt;
+  const desired = new Set(expandNodes(ctx.cluster).map((n) => n.name));
+  const expected = (await observeNodes(ctx)).filter((n) => desired.has(n.name) && n.state === 'running').map((n) => n.name);
+  // Without a CNI nodes stay NotReady and CoreDNS pending: then registration is all there is to wait for.
+  const withNetwork = ctx.cluster.spec.networking.cni !== 'none';
+  await poll(
+    async () => {
+      const nodes = await listNodes(kc);
+      const ok = expected.every((name) => {
+        const n = nodes.find((k) => k.metadata.name === name);
+        return n && (!withNetwork || isNodeReady(n));
+      });
+      if (!ok) return undefined;
+      return !withNetwork || (await coreDnsReady(kc)) ? true : undefined;
+    },
+    {
+      timeoutMs: Math.max(1000, timeoutMs - (Date.now() - t0)),
+      intervalMs: 1000,
+      signal: ctx.signal,
+      onTimeout: async () =>
+        new BootstrapError(`cluster not usable after ${seconds(timeoutMs)}:\n  ${(await whatIsNotReady(kc, expected, withNetwork)).join('\n  ') || '(nothing reported)'}`),
+    },
+  );
+  const usableAt = Date.now() - ctx.startedAt;
+  const what = withNetwork ? `${expected.length} node${expected.length === 1 ? '' : 's'} Ready, CoreDNS answering` : `${expected.length} node${expected.length === 1 ? '' : 's'} registered (cni: none)`;
+  return done(`API answered ${seconds(apiAt)} after the start; usable (${what}) after ${seconds(usableAt)}`);
+}
