@@ -53,8 +53,11 @@ export function buildProgram(rt: CliRuntime): Command {
     .description('converge the cluster(s) to the spec; with nothing to change it says so and does nothing')
     .addOption(fileOption())
     .addOption(new Option('--concurrency <n>', 'parallel node operations').argParser(positiveInt).default(4))
-    .action(async (opts: { file: string; concurrency: number }, cmd: Command) =>
-      rt.run(globals(cmd), async (ctx) => (await import('./commands/apply.js')).apply(ctx, opts.file, { concurrency: opts.concurrency })),
+    .option('--no-switch-context', 'keep the current kubeconfig context (default: mk-NAME becomes current when exported)')
+    .action(async (opts: { file: string; concurrency: number; switchContext: boolean }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) =>
+        (await import('./commands/apply.js')).apply(ctx, opts.file, { concurrency: opts.concurrency, switchContext: opts.switchContext }),
+      ),
     );
 
   program
@@ -85,6 +88,16 @@ export function buildProgram(rt: CliRuntime): Command {
     .option('-f, --file <path>', 'delete the cluster(s) this spec describes')
     .action(async (name: string | undefined, opts: { file?: string }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) => (await import('./commands/delete.js')).del(ctx, name, opts.file)),
+    );
+
+  program
+    .command('kubeconfig')
+    .description('print the admin kubeconfig of a cluster (context mk-NAME), read from a control plane')
+    .argument('<name>', 'cluster name')
+    .option('-f, --file <path>', 'the cluster\'s spec (default: the one last applied from this machine)')
+    .option('--switch', 'instead of printing, merge it into KUBECONFIG (or ~/.kube/config) and make it the current context')
+    .action(async (name: string, opts: { file?: string; switch?: boolean }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/kubeconfig.js')).kubeconfig(ctx, name, opts)),
     );
 
   program

@@ -52,6 +52,11 @@ async function runCommand(opts: GlobalOptions, fn: (ctx: CommandContext) => Prom
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that goes away (mk kubeconfig x | head) is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
   const ctx: CommandContext = {
     reporter,
     output: opts.output,
@@ -59,6 +64,7 @@ async function runCommand(opts: GlobalOptions, fn: (ctx: CommandContext) => Prom
     signal: controller.signal,
     stdin: readStdin,
     print: (line) => process.stdout.write(redact(line) + '\n'),
+    printSecret: (text) => process.stdout.write(text + '\n'),
   };
   try {
     return await fn(ctx);

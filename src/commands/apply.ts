@@ -26,6 +26,8 @@ export async function plan(ctx: CommandContext, target: string): Promise<number>
 
 export interface ApplyOptions {
   concurrency: number;
+  /** Make mk-NAME the current kubeconfig context when it is exported (default true). */
+  switchContext?: boolean;
 }
 
 /** Applies one loaded spec under the cluster lock. Shared by apply and watch. */
@@ -41,6 +43,7 @@ export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: A
       mode: 'apply',
       file: spec.file,
       concurrency: opts.concurrency,
+      ...(opts.switchContext !== undefined ? { switchContext: opts.switchContext } : {}),
     });
     await saveLastApplied(spec.cluster);
     return { changed: !inSync(plan) };

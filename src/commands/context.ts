@@ -12,4 +12,6 @@ export interface CommandContext {
   stdin: () => Promise<string>;
   /** Plain lines for command results that are not events (status tables, kubeconfig). */
   print: (line: string) => void;
+  /** Unredacted output the user asked for explicitly (mk kubeconfig). Never for logs or events. */
+  printSecret: (text: string) => void;
 }

@@ -291,12 +291,21 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
   return { cluster: name, ...(opts.file !== undefined ? { file: opts.file } : {}), steps: orderSteps(s.list), warnings };
 }
 
-/** Everything mk owns for the cluster, removed. Exempt from the control-plane guard: the cluster goes. */
-export function deletePlan(actual: ObservedCluster): Plan {
+/**
+ * Everything mk owns for the cluster, removed. Exempt from the control-plane guard: the cluster goes.
+ * resetHosts (ssh): machines stay, so kubeadm reset runs on each first (no drain: the cluster goes).
+ */
+export function deletePlan(actual: ObservedCluster, opts: { resetHosts?: boolean } = {}): Plan {
   const s = new Steps();
   const gone = [...actual.nodes]
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((n) => s.add({ kind: 'node.remove', node: n.name, role: n.role }, n.name, 'remove', `remove node ${n.name} (${roleText(n.role)})`, 'mk delete'));
+    .map((n) => {
+      const reset =
+        opts.resetHosts && n.state === 'running'
+          ? s.add({ kind: 'kubeadm.reset', node: n.name, role: n.role, drain: false }, n.name, 'remove', `kubeadm reset on ${n.name}`, 'mk delete')
+          : undefined;
+      return s.add({ kind: 'node.remove', node: n.name, role: n.role }, n.name, 'remove', `remove node ${n.name} (${roleText(n.role)})`, 'mk delete', [reset]);
+    });
   const volumes = [...actual.orphanVolumes]
     .sort()
     .map((v) => s.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove orphan volume ${v}`, 'mk delete'));

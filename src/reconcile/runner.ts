@@ -189,12 +189,14 @@ export async function reconcile(cluster: Cluster, opts: ReconcileOptions): Promi
 /** Removes everything mk owns for the cluster (found by label). Deleting a cluster that is gone is a no-op. */
 export async function deleteCluster(
   name: string,
-  opts: { driver: Driver; reporter: Reporter; signal?: AbortSignal; concurrency?: number },
+  opts: { driver: Driver; reporter: Reporter; signal?: AbortSignal; concurrency?: number; spec?: Cluster },
 ): Promise<{ plan: Plan; result: RunResult }> {
-  const { driver, reporter, signal } = opts;
+  const { driver, reporter, signal, spec } = opts;
   if (signal?.aborted) throw abortedError(signal);
-  const plan = deletePlan(await observe(driver, name, signal));
+  // Hosts outlive the cluster (ssh): kubeadm reset runs on each before mk's marker goes.
+  const resetHosts = spec !== undefined && spec.spec.driver.name === 'ssh' && spec.spec.bootstrap === 'kubeadm';
+  const plan = deletePlan(await observe(driver, name, signal), { resetHosts });
   reporter.emit({ type: 'plan', plan });
-  const result = await executePlan(plan, executeOptions(opts));
+  const result = await executePlan(plan, { ...executeOptions(opts), ...(resetHosts ? { spec: { cluster: spec } } : {}) });
   return { plan, result };
 }
