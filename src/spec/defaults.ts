@@ -11,9 +11,9 @@ export const DEFAULT_SERVICE_SUBNET = '10.96.0.0/12';
 export const DEFAULT_POOLS: readonly PoolInput[] = [{ name: 'control-plane', role: 'control-plane', count: 1 }];
 
 /**
- * The node image used when `driver.docker.image` is empty.
- * For now kindest/node for every CRI; the kubeadm issue decides per-CRI images (cri-o and docker
- * need the runtime baked into the image).
+ * The node image used when `driver.docker.image` is empty: kind's published node image for the
+ * version, which carries kubeadm, the kubelet, containerd and the CNI plugins mk's CNI uses. cri-o and
+ * docker have no default (validation asks for an image), since no public image carries them with kubeadm.
  */
 export function defaultNodeImage(kubernetesVersion: string, _cri: Cri): string {
   return `kindest/node:${kubernetesVersion}`;

@@ -120,9 +120,12 @@ describe('clusters/ examples', () => {
     expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=../schema/cluster.v1alpha1.json');
   });
 
-  it('dev.yaml uses the locally built node image, unprivileged, with 1 control plane and 2 workers', async () => {
+  it('dev.yaml uses the node image npm run node-image:k8s builds for the test bed version, unprivileged, with 1 control plane and 2 workers', async () => {
     const [dev] = await loadSpecs(path.join(repo, 'clusters', 'dev.yaml'));
-    expect(dev!.cluster.spec.driver).toEqual({ name: 'docker', docker: { image: 'mk.local/node:dev', privileged: false } });
+    const { readFile } = await import('node:fs/promises');
+    const version = (await readFile(path.join(repo, 'test', 'k8s', 'VERSION'), 'utf8')).trim();
+    expect(dev!.cluster.spec.kubernetesVersion).toBe(version);
+    expect(dev!.cluster.spec.driver).toEqual({ name: 'docker', docker: { image: `mk.local/node:${version}`, privileged: false } });
     expect(dev!.cluster.spec.nodes.map((p) => [p.role, p.count])).toEqual([
       ['control-plane', 1],
       ['worker', 2],

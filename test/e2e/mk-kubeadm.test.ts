@@ -1,0 +1,220 @@
+// mk apply bootstraps real Kubernetes (v1.36 built from source, test/k8s/) in Docker node containers:
+// 1 control plane -> add 2 workers -> remove 1 -> add a second control plane, each verified through the
+// API with the kubeconfig mk wrote, and each followed by a re-apply that must plan nothing.
+// Needs the test-bed binaries and Docker (the node image is built by test/k8s/node-image.sh); MK_E2E_TIER3=0 skips.
+import { KubeConfig } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubeJson } from '../../src/kube/rest.js';
+import { isNodeReady, kubeConfigFor, type KubeNode } from '../../src/kubeadm/api.js';
+import { binariesGate, k8sVersion } from '../k8s/binaries.js';
+import { dockerAvailable, ensureNodeImage } from '../k8s/cluster.js';
+import { eventually } from './helpers.js';
+
+const execFileP = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+const gate = binariesGate();
+const optedOut = process.env.MK_E2E_TIER3 === '0';
+const docker = gate.skip || optedOut ? false : await dockerAvailable();
+const skip = gate.skip || optedOut || !docker;
+
+interface StepEvent {
+  type: string;
+  step?: { id: string };
+  outcome?: string;
+  durationMs?: number;
+  detail?: string;
+  plan?: { steps: Array<{ id: string }> };
+  message?: string;
+}
+
+const name = `k${process.pid % 10000}`;
+const timings: string[] = [];
+
+function spec(image: string, cps: number, workers: number): string {
+  return `apiVersion: mk.dev/v1alpha1
+kind: Cluster
+metadata:
+  name: ${name}
+spec:
+  kubernetesVersion: ${k8sVersion()}
+  driver:
+    name: docker
+    docker:
+      image: ${image}
+      privileged: false
+  nodes:
+    - name: cp
+      role: control-plane
+      count: ${cps}
+    - name: w
+      role: worker
+      count: ${workers}
+`;
+}
+
+describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`, () => {
+  let dir: string;
+  let image: string;
+  let env: NodeJS.ProcessEnv;
+  let specFile: string;
+
+  async function mk(args: string[]): Promise<{ code: number; events: StepEvent[]; stderr: string; ms: number }> {
+    const t0 = Date.now();
+    try {
+      const { stdout, stderr } = await execFileP(process.execPath, [join(ROOT, 'bin/mk.js'), '-o', 'json', ...args], { env, maxBuffer: 64 * 1024 * 1024 });
+      return { code: 0, events: stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepEvent), stderr, ms: Date.now() - t0 };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      const events = (e.stdout ?? '').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepEvent);
+      return { code: e.code ?? 1, events, stderr: e.stderr ?? '', ms: Date.now() - t0 };
+    }
+  }
+
+  /** Applies the spec; fails with mk's errors when the run fails; records step timings. */
+  async function apply(label: string, cps: number, workers: number): Promise<StepEvent[]> {
+    await writeFile(specFile, spec(image, cps, workers));
+    const r = await mk(['apply', '-f', specFile]);
+    const failed = r.events.filter((e) => e.type === 'step.failed' || e.type === 'error').map((e) => e.message ?? JSON.stringify(e));
+    expect(failed, r.stderr).toEqual([]);
+    expect(r.code).toBe(0);
+    const steps = r.events.filter((e) => e.type === 'step.finished');
+    timings.push(`${label}: apply ${(r.ms / 1000).toFixed(1)} s; ${steps.map((e) => `${e.step!.id} ${((e.durationMs ?? 0) / 1000).toFixed(1)} s${e.detail ? ` (${e.detail})` : ''}`).join('; ')}`);
+    return steps;
+  }
+
+  /** A second apply with nothing changed plans nothing and touches nothing. */
+  async function expectNoOp(label: string): Promise<void> {
+    const r = await mk(['apply', '-f', specFile]);
+    expect(r.code).toBe(0);
+    const plan = r.events.find((e) => e.type === 'plan')?.plan;
+    expect(plan?.steps.map((s) => s.id)).toEqual([]);
+    expect(r.events.filter((e) => e.type === 'step.started')).toEqual([]);
+    timings.push(`${label}: no-op apply ${(r.ms / 1000).toFixed(2)} s`);
+  }
+
+  function kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromFile(env.KUBECONFIG!);
+    kc.setCurrentContext(`mk-${name}`);
+    return kc;
+  }
+
+  async function readyNodes(expected: string[]): Promise<KubeNode[]> {
+    const kc = kubeConfig();
+    return eventually(
+      `nodes ${expected.join(', ')} Ready (and no others)`,
+      async () => {
+        const nodes = (await kubeJson<{ items: KubeNode[] }>(kc, 'GET', '/api/v1/nodes'))!.items;
+        const names = nodes.map((n) => n.metadata.name).sort();
+        return JSON.stringify(names) === JSON.stringify([...expected].sort()) && nodes.every(isNodeReady) ? nodes : undefined;
+      },
+      120_000,
+      2000,
+    );
+  }
+
+  async function containers(): Promise<string[]> {
+    const { stdout } = await execFileP('docker', ['ps', '-a', '--filter', `label=mk.dev/cluster=${name}`, '--format', '{{.Names}}']);
+    return stdout.trim().split('\n').filter(Boolean).sort();
+  }
+
+  beforeAll(async () => {
+    image = await ensureNodeImage();
+    await execFileP(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT });
+    dir = await mkdtemp(join(tmpdir(), 'mk-e2e-kubeadm-'));
+    specFile = join(dir, 'cluster.yaml');
+    // A kubeconfig with someone else's context: mk must leave it alone.
+    await writeFile(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: [{name: other, cluster: {server: "https://other.example:6443"}}]\nusers: [{name: other, user: {token: abc}}]\ncontexts: [{name: other, context: {cluster: other, user: other}}]\ncurrent-context: other\n');
+    env = { ...process.env, MK_HOME: join(dir, 'mk-home'), KUBECONFIG: join(dir, 'kubeconfig'), NO_COLOR: '1' };
+  });
+
+  afterAll(async () => {
+    if (!dir) return;
+    console.log(`[mk-kubeadm] timings\n  ${timings.join('\n  ')}`);
+    if (process.env.MK_K8S_KEEP === '1') {
+      console.log(`[mk-kubeadm] kept cluster ${name}; MK_HOME=${env.MK_HOME} KUBECONFIG=${env.KUBECONFIG} node bin/mk.js delete ${name}`);
+      return;
+    }
+    const r = await mk(['delete', name]);
+    expect(r.code).toBe(0);
+    expect(await containers()).toEqual([]);
+    const kc = await readFile(env.KUBECONFIG!, 'utf8');
+    expect(kc).not.toContain(`mk-${name}`);
+    // The other context is untouched; the current context was mk's, so none is current now.
+    expect(kc).toContain('name: other');
+    expect(kc).toContain('server: https://other.example:6443');
+    expect(kc).not.toContain('current-context');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('1 control plane: init, CNI, kubeconfig (0600, other contexts kept), Ready, CoreDNS answering', async () => {
+    const steps = await apply('1 control plane', 1, 0);
+    expect(steps.map((s) => s.step!.id)).toEqual(
+      expect.arrayContaining([`kubeadm.init:${name}-cp-1`, `cni.apply:${name}`, `kubeconfig.export:${name}`, `cluster.wait:${name}`]),
+    );
+    expect(steps.find((s) => s.step!.id === `cluster.wait:${name}`)?.detail).toMatch(/usable \(1 node Ready, CoreDNS answering\)/);
+    expect((await stat(env.KUBECONFIG!)).mode & 0o777).toBe(0o600);
+    const kcText = await readFile(env.KUBECONFIG!, 'utf8');
+    expect(kcText).toContain('name: other');
+    expect(kcText).toContain(`current-context: mk-${name}`);
+    const [cp] = await readyNodes([`${name}-cp-1`]);
+    expect(cp!.metadata.labels?.['mk.dev/cluster']).toBe(name);
+    // A single control plane stays schedulable; kubeadm's init token is gone (mk mints one per join).
+    const secrets = await kubeJson<{ items: unknown[] }>(kubeConfig(), 'GET', `/api/v1/namespaces/kube-system/secrets?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`);
+    expect(secrets!.items).toEqual([]);
+    await expectNoOp('1 control plane');
+  });
+
+  it('adds 2 workers (joined in parallel), each Ready; the join tokens are deleted', async () => {
+    const steps = await apply('+2 workers', 1, 2);
+    expect(steps.filter((s) => s.step!.id.startsWith('kubeadm.join:')).map((s) => s.step!.id).sort()).toEqual([`kubeadm.join:${name}-w-1`, `kubeadm.join:${name}-w-2`]);
+    await readyNodes([`${name}-cp-1`, `${name}-w-1`, `${name}-w-2`]);
+    const secrets = await kubeJson<{ items: unknown[] }>(kubeConfig(), 'GET', `/api/v1/namespaces/kube-system/secrets?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`);
+    expect(secrets!.items).toEqual([]);
+    // Pods on different nodes reach each other: CoreDNS answers through the service from every node's pods
+    // is covered by cluster.wait; here the routes mk wrote must name the other nodes' podCIDRs.
+    const { stdout } = await execFileP('docker', ['exec', `${name}-w-1`, 'ip', 'route', 'show', 'proto', '211']);
+    expect(stdout.trim().split('\n')).toHaveLength(2);
+    await expectNoOp('+2 workers');
+  });
+
+  it('removes 1 worker: drained, reset, Node deleted, container and volume gone', async () => {
+    const steps = await apply('-1 worker', 1, 1);
+    expect(steps.find((s) => s.step!.id === `kubeadm.reset:${name}-w-2`)?.detail).toMatch(/kubeadm reset .*Node object deleted/);
+    await readyNodes([`${name}-cp-1`, `${name}-w-1`]);
+    expect(await containers()).toEqual([`${name}-cp-1`, `${name}-w-1`]);
+    const { stdout } = await execFileP('docker', ['exec', `${name}-w-1`, 'ip', 'route', 'show', 'proto', '211']);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    await expectNoOp('-1 worker');
+  });
+
+  it('adds a second control plane (CA material copied, etcd member added); the API answers through both', async () => {
+    const steps = await apply('+1 control plane', 2, 1);
+    expect(steps.map((s) => s.step!.id)).toContain(`kubeadm.join:${name}-cp-2`);
+    await readyNodes([`${name}-cp-1`, `${name}-cp-2`, `${name}-w-1`]);
+    const kc = kubeConfig();
+    await eventually(
+      'kube-apiserver and etcd running on the second control plane',
+      async () => {
+        const pods = (await kubeJson<{ items: Array<{ metadata: { name: string }; status?: { phase?: string } }> }>(kc, 'GET', '/api/v1/namespaces/kube-system/pods'))!.items;
+        const running = (p: string) => pods.some((x) => x.metadata.name === `${p}-${name}-cp-2` && x.status?.phase === 'Running');
+        return running('kube-apiserver') && running('etcd') ? true : undefined;
+      },
+      180_000,
+      2000,
+    );
+    // The second API server serves the cluster too: ask it directly on its own published port.
+    const { stdout } = await execFileP('docker', ['port', `${name}-cp-2`, '6443/tcp']);
+    const port = stdout.trim().split('\n')[0]!.split(':').pop();
+    // (the kubeconfig's current context is mk's, so kubeConfigFor swaps the server of that cluster)
+    const direct = kubeConfigFor(await readFile(env.KUBECONFIG!, 'utf8'), `https://127.0.0.1:${port}`);
+    const nodes = (await kubeJson<{ items: KubeNode[] }>(direct, 'GET', '/api/v1/nodes'))!.items;
+    expect(nodes).toHaveLength(3);
+    await expectNoOp('+1 control plane');
+  });
+});
