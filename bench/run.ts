@@ -57,6 +57,7 @@ await writeFile(
 kind: Cluster
 metadata: { name: ${name} }
 spec:
+  bootstrap: none
   driver: { name: docker, docker: { image: ${IMAGE}, privileged: false } }
   nodes:
     - { name: cp, role: control-plane, count: 1 }

@@ -4,7 +4,7 @@
 import { caCertHash, clusterCaPem, createBootstrapToken, deleteBootstrapToken, tokenString } from './api.js';
 import { renderJoinConfig } from './config.js';
 import { adminAccess, BootstrapError, done, handle, opts, runningNode, seconds, skipped, type AdminAccess, type BootstrapContext, type Outcome } from './context.js';
-import { nodeFacts, readyForKubeadm } from './init.js';
+import { installedNote, nodeFacts, readyForKubeadm } from './init.js';
 import { applyNodeNetwork } from './network.js';
 import { JOIN_CONFIG, joinArgv, readSentinel, writeSentinel } from './node.js';
 import type { NodeHandle } from '../drivers/types.js';
@@ -35,7 +35,7 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
   const node = await runningNode(ctx, name);
   const h = handle(ctx, name);
   if (await readSentinel(h, ctx.signal)) return skipped('kubeadm already ran on this node');
-  const { reset } = await readyForKubeadm(ctx, h);
+  const { reset, installed } = await readyForKubeadm(ctx, h);
   const admin = await adminAccess(ctx, [name]);
   // During the join the endpoint name resolves to the control plane the node joins through; the
   // network step later points control planes at themselves.
@@ -59,5 +59,5 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
   }
   const joinMs = Date.now() - t0;
   await writeSentinel(h, { cluster: ctx.cluster.metadata.name, role, at: new Date().toISOString(), kubernetesVersion: ctx.cluster.spec.kubernetesVersion }, ctx.signal);
-  return done(`kubeadm join ${seconds(joinMs)} through ${admin.node.name}${reset ? ' (after resetting a half-done join)' : ''}`);
+  return done(`kubeadm join ${seconds(joinMs)} through ${admin.node.name}${installedNote(installed)}${reset ? ' (after resetting a half-done join)' : ''}`);
 }

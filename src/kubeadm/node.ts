@@ -95,11 +95,18 @@ async function waitForSystemd(node: NodeHandle, signal?: AbortSignal): Promise<v
  * missing pieces named at once), the chosen runtime enabled and answering on its socket, the other
  * runtimes stopped.
  */
-export async function prepareNode(node: NodeHandle, cri: Cri, opts: { image?: string; signal?: AbortSignal } = {}): Promise<void> {
+export async function prepareNode(
+  node: NodeHandle,
+  cri: Cri,
+  opts: { image?: string; signal?: AbortSignal; installKubernetes?: () => Promise<string[]> } = {},
+): Promise<string[]> {
   const { signal } = opts;
   const o = signal ? { signal } : {};
   await waitForSystemd(node, signal);
   const rt = RUNTIMES[cri];
+  // A node that has the runtime but not Kubernetes gets the release binaries (kicbase-style images, hosts).
+  let installed: string[] = [];
+  if (opts.installKubernetes && (await missingBinaries(node, rt.binaries, signal)).length === 0) installed = await opts.installKubernetes();
   const missing = await missingBinaries(node, ['kubeadm', 'kubelet', ...rt.binaries], signal);
   if (missing.length > 0) {
     const from = opts.image ? `the node image ${opts.image}` : 'the host';
@@ -117,6 +124,7 @@ export async function prepareNode(node: NodeHandle, cri: Cri, opts: { image?: st
     ...o,
     onTimeout: () => new NodePrepareError(`node ${node.name}: the ${cri} socket ${sock} did not appear within 60 s`),
   });
+  return installed;
 }
 
 /** The runtime's cgroup driver, which the kubelet must match. */

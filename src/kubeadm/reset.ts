@@ -5,7 +5,7 @@
 import { deleteNodeObject, drainNode } from './api.js';
 import { adminAccess, BootstrapError, done, handle, observeNodes, opts, seconds, skipped, type AdminAccess, type BootstrapContext, type Outcome } from './context.js';
 import { removeNodeNetwork } from './network.js';
-import { hasKubeadmTraces, readSentinel, resetArgv, SENTINEL } from './node.js';
+import { hasKubeadmTraces, INIT_CONFIG, JOIN_CONFIG, readSentinel, resetArgv, SENTINEL } from './node.js';
 
 export interface ResetOptions {
   /** Drain and delete the Node object (false when the whole cluster goes). */
@@ -38,7 +38,8 @@ export async function kubeadmReset(ctx: BootstrapContext, name: string, o: Reset
       parts.push(`kubeadm reset ${seconds(Date.now() - t0)}`);
     }
     await removeNodeNetwork(h, ctx.signal);
-    await h.exec(['rm', '-f', SENTINEL], opts(ctx));
+    // mk's kubeadm files go with kubeadm's own (a host stays: leave no cluster config behind).
+    await h.exec(['rm', '-f', SENTINEL, INIT_CONFIG, JOIN_CONFIG], opts(ctx));
   }
   if (admin && (await deleteNodeObject(admin.kc, name))) parts.push('Node object deleted');
   return parts.length > 0 ? done(parts.join(', ')) : skipped('not part of the cluster any more');

@@ -11,12 +11,19 @@ export const DEFAULT_SERVICE_SUBNET = '10.96.0.0/12';
 export const DEFAULT_POOLS: readonly PoolInput[] = [{ name: 'control-plane', role: 'control-plane', count: 1 }];
 
 /**
- * The node image used when `driver.docker.image` is empty: kind's published node image for the
- * version, which carries kubeadm, the kubelet, containerd and the CNI plugins mk's CNI uses. cri-o and
- * docker have no default (validation asks for an image), since no public image carries them with kubeadm.
+ * minikube's node base image, pinned by digest: systemd with containerd, cri-o, dockerd and cri-dockerd,
+ * but no Kubernetes binaries; mk installs kubeadm, kubelet and kubectl of the spec's version into it
+ * (src/kubeadm/binaries.ts), as minikube does.
  */
-export function defaultNodeImage(kubernetesVersion: string, _cri: Cri): string {
-  return `kindest/node:${kubernetesVersion}`;
+export const KICBASE_IMAGE = 'gcr.io/k8s-minikube/kicbase:v0.0.47@sha256:6ed579c9292b4370177b7ef3c42cc4b4a6dcd0735a1814916cbc22c8bf38412b';
+
+/**
+ * The node image used when `driver.docker.image` is empty: for containerd kind's published node image
+ * of the version (kubeadm, kubelet, containerd, CNI plugins and the control-plane images preloaded);
+ * for cri-o and docker minikube's kicbase, which carries those runtimes.
+ */
+export function defaultNodeImage(kubernetesVersion: string, cri: Cri): string {
+  return cri === 'containerd' ? `kindest/node:${kubernetesVersion}` : KICBASE_IMAGE;
 }
 
 function pool(input: PoolInput): NodePool {

@@ -418,21 +418,6 @@ function checkAddonDependencies(spec: Obj, out: Issue[]): void {
   });
 }
 
-/**
- * The default node image (kindest/node) carries containerd only. cri-o and docker need an image
- * that carries them together with kubeadm and the kubelet, named by the user.
- */
-function checkDefaultImage(spec: Obj, driver: 'docker' | 'ssh' | undefined, out: Issue[]): void {
-  const cri = str(spec.cri);
-  if (driver !== 'docker' || cri === undefined || cri === 'containerd' || spec.bootstrap === 'none') return;
-  const image = str(obj(obj(spec.driver)?.docker)?.image);
-  if (image) return;
-  out.push({
-    path: 'spec.cri',
-    message: `cri: ${cri} needs a node image that carries ${cri === 'docker' ? 'dockerd and cri-dockerd' : 'cri-o'} with kubeadm and the kubelet; set spec.driver.docker.image (the default image, kindest/node, has containerd only; see README "Node images")`,
-  });
-}
-
 /** All semantic problems of a raw (parsed, not yet defaulted) cluster document. */
 export function semanticIssues(data: unknown): Issue[] {
   const root = obj(data);
@@ -446,7 +431,6 @@ export function semanticIssues(data: unknown): Issue[] {
     out.push({ path: 'spec.kubernetesVersion', message: `${quote(version)} is not a Kubernetes version like v1.36.3` });
   }
   const driver = checkDriver(spec, out);
-  checkDefaultImage(spec, driver, out);
   checkNodes(spec, cluster, driver, out);
   checkNetworking(spec, out);
   checkLoadBalancer(spec, out);

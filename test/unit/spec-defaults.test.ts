@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyDefaults, defaultNodeImage } from '../../src/spec/defaults.js';
+import { applyDefaults, defaultNodeImage, KICBASE_IMAGE } from '../../src/spec/defaults.js';
 import type { ClusterInput } from '../../src/spec/input.js';
 import { expandNodes } from '../../src/spec/nodes.js';
 
@@ -35,11 +35,11 @@ describe('applyDefaults', () => {
     expect(explicit.spec.driver).toEqual({ name: 'docker', docker: { image: 'my/node:1', privileged: false } });
   });
 
-  it('defaultNodeImage is kindest/node:<version> for every CRI for now', () => {
+  it('defaultNodeImage: kindest/node:<version> for containerd, the digest-pinned kicbase for cri-o and docker', () => {
     expect(['containerd', 'cri-o', 'docker'].map((cri) => defaultNodeImage('v1.35.1', cri as 'containerd'))).toEqual([
       'kindest/node:v1.35.1',
-      'kindest/node:v1.35.1',
-      'kindest/node:v1.35.1',
+      KICBASE_IMAGE,
+      KICBASE_IMAGE,
     ]);
   });
 

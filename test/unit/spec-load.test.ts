@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.js';
 import type { SpecProblem } from '../../src/errors.js';
+import { KICBASE_IMAGE } from '../../src/spec/defaults.js';
 import { parseSpec, parseSpecs } from '../../src/spec/load.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'spec');
@@ -177,10 +178,12 @@ describe('valid fixtures', () => {
 
   it('docker-full.yaml keeps every option and lists local references', () => {
     const c = parseSpec(read('valid', 'docker-full.yaml'), '/specs/docker-full.yaml');
+    // The fixture asks for cri-o with an empty image: the default for cri-o is kicbase.
+    expect(c.cluster.spec.cri).toBe('cri-o');
     expect(c.cluster.spec.driver).toEqual({
       name: 'docker',
       docker: {
-        image: 'kindest/node:v1.35.0',
+        image: KICBASE_IMAGE,
         privileged: true,
         network: 'mk-full',
         subnet: '172.31.0.0/24',

@@ -76,15 +76,6 @@ describe('validateCluster', () => {
     ]);
   });
 
-  it('cri-o and docker need a node image named in the spec; containerd, ssh and bootstrap: none do not', () => {
-    for (const cri of ['cri-o', 'docker']) {
-      expect(validateCluster({ ...base, spec: { cri } })).toEqual([{ path: 'spec.cri', message: expect.stringContaining('set spec.driver.docker.image') as string }]);
-      expect(validateCluster({ ...base, spec: { cri, driver: { name: 'docker', docker: { image: 'me/node:crio' } } } })).toEqual([]);
-      expect(validateCluster({ ...base, spec: { cri, bootstrap: 'none' } })).toEqual([]);
-    }
-    expect(validateCluster({ ...base, spec: { cri: 'containerd' } })).toEqual([]);
-  });
-
   it('reports non-mapping documents once', () => {
     expect(validateCluster('just a string')).toEqual([{ path: '', message: 'must be a mapping, not a string' }]);
   });
