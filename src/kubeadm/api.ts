@@ -51,7 +51,7 @@ export function tokenString(t: BootstrapToken): string {
 }
 
 /** The Secret that makes a bootstrap token valid for joining (what `kubeadm token create` writes). Pure. */
-export function bootstrapTokenSecret(cluster: string, t: BootstrapToken, opts: { ttlMs: number; now: Date; description: string }) {
+export function bootstrapTokenSecret(cluster: string, t: BootstrapToken, opts: { ttlMs: number; now: Date; description: string; node?: string }) {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -59,7 +59,7 @@ export function bootstrapTokenSecret(cluster: string, t: BootstrapToken, opts: {
     metadata: {
       name: `bootstrap-token-${t.id}`,
       namespace: 'kube-system',
-      labels: { 'mk.dev/cluster': cluster, 'app.kubernetes.io/managed-by': 'mk' },
+      labels: { 'mk.dev/cluster': cluster, 'app.kubernetes.io/managed-by': 'mk', ...(opts.node ? { 'mk.dev/node': opts.node } : {}) },
     },
     stringData: {
       'token-id': t.id,
@@ -73,10 +73,16 @@ export function bootstrapTokenSecret(cluster: string, t: BootstrapToken, opts: {
   };
 }
 
-/** Mints a short-lived token for one join. */
-export async function createBootstrapToken(kc: KubeConfig, cluster: string, description: string, ttlMs = 15 * 60_000): Promise<BootstrapToken> {
+/**
+ * Mints a short-lived token for one join of `node`, first deleting tokens an interrupted run minted
+ * for the same node (they would stay valid until they expire).
+ */
+export async function createBootstrapToken(kc: KubeConfig, cluster: string, node: string, ttlMs = 15 * 60_000): Promise<BootstrapToken> {
+  const selector = encodeURIComponent(`mk.dev/cluster=${cluster},mk.dev/node=${node}`);
+  const stale = await kubeJson<SecretList>(kc, 'GET', `/api/v1/namespaces/kube-system/secrets?labelSelector=${selector}`);
+  for (const s of stale?.items ?? []) await kubeJson(kc, 'DELETE', `/api/v1/namespaces/kube-system/secrets/${s.metadata.name}`, { allow404: true });
   const t = newBootstrapToken();
-  await kubeJson(kc, 'POST', '/api/v1/namespaces/kube-system/secrets', { body: bootstrapTokenSecret(cluster, t, { ttlMs, now: new Date(), description }) });
+  await kubeJson(kc, 'POST', '/api/v1/namespaces/kube-system/secrets', { body: bootstrapTokenSecret(cluster, t, { ttlMs, now: new Date(), description: `mk: join of ${node}`, node }) });
   return t;
 }
 

@@ -41,7 +41,7 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
   // network step later points control planes at themselves.
   await applyNodeNetwork(h, ctx.cluster.metadata.name, { apiAddress: admin.node.address! }, ctx.signal);
   if (role === 'control-plane') await copySharedPki(ctx, admin, h);
-  const token = await createBootstrapToken(admin.kc, ctx.cluster.metadata.name, `mk: join of ${name}`);
+  const token = await createBootstrapToken(admin.kc, ctx.cluster.metadata.name, name);
   const t0 = Date.now();
   try {
     const config = renderJoinConfig({

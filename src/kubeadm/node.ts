@@ -78,7 +78,16 @@ export async function missingBinaries(node: NodeHandle, names: readonly string[]
   return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
-async function waitForSystemd(node: NodeHandle, signal?: AbortSignal): Promise<void> {
+/** How long prepareNode waits for systemd and the runtime's socket, and how often it looks. */
+export interface PrepareTimeouts {
+  systemdMs: number;
+  socketMs: number;
+  intervalMs: number;
+}
+
+export const PREPARE_TIMEOUTS: PrepareTimeouts = { systemdMs: 180_000, socketMs: 60_000, intervalMs: 500 };
+
+async function waitForSystemd(node: NodeHandle, t: PrepareTimeouts, signal?: AbortSignal): Promise<void> {
   let last = '';
   await poll(
     async () => {
@@ -86,7 +95,12 @@ async function waitForSystemd(node: NodeHandle, signal?: AbortSignal): Promise<v
       last = (r.stdout || r.stderr).trim();
       return last === 'running' || last === 'degraded' ? true : undefined;
     },
-    { timeoutMs: 180_000, ...(signal ? { signal } : {}), onTimeout: () => new NodePrepareError(`node ${node.name}: systemd did not finish booting in 180 s (state: ${last || 'unknown'})`) },
+    {
+      timeoutMs: t.systemdMs,
+      intervalMs: t.intervalMs,
+      ...(signal ? { signal } : {}),
+      onTimeout: () => new NodePrepareError(`node ${node.name}: systemd did not finish booting in ${t.systemdMs / 1000} s (state: ${last || 'unknown'})`),
+    },
   );
 }
 
@@ -98,11 +112,12 @@ async function waitForSystemd(node: NodeHandle, signal?: AbortSignal): Promise<v
 export async function prepareNode(
   node: NodeHandle,
   cri: Cri,
-  opts: { image?: string; signal?: AbortSignal; installKubernetes?: () => Promise<string[]> } = {},
+  opts: { image?: string; signal?: AbortSignal; installKubernetes?: () => Promise<string[]>; timeouts?: Partial<PrepareTimeouts> } = {},
 ): Promise<string[]> {
   const { signal } = opts;
   const o = signal ? { signal } : {};
-  await waitForSystemd(node, signal);
+  const t = { ...PREPARE_TIMEOUTS, ...opts.timeouts };
+  await waitForSystemd(node, t, signal);
   const rt = RUNTIMES[cri];
   // A node that has the runtime but not Kubernetes gets the release binaries (kicbase-style images, hosts).
   let installed: string[] = [];
@@ -120,9 +135,10 @@ export async function prepareNode(
   await node.run(['systemctl', 'enable', '--now', ...rt.units], o);
   const sock = socketPath(cri);
   await poll(async () => ((await node.exec(['test', '-S', sock], o)).exitCode === 0 ? true : undefined), {
-    timeoutMs: 60_000,
+    timeoutMs: t.socketMs,
+    intervalMs: t.intervalMs,
     ...o,
-    onTimeout: () => new NodePrepareError(`node ${node.name}: the ${cri} socket ${sock} did not appear within 60 s`),
+    onTimeout: () => new NodePrepareError(`node ${node.name}: the ${cri} socket ${sock} did not appear within ${t.socketMs / 1000} s`),
   });
   return installed;
 }
@@ -160,6 +176,24 @@ export async function readSentinel(node: NodeHandle, signal?: AbortSignal): Prom
 
 export async function writeSentinel(node: NodeHandle, s: Sentinel, signal?: AbortSignal): Promise<void> {
   await node.writeFile(SENTINEL, JSON.stringify(s) + '\n', 0o644, signal ? { signal } : {});
+}
+
+/**
+ * Waits until no kubeadm process runs on the node: one started by an interrupted mk keeps running in
+ * the node (killing mk does not kill it) and must finish before mk resets and runs kubeadm again.
+ * Returns whether one was running.
+ */
+export async function waitForKubeadmExit(node: NodeHandle, signal?: AbortSignal, timeoutMs = 300_000): Promise<boolean> {
+  const script = 'for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = kubeadm ] && exit 0; done; exit 1';
+  const running = async () => (await node.exec(['sh', '-c', script], signal ? { signal } : {})).exitCode === 0;
+  if (!(await running())) return false;
+  await poll(async () => ((await running()) ? undefined : true), {
+    timeoutMs,
+    intervalMs: 1000,
+    ...(signal ? { signal } : {}),
+    onTimeout: () => new NodePrepareError(`node ${node.name}: a kubeadm left by an interrupted run is still running after ${timeoutMs / 1000} s`),
+  });
+  return true;
 }
 
 /** True when kubeadm started on the node but did not finish (no sentinel, but its files exist). */

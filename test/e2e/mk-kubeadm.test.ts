@@ -3,7 +3,7 @@
 // API with the kubeconfig mk wrote, and each followed by a re-apply that must plan nothing.
 // Needs the test-bed binaries and Docker (the node image is built by test/k8s/node-image.sh); MK_E2E_TIER3=0 skips.
 import { KubeConfig } from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -170,8 +170,26 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
     await expectNoOp('1 control plane');
   });
 
-  it('adds 2 workers (joined in parallel), each Ready; the join tokens are deleted', async () => {
-    const steps = await apply('+2 workers', 1, 2);
+  it('adds 2 workers: an apply SIGKILLed during the joins converges on the next apply; tokens are deleted', async () => {
+    await writeFile(specFile, spec(image, 1, 2));
+    // Kill mk once kubeadm join has started writing on a worker (its CA file appears before the sentinel).
+    const child = spawn(process.execPath, [join(ROOT, 'bin/mk.js'), '-o', 'json', 'apply', '-f', specFile], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+    const killed = new Promise<string>((done) => child.on('close', (_code, signal) => done(signal ?? 'exited')));
+    await eventually(
+      'kubeadm join under way on a worker',
+      async () => {
+        for (const w of [`${name}-w-1`, `${name}-w-2`]) {
+          const r = await execFileP('docker', ['exec', w, 'test', '-e', '/etc/kubernetes/pki/ca.crt']).then(() => true, () => false);
+          if (r) return w;
+        }
+        return undefined;
+      },
+      240_000,
+      300,
+    );
+    child.kill('SIGKILL');
+    expect(await killed).toBe('SIGKILL');
+    const steps = await apply('+2 workers after a SIGKILL mid-join', 1, 2);
     expect(steps.filter((s) => s.step!.id.startsWith('kubeadm.join:')).map((s) => s.step!.id).sort()).toEqual([`kubeadm.join:${name}-w-1`, `kubeadm.join:${name}-w-2`]);
     await readyNodes([`${name}-cp-1`, `${name}-w-1`, `${name}-w-2`]);
     const secrets = await kubeJson<{ items: unknown[] }>(kubeConfig(), 'GET', `/api/v1/namespaces/kube-system/secrets?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`);
