@@ -1,7 +1,7 @@
 // kubeadm join of a worker or an extra control plane. A token is minted for this join through the
 // API (15 min TTL), travels only in a 0600 file on the node, and is deleted afterwards. Control planes
 // get the cluster's CA material copied from a running control plane (keys 0600), as kind does.
-import { caCertHash, clusterCaPem, createBootstrapToken, deleteBootstrapToken, tokenString } from './api.js';
+import { caCertHash, clusterCaPem, createBootstrapToken, deleteBootstrapToken, deleteNodeObject, tokenString } from './api.js';
 import { renderJoinConfig } from './config.js';
 import { adminAccess, BootstrapError, done, handle, opts, runningNode, seconds, skipped, type AdminAccess, type BootstrapContext, type Outcome } from './context.js';
 import { installedNote, nodeFacts, readyForKubeadm } from './init.js';
@@ -37,6 +37,9 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
   if (await readSentinel(h, ctx.signal)) return skipped('kubeadm already ran on this node');
   const { reset, installed } = await readyForKubeadm(ctx, h);
   const admin = await adminAccess(ctx, [name]);
+  // A Node object left by an earlier machine of this name (its container was removed by hand) would
+  // make kubeadm refuse the join; this machine has not joined (no sentinel), so that object is stale.
+  const stale = await deleteNodeObject(admin.kc, name);
   // During the join the endpoint name resolves to the control plane the node joins through; the
   // network step later points control planes at themselves.
   await applyNodeNetwork(h, ctx.cluster.metadata.name, { apiAddress: admin.node.address! }, ctx.signal);
@@ -59,5 +62,6 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
   }
   const joinMs = Date.now() - t0;
   await writeSentinel(h, { cluster: ctx.cluster.metadata.name, role, at: new Date().toISOString(), kubernetesVersion: ctx.cluster.spec.kubernetesVersion }, ctx.signal);
-  return done(`kubeadm join ${seconds(joinMs)} through ${admin.node.name}${installedNote(installed)}${reset ? ' (after resetting a half-done join)' : ''}`);
+  const notes = `${installedNote(installed)}${stale ? ', replaced a stale Node object' : ''}${reset ? ' (after resetting a half-done join)' : ''}`;
+  return done(`kubeadm join ${seconds(joinMs)} through ${admin.node.name}${notes}`);
 }

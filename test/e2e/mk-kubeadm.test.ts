@@ -211,6 +211,14 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
     await expectNoOp('-1 worker');
   });
 
+  it('repairs drift: a worker container removed by hand is recreated and joins again', async () => {
+    await execFileP('docker', ['rm', '-f', '-v', `${name}-w-1`]);
+    const steps = await apply('worker removed by hand', 1, 1);
+    expect(steps.find((s) => s.step!.id === `kubeadm.join:${name}-w-1`)?.detail).toMatch(/replaced a stale Node object/);
+    await readyNodes([`${name}-cp-1`, `${name}-w-1`]);
+    await expectNoOp('worker removed by hand');
+  });
+
   it('adds a second control plane (CA material copied, etcd member added); the API answers through both', async () => {
     const steps = await apply('+1 control plane', 2, 1);
     expect(steps.map((s) => s.step!.id)).toContain(`kubeadm.join:${name}-cp-2`);
