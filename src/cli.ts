@@ -101,6 +101,15 @@ export function buildProgram(rt: CliRuntime): Command {
     );
 
   program
+    .command('tunnel')
+    .description('forward every LoadBalancer Service of a cluster to 127.0.0.1 through the API server while it runs; Ctrl-C stops')
+    .argument('<name>', 'cluster name (uses kubeconfig context mk-NAME)')
+    .addOption(new Option('--interval <duration>', 'how often to list Services and endpoints again').argParser(seconds).default(2000, '2s'))
+    .action(async (name: string, opts: { interval: number }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/tunnel.js')).tunnel(ctx, name, { intervalMs: opts.interval })),
+    );
+
+  program
     .command('version')
     .description('print the mk version')
     .action(() => {

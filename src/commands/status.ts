@@ -8,6 +8,7 @@ import { loadSpecs } from '../spec/load.js';
 import type { Cluster } from '../spec/types.js';
 import { loadLastApplied } from '../state.js';
 import { stepLine } from '../output/plan-text.js';
+import { formatLoadBalancers, type LoadBalancerService } from '../tunnel/loadbalancers.js';
 import type { CommandContext } from './context.js';
 
 export interface ClusterStatus {
@@ -19,6 +20,10 @@ export interface ClusterStatus {
   outOfSync: string[];
   /** Plan warnings, e.g. a change mk would refuse or parts it does not reconcile yet. */
   warnings: string[];
+  /** Services of type LoadBalancer (through kubeconfig context mk-NAME); absent without Kubernetes. */
+  loadBalancers?: LoadBalancerService[];
+  /** Why the LoadBalancer Services could not be listed (no context, API server down or silent). */
+  loadBalancersError?: string;
 }
 
 export function summarize(observed: ObservedCluster, plan: Plan | undefined, comparedWith: ClusterStatus['comparedWith']): ClusterStatus {
@@ -53,8 +58,21 @@ export function formatStatus(s: ClusterStatus): string {
   if (s.comparedWith === 'none') lines.push('  sync: unknown (never applied from this machine; pass -f FILE to compare)');
   else if (s.outOfSync.length === 0) lines.push(`  sync: in sync with the ${s.comparedWith === 'spec' ? 'spec' : 'last applied spec'}`);
   else lines.push(`  sync: out of sync with the ${s.comparedWith === 'spec' ? 'spec' : 'last applied spec'}:`, ...s.outOfSync.map((l) => `    ${l}`));
+  if (s.loadBalancers) lines.push(...formatLoadBalancers({ loadBalancers: s.loadBalancers }));
+  else if (s.loadBalancersError) lines.push(...formatLoadBalancers({ loadBalancersError: s.loadBalancersError }));
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return lines.join('\n');
+}
+
+/**
+ * The cluster's LoadBalancer Services, or why they are not listed. No network call when the
+ * cluster runs without Kubernetes, has no running control plane, or has no mk-NAME context.
+ */
+async function loadBalancersOf(ctx: CommandContext, name: string, observed: ObservedCluster, spec: Cluster | undefined): Promise<Pick<ClusterStatus, 'loadBalancers' | 'loadBalancersError'>> {
+  if (spec?.spec.bootstrap === 'none' || observed.nodes.length === 0) return {};
+  if (!observed.nodes.some((n) => n.role === 'control-plane' && n.state === 'running')) return { loadBalancersError: 'no control plane is running' };
+  const { loadBalancerStatus } = await import('../tunnel/access.js');
+  return loadBalancerStatus(name, { signal: ctx.signal });
 }
 
 export async function status(ctx: CommandContext, name: string | undefined, file: string | undefined): Promise<number> {
@@ -98,6 +116,7 @@ export async function status(ctx: CommandContext, name: string | undefined, file
       }
       const summary = summarize(observed, plan, t.comparedWith);
       if (refusal) summary.outOfSync.push(refusal);
+      Object.assign(summary, await loadBalancersOf(ctx, t.name, observed, t.spec));
       result.push(summary);
     } finally {
       await driver.close?.();

@@ -1,0 +1,69 @@
+// `mk tunnel NAME` refuses clearly when it cannot start: no kubeconfig or context, or an API
+// server that refuses connections (loopback only).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommandContext } from '../../src/commands/context.js';
+import { tunnel } from '../../src/commands/tunnel.js';
+import { MkError } from '../../src/errors.js';
+import { RecordingReporter } from '../../src/log.js';
+
+function context(): CommandContext & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    reporter: new RecordingReporter(),
+    output: 'text',
+    verbose: 0,
+    signal: new AbortController().signal,
+    stdin: async () => '',
+    print: (l) => lines.push(l),
+    printSecret: (l) => lines.push(l),
+    lines,
+  };
+}
+
+describe('mk tunnel NAME', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'mk-tunnel-cmd-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fails with the reason when there is no kubeconfig or no context mk-NAME', async () => {
+    const missing = path.join(dir, 'missing');
+    await expect(tunnel(context(), 'dev', { kubeconfig: missing })).rejects.toThrow(new MkError(`cannot reach the API server of cluster "dev": no kubeconfig at ${missing}`));
+    const other = path.join(dir, 'other');
+    await writeFile(other, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts:\n- name: kind-dev\n  context: {cluster: kind-dev, user: kind-dev}\n');
+    await expect(tunnel(context(), 'dev', { kubeconfig: other })).rejects.toThrow(/no context mk-dev in .*other/);
+  });
+
+  it('fails at once, naming the server, when the API server refuses connections', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const file = path.join(dir, 'down');
+    await writeFile(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        `- name: mk-dev\n  cluster: {server: 'https://127.0.0.1:${port}', insecure-skip-tls-verify: true}`,
+        'users:',
+        '- name: mk-dev\n  user: {token: t}',
+        'contexts:',
+        '- name: mk-dev\n  context: {cluster: mk-dev, user: mk-dev}',
+      ].join('\n'),
+    );
+    const ctx = context();
+    await expect(tunnel(ctx, 'dev', { kubeconfig: file })).rejects.toThrow(
+      new MkError(`cannot list the Services of cluster "dev" through https://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`),
+    );
+    expect(ctx.lines).toEqual([]);
+  });
+});
