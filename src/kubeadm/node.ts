@@ -154,7 +154,7 @@ export async function runtimeCgroupDriver(node: NodeHandle, cri: Cri, signal?: A
     case 'cri-o': {
       // cri-o defaults to systemd; a drop-in or crio.conf may say cgroupfs.
       const r = await node.exec(['sh', '-c', 'cat /etc/crio/crio.conf /etc/crio/crio.conf.d/* 2>/dev/null'], o);
-      const m = [...r.stdout.matchAll(/^\s*cgroup_manager\s*=\s*"(systemd|cgroupfs)"/gm)].at(-1);
+      const m = [...r.stdout.matchAll(/^\s*cgroup_manager\s*=\s*["'](systemd|cgroupfs)["']/gm)].at(-1);
       return m?.[1] === 'cgroupfs' ? 'cgroupfs' : 'systemd';
     }
     case 'docker': {
@@ -183,13 +183,13 @@ export async function writeSentinel(node: NodeHandle, s: Sentinel, signal?: Abor
  * the node (killing mk does not kill it) and must finish before mk resets and runs kubeadm again.
  * Returns whether one was running.
  */
-export async function waitForKubeadmExit(node: NodeHandle, signal?: AbortSignal, timeoutMs = 300_000): Promise<boolean> {
+export async function waitForKubeadmExit(node: NodeHandle, signal?: AbortSignal, timeoutMs = 300_000, intervalMs = 1000): Promise<boolean> {
   const script = 'for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = kubeadm ] && exit 0; done; exit 1';
   const running = async () => (await node.exec(['sh', '-c', script], signal ? { signal } : {})).exitCode === 0;
   if (!(await running())) return false;
   await poll(async () => ((await running()) ? undefined : true), {
     timeoutMs,
-    intervalMs: 1000,
+    intervalMs,
     ...(signal ? { signal } : {}),
     onTimeout: () => new NodePrepareError(`node ${node.name}: a kubeadm left by an interrupted run is still running after ${timeoutMs / 1000} s`),
   });

@@ -1,6 +1,7 @@
 // The run machine: executes a schedule stage by stage. Each step runs as a child actor named
 // "runStep" (a placeholder here, provided at the edge by the runner and by tests). Pure state; all
 // side effects live in the provided actor.
+import type { Snapshot } from 'xstate';
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { StepOutcome } from '../log.js';
 import type { PlannedStep } from './plan.js';
@@ -206,3 +207,21 @@ export const runMachine = setup({
 });
 
 export type RunMachine = typeof runMachine;
+
+const FINISHED: ReadonlySet<string> = new Set(['done', 'skipped', 'not-implemented']);
+
+/**
+ * How to start a run, given a saved snapshot: one that was still running resumes where it was (the
+ * steps in flight run again); one that ended failed or aborted starts afresh on the steps that did
+ * not finish, so finished steps are not run again. No snapshot: the whole schedule.
+ */
+export function resumeFrom(stages: Schedule, snapshot?: Snapshot<unknown>): { input: { schedule: Schedule }; snapshot?: Snapshot<unknown> } {
+  const saved = snapshot as { status?: string; context?: Pick<RunContext, 'finished' | 'status'> } | undefined;
+  if (!saved) return { input: { schedule: stages } };
+  if (saved.status !== 'done' || !saved.context || saved.context.status === 'done') return { input: { schedule: stages }, snapshot };
+  const records = stepRecords(saved.context);
+  const left = stages
+    .map((st) => ({ ...st, steps: st.steps.filter((x) => !FINISHED.has(records[x.id]?.outcome ?? '')) }))
+    .filter((st) => st.steps.length > 0);
+  return { input: { schedule: left } };
+}

@@ -10,7 +10,7 @@ import type { Reporter, StepOutcome } from '../log.js';
 import type { Cluster } from '../spec/types.js';
 import { observeBootstrap } from '../kubeadm/observe.js';
 import { deletePlan, diff } from './diff.js';
-import { runMachine } from './machine.js';
+import { resumeFrom, runMachine } from './machine.js';
 import type { RunOutput, StepRecord } from './machine.js';
 import type { Plan } from './plan.js';
 import { schedule } from './schedule.js';
@@ -99,8 +99,8 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Run
   const resume = r?.version === RUN_SNAPSHOT_VERSION && r.cluster === cluster && r.planDigest === digest ? r : undefined;
   if (r && !resume) reporter.debug('saved run does not match this plan; starting afresh', { cluster });
   const stages = schedule(plan, opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {});
-  // With a snapshot, xstate restores from it and ignores the input.
-  const actor = createActor(machine, { input: { schedule: stages }, ...(resume ? { snapshot: resume.snapshot } : {}) });
+  // With a snapshot of a run still going, xstate restores from it and ignores the input.
+  const actor = createActor(machine, resumeFrom(stages, resume?.snapshot));
 
   let firstError: unknown;
   actor.on('step.started', (e) => reporter.emit({ type: 'step.started', cluster, step: e.step }));
