@@ -47,7 +47,7 @@ async function runCommand(opts: GlobalOptions, fn: (ctx: CommandContext) => Prom
       process.stderr.write('\nforced exit\n');
       process.exit(EXIT.interrupted);
     }
-    reporter.emit({ type: 'warning', message: `${sig} received: cancelling the running steps; apply again to converge (again to force)` });
+    reporter.emit({ type: 'warning', message: `${sig} received: stopping (an interrupted apply converges when run again; ${sig} again forces the exit)` });
     controller.abort(new Error(`interrupted by ${sig}`));
   };
   process.on('SIGINT', onSignal);
