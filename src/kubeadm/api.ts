@@ -145,8 +145,10 @@ export function evictable(pod: Pod): boolean {
 
 async function podsOn(kc: KubeConfig, node: string): Promise<Pod[]> {
   const sel = encodeURIComponent(`spec.nodeName=${node}`);
-  return ((await kubeJson<{ items: Pod[] }>(kc, 'GET', `/api/v1/pods?fieldSelector=${sel}`))?.items ?? []).filter(evictable);
+  return (await kubeJson<{ items: Pod[] }>(kc, 'GET', `/api/v1/pods?fieldSelector=${sel}`))?.items ?? [];
 }
+
+const podKey = (p: Pod): string => `${p.metadata.namespace}/${p.metadata.name}`;
 
 /**
  * Cordons the node and evicts its pods (Eviction API, so PodDisruptionBudgets are honoured). Pods still
@@ -164,20 +166,23 @@ export async function drainNode(kc: KubeConfig, node: string, opts: { timeoutMs?
   const evicted = new Set<string>();
   for (;;) {
     opts.signal?.throwIfAborted();
-    const pods = await podsOn(kc, node);
-    if (pods.length === 0) return { evicted: evicted.size, deleted: 0, absent: false };
+    // Wait until evicted pods are gone from the API (the kubelet confirmed), not only stopped: kubeadm
+    // reset stops the kubelet next, and a pod it never confirmed would stay Terminating.
+    const all = await podsOn(kc, node);
+    const toEvict = all.filter((p) => evictable(p) && !evicted.has(podKey(p)));
+    const leaving = all.filter((p) => evictable(p) || evicted.has(podKey(p)));
+    if (leaving.length === 0) return { evicted: evicted.size, deleted: 0, absent: false };
     if (Date.now() > deadline) {
-      for (const p of pods) await kubeJson(kc, 'DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}?gracePeriodSeconds=0`, { allow404: true });
-      return { evicted: evicted.size, deleted: pods.length, absent: false };
+      for (const p of leaving) await kubeJson(kc, 'DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}?gracePeriodSeconds=0`, { allow404: true });
+      return { evicted: evicted.size, deleted: leaving.length, absent: false };
     }
-    for (const p of pods) {
-      const key = `${p.metadata.namespace}/${p.metadata.name}`;
+    for (const p of toEvict) {
       try {
         await kubeJson(kc, 'POST', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/eviction`, {
           body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: p.metadata.name, namespace: p.metadata.namespace } },
           allow404: true,
         });
-        evicted.add(key);
+        evicted.add(podKey(p));
       } catch (err) {
         // 429: a disruption budget says not now; try again on the next round.
         if (!(err instanceof ApiException && err.code === 429)) throw err;

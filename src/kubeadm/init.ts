@@ -59,12 +59,17 @@ const KUBELET_RESOLV_SCRIPT = 'f=/etc/resolv.conf; if systemctl is-active --quie
 async function checkHostResolvers(h: NodeHandle, signal: AbortSignal): Promise<void> {
   const r = await h.run(['sh', '-c', KUBELET_RESOLV_SCRIPT], { signal });
   const [file = '/etc/resolv.conf', ...rest] = r.stdout.split('\n');
-  const text = rest.join('\n');
-  if (upstreamNameservers(text).length > 0) return;
+  const problem = kubeletResolvProblem(h.name, file, rest.join('\n'));
+  if (problem) throw new NodePrepareError(problem);
+}
+
+/** Why a host's kubelet resolv.conf would make CoreDNS loop, or undefined when it names a usable resolver. Pure. */
+export function kubeletResolvProblem(node: string, file: string, text: string): string | undefined {
+  if (upstreamNameservers(text).length > 0) return undefined;
   const listed = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!);
-  throw new NodePrepareError(
-    `node ${h.name}: ${file} lists ${listed.length > 0 ? `only loopback nameservers (${listed.join(', ')})` : 'no nameserver'}; the kubelet hands that file to CoreDNS, ` +
-      'which would forward queries to itself, detect a loop and exit. List a reachable DNS resolver there (or run systemd-resolved, whose upstream list kubeadm then uses).',
+  return (
+    `node ${node}: ${file} lists ${listed.length > 0 ? `only loopback nameservers (${listed.join(', ')})` : 'no nameserver'}; the kubelet hands that file to CoreDNS, ` +
+    'which would forward queries to itself, detect a loop and exit. List a reachable DNS resolver there (or run systemd-resolved, whose upstream list kubeadm then uses).'
   );
 }
 

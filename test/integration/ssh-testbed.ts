@@ -108,7 +108,7 @@ export class TestBed {
     return path;
   }
 
-  /** Fake containerd/kubeadm/kubelet so the prerequisite check passes (the kubeadm issue brings real ones). */
+  /** Fake containerd (the CRI prerequisite) and kubeadm/kubelet (so facts show versions); nothing here runs Kubernetes. */
   async fakeKubeBinaries(container: string): Promise<void> {
     const script = [
       'printf "#!/bin/sh\\necho containerd github.com/containerd/containerd 1.7.24 x\\n" > /usr/local/bin/containerd',

@@ -49,7 +49,10 @@ export interface SshDriverConfig {
   parallel?: number;
   /** Host lock: stale after (default 30 s), refreshed every (default 10 s). */
   lock?: { staleMs?: number; refreshMs?: number };
-  /** Require kubeadm and kubelet on every host (default true). */
+  /**
+   * Refuse hosts without kubeadm and kubelet (default false: with bootstrap kubeadm, mk installs the
+   * release binaries of the spec's version on a host that has a runtime but not Kubernetes).
+   */
   requireKubeBinaries?: boolean;
   /** Trust unknown hosts on first use (the --trust-on-first-use flag); default spec.driver.ssh.trustOnFirstUse. */
   trustOnFirstUse?: boolean;
@@ -258,7 +261,11 @@ export class SshDriver implements Driver {
     if (m && m.cluster !== cluster) {
       throw new DriverError(`host ${t.address} is node ${m.node} of cluster ${m.cluster}; mk will not remove it from cluster ${cluster}`);
     }
-    if (m) await this.runOn(t, ['rm', '-f', '--', MARKER_PATH], { signal }, true);
+    if (m) {
+      await this.runOn(t, ['rm', '-f', '--', MARKER_PATH], { signal }, true);
+      // mk's directory goes too when nothing else is left in it; the machine stays as it was.
+      await this.runOn(t, ['rmdir', '--ignore-fail-on-non-empty', '--', dirname(MARKER_PATH)], { signal }, true, false);
+    }
     await this.forget(cluster, name);
   }
 
@@ -344,7 +351,7 @@ export class SshDriver implements Driver {
   }
 
   private requirements(): Requirements {
-    return { cri: this.config.cri, sudo: this.opts.sudo === true, kubeBinaries: this.config.requireKubeBinaries ?? true };
+    return { cri: this.config.cri, sudo: this.opts.sudo === true, kubeBinaries: this.config.requireKubeBinaries ?? false };
   }
 
   private factsOf(t: Target, signal?: AbortSignal): Promise<HostFacts> {
@@ -410,8 +417,9 @@ export class SshDriver implements Driver {
 
   private async writeFileOn(t: Target, path: string, content: string | Buffer, mode: number, signal?: AbortSignal): Promise<void> {
     const conn = await this.connection(t, signal);
+    const started = Date.now();
     const staged = await conn.upload(content, signal);
-    this.log('ssh writeFile', { node: t.name, host: t.address, path, mode: mode.toString(8), bytes: Buffer.byteLength(content) });
+    this.log('ssh writeFile', { node: t.name, host: t.address, path, mode: mode.toString(8), bytes: Buffer.byteLength(content), ms: Date.now() - started });
     await this.runOn(t, ['sh', '-c', INSTALL_SCRIPT, 'mk-install', staged, path, mode.toString(8).padStart(4, '0')], signal ? { signal } : {}, true);
   }
 

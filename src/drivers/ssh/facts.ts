@@ -90,7 +90,7 @@ export interface Requirements {
   cri: Cri;
   /** spec.driver.ssh.sudo */
   sudo: boolean;
-  /** kubeadm and kubelet must be installed (true unless a caller only prepares the host). */
+  /** kubeadm and kubelet must already be installed (mk installs the release binaries when they are not, so callers rarely ask). */
   kubeBinaries: boolean;
 }
 

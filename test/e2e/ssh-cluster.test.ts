@@ -1,0 +1,437 @@
+// A real Kubernetes cluster over ssh: the mk CLI (bin/mk.js, driver: ssh, a non-root user with sudo,
+// host keys checked against a known_hosts file) turns three "machines you already have" into one control
+// plane and two workers, verified through the Kubernetes API with the kubeconfig mk wrote; a second apply
+// is a no-op; removing a worker's host drains and resets it and leaves the machine running; mk delete
+// resets the rest. One host starts without kubeadm/kubelet/kubectl: mk installs the release binaries. The machines are containers of test/k8s/ssh-host-image.sh (tier-3 node image + sshd).
+// Per-phase timings are printed. Needs the test-bed binaries and Docker; MK_E2E_TIER3=0 skips.
+import { KubeConfig } from '@kubernetes/client-node';
+import { execFile, spawn } from 'node:child_process';
+import { cp as copy, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubeJson, kubeRequest } from '../../src/kube/rest.js';
+import { isNodeReady, type KubeNode } from '../../src/kubeadm/api.js';
+import { binariesGate, k8sBinDir, k8sVersion } from '../k8s/binaries.js';
+import { dockerAvailable } from '../k8s/cluster.js';
+import { runKubeadm } from '../k8s/kubeadm.js';
+import { ensureSshHostImage, releaseServer, SshK8sHosts, type SshHost } from '../k8s/ssh-hosts.js';
+import { eventually } from './helpers.js';
+
+const execFileP = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+const gate = binariesGate();
+const optedOut = process.env.MK_E2E_TIER3 === '0';
+const dockerUp = gate.skip || optedOut ? false : await dockerAvailable();
+if (!dockerUp && !gate.skip && !optedOut) {
+  if (process.env.MK_E2E_TIER3 === '1') throw new Error('MK_E2E_TIER3=1 but the Docker engine does not answer');
+  console.warn('[mk e2e] SKIPPING the ssh cluster: the Docker engine does not answer');
+}
+const skip = gate.skip || optedOut || !dockerUp;
+
+interface MkEvent {
+  type: string;
+  step?: { id: string };
+  outcome?: string;
+  durationMs?: number;
+  detail?: string;
+  error?: string;
+  message?: string;
+  context?: Record<string, unknown>;
+  plan?: { steps: Array<{ id: string }> };
+}
+
+interface Run {
+  code: number | null;
+  /** stdout + stderr, as a user would see it (for the secrets check). */
+  out: string;
+  events: MkEvent[];
+  ms: number;
+}
+
+function parseLines(text: string): MkEvent[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as MkEvent);
+}
+
+/** A Node as this test reads it. */
+type Node = KubeNode & { status?: { nodeInfo?: { kubeletVersion?: string }; addresses?: Array<{ type: string; address: string }> } };
+
+const s = (ms: number | undefined): string => `${((ms ?? 0) / 1000).toFixed(1)} s`;
+
+/** Rebuilds dist/ only when a source file is newer (other test files may be running the CLI at the same time). */
+async function ensureBuilt(): Promise<void> {
+  const built = await stat(join(ROOT, 'dist/main.js')).then((st) => st.mtimeMs).catch(() => 0);
+  const newest = async (dir: string): Promise<number> => {
+    let max = 0;
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      max = Math.max(max, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
+    }
+    return max;
+  };
+  if (built === 0 || (await newest(join(ROOT, 'src'))) > built) await execFileP(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT });
+}
+
+/**
+ * A private copy of the built CLI (bin/ + dist/) under node_modules/.cache, so another test file
+ * rebuilding dist/ meanwhile cannot pull chunks from under a running mk. Returns its bin/mk.js.
+ */
+async function privateCli(run: string): Promise<{ bin: string; remove: () => Promise<void> }> {
+  await ensureBuilt();
+  const dir = join(ROOT, 'node_modules', '.cache', `mk-e2e-ssh-${run}`);
+  for (const d of ['bin', 'dist']) await copy(join(ROOT, d), join(dir, d), { recursive: true });
+  return { bin: join(dir, 'bin', 'mk.js'), remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+function runCli(bin: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion()})`, () => {
+  const hosts = new SshK8sHosts();
+  const name = `e2essh${hosts.run}`;
+  const node = { cp: `${name}-cp-1`, w1: `${name}-w-1`, w2: `${name}-w-2` };
+  let cp: SshHost;
+  let w1: SshHost;
+  let w2: SshHost;
+  let env: NodeJS.ProcessEnv;
+  let cli: { bin: string; remove: () => Promise<void> } | undefined;
+  let release: Awaited<ReturnType<typeof releaseServer>> | undefined;
+  let specFile = '';
+  /** Everything mk printed over the whole test, for the secrets check. */
+  let printed = '';
+  const timings: string[] = [];
+
+  async function mk(args: string[]): Promise<Run> {
+    const t0 = Date.now();
+    const r = await runCli(cli!.bin, args, env);
+    const out = r.stdout + r.stderr;
+    printed += out;
+    return { code: r.code, out, events: parseLines(r.stdout).concat(parseLines(r.stderr)), ms: Date.now() - t0 };
+  }
+
+  /** Per host: how many commands mk ran over ssh, their total and slowest time (from the -v debug events). */
+  const sshStats = (r: Run): string => {
+    const per = new Map<string, { n: number; ms: number; max: number; slowest: string; files: number; bytes: number; uploadMs: number }>();
+    const of = (e: MkEvent) => {
+      const host = String(e.context?.node).replace(`${name}-`, '');
+      const p = per.get(host) ?? { n: 0, ms: 0, max: 0, slowest: '', files: 0, bytes: 0, uploadMs: 0 };
+      per.set(host, p);
+      return p;
+    };
+    for (const e of r.events.filter((x) => x.type === 'debug' && x.message === 'ssh exec')) {
+      const p = of(e);
+      const ms = Number(e.context?.ms ?? 0);
+      p.n++;
+      p.ms += ms;
+      if (ms > p.max) Object.assign(p, { max: ms, slowest: String(e.context?.command) });
+    }
+    for (const e of r.events.filter((x) => x.type === 'debug' && x.message === 'ssh writeFile')) {
+      const p = of(e);
+      p.files++;
+      p.bytes += Number(e.context?.bytes ?? 0);
+      p.uploadMs += Number(e.context?.ms ?? 0);
+    }
+    const mb = (b: number) => `${(b / 1e6).toFixed(b < 1e6 ? 3 : 0)} MB`;
+    return [...per]
+      .map(([h, p]) => `${h} ${p.n} commands ${s(p.ms)} (slowest ${p.slowest} ${s(p.max)}), ${p.files} files ${mb(p.bytes)} uploaded in ${s(p.uploadMs)}`)
+      .join('; ');
+  };
+
+  const step = (r: Run, id: string): MkEvent | undefined => r.events.find((e) => (e.type === 'step.finished' || e.type === 'step.failed') && e.step?.id === id);
+
+  function spec(workers: SshHost[]): string {
+    return `apiVersion: mk.dev/v1alpha1
+kind: Cluster
+metadata:
+  name: ${name}
+spec:
+  kubernetesVersion: ${k8sVersion()}
+  bootstrap: kubeadm
+  driver:
+    name: ssh
+    ssh:
+      user: mk
+      sudo: true
+      identityFile: ${hosts.key}
+      knownHostsFile: ${hosts.knownHosts}
+  nodes:
+    - name: cp
+      role: control-plane
+      hosts:
+        - address: ${cp.ip}
+    - name: w
+      role: worker
+      hosts:
+${workers.map((w) => `        - address: ${w.ip}`).join('\n')}
+`;
+  }
+
+  function kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromFile(env.KUBECONFIG!);
+    kc.setCurrentContext(`mk-${name}`);
+    return kc;
+  }
+
+  async function readyNodes(expected: string[]): Promise<Node[]> {
+    const kc = kubeConfig();
+    return eventually(
+      `nodes ${expected.join(', ')} Ready (and no others)`,
+      async () => {
+        const nodes = (await kubeJson<{ items: Node[] }>(kc, 'GET', '/api/v1/nodes'))!.items;
+        const names = nodes.map((n) => n.metadata.name).sort();
+        return JSON.stringify(names) === JSON.stringify([...expected].sort()) && nodes.every(isNodeReady) ? nodes : undefined;
+      },
+      120_000,
+      2000,
+    );
+  }
+
+  /** After kubeadm reset: no kubelet config, no static pods, no pod containers, kubelet stopped, the machine still up. */
+  async function expectReset(h: SshHost): Promise<void> {
+    expect(await hosts.running(h)).toBe(true);
+    expect(await hosts.exists(h, '/etc/kubernetes/kubelet.conf')).toBe(false);
+    expect(await hosts.exec(h, ['ls', '-A', '/etc/kubernetes/manifests'])).toBe('');
+    expect(await hosts.exec(h, ['sh', '-c', 'systemctl is-active kubelet || true'])).not.toBe('active');
+    expect(await hosts.exec(h, ['ctr', '-n', 'k8s.io', 'containers', 'ls', '-q'])).toBe('');
+    // mk's marker, sentinel and kubeadm configs are gone; sshd and the runtime stay.
+    for (const f of ['/etc/mk/node.json', '/etc/mk/kubeadm.json', '/etc/mk/kubeadm-init.yaml', '/etc/mk/kubeadm-join.yaml']) expect(await hosts.exists(h, f), f).toBe(false);
+    expect(await hosts.exec(h, ['systemctl', 'is-active', 'ssh', 'containerd'])).toBe('active\nactive');
+    expect(await hosts.exec(h, ['cat', '/etc/hosts'])).not.toContain('.mk.internal');
+  }
+
+  beforeAll(async () => {
+    const t0 = Date.now();
+    const image = await ensureSshHostImage();
+    cli = await privateCli(hosts.run);
+    const t1 = Date.now();
+    await hosts.start(image, ['cp', 'w1', 'w2']);
+    [cp, w1, w2] = hosts.hosts as [SshHost, SshHost, SshHost];
+    timings.push(`image ${image} + build ${s(t1 - t0)}; 3 hosts booted with sshd ready ${s(Date.now() - t1)}`);
+    // The third machine has a runtime but not Kubernetes: mk brings the release binaries (a local stand-in
+    // for the release site: this machine has no internet).
+    await hosts.withoutKubernetes(w2);
+    release = await releaseServer(k8sBinDir(), k8sVersion());
+    specFile = join(hosts.dir, 'cluster.yaml');
+    await writeFile(specFile, spec([w1, w2]));
+    // HOME without ~/.ssh: only the spec's key and known_hosts count; no agent.
+    env = {
+      ...process.env,
+      HOME: join(hosts.dir, 'home'),
+      MK_HOME: join(hosts.dir, 'mk-home'),
+      KUBECONFIG: join(hosts.dir, 'kubeconfig'),
+      MK_KUBERNETES_RELEASE_URL: release.url,
+      NO_COLOR: '1',
+      CI: 'true',
+    };
+    delete env.SSH_AUTH_SOCK;
+    delete env.MK_SSH_TRUST_ON_FIRST_USE;
+  });
+
+  afterAll(async () => {
+    console.log(`[ssh-e2e] timings (cluster ${name}, 2 cores)\n  ${timings.join('\n  ')}`);
+    await cli?.remove();
+    release?.close();
+    if (process.env.MK_K8S_KEEP === '1') {
+      console.log(`[ssh-e2e] kept hosts (label ${hosts.label}); spec ${specFile}; MK_HOME=${env?.MK_HOME} KUBECONFIG=${env?.KUBECONFIG}`);
+      return;
+    }
+    const leaked = await hosts.cleanup();
+    expect(leaked).toEqual([]);
+  });
+
+  it('refuses hosts whose resolv.conf has only loopback resolvers, before kubeadm runs', async () => {
+    // Docker gives containers its embedded DNS (127.0.0.11): CoreDNS would loop on it.
+    expect(await hosts.exec(cp, ['cat', '/etc/resolv.conf'])).toMatch(/^nameserver 127\.0\.0\.11$/m);
+    const r = await mk(['apply', '-f', specFile]);
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toContain(`node ${node.cp}: /etc/resolv.conf lists only loopback nameservers (127.0.0.11)`);
+    expect(r.out).toMatch(/detect a loop/);
+    expect(await hosts.exists(cp, '/etc/kubernetes/manifests/kube-apiserver.yaml')).toBe(false);
+    expect(await hosts.exists(cp, '/etc/kubernetes/admin.conf')).toBe(false);
+    timings.push(`apply refused (loopback-only resolv.conf) after ${s(r.ms)}`);
+  });
+
+  it('apply over ssh: kubeadm init + 2 joins; 3 nodes Ready, CoreDNS ready, the API at https://<host>:6443', async () => {
+    // What a real machine has: its network's resolvers.
+    await hosts.realisticResolvConf();
+    const r = await mk(['-v', '-o', 'json', 'apply', '-f', specFile]);
+    const failed = r.events.filter((e) => e.type === 'step.failed' || e.type === 'error');
+    expect(failed, r.out).toEqual([]);
+    expect(r.code, r.out).toBe(0);
+    const connects = r.events.filter((e) => e.type === 'debug' && e.message === 'ssh connected').map((e) => `${String(e.context?.node).replace(`${name}-`, '')} ${String(e.context?.ms)} ms`);
+    expect(connects).toHaveLength(3);
+    const init = step(r, `kubeadm.init:${node.cp}`);
+    const joins = [node.w1, node.w2].map((n) => step(r, `kubeadm.join:${n}`));
+    expect(init?.outcome).toBe('done');
+    for (const j of joins) expect(j?.outcome).toBe('done');
+    // Only the host without Kubernetes got the binaries, uploaded over SFTP, with a kubelet unit.
+    expect(joins[0]?.detail).not.toMatch(/installed/);
+    expect(joins[1]?.detail).toMatch(/installed kubeadm, kubelet, kubectl from the release/);
+    expect(release!.requests.filter((u) => !u.endsWith('.sha256')).sort()).toEqual(['kubeadm', 'kubectl', 'kubelet'].map((b) => `/${k8sVersion()}/bin/linux/amd64/${b}`));
+    expect(await hosts.exec(w2, ['kubeadm', 'version', '-o', 'short'])).toBe(k8sVersion());
+    timings.push(`ssh connect: ${connects.join(', ')}`);
+    timings.push(`kubeadm.init step ${s(init?.durationMs)} (${init?.detail})`);
+    for (const j of joins) timings.push(`${j?.step?.id} step ${s(j?.durationMs)} (${j?.detail})`);
+    for (const id of [`cni.apply:${name}`, `kubeconfig.export:${name}`, `cluster.wait:${name}`]) timings.push(`${id} ${s(step(r, id)?.durationMs)}${step(r, id)?.detail ? ` (${step(r, id)?.detail})` : ''}`);
+    timings.push(`first successful apply (resuming after the refused one): ${s(r.ms)} wall`);
+    timings.push(`ssh commands per host: ${sshStats(r)}`);
+
+    const kc = kubeConfig();
+    expect(kc.getCurrentCluster()?.server).toBe(`https://${cp.ip}:6443`);
+    const nodes = await readyNodes(Object.values(node));
+    for (const n of nodes) expect(n.status?.nodeInfo?.kubeletVersion).toBe(k8sVersion());
+    const addresses = Object.fromEntries(nodes.map((n) => [n.metadata.name, n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address]));
+    expect(addresses).toEqual({ [node.cp]: cp.ip, [node.w1]: w1.ip, [node.w2]: w2.ip });
+    await eventually(
+      'both CoreDNS replicas ready',
+      async () => {
+        const d = await kubeJson<{ spec?: { replicas?: number }; status?: { readyReplicas?: number } }>(kc, 'GET', '/apis/apps/v1/namespaces/kube-system/deployments/coredns');
+        return d?.status?.readyReplicas !== undefined && d.status.readyReplicas === d.spec?.replicas ? true : undefined;
+      },
+      180_000,
+      2000,
+    );
+  });
+
+  it('resolves a Service name from a pod on a worker (mk CNI routes between hosts, CoreDNS, kube-proxy)', async () => {
+    const kc = kubeConfig();
+    // The kube-proxy image is a Debian rootfs (getent); every image is baked into the hosts, nothing is pulled.
+    await kubeJson(kc, 'POST', '/api/v1/namespaces/default/pods', {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'dns-probe' },
+        spec: {
+          nodeName: node.w1,
+          restartPolicy: 'Never',
+          containers: [{ name: 'probe', image: `registry.k8s.io/kube-proxy:${k8sVersion()}`, imagePullPolicy: 'Never', command: ['getent', 'hosts', 'kubernetes.default.svc.cluster.local'] }],
+        },
+      },
+    });
+    const phase = await eventually(
+      'DNS probe finished',
+      async () => {
+        const p = await kubeJson<{ status?: { phase?: string } }>(kc, 'GET', '/api/v1/namespaces/default/pods/dns-probe');
+        return p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed' ? p.status.phase : undefined;
+      },
+      120_000,
+      1000,
+    );
+    const log = (await kubeRequest(kc, 'GET', '/api/v1/namespaces/default/pods/dns-probe/log')).body;
+    expect(phase, log).toBe('Succeeded');
+    expect(log).toMatch(/^10\.96\.0\.1\s+kubernetes\.default\.svc\.cluster\.local/);
+  });
+
+  it('keeps secrets off the command line, out of mk output and off the hosts', async () => {
+    const kc = kubeConfig();
+    // mk deletes kubeadm init's token and each join's own: no bootstrap token is left.
+    const secrets = await kubeJson<{ items: Array<{ type?: string; metadata: { name: string } }> }>(kc, 'GET', '/api/v1/namespaces/kube-system/secrets');
+    expect(secrets!.items.filter((x) => x.type === 'bootstrap.kubernetes.io/token').map((x) => x.metadata.name)).toEqual([]);
+    for (const h of [cp, w1, w2]) {
+      expect(await hosts.exists(h, '/etc/mk/kubeadm-join.yaml')).toBe(false);
+      expect(await hosts.exec(h, ['sh', '-c', 'ls -A /home/mk | grep -c "^\\.mk-upload-" || true'])).toBe('0');
+    }
+    expect(await hosts.exec(cp, ['stat', '-c', '%a', '/etc/mk/kubeadm-init.yaml'])).toBe('600');
+    const clientKey = /client-key-data:\s*(\S+)/.exec(await hosts.exec(cp, ['cat', '/etc/kubernetes/admin.conf']))?.[1];
+    expect(clientKey).toBeTruthy();
+    expect(printed).not.toContain(clientKey!);
+    expect(printed).not.toMatch(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/);
+    expect(printed).not.toMatch(/PRIVATE KEY/);
+    expect(printed).not.toContain('[redacted]');
+    expect((await stat(env.KUBECONFIG!)).mode & 0o777).toBe(0o600);
+  });
+
+  it('a second apply is a no-op', async () => {
+    const r = await mk(['apply', '-f', specFile]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/No changes/);
+    expect(r.out).not.toMatch(/✓/);
+    const plan = await mk(['plan', '-f', specFile]);
+    expect(plan.code, plan.out).toBe(0);
+    timings.push(`no-op apply ${s(r.ms)} wall; plan ${s(plan.ms)}`);
+  });
+
+  it('scaling the workers 2 -> 1 drains and resets the removed host, deletes its Node, leaves the machine running', async () => {
+    const kc = kubeConfig();
+    // A pod on the host that leaves, so the drain has something to evict.
+    await kubeJson(kc, 'POST', '/api/v1/namespaces/default/pods', {
+      body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'on-w2' }, spec: { nodeName: node.w2, containers: [{ name: 'c', image: await pauseImage(), imagePullPolicy: 'Never' }] } },
+    });
+    await eventually(
+      'pod on-w2 Running',
+      async () => ((await kubeJson<{ status?: { phase?: string } }>(kc, 'GET', '/api/v1/namespaces/default/pods/on-w2'))?.status?.phase === 'Running' ? true : undefined),
+      120_000,
+      1000,
+    );
+    await writeFile(specFile, spec([w1]));
+    const plan = await mk(['plan', '-f', specFile]);
+    expect(plan.code, plan.out).toBe(2);
+    expect(plan.out).toContain(`drain ${node.w2}, kubeadm reset, delete its Node`);
+    expect(plan.out).toContain(`remove node ${node.w2} (worker)`);
+
+    const r = await mk(['-v', '-o', 'json', 'apply', '-f', specFile]);
+    expect(r.events.filter((e) => e.type === 'step.failed' || e.type === 'error'), r.out).toEqual([]);
+    expect(r.code, r.out).toBe(0);
+    const reset = step(r, `kubeadm.reset:${node.w2}`);
+    expect(reset?.detail).toMatch(/drained in [\d.]+ s \((\d+) evicted/);
+    expect(Number(/\((\d+) evicted/.exec(reset!.detail!)![1])).toBeGreaterThanOrEqual(1);
+    expect(reset?.detail).toMatch(/kubeadm reset [\d.]+ s/);
+    expect(reset?.detail).toMatch(/Node object deleted/);
+    timings.push(`removal: ssh commands per host: ${sshStats(r)}`);
+    timings.push(`removal of ${node.w2}: reset step ${s(reset?.durationMs)} (${reset?.detail}); node.remove ${s(step(r, `node.remove:${node.w2}`)?.durationMs)}; apply ${s(r.ms)} wall`);
+
+    await readyNodes([node.cp, node.w1]);
+    // Evicted: gone, or (kubelet stopped by the reset before it confirmed) terminating until the pod GC collects it.
+    const evicted = await kubeJson<{ metadata: { deletionTimestamp?: string }; status?: { phase?: string } }>(kc, 'GET', '/api/v1/namespaces/default/pods/on-w2', { allow404: true });
+    expect(evicted === undefined || evicted.metadata.deletionTimestamp !== undefined).toBe(true);
+    if (evicted) timings.push(`note: evicted pod on-w2 still in the API after the removal (phase ${evicted.status?.phase}, terminating): the drain stopped waiting at its terminal phase`);
+    await expectReset(w2);
+    // mk's node networking is undone on the host that left; the others lost their route to it.
+    expect(await hosts.exists(w2, '/etc/cni/net.d/10-mk.conflist')).toBe(false);
+    expect(await hosts.exec(w2, ['ip', 'route', 'show', 'proto', '211'])).toBe('');
+    expect(await hosts.exec(w1, ['ip', 'route', 'show', 'proto', '211'])).not.toContain(w2.ip);
+
+    const again = await mk(['apply', '-f', specFile]);
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toMatch(/No changes/);
+  });
+
+  it('mk delete -f resets the remaining hosts and leaves the machines running', async () => {
+    const r = await mk(['-v', '-o', 'json', 'delete', '-f', specFile]);
+    expect(r.events.filter((e) => e.type === 'step.failed' || e.type === 'error'), r.out).toEqual([]);
+    expect(r.code, r.out).toBe(0);
+    for (const n of [node.cp, node.w1]) expect(step(r, `kubeadm.reset:${n}`)?.outcome).toBe('done');
+    // The host removed earlier is not mk's any more: delete does not touch it.
+    expect(r.events.some((e) => e.step?.id.endsWith(node.w2))).toBe(false);
+    timings.push(`delete: ${[node.cp, node.w1].map((n) => `reset ${n.replace(`${name}-`, '')} ${s(step(r, `kubeadm.reset:${n}`)?.durationMs)}`).join(', ')}; ${s(r.ms)} wall`);
+    for (const h of [cp, w1, w2]) await expectReset(h);
+    expect(await hosts.exists(cp, '/etc/kubernetes/admin.conf')).toBe(false);
+    expect(await hosts.exists(cp, '/var/lib/etcd/member')).toBe(false);
+    expect(await readFile(env.KUBECONFIG!, 'utf8')).not.toContain(`mk-${name}`);
+    // Nothing of mk's is left: a plan would create every node again.
+    const plan = await mk(['plan', '-f', specFile]);
+    expect(plan.code, plan.out).toBe(2);
+    expect(plan.out).toContain(`create node ${node.cp}`);
+  });
+});
+
+/** The sandbox image every host has baked in: kubeadm's pause tag for this version. */
+async function pauseImage(): Promise<string> {
+  const images = await runKubeadm(['config', 'images', 'list', '--kubernetes-version', k8sVersion()]);
+  const pause = images.stdout.split('\n').find((i) => i.startsWith('registry.k8s.io/pause:'));
+  if (!pause) throw new Error(`kubeadm lists no pause image:\n${images.stdout}${images.stderr}`);
+  return pause;
+}
