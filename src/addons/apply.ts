@@ -6,9 +6,12 @@
 // as field manager "mk" (without force unless the addon says force: a conflict with another field
 // manager is reported), then prune what an earlier apply created and this one no longer renders.
 // removeAddon: delete what the inventory lists and still carries mk's labels for the addon.
-import { ApiException, KubernetesObjectApi, type KubeConfig, type KubernetesObject, type V1ConfigMap, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiException, KubernetesObjectApi, type KubeConfig, type KubernetesObject, type V1APIResourceList, type V1ConfigMap, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import https from 'node:https';
 import pRetry from 'p-retry';
 import { MkError } from '../errors.js';
+import { AddonConflictError, AddonError } from './errors.js';
+import { readInstalled, type InstalledAddon, type ObjectReader } from './installed.js';
 import { apiMessage, kubeRequest, type RestBody, type RestResponse } from '../kube/rest.js';
 import { FIELD_MANAGER, LABEL_ADDON, LABEL_CLUSTER, describeRef, ownedBy, refKey, refOf, withAddonLabels } from './labels.js';
 import {
@@ -26,26 +29,7 @@ import { applyPhases, isCrd, isNamespace, removalOrder } from './order.js';
 import { objectReadiness, waitForAddon, type WaitOptions } from './readiness.js';
 import type { K8sObject, ObjectRef } from './types.js';
 
-export class AddonError extends MkError {
-  constructor(
-    readonly addon: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`addon ${addon}: ${message}`, options);
-  }
-}
-
-/** Another field manager owns fields mk would set (HTTP 409 without force), or an object exists that mk did not create. */
-export class AddonConflictError extends AddonError {
-  constructor(
-    addon: string,
-    readonly ref: ObjectRef,
-    readonly detail: string,
-  ) {
-    super(addon, `${describeRef(ref)}: ${detail}; set force: true on the addon to take it over`);
-  }
-}
+export { AddonError, AddonConflictError } from './errors.js';
 
 export interface ClusterRefLike {
   metadata: { name: string };
@@ -69,6 +53,8 @@ export interface ApplyOptions {
   skipUnchanged?: boolean;
   /** Retries on transient API errors (429, 5xx, connection). Default 6 (about 12 s). */
   retries?: number;
+  /** Time allowed for each read, apply and list request. Default 60 s. */
+  requestTimeoutMs?: number;
   signal?: AbortSignal;
   log?: (message: string) => void;
 }
@@ -87,23 +73,15 @@ export interface ApplyResult {
 
 export interface RemoveResult {
   addon: string;
+  /** Whether the addon had an inventory (false: nothing to remove). */
+  inventory: boolean;
   deleted: ObjectRef[];
   /** Listed in the inventory but kept: no longer carries mk's labels for the addon, or (CRDs) still has objects mk did not create. */
   kept: { ref: ObjectRef; reason: string }[];
   durationMs: number;
 }
 
-export interface InstalledAddon {
-  name: string;
-  version: string;
-  specHash: string;
-  contentHash: string;
-  objects: ObjectRef[];
-  /** Inventory objects that are gone or being deleted (drift: applying again repairs it). Empty when not checked. */
-  missing: ObjectRef[];
-  /** Inventory objects that now exist without mk's labels for the addon (replaced or relabelled by someone else): never touched without force. */
-  foreign: ObjectRef[];
-}
+export type { InstalledAddon } from './installed.js';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -161,6 +139,18 @@ export function firstDifference(desired: unknown, live: unknown, at = ''): strin
   return desired === live ? undefined : at || '.';
 }
 
+/**
+ * An agent with the kubeconfig's TLS settings that keeps connections open, so the many small reads
+ * and applies of a session share a few TLS handshakes (idle sockets do not keep the process alive).
+ * Undefined behind a proxy: then every request builds its own agent.
+ */
+async function keepAliveAgent(kc: KubeConfig): Promise<https.Agent | undefined> {
+  if (kc.getCurrentCluster()?.proxyUrl) return undefined;
+  const options: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  return options.agent instanceof https.Agent ? new https.Agent({ ...options.agent.options, keepAlive: true, maxSockets: 4 }) : undefined;
+}
+
 function header(ref: ObjectRef): KubernetesObject & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } {
   return { apiVersion: ref.apiVersion, kind: ref.kind, metadata: ref.namespace ? { name: ref.name, namespace: ref.namespace } : { name: ref.name } };
 }
@@ -172,11 +162,33 @@ function header(ref: ObjectRef): KubernetesObject & { apiVersion: string; kind: 
  */
 class ObjectApi extends KubernetesObjectApi {
   private kc!: KubeConfig;
-  discover(apiVersion: string, kind: string): Promise<{ namespaced: boolean } | undefined> {
-    return this.resource(apiVersion, kind);
+  private requestOptions: { signal?: AbortSignal; timeoutMs?: number } = {};
+  private agent: Promise<https.Agent | undefined> | undefined;
+  private discovering = new Map<string, Promise<void>>();
+  /**
+   * Whether apiVersion serves kind, and if it is namespaced. Discovery is read once per apiVersion
+   * (even when many reads start at once) over the session's connections, and fills the typed
+   * client's cache, which its URL building reads. A kind missing from a cached list is asked again
+   * (its CRD may have been established since). 404: the apiVersion is not served (ApiException).
+   */
+  async discover(apiVersion: string, kind: string): Promise<{ namespaced: boolean } | undefined> {
+    const cached = this.apiVersionResourceCache[apiVersion]?.resources.find((r) => r.kind === kind);
+    if (cached) return cached;
+    let pending = this.discovering.get(apiVersion);
+    if (!pending) {
+      pending = (async () => {
+        const urlPath = this.apiVersionPath(apiVersion);
+        const res = await this.request('GET', urlPath);
+        if (res.status < 200 || res.status >= 300) throw new ApiException(res.status, `HTTP ${res.status} reading ${urlPath}`, res.body, {});
+        this.apiVersionResourceCache[apiVersion] = JSON.parse(res.body) as V1APIResourceList;
+      })().finally(() => this.discovering.delete(apiVersion));
+      this.discovering.set(apiVersion, pending);
+    }
+    await pending;
+    return this.apiVersionResourceCache[apiVersion]?.resources.find((r) => r.kind === kind);
   }
   private request(method: string, urlPath: string, body?: RestBody): Promise<RestResponse> {
-    return kubeRequest(this.kc, method, urlPath, body);
+    return (this.agent ??= keepAliveAgent(this.kc)).then((agent) => kubeRequest(this.kc, method, urlPath, body, { ...this.requestOptions, ...(agent ? { agent } : {}) }));
   }
 
   /** The object as JSON, or undefined (404). Errors are ApiException (HTTP) or connection errors. */
@@ -205,10 +217,19 @@ class ObjectApi extends KubernetesObjectApi {
     return JSON.parse(res.body) as KubernetesObject;
   }
 
-  static for(kc: KubeConfig): ObjectApi {
+  /** Selected objects of a kind as JSON (one request, no discovery): for the inventories. */
+  async listRaw<T>(urlPath: string): Promise<T[]> {
+    const res = await this.request('GET', urlPath);
+    if (res.status < 200 || res.status >= 300) throw new ApiException(res.status, `HTTP ${res.status} listing ${urlPath}`, res.body, {});
+    return (JSON.parse(res.body) as { items?: T[] }).items ?? [];
+  }
+
+  /** signal cancels and timeoutMs bounds each of mk's own requests (reads, applies, discovery; not the typed client's lists and deletes). */
+  static for(kc: KubeConfig, requestOptions: { signal?: AbortSignal; timeoutMs?: number } = {}): ObjectApi {
     const api = kc.makeApiClient(ObjectApi);
     api.setDefaultNamespace(kc);
     api.kc = kc;
+    api.requestOptions = requestOptions;
     return api;
   }
 }
@@ -219,7 +240,10 @@ class Session {
     readonly kc: KubeConfig,
     readonly opts: ApplyOptions,
   ) {
-    this.api = ObjectApi.for(kc);
+    this.api = ObjectApi.for(kc, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}),
+    });
   }
 
   retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -444,46 +468,34 @@ export async function removeAddon(kc: KubeConfig, cluster: string | ClusterRefLi
   const name = clusterName(cluster);
   const s = new Session(kc, opts);
   const inv = await s.readInventory(addon);
-  if (!inv || inv.cluster !== name) return { addon, deleted: [], kept: [], durationMs: Date.now() - start };
+  if (!inv || inv.cluster !== name) return { addon, inventory: false, deleted: [], kept: [], durationMs: Date.now() - start };
   const result = await deleteOwned(s, name, addon, inv.objects);
   for (const d of result.deleted) opts.log?.(`deleted ${describeRef(d)}`);
   await s.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: INVENTORY_NAMESPACE, name: inventoryName(addon) });
-  return { addon, ...result, durationMs: Date.now() - start };
+  return { addon, inventory: true, ...result, durationMs: Date.now() - start };
 }
 
 /**
- * What is installed, from the inventories of this cluster. With checkObjects (default true) each
- * listed object is read: gone (or being deleted) is reported as missing (drift), present without
- * mk's labels for the addon as foreign.
+ * What is installed, from the inventories of this cluster (see readInstalled). The inventories are
+ * listed with one plain request (no discovery), so a cluster without addons costs one round trip.
  */
-export async function observeAddons(kc: KubeConfig, cluster: string | ClusterRefLike, opts: { checkObjects?: boolean; signal?: AbortSignal } = {}): Promise<InstalledAddon[]> {
-  const name = clusterName(cluster);
+export async function observeAddons(
+  kc: KubeConfig,
+  cluster: string | ClusterRefLike,
+  opts: { checkObjects?: boolean } & Pick<ApplyOptions, 'signal' | 'retries' | 'requestTimeoutMs' | 'log'> = {},
+): Promise<InstalledAddon[]> {
   const s = new Session(kc, opts);
-  let list: V1ConfigMap[];
-  try {
-    list = (
-      await s.retry('list addon inventories', () =>
-        s.api.list<V1ConfigMap>('v1', 'ConfigMap', INVENTORY_NAMESPACE, undefined, undefined, undefined, undefined, `${LABEL_CLUSTER}=${name},${LABEL_INVENTORY}=true`),
-      )
-    ).items;
-  } catch (err) {
-    if (codeOf(err) === 404) return [];
-    throw err;
-  }
-  const out: InstalledAddon[] = [];
-  for (const cm of list) {
-    const inv = parseInventory(cm);
-    if (!inv || inv.cluster !== name) continue;
-    const missing: ObjectRef[] = [];
-    const foreign: ObjectRef[] = [];
-    if (opts.checkObjects !== false) {
-      for (const ref of inv.objects) {
-        const cur = await s.get<KubernetesObject>(ref);
-        if (!cur || cur.metadata?.deletionTimestamp) missing.push(ref);
-        else if (!ownedBy(cur.metadata?.labels, name, inv.addon)) foreign.push(ref);
+  const reader: ObjectReader = {
+    listInventories: async (name) => {
+      const selector = encodeURIComponent(`${LABEL_CLUSTER}=${name},${LABEL_INVENTORY}=true`);
+      try {
+        return await s.retry('list addon inventories', () => s.api.listRaw<V1ConfigMap>(`/api/v1/namespaces/${INVENTORY_NAMESPACE}/configmaps?labelSelector=${selector}`));
+      } catch (err) {
+        if (codeOf(err) === 404) return [];
+        throw err;
       }
-    }
-    out.push({ name: inv.addon, version: inv.version, specHash: inv.specHash ?? '', contentHash: inv.contentHash, objects: inv.objects, missing, foreign });
-  }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+    get: (ref) => s.get<KubernetesObject>(ref),
+  };
+  return readInstalled(reader, clusterName(cluster), opts);
 }

@@ -19,7 +19,12 @@ export function addonContentHash(cluster: string, addon: string, objects: readon
   return contentHash(objects.map((o) => withAddonLabels(o, cluster, addon)));
 }
 
-const dependsOn = (a: AddonSpec): string[] => (a.manifests === undefined ? (catalogAddon(a.name)?.dependsOn ?? []) : []);
+/** The addon name the cni.apply step records a user CNI manifest under (CNI_ADDON in src/kubeadm/cni.ts): reserved. */
+export const CNI_ADDON_NAME = 'cni';
+
+/** The catalog addons an addon needs installed first (none for user manifests). */
+export const addonDependencies = (a: Pick<AddonSpec, 'name' | 'manifests'>): string[] => (a.manifests === undefined ? (catalogAddon(a.name)?.dependsOn ?? []) : []);
+const dependsOn = addonDependencies;
 
 /** Orders addons so each comes after the catalog addons it depends on (stable otherwise). Pure. */
 export function orderByDependencies(addons: readonly AddonSpec[]): AddonSpec[] {

@@ -2,7 +2,7 @@
 // manifests (a file/folder inside the spec's folder, or a verified https:// download).
 import type { AddonSpec, Cluster } from '../spec/types.js';
 import { catalogAddon } from './catalog/index.js';
-import { AddonError } from './apply.js';
+import { AddonError } from './errors.js';
 import { checkOptions } from './options.js';
 import { fetchVerified, loadLocalManifests, parseManifests, type FetchOptions } from './manifests.js';
 import type { K8sObject, RenderEnv } from './types.js';

@@ -3,6 +3,7 @@ import { dockerDriver, driverFor } from '../drivers/index.js';
 import type { Driver, ObservedCluster } from '../drivers/types.js';
 import { EXIT, MkError } from '../errors.js';
 import { diff } from '../reconcile/diff.js';
+import { observeCluster } from '../reconcile/runner.js';
 import type { Plan } from '../reconcile/plan.js';
 import { loadSpecs } from '../spec/load.js';
 import type { Cluster } from '../spec/types.js';
@@ -102,7 +103,8 @@ export async function status(ctx: CommandContext, name: string | undefined, file
   for (const t of targets) {
     const driver: Driver = t.spec ? await driverFor(t.spec, debug) : await dockerDriver({}, debug);
     try {
-      const observed = await driver.observe(t.name, ctx.signal);
+      // With a spec, observe as apply does (kubeadm state, kubeconfig, addons), so "in sync" means what apply would say.
+      const observed = t.spec ? await observeCluster(driver, t.spec, { signal: ctx.signal }) : await driver.observe(t.name, ctx.signal);
       let plan: Plan | undefined;
       let refusal: string | undefined;
       if (t.spec) {

@@ -65,6 +65,34 @@ export interface ObservedCluster {
   hostNotes?: Record<string, string>;
   /** Whether the user's kubeconfig has mk's context for the cluster pointing at a control plane. Undefined: not checked. */
   kubeconfig?: 'ok' | 'missing';
+  /** Addons of a bootstrapped kubeadm cluster, read through its API server. Undefined: not checked (not bootstrapped yet, or the caller did not look). */
+  addons?: ObservedAddons;
+}
+
+/** What the planner needs to know about addons (src/addons/observe.ts fills it in). */
+export interface ObservedAddons {
+  /** Installed addons, from their inventories. Empty when `error` is set. */
+  installed: ObservedAddon[];
+  /** Per enabled addon of the spec: the content hash of what it renders to now. */
+  rendered: Record<string, string>;
+  /** Per enabled addon of the spec that could not be rendered (a manifest outside the spec's folder, a sha256 mismatch, ...): why. */
+  renderErrors: Record<string, string>;
+  /** Why the addons could not be read (API server not answering, no control plane running): the plan then changes no addon. */
+  error?: string;
+}
+
+export interface ObservedAddon {
+  name: string;
+  /** Catalog version, or "user". */
+  version: string;
+  specHash: string;
+  contentHash: string;
+  /** How many objects its inventory lists. */
+  objects: number;
+  /** Objects of the inventory that are gone or being deleted (drift), as "Kind namespace/name". */
+  missing: string[];
+  /** Objects of the inventory that exist without mk's labels for the addon (someone replaced them). */
+  foreign: string[];
 }
 
 /** What createNode needs beyond the desired node: derived in the planner, applied by the driver. */

@@ -15,8 +15,14 @@ export interface RestBody {
   text: string;
 }
 
-/** One request; resolves with any HTTP status (connection errors reject). */
-export async function kubeRequest(kc: KubeConfig, method: string, urlPath: string, body?: RestBody, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RestResponse> {
+/** One request; resolves with any HTTP status (connection errors reject). `agent` (optional) replaces the one-off agent built from kc, e.g. to reuse connections. */
+export async function kubeRequest(
+  kc: KubeConfig,
+  method: string,
+  urlPath: string,
+  body?: RestBody,
+  opts: { timeoutMs?: number; signal?: AbortSignal; agent?: https.Agent } = {},
+): Promise<RestResponse> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new MkError('kubeconfig has no current cluster');
   const url = new URL(server.replace(/\/$/, '') + urlPath);
@@ -24,6 +30,7 @@ export async function kubeRequest(kc: KubeConfig, method: string, urlPath: strin
   if (body) headers['Content-Type'] = body.contentType;
   const options: https.RequestOptions = { method, headers, ...(opts.signal ? { signal: opts.signal } : {}) };
   await kc.applyToHTTPSOptions(options);
+  if (opts.agent) options.agent = opts.agent;
   return new Promise((resolve, reject) => {
     const req = (url.protocol === 'http:' ? http : https).request(url, options, (res) => {
       const chunks: Buffer[] = [];

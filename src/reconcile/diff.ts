@@ -1,8 +1,10 @@
 // diff(desired, actual) -> Plan. Pure: no I/O, deterministic, no secrets.
 import { PlanError } from '../errors.js';
 import { expandNodes } from '../spec/nodes.js';
-import type { Cluster, DesiredNode, Role } from '../spec/types.js';
-import type { ObservedCluster, ObservedNode } from '../drivers/types.js';
+import type { AddonSpec, Cluster, DesiredNode, Role } from '../spec/types.js';
+import type { ObservedAddon, ObservedCluster, ObservedNode } from '../drivers/types.js';
+import { catalogAddon } from '../addons/catalog/index.js';
+import { CNI_ADDON_NAME, addonDependencies, desiredAddons, diffAddons, type AddonDiff } from '../addons/diff.js';
 import { nodeConfigHash, nodeImage } from './node-config.js';
 import { orderSteps } from './order.js';
 import type { Action, Plan, PlannedStep, Step } from './plan.js';
@@ -49,6 +51,8 @@ export const IMPLEMENTED: ReadonlySet<Step['kind']> = new Set([
   'cni.apply',
   'kubeconfig.export',
   'cluster.wait',
+  'addon.apply',
+  'addon.remove',
 ]);
 
 function changeReason(cluster: Cluster, node: DesiredNode, observed: ObservedNode, hash: string): string {
@@ -272,23 +276,106 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
     }
   }
 
-  // Addons: planned with the first bootstrap only, until the addons issue wires them in.
-  if (firstControlPlane) {
-    for (const addon of cluster.spec.addons.filter((a) => a.enabled)) {
-      last = s.add({ kind: 'addon.apply', addon }, addon.name, 'create', `install addon ${addon.name}`, 'new cluster', [last ?? init]);
-    }
-  }
-  if (cluster.spec.addons.length > 0) {
-    const all = cluster.spec.addons.map((a) => a.name).join(', ');
-    const enabled = cluster.spec.addons.filter((a) => a.enabled).map((a) => a.name).join(', ') || 'none';
-    warnings.push(
-      bootstrap
-        ? `addons are not reconciled yet: enabled ones (${enabled}) are only planned with the first bootstrap and reported as not implemented`
-        : `addons are not reconciled yet: ${all} are not checked or changed by this plan`,
-    );
-  }
+  // Addons, after the cluster steps: all of them on a new cluster, else what the API server shows missing, changed or drifted.
+  addonSteps(s, cluster, actual, { kube, fresh: firstControlPlane !== undefined, after: last ?? init, warnings });
 
   return { cluster: name, ...(opts.file !== undefined ? { file: opts.file } : {}), steps: orderSteps(s.list), warnings };
+}
+
+function addonReason(a: AddonSpec, reason: AddonDiff['reasons'][string], inst: ObservedAddon | undefined): string {
+  switch (reason) {
+    case 'not installed':
+      return 'not installed';
+    case 'spec changed': {
+      const version = a.manifests === undefined ? catalogAddon(a.name)?.version : undefined;
+      return inst && version && inst.version !== version ? `version ${inst.version} → ${version}` : 'spec changed (options, manifests or force)';
+    }
+    case 'content changed':
+      return 'what it renders to changed since the last apply';
+    case 'drift': {
+      const missing = inst?.missing ?? [];
+      return `drift: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} missing`;
+    }
+  }
+}
+
+/** Why the spec wants an addon it does not list itself, for the step description. */
+function impliedBy(cluster: Cluster, a: AddonSpec, enabled: readonly AddonSpec[]): string {
+  if (cluster.spec.addons.some((x) => x.name === a.name)) return '';
+  if (a.name === 'metallb' && cluster.spec.loadBalancer.enabled) return ' (for spec.loadBalancer)';
+  const needers = enabled.filter((x) => addonDependencies(x).includes(a.name)).map((x) => x.name);
+  return needers.length > 0 ? ` (needed by ${needers.join(', ')})` : '';
+}
+
+function removalReasonOf(cluster: Cluster, name: string): string {
+  if (cluster.spec.addons.some((a) => a.name === name)) return 'disabled in the spec';
+  if (name === 'metallb') return 'spec.loadBalancer.enabled is false and metallb is not in spec.addons';
+  return 'not in the spec (nor needed by an addon it lists)';
+}
+
+/**
+ * Addon steps. Kubernetes must run (bootstrap: kubeadm); on a new cluster every enabled addon is
+ * installed after the bootstrap, else the observed inventories decide: enabled addons that are not
+ * installed, changed (spec, catalog version, rendered content) or drifted (objects deleted by hand)
+ * are applied, installed ones the spec no longer enables are removed. Dependencies are installed
+ * first and removed last; removals go before applies (an object can move from one addon to another).
+ * Addons that could not be observed are left alone, with a warning.
+ */
+function addonSteps(s: Steps, cluster: Cluster, actual: ObservedCluster, ctx: { kube: boolean; fresh: boolean; after: string | undefined; warnings: string[] }): void {
+  const name = cluster.metadata.name;
+  const desired = desiredAddons(cluster);
+  const enabled = desired.filter((a) => a.enabled);
+  if (cluster.spec.addons.some((a) => a.name === CNI_ADDON_NAME)) {
+    throw new PlanError(`cluster ${name}: addon name "${CNI_ADDON_NAME}" is reserved (mk records the networking.cni manifest under it); give the addon another name`);
+  }
+  if (!ctx.kube) {
+    if (enabled.length > 0) ctx.warnings.push(`bootstrap: none runs no Kubernetes, so addons (${enabled.map((a) => a.name).join(', ')}) are not installed`);
+    return;
+  }
+  if (cluster.spec.driver.name === 'ssh' && cluster.spec.loadBalancer.addressPool === 'auto' && enabled.some((a) => a.name === 'metallb' && a.manifests === undefined)) {
+    throw new PlanError(
+      `cluster ${name}: loadBalancer.addressPool "auto" is carved from the cluster's Docker network, and ssh hosts have none. ` +
+        'List the addresses MetalLB may hand out, free ones on the hosts\' network, e.g. addressPool: ["192.168.1.240-192.168.1.250"]',
+    );
+  }
+  const applyStep = (a: AddonSpec, action: Action, reason: string, after: (string | undefined)[]): string => {
+    const verb = action === 'create' ? 'install' : reason.startsWith('drift') ? 'repair' : 'update';
+    const needs = addonDependencies(a).map((d) => stepId('addon.apply', d)).filter((id) => s.list.some((x) => x.id === id));
+    return s.add({ kind: 'addon.apply', addon: a }, a.name, action, `${verb} addon ${a.name}${impliedBy(cluster, a, enabled)}`, reason, [ctx.after, ...after, ...needs]);
+  };
+
+  if (ctx.fresh) {
+    for (const a of enabled) applyStep(a, 'create', 'new cluster', []);
+    return;
+  }
+  const observed = actual.addons;
+  if (!observed) return; // not checked by the caller
+  if (observed.error) {
+    ctx.warnings.push(`${observed.error}; addons are left as they are this run`);
+    return;
+  }
+  const installed = new Map(observed.installed.map((i) => [i.name, i]));
+  for (const i of observed.installed) {
+    if (i.foreign.length > 0) {
+      ctx.warnings.push(`addon ${i.name}: ${i.foreign.join(', ')} now exist${i.foreign.length === 1 ? 's' : ''} without mk's labels (replaced by someone else); mk leaves ${i.foreign.length === 1 ? 'it' : 'them'} alone unless the addon says force: true`);
+    }
+  }
+  const d = diffAddons(desired, observed.installed, { contentHashes: observed.rendered });
+
+  const removes = new Map<string, string>();
+  for (const r of d.remove) {
+    const inst = installed.get(r)!;
+    // Dependents go first: d.remove lists them first.
+    const dependents = [...removes.keys()].filter((x) => installed.get(x)?.version !== 'user' && addonDependencies({ name: x }).includes(r));
+    removes.set(r, s.add({ kind: 'addon.remove', addon: r }, r, 'remove', `remove addon ${r} (${inst.objects} object${inst.objects === 1 ? '' : 's'})`, removalReasonOf(cluster, r), [ctx.after, ...dependents.map((x) => removes.get(x))]));
+  }
+  for (const a of enabled) {
+    const broken = observed.renderErrors[a.name];
+    const reason = d.reasons[a.name];
+    if (broken === undefined && reason === undefined) continue;
+    const text = broken !== undefined ? `cannot be rendered: ${broken}` : addonReason(a, reason!, installed.get(a.name));
+    applyStep(a, installed.has(a.name) ? 'change' : 'create', text, [...removes.values()]);
+  }
 }
 
 /**

@@ -19,7 +19,6 @@ export type Step =
   | { kind: 'kubeconfig.export'; cluster: string }
   /** Every node Ready and CoreDNS answering. */
   | { kind: 'cluster.wait'; cluster: string }
-  // Filled in by the addons issue.
   | { kind: 'addon.apply'; addon: AddonSpec }
   | { kind: 'addon.remove'; addon: string };
 

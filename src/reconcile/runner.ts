@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { createActor, toPromise } from 'xstate';
 import type { Snapshot } from 'xstate';
 import { AbortedError, StepError } from '../errors.js';
-import type { Driver } from '../drivers/types.js';
+import type { Driver, ObservedCluster } from '../drivers/types.js';
 import type { Reporter, StepOutcome } from '../log.js';
 import type { Cluster } from '../spec/types.js';
 import { observeBootstrap } from '../kubeadm/observe.js';
@@ -148,16 +148,35 @@ export interface ReconcileOptions {
   switchContext?: boolean;
 }
 
-/** The driver's view plus (kubeadm clusters) which nodes kubeadm finished on and the kubeconfig context. */
-async function observe(driver: Driver, cluster: Cluster | string, signal: AbortSignal | undefined) {
+/**
+ * The driver's view plus (kubeadm clusters) which nodes kubeadm finished on, the kubeconfig context
+ * and, once a control plane finished kubeadm, the addons (read through its API server; the addons
+ * code is loaded only then).
+ */
+async function observe(driver: Driver, cluster: Cluster | string, signal: AbortSignal | undefined, specDir?: string): Promise<ObservedCluster> {
   try {
     if (typeof cluster === 'string') return await driver.observe(cluster, signal);
-    const observed = await driver.observe(cluster.metadata.name, signal);
-    return await observeBootstrap(driver, cluster, observed, signal);
+    const observed = await observeBootstrap(driver, cluster, await driver.observe(cluster.metadata.name, signal), signal);
+    if (cluster.spec.bootstrap !== 'kubeadm') return observed;
+    const cps = observed.nodes.filter((n) => n.role === 'control-plane');
+    if (cps.some((n) => n.kubeadm === 'done')) {
+      const { observeClusterAddons } = await import('../addons/observe.js');
+      return { ...observed, addons: await observeClusterAddons(driver, cluster, observed, { ...(signal ? { signal } : {}), ...(specDir ? { specDir } : {}) }) };
+    }
+    if (cps.some((n) => n.state !== 'running')) {
+      const error = `no control plane of cluster ${cluster.metadata.name} is running, so its addons cannot be read`;
+      return { ...observed, addons: { installed: [], rendered: {}, renderErrors: {}, error } };
+    }
+    return observed;
   } catch (err) {
     if (signal?.aborted) throw abortedError(signal);
     throw err;
   }
+}
+
+/** What planning compares the spec with (for commands that plan without applying, and tests). */
+export function observeCluster(driver: Driver, cluster: Cluster, opts: { signal?: AbortSignal; specDir?: string } = {}): Promise<ObservedCluster> {
+  return observe(driver, cluster, opts.signal, opts.specDir);
 }
 
 function executeOptions(opts: { driver: Driver; reporter: Reporter; signal?: AbortSignal; concurrency?: number }): ExecuteOptions {
@@ -173,13 +192,14 @@ function executeOptions(opts: { driver: Driver; reporter: Reporter; signal?: Abo
 export async function reconcile(cluster: Cluster, opts: ReconcileOptions): Promise<{ plan: Plan; result?: RunResult }> {
   const { driver, reporter, signal } = opts;
   if (signal?.aborted) throw abortedError(signal);
-  const actual = await observe(driver, cluster, signal);
+  const specDir = opts.file && opts.file !== '-' ? dirname(opts.file) : undefined;
+  const actual = await observe(driver, cluster, signal, specDir);
   const plan = diff(cluster, actual, opts.file !== undefined ? { file: opts.file } : {});
   reporter.emit({ type: 'plan', plan });
   if (opts.mode === 'plan') return { plan };
   const spec: BootstrapSpec = {
     cluster,
-    ...(opts.file && opts.file !== '-' ? { specDir: dirname(opts.file) } : {}),
+    ...(specDir ? { specDir } : {}),
     ...(opts.switchContext !== undefined ? { switchContext: opts.switchContext } : {}),
   };
   const result = await executePlan(plan, { ...executeOptions(opts), spec });

@@ -6,7 +6,7 @@ import type { Driver } from '../drivers/types.js';
 import type { BootstrapContext } from '../kubeadm/context.js';
 import type { Reporter } from '../log.js';
 import type { StepInput, StepOutcomeResult } from './machine.js';
-import type { PlannedStep, Step, StepKind } from './plan.js';
+import type { PlannedStep, Step } from './plan.js';
 
 export interface StepContext {
   driver: Driver;
@@ -19,12 +19,6 @@ export interface StepContext {
 
 const done = (detail?: string): StepOutcomeResult => ({ outcome: 'done', ...(detail ? { detail } : {}) });
 const skipped = (detail: string): StepOutcomeResult => ({ outcome: 'skipped', detail });
-
-/** Which later issue fills in each kind that has no implementation yet. */
-const LATER: Partial<Record<StepKind, string>> = {
-  'addon.apply': 'addons',
-  'addon.remove': 'addons',
-};
 
 function bootstrapContext(ctx: StepContext, id: string): BootstrapContext {
   if (!ctx.bootstrap) throw new StepError(id, `step ${id} needs the cluster spec`);
@@ -97,8 +91,9 @@ async function execute(ctx: StepContext, step: Step, id: string): Promise<StepOu
     case 'cluster.wait':
       return (await import('../kubeadm/wait.js')).waitForCluster(bootstrapContext(ctx, id));
     case 'addon.apply':
+      return (await import('../addons/steps.js')).applyAddonStep(bootstrapContext(ctx, id), step.addon);
     case 'addon.remove':
-      return { outcome: 'not-implemented', detail: `not implemented yet (${LATER[step.kind]})` };
+      return (await import('../addons/steps.js')).removeAddonStep(bootstrapContext(ctx, id), step.addon);
   }
 }
 

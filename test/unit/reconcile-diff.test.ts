@@ -209,15 +209,15 @@ describe('diff', () => {
   });
 
   describe('addons', () => {
-    it('are planned only with the first bootstrap, with a visible warning', () => {
+    it('are installed after the first bootstrap; unobserved addons of an existing cluster are left alone (see reconcile-addons-diff)', () => {
       const c = aCluster('dev').withAddon('metallb').withAddon('ingress').build();
       const fresh = diff(c, empty());
-      expect(step(fresh, 'addon.apply:ingress').dependsOn).toEqual(['addon.apply:metallb']);
-      expect(step(fresh, 'addon.apply:metallb').implemented).toBe(false);
-      expect(fresh.warnings.join('\n')).toMatch(/addons are not reconciled yet: enabled ones \(metallb, ingress\)/);
+      expect(step(fresh, 'addon.apply:ingress').dependsOn).toEqual(['cluster.wait:dev']);
+      expect(step(fresh, 'addon.apply:metallb').implemented).toBe(true);
+      expect(fresh.warnings).toEqual([]);
       const again = diff(c, observedOf(c));
       expect(inSync(again)).toBe(true);
-      expect(again.warnings.join('\n')).toMatch(/addons are not reconciled yet: metallb, ingress(, .*)? are not checked/);
+      expect(again.warnings).toEqual([]);
     });
 
     it('cni: none still plans the network step (endpoint name), saying no CNI', () => {

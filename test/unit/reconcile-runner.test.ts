@@ -214,12 +214,10 @@ describe('steps check before they act', () => {
     await expect(runStep(ctx(driver), stale)).rejects.toThrow(/other settings/);
   });
 
-  it('kinds of later issues are never reported done; bootstrap steps need the spec', async () => {
+  it('bootstrap and addon steps need the spec', async () => {
     const driver = new MemoryDriver();
     const create = await planned(driver, 'node.create:dev-control-plane-1');
-    expect(await runStep(ctx(driver), { ...create, step: { kind: 'addon.apply', addon: { name: 'x', enabled: true, options: {} } } })).toMatchObject({
-      outcome: 'not-implemented',
-    });
+    await expect(runStep(ctx(driver), { ...create, id: 'addon.apply:x', step: { kind: 'addon.apply', addon: { name: 'x', enabled: true, options: {} } } })).rejects.toThrow(/needs the cluster spec/);
     await expect(runStep(ctx(driver), { ...create, id: 'kubeadm.init:x', step: { kind: 'kubeadm.init', node: 'dev-control-plane-1' } })).rejects.toThrow(/needs the cluster spec/);
   });
 });

@@ -1,0 +1,54 @@
+// What is installed, from the inventories, over any reader of the API server: the typed client's
+// session (observeAddons in apply.ts) or the light reader the planner uses (reader.ts).
+import type { KubernetesObject, V1ConfigMap } from '@kubernetes/client-node';
+import pLimit from 'p-limit';
+import { parseInventory } from './inventory.js';
+import { ownedBy } from './labels.js';
+import type { ObjectRef } from './types.js';
+
+export interface InstalledAddon {
+  name: string;
+  version: string;
+  specHash: string;
+  contentHash: string;
+  objects: ObjectRef[];
+  /** Inventory objects that are gone or being deleted (drift: applying again repairs it). Empty when not checked. */
+  missing: ObjectRef[];
+  /** Inventory objects that now exist without mk's labels for the addon (replaced or relabelled by someone else): never touched without force. */
+  foreign: ObjectRef[];
+}
+
+export interface ObjectReader {
+  /** The inventory ConfigMaps labelled for this cluster. */
+  listInventories(cluster: string): Promise<V1ConfigMap[]>;
+  /** The object, or undefined when it does not exist (or its kind is not served). */
+  get(ref: ObjectRef): Promise<KubernetesObject | undefined>;
+}
+
+/**
+ * The cluster's installed addons, sorted by name. With checkObjects (default true) every listed
+ * object is read, 4 at a time: gone (or being deleted) is missing (drift), present without mk's
+ * labels for the addon is foreign.
+ */
+export async function readInstalled(reader: ObjectReader, cluster: string, opts: { checkObjects?: boolean } = {}): Promise<InstalledAddon[]> {
+  const limit = pLimit(4);
+  const out: InstalledAddon[] = [];
+  for (const cm of await reader.listInventories(cluster)) {
+    const inv = parseInventory(cm);
+    if (!inv || inv.cluster !== cluster) continue;
+    const state = await Promise.all(
+      opts.checkObjects === false
+        ? []
+        : inv.objects.map((ref) =>
+            limit(async () => {
+              const cur = await reader.get(ref);
+              return !cur || cur.metadata?.deletionTimestamp ? 'missing' : ownedBy(cur.metadata?.labels, cluster, inv.addon) ? 'ok' : 'foreign';
+            }),
+          ),
+    );
+    const missing = inv.objects.filter((_, i) => state[i] === 'missing');
+    const foreign = inv.objects.filter((_, i) => state[i] === 'foreign');
+    out.push({ name: inv.addon, version: inv.version, specHash: inv.specHash ?? '', contentHash: inv.contentHash, objects: inv.objects, missing, foreign });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

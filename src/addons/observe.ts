@@ -1,0 +1,102 @@
+// The addons half of observing a cluster, for the planner: what the inventories say is installed
+// (with a drift check of every listed object) and what each enabled addon of the spec renders to
+// now (content hashes). Read-only. Loaded lazily by the runner, only for bootstrapped kubeadm
+// clusters, and without @kubernetes/client-node (see reader.ts): a no-op apply stays cheap.
+import type { Driver, ObservedAddons, ObservedCluster, ObservedNode } from '../drivers/types.js';
+import { MkError } from '../errors.js';
+import { controlPlaneOrder, serverUrl } from '../kubeadm/endpoint.js';
+import { entryFromAdminConf } from '../kubeadm/kubeconfig.js';
+import type { Cluster } from '../spec/types.js';
+import { CNI_ADDON_NAME, addonContentHash, desiredAddons } from './diff.js';
+import { readInstalled } from './installed.js';
+import { describeRef } from './labels.js';
+import { ApiReader, type ApiTarget } from './reader.js';
+import { renderAddon } from './render.js';
+import type { RenderEnv } from './types.js';
+
+/** Time allowed for reading the addons of a cluster before planning goes on without them. */
+export const OBSERVE_TIMEOUT_MS = 20_000;
+
+/** kubeadm's admin kubeconfig on a control plane (ADMIN_CONF in src/kubeadm/context.ts). */
+export const ADMIN_CONF_PATH = '/etc/kubernetes/admin.conf';
+
+/** Facts of where the cluster runs that addons render from (metallb's auto pool): the node network and the node addresses. Pure. */
+export function addonEnv(observed: Pick<ObservedCluster, 'network' | 'nodes'>): RenderEnv {
+  const net = observed.network;
+  if (!net?.subnet) return {};
+  const used = observed.nodes.map((n) => n.address).filter((a): a is string => a !== undefined).sort();
+  return { network: { subnet: net.subnet, ...(net.gateway ? { gateway: net.gateway } : {}), used } };
+}
+
+/** The API server and admin credentials through the first running control plane (in controlPlaneOrder) that has an admin.conf. */
+async function adminTarget(driver: Driver, cluster: Cluster, nodes: readonly ObservedNode[], signal: AbortSignal): Promise<ApiTarget> {
+  const name = cluster.metadata.name;
+  const pem = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
+  for (const node of controlPlaneOrder(cluster, nodes)) {
+    const r = await driver.node(name, node.name).exec(['cat', ADMIN_CONF_PATH], { signal });
+    if (r.exitCode !== 0) continue;
+    const e = entryFromAdminConf(r.stdout, `mk-${name}`, serverUrl(cluster, node));
+    return { server: e.server, ca: pem(e.certificateAuthorityData), cert: pem(e.clientCertificateData), key: pem(e.clientKeyData) };
+  }
+  throw new MkError(`no running control plane of cluster ${name} gives admin access`);
+}
+
+/**
+ * Installed addons and rendered content hashes of a cluster on which a control plane finished
+ * kubeadm. Never throws for an API server that does not answer (or answers with errors): the result
+ * then carries `error`, and the planner changes no addon. Aborting `signal` still throws.
+ */
+export async function observeClusterAddons(
+  driver: Driver,
+  cluster: Cluster,
+  observed: ObservedCluster,
+  opts: { signal?: AbortSignal; specDir?: string; timeoutMs?: number } = {},
+): Promise<ObservedAddons> {
+  const timeoutMs = opts.timeoutMs ?? OBSERVE_TIMEOUT_MS;
+  const bounded = (): AbortSignal => (opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs));
+  const desired = desiredAddons(cluster).filter((a) => a.enabled);
+
+  // Rendering needs no API server: catalog addons are pure, user manifests are read or fetched (sha256-checked, cached).
+  const rendered: Record<string, string> = {};
+  const renderErrors: Record<string, string> = {};
+  const env = addonEnv(observed);
+  const fetchSignal = bounded();
+  for (const a of desired) {
+    try {
+      const r = await renderAddon(a, cluster, { specDir: opts.specDir ?? process.cwd(), env, fetch: { signal: fetchSignal } });
+      rendered[a.name] = addonContentHash(cluster.metadata.name, a.name, r.objects);
+    } catch (err) {
+      opts.signal?.throwIfAborted();
+      renderErrors[a.name] = err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  const signal = bounded();
+  let reader: ApiReader | undefined;
+  try {
+    reader = new ApiReader(await adminTarget(driver, cluster, observed.nodes, signal), { signal, timeoutMs: Math.min(5000, timeoutMs), retries: 1 });
+    const installed = await readInstalled(reader, cluster.metadata.name);
+    return {
+      // The inventory of a user CNI manifest (networking.cni: path) belongs to the cni.apply step.
+      installed: installed
+        .filter((i) => i.name !== CNI_ADDON_NAME)
+        .map((i) => ({
+          name: i.name,
+          version: i.version,
+          specHash: i.specHash,
+          contentHash: i.contentHash,
+          objects: i.objects.length,
+          missing: i.missing.map(describeRef),
+          foreign: i.foreign.map(describeRef),
+        })),
+      rendered,
+      renderErrors,
+    };
+  } catch (err) {
+    opts.signal?.throwIfAborted();
+    const why = signal.aborted ? `no answer within ${Math.round(timeoutMs / 1000)} s` : err instanceof Error ? err.message : String(err);
+    return { installed: [], rendered, renderErrors, error: `the API server of cluster ${cluster.metadata.name} could not be asked about addons: ${why}` };
+  } finally {
+    reader?.close();
+  }
+}

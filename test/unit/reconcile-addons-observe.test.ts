@@ -1,0 +1,78 @@
+// The runner's observe and the addons: when they are read, and what planning gets when they cannot be.
+// In memory only: no API server is reached here (see test/e2e/mk-addons-fake-access.test.ts for that).
+import { describe, expect, it } from 'vitest';
+import { MemoryDriver } from '../../src/drivers/memory.js';
+import { ADMIN_CONF_PATH } from '../../src/addons/observe.js';
+import { ADMIN_CONF } from '../../src/kubeadm/context.js';
+import { SENTINEL } from '../../src/kubeadm/node.js';
+import { diff } from '../../src/reconcile/diff.js';
+import { observeCluster } from '../../src/reconcile/runner.js';
+import { expandNodes } from '../../src/spec/nodes.js';
+import type { Cluster } from '../../src/spec/types.js';
+import { nodeConfigHash, nodeImage } from '../../src/reconcile/node-config.js';
+import { aCluster } from './builders.js';
+
+const cluster = (): Cluster => aCluster('dev').withAddon('metrics-server').build();
+
+/** A driver holding the cluster's nodes; `sentinel` decides whether kubeadm finished on them. */
+async function driverWith(c: Cluster, opts: { sentinel: boolean; adminConf?: boolean }): Promise<MemoryDriver> {
+  const driver = new MemoryDriver({
+    onExec: (_node, argv) => {
+      if (argv[1] === SENTINEL && opts.sentinel) return { stdout: JSON.stringify({ cluster: 'dev', role: 'control-plane', at: '', kubernetesVersion: 'v1.31.0' }), stderr: '', exitCode: 0 };
+      if (argv[1] === '/etc/kubernetes/admin.conf' && opts.adminConf) return { stdout: 'not: a kubeconfig', stderr: '', exitCode: 0 };
+      return { stdout: '', stderr: 'No such file or directory', exitCode: 1 };
+    },
+  });
+  await driver.ensureNetwork({ cluster: 'dev', subnet: '172.30.9.0/24' });
+  for (const node of expandNodes(c)) await driver.createNode({ node, image: nodeImage(c), configHash: nodeConfigHash(c, node), ...(node.role === 'control-plane' ? { apiServerPort: 0 } : {}) });
+  return driver;
+}
+
+describe('observe and addons', () => {
+  it('a new cluster (kubeadm not finished anywhere): addons are not read, and all are planned after the bootstrap', async () => {
+    const c = cluster();
+    const driver = await driverWith(c, { sentinel: false });
+    const observed = await observeCluster(driver, c);
+    expect(observed.addons).toBeUndefined();
+    expect(driver.execs.map((e) => e.argv[1])).toEqual([SENTINEL]);
+    expect(diff(c, observed).steps.map((s) => s.id)).toContain('addon.apply:metrics-server');
+  });
+
+  it('bootstrap: none never reads addons', async () => {
+    const c = aCluster('dev').withoutKubernetes().withAddon('metrics-server').build();
+    const driver = await driverWith(c, { sentinel: true });
+    expect((await observeCluster(driver, c)).addons).toBeUndefined();
+    expect(driver.execs).toEqual([]);
+  });
+
+  it('no control plane running: a warning, no addon changes, nodes still planned', async () => {
+    const c = cluster();
+    const driver = await driverWith(c, { sentinel: true });
+    driver.setState('dev-control-plane-1', 'stopped');
+    const observed = await observeCluster(driver, c);
+    expect(observed.addons).toEqual({ installed: [], rendered: {}, renderErrors: {}, error: 'no control plane of cluster dev is running, so its addons cannot be read' });
+    const plan = diff(c, observed);
+    expect(plan.steps.map((s) => s.id)).toEqual(['node.start:dev-control-plane-1', 'cluster.wait:dev']);
+    expect(plan.warnings).toEqual(['no control plane of cluster dev is running, so its addons cannot be read; addons are left as they are this run']);
+  });
+
+  it('no admin access through any control plane: the addons are reported unreadable, rendering still happened', async () => {
+    const c = cluster();
+    const driver = await driverWith(c, { sentinel: true });
+    const observed = await observeCluster(driver, c);
+    expect(observed.addons?.error).toBe('the API server of cluster dev could not be asked about addons: no running control plane of cluster dev gives admin access');
+    expect(Object.keys(observed.addons!.rendered)).toEqual(['metrics-server']);
+    expect(diff(c, observed).warnings).toEqual([`${observed.addons!.error}; addons are left as they are this run`]);
+  });
+
+  it('reads the admin.conf kubeadm writes', () => {
+    expect(ADMIN_CONF_PATH).toBe(ADMIN_CONF);
+  });
+
+  it('an admin.conf that is not a kubeconfig is an error of the addons observation, not of planning', async () => {
+    const c = cluster();
+    const driver = await driverWith(c, { sentinel: true, adminConf: true });
+    const observed = await observeCluster(driver, c);
+    expect(observed.addons?.error).toMatch(/^the API server of cluster dev could not be asked about addons: /);
+  });
+});
