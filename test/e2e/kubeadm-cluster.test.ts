@@ -6,20 +6,13 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binariesGate, k8sVersion } from '../k8s/binaries.js';
-import { createKubeadmCluster, dockerAvailable, ensureNodeImage, type KubeadmCluster } from '../k8s/cluster.js';
+import { k8sVersion } from '../k8s/binaries.js';
+import { createKubeadmCluster, tier3Skip, ensureNodeImage, type KubeadmCluster } from '../k8s/cluster.js';
 import { runKubeadm } from '../k8s/kubeadm.js';
 import { eventually } from './helpers.js';
 
 const execFileP = promisify(execFile);
-const gate = binariesGate();
-const optedOut = process.env.MK_E2E_TIER3 === '0';
-const docker = gate.skip || optedOut ? false : await dockerAvailable();
-if (!docker && !gate.skip && !optedOut) {
-  if (process.env.MK_E2E_TIER3 === '1') throw new Error('MK_E2E_TIER3=1 but the Docker engine does not answer');
-  console.warn('[mk e2e] SKIPPING tier 3: the Docker engine does not answer');
-}
-const skip = gate.skip || optedOut || !docker;
+const skip = await tier3Skip();
 
 describe.skipIf(skip)(`tier 3: kubeadm init + join in node containers (${k8sVersion()})`, () => {
   let cluster: KubeadmCluster;

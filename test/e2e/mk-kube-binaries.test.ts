@@ -12,15 +12,12 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeBinary } from '../../src/kubeadm/binaries.js';
-import { binariesGate, k8sBinDir, k8sVersion } from '../k8s/binaries.js';
-import { dockerAvailable, ensureNodeImage } from '../k8s/cluster.js';
+import { k8sBinDir, k8sVersion } from '../k8s/binaries.js';
+import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
-const gate = binariesGate();
-const optedOut = process.env.MK_E2E_TIER3 === '0';
-const docker = gate.skip || optedOut ? false : await dockerAvailable();
-const skip = gate.skip || optedOut || !docker;
+const skip = await tier3Skip();
 
 /** Serves <version>/bin/linux/amd64/<name>[.sha256] from the test bed; `tamper` names a binary whose bytes are altered. */
 function releaseServer(binDir: string, opts: { tamper?: string } = {}): Promise<{ url: string; requests: string[]; server: Server }> {

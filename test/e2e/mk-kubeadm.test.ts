@@ -11,16 +11,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeJson } from '../../src/kube/rest.js';
 import { isNodeReady, kubeConfigFor, type KubeNode } from '../../src/kubeadm/api.js';
-import { binariesGate, k8sVersion } from '../k8s/binaries.js';
-import { dockerAvailable, ensureNodeImage } from '../k8s/cluster.js';
+import { k8sVersion } from '../k8s/binaries.js';
+import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
 import { eventually } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
-const gate = binariesGate();
-const optedOut = process.env.MK_E2E_TIER3 === '0';
-const docker = gate.skip || optedOut ? false : await dockerAvailable();
-const skip = gate.skip || optedOut || !docker;
+const skip = await tier3Skip();
 
 interface StepEvent {
   type: string;

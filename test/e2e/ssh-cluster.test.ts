@@ -12,22 +12,15 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeJson, kubeRequest } from '../../src/kube/rest.js';
 import { isNodeReady, type KubeNode } from '../../src/kubeadm/api.js';
-import { binariesGate, k8sBinDir, k8sVersion } from '../k8s/binaries.js';
-import { dockerAvailable } from '../k8s/cluster.js';
+import { k8sBinDir, k8sVersion } from '../k8s/binaries.js';
+import { tier3Skip } from '../k8s/cluster.js';
 import { runKubeadm } from '../k8s/kubeadm.js';
 import { ensureSshHostImage, releaseServer, SshK8sHosts, type SshHost } from '../k8s/ssh-hosts.js';
 import { eventually } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
-const gate = binariesGate();
-const optedOut = process.env.MK_E2E_TIER3 === '0';
-const dockerUp = gate.skip || optedOut ? false : await dockerAvailable();
-if (!dockerUp && !gate.skip && !optedOut) {
-  if (process.env.MK_E2E_TIER3 === '1') throw new Error('MK_E2E_TIER3=1 but the Docker engine does not answer');
-  console.warn('[mk e2e] SKIPPING the ssh cluster: the Docker engine does not answer');
-}
-const skip = gate.skip || optedOut || !dockerUp;
+const skip = await tier3Skip();
 
 interface MkEvent {
   type: string;

@@ -14,20 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tunnel } from '../../src/commands/tunnel.js';
 import { loadBalancerStatus } from '../../src/tunnel/access.js';
 import { formatTunnelEvent, type TunnelEvent } from '../../src/tunnel/tunnel.js';
-import { binariesGate, k8sVersion } from '../k8s/binaries.js';
-import { createKubeadmCluster, dockerAvailable, ensureNodeImage, type KubeadmCluster } from '../k8s/cluster.js';
+import { k8sVersion } from '../k8s/binaries.js';
+import { createKubeadmCluster, tier3Skip, ensureNodeImage, type KubeadmCluster } from '../k8s/cluster.js';
 import { runKubeadm } from '../k8s/kubeadm.js';
 import { eventually } from './helpers.js';
 import { testContext, writeMkKubeconfig } from './tunnel-helpers.js';
 
-const gate = binariesGate();
-const optedOut = process.env.MK_E2E_TIER3 === '0';
-const docker = gate.skip || optedOut ? false : await dockerAvailable();
-if (!docker && !gate.skip && !optedOut) {
-  if (process.env.MK_E2E_TIER3 === '1') throw new Error('MK_E2E_TIER3=1 but the Docker engine does not answer');
-  console.warn('[mk e2e] SKIPPING tunnel tier 3: the Docker engine does not answer');
-}
-const skip = gate.skip || optedOut || !docker;
+const skip = await tier3Skip();
 
 const APP = 'tunnel-web';
 const COREFILE = `.:1053 {

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { K8S_DIR } from './binaries.js';
+import { binariesGate, K8S_DIR } from './binaries.js';
 
 const execFileP = promisify(execFile);
 
@@ -39,6 +39,18 @@ export async function dockerAvailable(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether a tier-3 test file (node containers) skips: the binaries are missing (binariesGate: an error
+ * under CI), MK_E2E_TIER3=0, or Docker does not answer (an error with MK_E2E_TIER3=1).
+ */
+export async function tier3Skip(): Promise<boolean> {
+  if (binariesGate().skip || process.env.MK_E2E_TIER3 === '0') return true;
+  if (await dockerAvailable()) return false;
+  if (process.env.MK_E2E_TIER3 === '1') throw new Error('MK_E2E_TIER3=1 but the Docker engine does not answer');
+  console.warn('[mk e2e] SKIPPING tier 3: the Docker engine does not answer');
+  return true;
 }
 
 /** Builds (or reuses) the tier-3 node image; returns its tag. */
