@@ -14,7 +14,7 @@ import { autoAddressPool } from '../../src/addons/index.js';
 import { kubeJson } from '../../src/kube/rest.js';
 import { k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
-import { eventually } from './helpers.js';
+import { eventually, mkKubeConfig } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -105,12 +105,7 @@ describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8
   }
   const ids = (steps: Event[]) => steps.map((s) => s.step!.id);
 
-  function kubeConfig(): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromFile(env.KUBECONFIG!);
-    kc.setCurrentContext(`mk-${name}`);
-    return kc;
-  }
+  const kubeConfig = (): KubeConfig => mkKubeConfig(env.KUBECONFIG!, name);
   const get = <T = KubernetesObject>(r: ObjectRef) => kubeJson<T>(kubeConfig(), 'GET', urlOf(r), { allow404: true });
   async function inventory(addon: string): Promise<ObjectRef[] | undefined> {
     const cm = await get<{ data?: { objects?: string } }>(ref('ConfigMap', 'kube-system', `mk-addon-${addon}`));

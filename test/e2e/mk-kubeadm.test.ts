@@ -10,10 +10,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeJson } from '../../src/kube/rest.js';
-import { isNodeReady, kubeConfigFor, type KubeNode } from '../../src/kubeadm/api.js';
+import { kubeConfigFor, type KubeNode } from '../../src/kubeadm/api.js';
 import { k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
-import { eventually } from './helpers.js';
+import { eventually, mkKubeConfig, readyNodes as waitReadyNodes } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -94,26 +94,9 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
     timings.push(`${label}: no-op apply ${(r.ms / 1000).toFixed(2)} s`);
   }
 
-  function kubeConfig(): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromFile(env.KUBECONFIG!);
-    kc.setCurrentContext(`mk-${name}`);
-    return kc;
-  }
+  const kubeConfig = (): KubeConfig => mkKubeConfig(env.KUBECONFIG!, name);
 
-  async function readyNodes(expected: string[]): Promise<KubeNode[]> {
-    const kc = kubeConfig();
-    return eventually(
-      `nodes ${expected.join(', ')} Ready (and no others)`,
-      async () => {
-        const nodes = (await kubeJson<{ items: KubeNode[] }>(kc, 'GET', '/api/v1/nodes'))!.items;
-        const names = nodes.map((n) => n.metadata.name).sort();
-        return JSON.stringify(names) === JSON.stringify([...expected].sort()) && nodes.every(isNodeReady) ? nodes : undefined;
-      },
-      120_000,
-      2000,
-    );
-  }
+  const readyNodes = (expected: string[]): Promise<KubeNode[]> => waitReadyNodes<KubeNode>(kubeConfig(), expected);
 
   async function containers(): Promise<string[]> {
     const { stdout } = await execFileP('docker', ['ps', '-a', '--filter', `label=mk.dev/cluster=${name}`, '--format', '{{.Names}}']);

@@ -11,12 +11,12 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeJson, kubeRequest } from '../../src/kube/rest.js';
-import { isNodeReady, type KubeNode } from '../../src/kubeadm/api.js';
+import type { KubeNode } from '../../src/kubeadm/api.js';
 import { k8sBinDir, k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip } from '../k8s/cluster.js';
 import { runKubeadm } from '../k8s/kubeadm.js';
 import { ensureSshHostImage, releaseServer, SshK8sHosts, type SshHost } from '../k8s/ssh-hosts.js';
-import { eventually } from './helpers.js';
+import { eventually, mkKubeConfig, readyNodes as waitReadyNodes } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -171,26 +171,9 @@ ${workers.map((w) => `        - address: ${w.ip}`).join('\n')}
 `;
   }
 
-  function kubeConfig(): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromFile(env.KUBECONFIG!);
-    kc.setCurrentContext(`mk-${name}`);
-    return kc;
-  }
+  const kubeConfig = (): KubeConfig => mkKubeConfig(env.KUBECONFIG!, name);
 
-  async function readyNodes(expected: string[]): Promise<Node[]> {
-    const kc = kubeConfig();
-    return eventually(
-      `nodes ${expected.join(', ')} Ready (and no others)`,
-      async () => {
-        const nodes = (await kubeJson<{ items: Node[] }>(kc, 'GET', '/api/v1/nodes'))!.items;
-        const names = nodes.map((n) => n.metadata.name).sort();
-        return JSON.stringify(names) === JSON.stringify([...expected].sort()) && nodes.every(isNodeReady) ? nodes : undefined;
-      },
-      120_000,
-      2000,
-    );
-  }
+  const readyNodes = (expected: string[]): Promise<Node[]> => waitReadyNodes<Node>(kubeConfig(), expected);
 
   /** After kubeadm reset: no kubelet config, no static pods, no pod containers, kubelet stopped, the machine still up. */
   async function expectReset(h: SshHost): Promise<void> {
