@@ -6,7 +6,7 @@ import { renderInitConfig, type KubeletSettings, type NodeFacts } from './config
 import { adminAccess, done, handle, opts, runningNode, seconds, skipped, type BootstrapContext, type Outcome } from './context.js';
 import { installKubeBinaries } from './binaries.js';
 import { applyNodeNetwork } from './network.js';
-import { waitForKubeadmExit, hasKubeadmTraces, INIT_CONFIG, initArgv, NodePrepareError, prepareNode, readSentinel, resetArgv, runtimeCgroupDriver, writeSentinel } from './node.js';
+import { checkKubeadmVersion, waitForKubeadmExit, hasKubeadmTraces, INIT_CONFIG, initArgv, NodePrepareError, prepareNode, readSentinel, resetArgv, runtimeCgroupDriver, writeSentinel } from './node.js';
 import { hostPodResolvConf, POD_RESOLV_CONF, upstreamNameservers } from './resolv.js';
 import { expandNodes } from '../spec/nodes.js';
 
@@ -30,6 +30,7 @@ export async function readyForKubeadm(ctx: BootstrapContext, h: NodeHandle): Pro
     installKubernetes: () => installKubeBinaries(h, version, { signal: ctx.signal }),
   });
 
+  await checkKubeadmVersion(h, version, ctx.signal);
   let reset = false;
   if (await waitForKubeadmExit(h, ctx.signal)) ctx.reporter.debug('waited for a kubeadm left running by an interrupted run', { node: h.name });
   if (await hasKubeadmTraces(h, ctx.signal)) {

@@ -143,6 +143,20 @@ export async function prepareNode(
   return installed;
 }
 
+/**
+ * kubeadm on the node must be the spec's version: another one would deploy or join a different
+ * Kubernetes than the spec says. (Binaries mk installs are always the spec's version.)
+ */
+export async function checkKubeadmVersion(node: NodeHandle, version: string, signal?: AbortSignal): Promise<void> {
+  const r = await node.run(['kubeadm', 'version', '-o', 'short'], signal ? { signal } : {});
+  const found = r.stdout.trim();
+  if (found !== version) {
+    throw new NodePrepareError(
+      `node ${node.name} has kubeadm ${found || '(no version)'}, but spec.kubernetesVersion is ${version}; use a node image (or host packages) of ${version}, or set spec.kubernetesVersion: ${found}`,
+    );
+  }
+}
+
 /** The runtime's cgroup driver, which the kubelet must match. */
 export async function runtimeCgroupDriver(node: NodeHandle, cri: Cri, signal?: AbortSignal): Promise<'systemd' | 'cgroupfs'> {
   const o = signal ? { signal } : {};

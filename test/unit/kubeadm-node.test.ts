@@ -24,6 +24,7 @@ import {
   renderRoutes,
 } from '../../src/kubeadm/network.js';
 import {
+  checkKubeadmVersion,
   hasKubeadmTraces,
   missingBinaries,
   NodePrepareError,
@@ -498,5 +499,17 @@ describe('applyNodeNetwork (fake node)', () => {
       await sh('sh', ['-c', script]);
       expect(await readFile(join(dir, 'hosts'), 'utf8')).toBe('127.0.0.1 localhost\n10.0.0.7 mkbox # mk lab\n');
     });
+  });
+});
+
+describe('checkKubeadmVersion (fake node)', () => {
+  it('passes when kubeadm prints the spec version, and names both versions and the ways out otherwise', async () => {
+    const node = (v: string) => new FakeNode('dev-cp-1', (argv) => (argv[0] === 'kubeadm' && argv[1] === 'version' ? { stdout: `${v}\n` } : undefined));
+    await expect(checkKubeadmVersion(node('v1.36.3'), 'v1.36.3')).resolves.toBeUndefined();
+    const err = await checkKubeadmVersion(node('v1.35.1'), 'v1.36.3').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NodePrepareError);
+    expect((err as Error).message).toBe(
+      'node dev-cp-1 has kubeadm v1.35.1, but spec.kubernetesVersion is v1.36.3; use a node image (or host packages) of v1.36.3, or set spec.kubernetesVersion: v1.35.1',
+    );
   });
 });
