@@ -16,6 +16,8 @@ set -euo pipefail
 readonly BASE="${MK_SSHD_BASE:-mk.local/node:dev}"
 readonly REPO="${MK_SSHD_IMAGE:-mk.local/sshd-host}"
 readonly SELF="${BASH_SOURCE[0]}"
+# shellcheck source=lib/image-debs.sh
+source "$(dirname "$SELF")/lib/image-debs.sh"
 readonly PACKAGES=(openssh-server openssh-sftp-server sudo)
 
 say() { echo "[sshd-image] $*" >&2; }
@@ -29,16 +31,8 @@ if docker image inspect "$TAG" >/dev/null 2>&1; then echo "$TAG"; exit 0; fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mk-sshd-image.XXXXXX")
 trap 'rm -rf -- "$WORK"' EXIT
-mkdir -p "$WORK/ctx/debs/partial" "$WORK/state"
-
 say "resolving ${PACKAGES[*]} against $BASE's dpkg status"
-docker run --rm --entrypoint cat "$BASE" /var/lib/dpkg/status >"$WORK/state/status"
-apt-get install -y -qq --download-only --no-install-recommends \
-  -o Dir::State::status="$WORK/state/status" \
-  -o Dir::Cache::archives="$WORK/ctx/debs" \
-  -o Debug::NoLocking=1 \
-  "${PACKAGES[@]}" >"$WORK/apt.log" 2>&1 || { tail -n 30 "$WORK/apt.log" >&2; exit 1; }
-rm -rf "$WORK/ctx/debs/partial" "$WORK/ctx/debs/lock"
+image_debs "$BASE" "$WORK/ctx/debs" "$WORK" "${PACKAGES[@]}"
 say "$(ls "$WORK/ctx/debs" | wc -l) packages"
 
 echo "FROM $BASE" >"$WORK/ctx/Dockerfile"

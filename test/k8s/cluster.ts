@@ -10,8 +10,8 @@ import { binariesGate, K8S_DIR } from './binaries.js';
 
 const execFileP = promisify(execFile);
 
-/** Runs a script, streaming its stderr to ours (progress), returning stdout. Throws with the tail on failure. */
-function runScript(script: string, args: readonly string[], timeoutMs: number): Promise<string> {
+/** Runs a test/k8s script, streaming its stderr to ours (progress), returning stdout. Throws with the tail on failure. */
+export function runScript(script: string, args: readonly string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(K8S_DIR, script), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

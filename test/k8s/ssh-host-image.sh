@@ -18,6 +18,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$here/$(basename "${BASH_SOURCE[0]}")
+# shellcheck source=../../scripts/lib/image-debs.sh
+source "$here/../../scripts/lib/image-debs.sh"
 K8S_VERSION=${MK_K8S_VERSION:-$(tr -d '[:space:]' <"$here/VERSION")}
 REPO_NAME=${MK_SSH_HOST_IMAGE:-mk.test/k8s-ssh-host}
 PACKAGES=(openssh-server openssh-sftp-server sudo)
@@ -52,16 +54,8 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mk-k8s-ssh-host.XXXXXX")
 trap 'rm -rf -- "$WORK"' EXIT
-mkdir -p "$WORK/ctx/debs/partial" "$WORK/state"
-
 log "resolving ${PACKAGES[*]} against $BASE's dpkg status"
-docker run --rm --entrypoint cat "$BASE" /var/lib/dpkg/status >"$WORK/state/status"
-apt-get install -y -qq --download-only --no-install-recommends \
-  -o Dir::State::status="$WORK/state/status" \
-  -o Dir::Cache::archives="$WORK/ctx/debs" \
-  -o Debug::NoLocking=1 \
-  "${PACKAGES[@]}" >"$WORK/apt.log" 2>&1 || { tail -n 30 "$WORK/apt.log" >&2; exit 1; }
-rm -rf "$WORK/ctx/debs/partial" "$WORK/ctx/debs/lock"
+image_debs "$BASE" "$WORK/ctx/debs" "$WORK" "${PACKAGES[@]}"
 log "$(find "$WORK/ctx/debs" -name '*.deb' | wc -l) packages"
 
 echo "FROM $BASE" >"$WORK/ctx/Dockerfile"

@@ -2,7 +2,7 @@
 // test/k8s/ssh-host-image.sh builds (systemd, sshd, containerd, kubelet/kubeadm, a sudo user "mk"),
 // run with the flags a kubelet needs here (test/k8s/cluster.sh, K8S-FROM-SOURCE.md §5.1) on a network
 // of their own. Everything carries the label mk.test/ssh-k8s=<run> and is removed by cleanup(). argv only.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { hostPodResolvConf } from '../../src/kubeadm/resolv.js';
-import { K8S_DIR } from './binaries.js';
+import { runScript } from './cluster.js';
 
 const execFileP = promisify(execFile);
 
@@ -21,25 +21,10 @@ export async function docker(...args: string[]): Promise<string> {
 }
 
 /** Builds (or reuses) the ssh host image on top of the tier-3 node image; returns its tag. Progress goes to stderr. */
-export function ensureSshHostImage(timeoutMs = 1_800_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(K8S_DIR, 'ssh-host-image.sh'), [], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      process.stderr.write(d);
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const tag = out.trim().split('\n').pop();
-      if (code === 0 && tag) resolve(tag);
-      else reject(new Error(`ssh-host-image.sh failed (${signal ?? `exit ${code}`}):\n${err.split('\n').slice(-40).join('\n')}`));
-    });
-  });
+export async function ensureSshHostImage(timeoutMs = 1_800_000): Promise<string> {
+  const tag = (await runScript('ssh-host-image.sh', [], timeoutMs)).trim().split('\n').pop();
+  if (!tag) throw new Error('ssh-host-image.sh printed no image tag');
+  return tag;
 }
 
 /** What a kubelet needs to run in a container here, without --privileged (cluster.sh run_node). */
