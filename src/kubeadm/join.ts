@@ -4,7 +4,7 @@
 import { caCertHash, clusterCaPem, createBootstrapToken, deleteBootstrapToken, deleteNodeObject, tokenString } from './api.js';
 import { renderJoinConfig } from './config.js';
 import { adminAccess, BootstrapError, done, handle, opts, runningNode, seconds, skipped, type AdminAccess, type BootstrapContext, type Outcome } from './context.js';
-import { installedNote, nodeFacts, readyForKubeadm } from './init.js';
+import { installedNote, nodeFacts, readyForKubeadm } from './prepare.js';
 import { applyNodeNetwork } from './network.js';
 import { JOIN_CONFIG, joinArgv, readSentinel, writeSentinel } from './node.js';
 import type { NodeHandle } from '../drivers/types.js';

@@ -1,7 +1,7 @@
 // Hosts (ssh driver): the resolv.conf the kubelet hands to CoreDNS must name a resolver that is not
 // loopback, or CoreDNS forwards to itself and exits (its loop plugin).
 import { describe, expect, it } from 'vitest';
-import { kubeletResolvProblem } from '../../src/kubeadm/init.js';
+import { kubeletResolvProblem } from '../../src/kubeadm/prepare.js';
 
 describe('kubeletResolvProblem', () => {
   it('accepts a file with a reachable resolver, loopback ones beside it included', () => {

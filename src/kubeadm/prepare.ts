@@ -1,0 +1,74 @@
+// What init and join share before kubeadm runs on a node: the node booted with its runtime (and the
+// release binaries when it lacks Kubernetes), kubeadm of the spec's version, leftovers of an
+// interrupted kubeadm reset, the kubelet's settings, and a resolv.conf that will not make CoreDNS loop.
+import type { NodeHandle, ObservedNode } from '../drivers/types.js';
+import { expandNodes } from '../spec/nodes.js';
+import { installKubeBinaries } from './binaries.js';
+import type { KubeletSettings, NodeFacts } from './config.js';
+import { opts, type BootstrapContext } from './context.js';
+import { checkKubeadmVersion, hasKubeadmTraces, NodePrepareError, prepareNode, resetArgv, runtimeCgroupDriver, waitForKubeadmExit } from './node.js';
+import { hostPodResolvConf, POD_RESOLV_CONF, upstreamNameservers } from './resolv.js';
+
+export function nodeFacts(ctx: BootstrapContext, node: ObservedNode): NodeFacts {
+  const desired = expandNodes(ctx.cluster).find((n) => n.name === node.name);
+  return { name: node.name, role: node.role, address: node.address!, labels: desired?.labels ?? {}, taints: desired?.taints ?? [] };
+}
+
+/** Readies the node for kubeadm (see the top of this file); returns the kubelet settings, whether it reset the node, and what it installed. */
+export async function readyForKubeadm(ctx: BootstrapContext, h: NodeHandle): Promise<{ kubelet: KubeletSettings; reset: boolean; installed: string[] }> {
+  const { cri } = ctx.cluster.spec;
+  const docker = ctx.cluster.spec.driver.name === 'docker' ? ctx.cluster.spec.driver.docker : undefined;
+  const version = ctx.cluster.spec.kubernetesVersion;
+  const installed = await prepareNode(h, cri, {
+    ...(docker ? { image: docker.image } : {}),
+    signal: ctx.signal,
+    installKubernetes: () => installKubeBinaries(h, version, { signal: ctx.signal }),
+  });
+  await checkKubeadmVersion(h, version, ctx.signal);
+  let reset = false;
+  if (await waitForKubeadmExit(h, ctx.signal)) ctx.reporter.debug('waited for a kubeadm left running by an interrupted run', { node: h.name });
+  if (await hasKubeadmTraces(h, ctx.signal)) {
+    ctx.reporter.debug('kubeadm left files without finishing; resetting the node first', { node: h.name });
+    await h.run(resetArgv(cri), opts(ctx));
+    reset = true;
+  }
+  const kubelet: KubeletSettings = { cgroupDriver: await runtimeCgroupDriver(h, cri, ctx.signal) };
+  if (docker) {
+    await h.writeFile(POD_RESOLV_CONF, await hostPodResolvConf(), 0o644, opts(ctx));
+    kubelet.cgroupRoot = '/kubelet';
+    kubelet.resolvConf = POD_RESOLV_CONF;
+  } else {
+    await checkHostResolvers(h, ctx.signal);
+  }
+  return { kubelet, reset, installed };
+}
+
+/** Prints the resolv.conf the kubelet will use on a host (kubeadm picks systemd-resolved's upstream list when it runs), then its text. */
+const KUBELET_RESOLV_SCRIPT = 'f=/etc/resolv.conf; if systemctl is-active --quiet systemd-resolved 2>/dev/null; then f=/run/systemd/resolve/resolv.conf; fi; echo "$f"; cat -- "$f" 2>/dev/null; exit 0';
+
+/**
+ * Hosts (ssh): the kubelet hands its resolv.conf to CoreDNS, which forwards there. A file with only
+ * loopback nameservers (Docker's 127.0.0.11, a local dnsmasq) makes CoreDNS forward to itself, detect
+ * a loop and exit, so the cluster would never become usable: refuse before kubeadm runs, naming the file.
+ */
+async function checkHostResolvers(h: NodeHandle, signal: AbortSignal): Promise<void> {
+  const r = await h.run(['sh', '-c', KUBELET_RESOLV_SCRIPT], { signal });
+  const [file = '/etc/resolv.conf', ...rest] = r.stdout.split('\n');
+  const problem = kubeletResolvProblem(h.name, file, rest.join('\n'));
+  if (problem) throw new NodePrepareError(problem);
+}
+
+/** Why a host's kubelet resolv.conf would make CoreDNS loop, or undefined when it names a usable resolver. Pure. */
+export function kubeletResolvProblem(node: string, file: string, text: string): string | undefined {
+  if (upstreamNameservers(text).length > 0) return undefined;
+  const listed = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!);
+  return (
+    `node ${node}: ${file} lists ${listed.length > 0 ? `only loopback nameservers (${listed.join(', ')})` : 'no nameserver'}; the kubelet hands that file to CoreDNS, ` +
+    'which would forward queries to itself, detect a loop and exit. List a reachable DNS resolver there (or run systemd-resolved, whose upstream list kubeadm then uses).'
+  );
+}
+
+/** ", installed kubeadm, kubelet from the release" for step details. */
+export function installedNote(installed: readonly string[]): string {
+  return installed.length > 0 ? `, installed ${installed.join(', ')} from the release` : '';
+}
