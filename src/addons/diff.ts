@@ -19,7 +19,7 @@ export function addonContentHash(cluster: string, addon: string, objects: readon
   return contentHash(objects.map((o) => withAddonLabels(o, cluster, addon)));
 }
 
-/** The addon name the cni.apply step records a user CNI manifest under (CNI_ADDON in src/kubeadm/cni.ts): reserved. */
+/** The addon name the cni.apply step (src/kubeadm/cni.ts) records a user CNI manifest under: reserved. */
 export const CNI_ADDON_NAME = 'cni';
 
 /** The catalog addons an addon needs installed first (none for user manifests). */

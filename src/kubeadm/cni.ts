@@ -4,13 +4,12 @@
 // through the addons engine (owned by label, pruned like an addon); cni: none installs nothing.
 import pLimit from 'p-limit';
 import { expandNodes } from '../spec/nodes.js';
+import { CNI_ADDON_NAME } from '../addons/diff.js';
 import { listNodes } from './api.js';
 import { adminAccess, BootstrapError, done, handle, observeNodes, type BootstrapContext, type Outcome } from './context.js';
 import { applyNodeNetwork, type PeerRoute } from './network.js';
 import { poll } from './node.js';
 
-/** The addon name a user CNI manifest is applied under (inventory kube-system/mk-addon-cni). */
-export const CNI_ADDON = 'cni';
 
 export async function applyClusterNetwork(ctx: BootstrapContext): Promise<Outcome> {
   const cni = ctx.cluster.spec.networking.cni;
@@ -57,6 +56,6 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<Outcom
   const { loadLocalManifests } = await import('../addons/manifests.js');
   const { applyAddon } = await import('../addons/apply.js');
   const objects = await loadLocalManifests(ctx.specDir, cni);
-  const r = await applyAddon(admin.kc, ctx.cluster, { name: CNI_ADDON }, objects, { version: 'user', signal: ctx.signal });
+  const r = await applyAddon(admin.kc, ctx.cluster, { name: CNI_ADDON_NAME }, objects, { version: 'user', signal: ctx.signal });
   return done(`CNI from ${cni}: ${r.objects.length} objects applied`);
 }
