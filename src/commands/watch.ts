@@ -40,6 +40,9 @@ export async function watch(ctx: CommandContext, target: string, opts: WatchOpti
   const root = resolve(target);
   const watcher = chokidarWatch(root, { ignoreInitial: true, depth: 0 });
   const watched = new Set<string>([root]);
+  // What each cluster's spec was at its last run: a drift check that finds the spec edited (its
+  // file event not yet delivered) reports a change, not drift.
+  const lastSpec = new Map<string, string>();
 
   const runOnce = async (trigger: Trigger): Promise<void> => {
     if (trigger.kind === 'change') ctx.reporter.emit({ type: 'info', message: `change detected: ${trigger.files.join(', ')}` });
@@ -59,13 +62,19 @@ export async function watch(ctx: CommandContext, target: string, opts: WatchOpti
         }
       }
       if (ctx.signal.aborted) return;
-      const reporter = trigger.kind === 'interval' ? new DriftReporter(ctx.reporter) : ctx.reporter;
+      const name = spec.cluster.metadata.name;
+      const content = JSON.stringify(spec.cluster);
+      const edited = lastSpec.has(name) && lastSpec.get(name) !== content;
+      lastSpec.set(name, content);
+      const drift = trigger.kind === 'interval' && !edited;
+      if (trigger.kind === 'interval' && edited) ctx.reporter.emit({ type: 'info', cluster: name, message: `change detected: ${spec.file}` });
+      const reporter = drift ? new DriftReporter(ctx.reporter) : ctx.reporter;
       try {
         await applyOne({ ...ctx, reporter }, spec, { concurrency: 4 });
       } catch (err) {
         if (ctx.signal.aborted) return;
         // Keep watching: the next save or drift check retries.
-        ctx.reporter.emit({ type: 'error', cluster: spec.cluster.metadata.name, message: err instanceof Error ? err.message : String(err) });
+        ctx.reporter.emit({ type: 'error', cluster: name, message: err instanceof Error ? err.message : String(err) });
       }
     }
   };

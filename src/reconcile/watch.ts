@@ -55,7 +55,11 @@ export class ReconcileLoop {
 
   start(): void {
     this.trigger({ kind: 'start' });
-    this.intervalHandle = this.timers.setInterval(() => this.trigger({ kind: 'interval' }), this.opts.intervalMs);
+    this.intervalHandle = this.timers.setInterval(() => {
+      // A save waiting out its debounce will reconcile anyway; a drift check now would apply the
+      // new spec under the wrong name.
+      if (this.debounceHandle === undefined) this.trigger({ kind: 'interval' });
+    }, this.opts.intervalMs);
   }
 
   /** A watched file changed; reconciles once the debounce window is quiet. */

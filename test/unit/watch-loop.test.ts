@@ -82,6 +82,24 @@ describe('ReconcileLoop', () => {
     expect(n).toBe(4);
   });
 
+  it('skips a drift check while a save waits out its debounce', async () => {
+    const runs: Trigger[] = [];
+    const loop = new ReconcileLoop({ debounceMs: 300, intervalMs: 1000, run: async (t) => void runs.push(t) });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(900);
+    loop.fileChanged('/a.yaml');
+    await vi.advanceTimersByTimeAsync(200); // the tick at 1000 ms falls inside the debounce
+    await loop.idle();
+    expect(runs).toEqual([{ kind: 'start' }]);
+    await vi.advanceTimersByTimeAsync(100);
+    await loop.idle();
+    expect(runs).toEqual([{ kind: 'start' }, { kind: 'change', files: ['/a.yaml'] }]);
+    await vi.advanceTimersByTimeAsync(900); // the tick at 2000 ms runs again
+    await loop.idle();
+    expect(runs.at(-1)).toEqual({ kind: 'interval' });
+    await loop.stop();
+  });
+
   it('stop() waits for the running reconcile and ignores later saves', async () => {
     const gate = deferred();
     let finished = false;
