@@ -5,7 +5,7 @@ import { catalogAddon } from './catalog/index.js';
 import { AddonError } from './errors.js';
 import { checkOptions } from './options.js';
 import { fetchVerified, loadLocalManifests, parseManifests, type FetchOptions } from './manifests.js';
-import type { K8sObject, RenderEnv } from './types.js';
+import type { CatalogAddon, K8sObject, RenderEnv } from './types.js';
 
 export interface RenderContext {
   /** Folder of the spec file: user manifests are resolved against it (and must stay inside it). */
@@ -34,9 +34,23 @@ export async function renderAddon(addon: AddonSpec, cluster: Cluster, ctx: Rende
   if (!entry) throw new AddonError(addon.name, 'not in mk\'s catalog; give manifests: to install your own');
   const problems = checkOptions(entry.optionsSchema, addon.options);
   if (problems.length > 0) throw new AddonError(addon.name, problems.map((p) => `options.${p.option}: ${p.message}`).join('; '));
+  let files: Record<string, string> | undefined;
   try {
-    return { objects: entry.render(addon.options, cluster, ctx.env), version: entry.version, source: 'catalog' };
+    files = entry.fetched ? await fetchReleaseFiles(entry.fetched, addon.options.releaseMirror, ctx.fetch) : undefined;
+  } catch (err) {
+    throw new AddonError(addon.name, `release files: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return { objects: entry.render(addon.options, cluster, ctx.env, files), version: entry.version, source: 'catalog' };
   } catch (err) {
     throw new AddonError(addon.name, (err as Error).message, { cause: err });
   }
+}
+
+/** A catalog addon's pinned upstream files, by key: from the cache or downloaded and verified. */
+export async function fetchReleaseFiles(fetched: NonNullable<CatalogAddon['fetched']>, mirror: unknown, opts?: FetchOptions): Promise<Record<string, string>> {
+  const base = (typeof mirror === 'string' && mirror !== '' ? mirror : fetched.baseUrl).replace(/\/+$/, '');
+  const out: Record<string, string> = {};
+  for (const [key, file] of Object.entries(fetched.files)) out[key] = await fetchVerified(`${base}/${file.path}`, file.sha256, opts);
+  return out;
 }

@@ -34,13 +34,22 @@ export interface CatalogAddon {
   name: string;
   /** Version of the upstream project the manifests follow. */
   version: string;
-  /** How the objects come to be: written for mk from upstream facts, or fetched from a pinned release URL. */
+  /**
+   * How the objects come to be: written for mk from upstream facts, or (in part) from upstream
+   * release files fetched at apply time (see `fetched`).
+   */
   source: 'written-for-mk' | 'fetched';
+  /**
+   * Upstream release files the addon renders from, fetched when it is rendered: each URL is
+   * `<baseUrl>/<path>` (or the `releaseMirror` option's base instead), its SHA-256 pinned here,
+   * cached by digest. render() receives their texts by key.
+   */
+  fetched?: { baseUrl: string; files: Record<string, { path: string; sha256: string }> };
   description: string;
   /** Pinned image references the addon runs. */
   images: Record<string, string>;
   /** Catalog addons that must be installed first. */
   dependsOn: string[];
   optionsSchema: OptionsSchema;
-  render(options: Record<string, unknown>, cluster: Cluster, env?: RenderEnv): K8sObject[];
+  render(options: Record<string, unknown>, cluster: Cluster, env?: RenderEnv, files?: Record<string, string>): K8sObject[];
 }

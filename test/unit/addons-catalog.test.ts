@@ -1,5 +1,6 @@
 // Every catalog addon renders valid, deterministic objects with pinned images; metallb's auto
 // pool; readiness checks per kind; the spec rules that use the catalog.
+import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { CATALOG } from '../../src/addons/catalog/index.js';
 import { autoAddressPool } from '../../src/addons/catalog/metallb/pool.js';
@@ -7,10 +8,45 @@ import { checkOptions } from '../../src/addons/options.js';
 import { objectReadiness } from '../../src/addons/readiness.js';
 import { withAddonLabels, refKey, refOf } from '../../src/addons/labels.js';
 import { validateCluster } from '../../src/spec/validate.js';
+import type { CatalogAddon, K8sObject, RenderEnv } from '../../src/addons/types.js';
+import type { Cluster } from '../../src/spec/types.js';
 import { aCluster } from './builders.js';
 
 const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'StorageClass', 'CSIDriver', 'IngressClass', 'APIService', 'PriorityClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'VolumeSnapshotClass']);
 const ENV = { network: { subnet: '172.28.0.0/24', gateway: '172.28.0.1', used: ['172.28.0.2'] } };
+
+/** Stand-ins for a release's files (istio): small texts of the real files' shapes, written here. */
+const RELEASE_FILES = {
+  crds: [
+    '# generated',
+    'apiVersion: apiextensions.k8s.io/v1',
+    'kind: CustomResourceDefinition',
+    'metadata:',
+    '  name: gateways.networking.istio.io',
+    'spec:',
+    '  group: networking.istio.io',
+    '  names: {kind: Gateway, listKind: GatewayList, plural: gateways, singular: gateway}',
+    '  scope: Namespaced',
+    '  versions:',
+    '  - name: v1',
+    '    served: true',
+    '    storage: true',
+    '    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}',
+  ].join('\n'),
+  sidecarTemplate: 'spec:\n  containers:\n  - name: istio-proxy\n    image: "{{ .Values.global.hub }}/proxyv2:{{ .Values.global.tag }}"\n',
+  gatewayTemplate: 'metadata:\n  annotations: {}\n',
+  values: [
+    '_internal_defaults_do_not_set:',
+    '  replicaCount: 1',
+    '  cni: {enabled: false}',
+    '  env: {}',
+    '  sidecarInjectorWebhook: {templates: {}, defaultTemplates: []}',
+    '  gateways: {securityContext: {}, seccompProfile: {}, other: 1}',
+    '  global: {hub: registry.istio.io/testing, tag: latest, proxy: {image: proxyv2, autoInject: enabled}}',
+  ].join('\n'),
+};
+const renderEntry = (entry: CatalogAddon, options: Record<string, unknown>, cluster: Cluster, env?: RenderEnv) =>
+  entry.render(options, cluster, env, entry.fetched ? RELEASE_FILES : undefined);
 
 function images(obj: unknown): string[] {
   const out: string[] = [];
@@ -27,7 +63,7 @@ describe('catalog', () => {
   for (const entry of CATALOG.values()) {
     describe(entry.name, () => {
       const cluster = aCluster('dev').build();
-      const objects = entry.render({}, cluster, ENV);
+      const objects = renderEntry(entry, {}, cluster, ENV);
 
       it('renders objects with apiVersion, kind, a DNS-safe name, namespaces where needed, no duplicates', () => {
         expect(objects.length).toBeGreaterThan(0);
@@ -45,7 +81,7 @@ describe('catalog', () => {
       });
 
       it('is deterministic and labelled by the engine', () => {
-        expect(entry.render({}, cluster, ENV)).toEqual(objects);
+        expect(renderEntry(entry, {}, cluster, ENV)).toEqual(objects);
         for (const o of objects.map((x) => withAddonLabels(x, 'dev', entry.name))) {
           expect(o.metadata.labels).toMatchObject({ 'mk.dev/cluster': 'dev', 'mk.dev/addon': entry.name, 'app.kubernetes.io/managed-by': 'mk' });
         }
@@ -67,7 +103,7 @@ describe('catalog', () => {
         const builtin = /^(v1|apps\/v1|rbac\.authorization\.k8s\.io\/v1|storage\.k8s\.io\/v1|networking\.k8s\.io\/v1|apiextensions\.k8s\.io\/v1|apiregistration\.k8s\.io\/v1|batch\/v1|policy\/v1|scheduling\.k8s\.io\/v1|admissionregistration\.k8s\.io\/v1)$/;
         const groups = new Set(
           [entry, ...entry.dependsOn.map((d) => CATALOG.get(d)!)]
-            .flatMap((e) => e.render({}, cluster, ENV))
+            .flatMap((e) => renderEntry(e, {}, cluster, ENV))
             .filter((o) => o.kind === 'CustomResourceDefinition')
             .map((o) => (o.spec as { group: string }).group),
         );
@@ -96,6 +132,48 @@ describe('catalog', () => {
     expect(svc(c).type).toBe('NodePort');
     c.spec.loadBalancer.enabled = true;
     expect(svc(c).type).toBe('LoadBalancer');
+  });
+});
+
+describe('istio', () => {
+  const entry = CATALOG.get('istio')!;
+  const c = aCluster('dev').build();
+  const find = (objs: K8sObject[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
+
+  it('applies the release\'s CRDs as they are, and refuses to render without the release files', () => {
+    const objects = renderEntry(entry, {}, c);
+    expect(find(objects, 'CustomResourceDefinition', 'gateways.networking.istio.io')?.spec).toMatchObject({ group: 'networking.istio.io', scope: 'Namespaced' });
+    expect(() => entry.render({}, c)).toThrow(/release files/);
+    expect(() => entry.render({}, c, undefined, { ...RELEASE_FILES, crds: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\n' })).toThrow(/only CustomResourceDefinitions/);
+  });
+
+  it('sidecar injection: templates from the release, its default values with mk\'s pinned hub and tag, the webhook through istiod', () => {
+    const objects = renderEntry(entry, {}, c);
+    const injector = find(objects, 'ConfigMap', 'istio-sidecar-injector') as K8sObject & { data: { config: string; values: string } };
+    const config = yaml.load(injector.data.config) as { templates: Record<string, string>; defaultTemplates: string[]; policy: string };
+    expect(config.templates).toEqual({ sidecar: RELEASE_FILES.sidecarTemplate, gateway: RELEASE_FILES.gatewayTemplate });
+    expect(config).toMatchObject({ defaultTemplates: ['sidecar'], policy: 'enabled' });
+    const values = JSON.parse(injector.data.values) as Record<string, Record<string, unknown>>;
+    expect(values.global).toMatchObject({ hub: 'docker.io/istio', tag: entry.version, istioNamespace: 'istio-system', proxy: { image: 'proxyv2', autoInject: 'enabled' } });
+    expect(values.pilot).toEqual({ cni: { enabled: false }, env: {} });
+    expect(values.gateways).toEqual({ securityContext: {}, seccompProfile: {} });
+    expect(`${String(values.global!.hub)}/proxyv2:${String(values.global!.tag)}`).toBe(entry.images.proxyv2);
+    const webhook = find(objects, 'MutatingWebhookConfiguration', 'istio-sidecar-injector') as K8sObject & { webhooks: { name: string; clientConfig: unknown; namespaceSelector: unknown }[] };
+    expect(webhook.webhooks.map((w) => w.name)).toEqual(['rev.namespace.sidecar-injector.istio.io', 'rev.object.sidecar-injector.istio.io', 'namespace.sidecar-injector.istio.io', 'object.sidecar-injector.istio.io']);
+    expect(webhook.webhooks[2]!.namespaceSelector).toEqual({ matchExpressions: [{ key: 'istio-injection', operator: 'In', values: ['enabled'] }] });
+    for (const w of webhook.webhooks) expect(w.clientConfig).toEqual({ service: { name: 'istiod', namespace: 'istio-system', path: '/inject', port: 443 } });
+    const svc = find(objects, 'Service', 'istiod') as K8sObject & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: number }[] } };
+    expect(svc.spec.ports.find((p) => p.port === 443)?.targetPort).toBe(15017);
+    const pod = (find(objects, 'Deployment', 'istiod')!.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+    expect(pod).toMatchObject(svc.spec.selector);
+  });
+
+  it('options: injection off leaves out the injector; access log and replicas', () => {
+    const objects = renderEntry(entry, { injection: false, accessLogFile: '/dev/stdout', replicas: 2 }, c);
+    expect(find(objects, 'MutatingWebhookConfiguration', 'istio-sidecar-injector')).toBeUndefined();
+    expect(find(objects, 'ConfigMap', 'istio-sidecar-injector')).toBeUndefined();
+    expect(yaml.load((find(objects, 'ConfigMap', 'istio')!.data as { mesh: string }).mesh)).toMatchObject({ accessLogFile: '/dev/stdout', rootNamespace: 'istio-system', defaultConfig: { discoveryAddress: 'istiod.istio-system.svc:15012' } });
+    expect((find(objects, 'Deployment', 'istiod')!.spec as { replicas: number }).replicas).toBe(2);
   });
 });
 

@@ -4,6 +4,8 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchReleaseFiles, renderAddon } from '../../src/addons/render.js';
+import { aCluster } from './builders.js';
 import { fetchVerified, isInside, loadLocalManifests, parseManifests, resolveLocalManifests, sha256Hex, type Fetcher } from '../../src/addons/manifests.js';
 
 const CM = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\n`;
@@ -116,5 +118,28 @@ describe('fetchVerified (sha256)', () => {
     await expect(fetchVerified('https://example.com/a.yaml', 'abc', { cacheDir })).rejects.toThrow(/not 64 lowercase hex/);
     const notFound: Fetcher = async () => ({ ok: false, status: 404, arrayBuffer: async () => new ArrayBuffer(0) });
     await expect(fetchVerified('https://example.com/b.yaml', 'b'.repeat(64), { cacheDir, fetch: notFound })).rejects.toThrow(/HTTP 404/);
+  });
+
+  it('a catalog addon\'s release files: each from <base>/<path> (or the mirror), by key; istio refuses bytes that are not its pinned release', async () => {
+    const files = { a: { path: 'x/a.yaml', sha256: sha256Hex('A') }, b: { path: 'b.yaml', sha256: sha256Hex('B') } };
+    const calls: string[] = [];
+    const byName: Fetcher = async (url) => {
+      calls.push(url);
+      return { ok: true, status: 200, arrayBuffer: async () => new TextEncoder().encode(url.endsWith('a.yaml') ? 'A' : 'B').buffer as ArrayBuffer };
+    };
+    const dir = await mkdtemp(path.join(cacheDir, 'release-'));
+    expect(await fetchReleaseFiles({ baseUrl: 'https://up.example/r/1.0', files }, undefined, { cacheDir: dir, fetch: byName })).toEqual({ a: 'A', b: 'B' });
+    expect(calls).toEqual(['https://up.example/r/1.0/x/a.yaml', 'https://up.example/r/1.0/b.yaml']);
+    calls.length = 0;
+    await rm(dir, { recursive: true });
+    await fetchReleaseFiles({ baseUrl: 'https://up.example/r/1.0', files }, 'https://mirror.example/istio/', { cacheDir: dir, fetch: byName });
+    expect(calls).toEqual(['https://mirror.example/istio/x/a.yaml', 'https://mirror.example/istio/b.yaml']);
+
+    calls.length = 0;
+    const istio = { name: 'istio', enabled: true, options: {} };
+    await expect(renderAddon(istio, aCluster('dev').build(), { specDir: cacheDir, fetch: { cacheDir: dir, fetch: byName } })).rejects.toThrow(
+      /^addon istio: release files: https:\/\/raw\.githubusercontent\.com\/istio\/istio\/1\.30\.3\/manifests\/charts\/base\/files\/crd-all\.gen\.yaml: sha256 mismatch/,
+    );
+    expect(calls).toHaveLength(1);
   });
 });

@@ -1,10 +1,12 @@
-// mk's addon catalog: one folder per addon. Every entry renders objects written for mk.
+// mk's addon catalog: one folder per addon. Every entry renders objects written for mk (istio also
+// renders its pinned upstream release files).
 import type { CatalogAddon } from '../types.js';
 import { csiHostpathDriver } from './csi-hostpath-driver/index.js';
 import { dashboard } from './dashboard/index.js';
 import { defaultStorageClass } from './default-storageclass/index.js';
 import { ingress } from './ingress/index.js';
 import { ingressDns } from './ingress-dns/index.js';
+import { istio } from './istio/index.js';
 import { metallb } from './metallb/index.js';
 import { metricsServer } from './metrics-server/index.js';
 import { registry } from './registry/index.js';
@@ -12,7 +14,7 @@ import { storage } from './storage/index.js';
 import { volumeSnapshots } from './volumesnapshots/index.js';
 
 export const CATALOG: ReadonlyMap<string, CatalogAddon> = new Map(
-  [metricsServer, storage, defaultStorageClass, volumeSnapshots, csiHostpathDriver, metallb, registry, ingress, ingressDns, dashboard].map((a) => [a.name, a]),
+  [metricsServer, storage, defaultStorageClass, volumeSnapshots, csiHostpathDriver, metallb, registry, ingress, ingressDns, dashboard, istio].map((a) => [a.name, a]),
 );
 
 export function catalogAddon(name: string): CatalogAddon | undefined {
