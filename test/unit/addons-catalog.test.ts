@@ -87,11 +87,11 @@ describe('catalog', () => {
         }
       });
 
-      it('runs only the pinned images it declares (a tag or digest, never latest)', () => {
+      it('runs only the pinned images it declares (a tag, a digest or both, never latest)', () => {
         const used = new Set(objects.flatMap(images));
         const declared = new Set(Object.values(entry.images));
         for (const img of used) expect(declared.has(img), img).toBe(true);
-        for (const img of declared) expect(img).toMatch(/^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/);
+        for (const img of declared) expect(img).toMatch(/^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+(:[A-Za-z0-9._-]+(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/);
         for (const img of declared) expect(img).not.toMatch(/:latest$/);
       });
 

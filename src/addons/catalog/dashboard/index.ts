@@ -6,8 +6,8 @@ import type { CatalogAddon, K8sObject } from '../../types.js';
 import { READ, clusterRole, clusterRoleBinding, configMap, deployment, namespace, obj, role, roleBinding, rule, service, serviceAccount } from '../build.js';
 
 const VERSION = 'v2.7.0';
-const IMAGE = `docker.io/kubernetesui/dashboard:${VERSION}`;
-const SCRAPER = 'docker.io/kubernetesui/metrics-scraper:v1.0.8';
+const IMAGE = `docker.io/kubernetesui/dashboard:${VERSION}@sha256:2e500d29e9d5f4a086b908eb8dfe7ecac57d2ab09d65b24f588b1d449841ef93`;
+const SCRAPER = 'docker.io/kubernetesui/metrics-scraper:v1.0.8@sha256:76049887f07a0476dc93efc2d3569b9529bf982b22d29f356092ce206e98765c';
 const NS = 'kubernetes-dashboard';
 const NAME = 'kubernetes-dashboard';
 

@@ -6,7 +6,7 @@ import type { CatalogAddon, K8sObject } from '../../types.js';
 import { READ, clusterRole, clusterRoleBinding, daemonSet, rule, serviceAccount } from '../build.js';
 
 const VERSION = '0.0.3';
-const IMAGE = `gcr.io/k8s-minikube/minikube-ingress-dns:${VERSION}`;
+const IMAGE = `gcr.io/k8s-minikube/minikube-ingress-dns:${VERSION}@sha256:4211a1de532376c881851542238121b26792225faa36a7b02dccad88fd05797c`;
 const NS = 'kube-system';
 const NAME = 'mk-ingress-dns';
 

@@ -6,7 +6,7 @@ import type { CatalogAddon, K8sObject } from '../../types.js';
 import { READ, clusterRole, clusterRoleBinding, configMap, deployment, namespace, obj, role, roleBinding, rule, service, serviceAccount, withDefaults } from '../build.js';
 
 const VERSION = 'v1.11.3';
-const IMAGE = `registry.k8s.io/ingress-nginx/controller:${VERSION}`;
+const IMAGE = `registry.k8s.io/ingress-nginx/controller:${VERSION}@sha256:d56f135b6462cfc476447cfe564b83a45e8bb7da2774963b00d12161112270b7`;
 const NS = 'ingress-nginx';
 const NAME = 'ingress-nginx-controller';
 const SEL = { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' };

@@ -4,7 +4,7 @@ import type { CatalogAddon, K8sObject } from '../../types.js';
 import { READ, clusterRole, clusterRoleBinding, deployment, obj, roleBinding, rule, service, serviceAccount, withDefaults } from '../build.js';
 
 const VERSION = 'v0.7.2';
-const IMAGE = `registry.k8s.io/metrics-server/metrics-server:${VERSION}`;
+const IMAGE = `registry.k8s.io/metrics-server/metrics-server:${VERSION}@sha256:ffcb2bf004d6aa0a17d90e0247cf94f2865c8901dcab4427034c341951c239f9`;
 const NS = 'kube-system';
 const NAME = 'metrics-server';
 const SEL = { 'k8s-app': NAME };

@@ -4,7 +4,7 @@ import type { CatalogAddon, K8sObject } from '../../types.js';
 import { deployment, service, withDefaults } from '../build.js';
 
 const VERSION = '2.8.3';
-const IMAGE = `docker.io/library/registry:${VERSION}`;
+const IMAGE = `docker.io/library/registry:${VERSION}@sha256:319881be2ee9e345d5837d15842a04268de6a139e23be42654fc7664fc6eaf52`;
 const NS = 'kube-system';
 
 const optionsSchema = {
