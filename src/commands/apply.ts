@@ -12,16 +12,19 @@ import type { CommandContext } from './context.js';
 export async function plan(ctx: CommandContext, target: string): Promise<number> {
   const specs = await loadSpecs(target, { stdin: ctx.stdin });
   let pending = false;
+  let unknown = false;
   for (const spec of specs) {
     const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
     try {
       const { plan } = await reconcile(spec.cluster, { driver, reporter: ctx.reporter, signal: ctx.signal, mode: 'plan', file: spec.file });
-      if (!inSync(plan)) pending = true;
+      if (plan.steps.length > 0) pending = true;
+      else if (!inSync(plan)) unknown = true;
     } finally {
       await driver.close?.();
     }
   }
-  return pending ? EXIT.changesPending : EXIT.ok;
+  // Pending changes win; a plan that could not check everything is not "in sync" (exit 1, not 0).
+  return pending ? EXIT.changesPending : unknown ? EXIT.error : EXIT.ok;
 }
 
 export interface ApplyOptions {
@@ -31,12 +34,12 @@ export interface ApplyOptions {
 }
 
 /** Applies one loaded spec under the cluster lock. Shared by apply and watch. */
-export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<{ changed: boolean }> {
+export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<void> {
   const name = spec.cluster.metadata.name;
   const lock = await acquireClusterLock(name);
   const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
   try {
-    const { plan } = await reconcile(spec.cluster, {
+    await reconcile(spec.cluster, {
       driver,
       reporter: ctx.reporter,
       signal: ctx.signal,
@@ -46,7 +49,6 @@ export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: A
       ...(opts.switchContext !== undefined ? { switchContext: opts.switchContext } : {}),
     });
     await saveLastApplied(spec.cluster);
-    return { changed: !inSync(plan) };
   } finally {
     await driver.close?.();
     await lock.release();

@@ -43,7 +43,7 @@ export function summarize(observed: ObservedCluster, plan: Plan | undefined, com
       }))
       .sort((a, b) => a.name.localeCompare(b.name)),
     comparedWith,
-    outOfSync: plan ? plan.steps.filter((s) => s.implemented).map((s) => stepLine(s).trim()) : [],
+    outOfSync: plan ? [...plan.steps.filter((s) => s.implemented).map((s) => stepLine(s).trim()), ...(plan.unchecked ?? []).map((u) => `${u}: not checked (see the warning)`)] : [],
     warnings: plan?.warnings ?? [],
   };
 }

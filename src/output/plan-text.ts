@@ -24,7 +24,11 @@ export function formatPlan(plan: Plan): string {
   const lines: string[] = [];
   for (const w of plan.warnings) lines.push(`warning: ${w}`);
   if (plan.steps.length === 0) {
-    lines.push(`No changes. Cluster "${plan.cluster}" is in sync${where}.`);
+    lines.push(
+      plan.unchecked?.length
+        ? `No changes planned for cluster "${plan.cluster}"${where}, but its ${plan.unchecked.join(' and ')} could not be checked: not known to be in sync.`
+        : `No changes. Cluster "${plan.cluster}" is in sync${where}.`,
+    );
     return lines.join('\n');
   }
   lines.push(`Plan for cluster "${plan.cluster}"${where}:`);

@@ -277,9 +277,10 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
   }
 
   // Addons, after the cluster steps: all of them on a new cluster, else what the API server shows missing, changed or drifted.
-  addonSteps(s, cluster, actual, { kube, fresh: firstControlPlane !== undefined, after: last ?? init, warnings });
+  const unchecked: string[] = [];
+  addonSteps(s, cluster, actual, { kube, fresh: firstControlPlane !== undefined, after: last ?? init, warnings, unchecked });
 
-  return { cluster: name, ...(opts.file !== undefined ? { file: opts.file } : {}), steps: orderSteps(s.list), warnings };
+  return { cluster: name, ...(opts.file !== undefined ? { file: opts.file } : {}), steps: orderSteps(s.list), warnings, ...(unchecked.length ? { unchecked } : {}) };
 }
 
 function addonReason(a: AddonSpec, reason: AddonDiff['reasons'][string], inst: ObservedAddon | undefined): string {
@@ -321,7 +322,7 @@ function removalReasonOf(cluster: Cluster, name: string): string {
  * first and removed last; removals go before applies (an object can move from one addon to another).
  * Addons that could not be observed are left alone, with a warning.
  */
-function addonSteps(s: Steps, cluster: Cluster, actual: ObservedCluster, ctx: { kube: boolean; fresh: boolean; after: string | undefined; warnings: string[] }): void {
+function addonSteps(s: Steps, cluster: Cluster, actual: ObservedCluster, ctx: { kube: boolean; fresh: boolean; after: string | undefined; warnings: string[]; unchecked: string[] }): void {
   const name = cluster.metadata.name;
   const desired = desiredAddons(cluster);
   const enabled = desired.filter((a) => a.enabled);
@@ -352,6 +353,7 @@ function addonSteps(s: Steps, cluster: Cluster, actual: ObservedCluster, ctx: { 
   if (!observed) return; // not checked by the caller
   if (observed.error) {
     ctx.warnings.push(`${observed.error}; addons are left as they are this run`);
+    ctx.unchecked.push('addons');
     return;
   }
   const installed = new Map(observed.installed.map((i) => [i.name, i]));

@@ -46,9 +46,11 @@ export interface Plan {
   steps: PlannedStep[];
   /** Changes refused or facts worth telling (e.g. "refusing to remove the last control plane"). */
   warnings: string[];
+  /** Parts of the cluster that could not be observed this run (a warning says why); the plan leaves them alone. */
+  unchecked?: string[];
 }
 
-/** True when applying the plan would change nothing. */
+/** True when applying the plan would change nothing and everything could be checked. */
 export function inSync(plan: Plan): boolean {
-  return plan.steps.length === 0;
+  return plan.steps.length === 0 && !plan.unchecked?.length;
 }

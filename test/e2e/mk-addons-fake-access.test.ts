@@ -246,5 +246,6 @@ describe.skipIf(gate.skip)('addons through plan/apply/watch with a fake admin ac
     expect(planIds(r)).toEqual([`node.create:${NAME}-worker-1`, `kubeadm.join:${NAME}-worker-1`, `cni.apply:${NAME}`, `cluster.wait:${NAME}`]);
     expect(r.plan.warnings).toHaveLength(1);
     expect(r.plan.warnings[0]).toMatch(/^the API server of cluster fk could not be asked about addons: .*ECONNREFUSED.*; addons are left as they are this run$/);
+    expect(r.plan.unchecked).toEqual(['addons']);
   });
 });

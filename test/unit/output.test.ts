@@ -36,6 +36,13 @@ describe('formatPlan', () => {
     );
   });
 
+  it('an empty plan that could not check everything does not say "in sync"', () => {
+    expect(formatPlan({ cluster: 'dev', steps: [], warnings: ['API down; addons are left as they are this run'], unchecked: ['addons'] }).split('\n')).toEqual([
+      'warning: API down; addons are left as they are this run',
+      'No changes planned for cluster "dev", but its addons could not be checked: not known to be in sync.',
+    ]);
+  });
+
   it('lists each step with a Terraform-like symbol and a count line', () => {
     const plan: Plan = { cluster: 'dev', steps: [create, join, remove], warnings: ['addons are not reconciled yet'] };
     expect(formatPlan(plan).split('\n')).toEqual([

@@ -169,6 +169,11 @@ describe('diff: addons of an existing cluster', () => {
     expect(ids(plan)).toContain('node.create:dev-worker-2');
     expect(ids(plan).filter((i) => i.startsWith('addon.'))).toEqual([]);
     expect(plan.warnings).toEqual([`${error}; addons are left as they are this run`]);
+    expect(plan.unchecked).toEqual(['addons']);
+    // With nothing else to do, the plan is still not "in sync": the addons were not seen.
+    const same = diff(c, { ...observedOf(c), addons: { installed: [], rendered: {}, renderErrors: {}, error } });
+    expect(same.steps).toEqual([]);
+    expect(inSync(same)).toBe(false);
   });
 
   it('an addon that cannot be rendered is planned with the reason, so its step fails with it', async () => {
