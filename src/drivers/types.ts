@@ -44,8 +44,12 @@ export interface ObservedNode {
   configHash: string;
   /** Why the node is in its state, when the driver knows (e.g. the connection error of an unreachable host). */
   detail?: string;
-  /** Running nodes, filled in after observe: whether kubeadm finished here (its sentinel). Undefined: not checked. */
-  kubeadm?: 'done' | 'none';
+  /**
+   * Running nodes, filled in after observe: whether kubeadm finished here (its sentinel); 'stale':
+   * it finished, but for an earlier cluster of this name (another CA than the control plane's).
+   * Undefined: not checked.
+   */
+  kubeadm?: 'done' | 'none' | 'stale';
 }
 
 export interface ObservedNetwork {

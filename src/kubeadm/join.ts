@@ -6,7 +6,7 @@ import { renderJoinConfig } from './config.js';
 import { adminAccess, BootstrapError, done, handle, opts, runningNode, seconds, skipped, type AdminAccess, type BootstrapContext, type Outcome } from './context.js';
 import { installedNote, nodeFacts, readyForKubeadm } from './prepare.js';
 import { applyNodeNetwork } from './network.js';
-import { JOIN_CONFIG, joinArgv, readSentinel, writeSentinel } from './node.js';
+import { JOIN_CONFIG, joinArgv, readSentinel, SENTINEL, writeSentinel } from './node.js';
 import type { NodeHandle } from '../drivers/types.js';
 import type { Role } from '../spec/types.js';
 
@@ -34,9 +34,18 @@ async function copySharedPki(ctx: BootstrapContext, from: AdminAccess, to: NodeH
 export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Role): Promise<Outcome> {
   const node = await runningNode(ctx, name);
   const h = handle(ctx, name);
-  if (await readSentinel(h, ctx.signal)) return skipped('kubeadm already ran on this node');
+  const sentinel = await readSentinel(h, ctx.signal);
+  let admin: AdminAccess | undefined;
+  if (sentinel) {
+    // Joined to this cluster: nothing to do. Joined to an earlier cluster of this name (its control
+    // plane was initialised again, so the CA differs): forget that join; it is reset below.
+    if (!sentinel.caCertHash) return skipped('kubeadm already ran on this node');
+    admin = await adminAccess(ctx, [name]);
+    if (sentinel.caCertHash === caCertHash(clusterCaPem(admin.kc))) return skipped('kubeadm already ran on this node');
+    await h.run(['rm', '-f', SENTINEL], opts(ctx));
+  }
   const { reset, installed } = await readyForKubeadm(ctx, h);
-  const admin = await adminAccess(ctx, [name]);
+  admin ??= await adminAccess(ctx, [name]);
   // A Node object left by an earlier machine of this name (its container was removed by hand) would
   // make kubeadm refuse the join; this machine has not joined (no sentinel), so that object is stale.
   const stale = await deleteNodeObject(admin.kc, name);
@@ -45,6 +54,7 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
   await applyNodeNetwork(h, ctx.cluster.metadata.name, { apiAddress: admin.node.address! }, ctx.signal);
   if (role === 'control-plane') await copySharedPki(ctx, admin, h);
   const token = await createBootstrapToken(admin.kc, ctx.cluster.metadata.name, name);
+  const clusterHash = caCertHash(clusterCaPem(admin.kc));
   const t0 = Date.now();
   try {
     const config = renderJoinConfig({
@@ -52,7 +62,7 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
       node: { ...nodeFacts(ctx, node), role },
       apiServerEndpoint: `${admin.node.address}:6443`,
       token: tokenString(token),
-      caCertHash: caCertHash(clusterCaPem(admin.kc)),
+      caCertHash: clusterHash,
     });
     await h.writeFile(JOIN_CONFIG, config, 0o600, opts(ctx));
     await h.run(joinArgv(), opts(ctx));
@@ -61,7 +71,8 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
     await deleteBootstrapToken(admin.kc, token.id).catch((err: unknown) => ctx.reporter.debug('could not delete the join token; it expires in 15 min', { error: String(err) }));
   }
   const joinMs = Date.now() - t0;
-  await writeSentinel(h, { cluster: ctx.cluster.metadata.name, role, at: new Date().toISOString(), kubernetesVersion: ctx.cluster.spec.kubernetesVersion }, ctx.signal);
-  const notes = `${installedNote(installed)}${stale ? ', replaced a stale Node object' : ''}${reset ? ' (after resetting a half-done join)' : ''}`;
+  await writeSentinel(h, { cluster: ctx.cluster.metadata.name, role, at: new Date().toISOString(), kubernetesVersion: ctx.cluster.spec.kubernetesVersion, caCertHash: clusterHash }, ctx.signal);
+  const resetNote = sentinel ? ' (after resetting its join to an earlier cluster)' : reset ? ' (after resetting a half-done join)' : '';
+  const notes = `${installedNote(installed)}${stale ? ', replaced a stale Node object' : ''}${resetNote}`;
   return done(`kubeadm join ${seconds(joinMs)} through ${admin.node.name}${notes}`);
 }

@@ -22,6 +22,8 @@ export interface Sentinel {
   /** ISO time kubeadm finished. */
   at: string;
   kubernetesVersion: string;
+  /** `sha256:<hex>` of the cluster CA the node was set up with (sentinels of older mk lack it). */
+  caCertHash?: string;
 }
 
 interface RuntimeInfo {

@@ -211,6 +211,9 @@ export function diff(cluster: Cluster, actual: ObservedCluster, opts: { file?: s
     const o = observed.get(node.name);
     if (created.includes(node)) return 'new node';
     if (o?.state === 'running' && o.kubeadm === 'none') return 'kubeadm has not finished on this node (left by an interrupted run)';
+    if (o?.state === 'running' && o.kubeadm === 'stale') return 'joined an earlier cluster of this name (another CA): reset, then join again';
+    // Initialising the control plane again (it was removed) makes a new CA: joined nodes follow.
+    if (o?.state === 'running' && o.kubeadm === 'done' && firstControlPlane && node !== firstControlPlane) return 'the control plane is initialised again: reset, then join again';
     return undefined;
   };
 

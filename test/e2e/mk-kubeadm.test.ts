@@ -199,6 +199,15 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
     await expectNoOp('worker removed by hand');
   });
 
+  it('repairs the loss of the only control plane: initialised again, and the worker leaves the old cluster for the new one', async () => {
+    await execFileP('docker', ['rm', '-f', '-v', `${name}-cp-1`]);
+    const steps = await apply('only control plane removed by hand', 1, 1);
+    expect(steps.map((s) => s.step!.id)).toEqual(expect.arrayContaining([`kubeadm.init:${name}-cp-1`, `kubeadm.join:${name}-w-1`]));
+    expect(steps.find((s) => s.step!.id === `kubeadm.join:${name}-w-1`)?.detail).toMatch(/after resetting its join to an earlier cluster/);
+    await readyNodes([`${name}-cp-1`, `${name}-w-1`]);
+    await expectNoOp('only control plane removed by hand');
+  });
+
   it('adds a second control plane (CA material copied, etcd member added); the API answers through both', async () => {
     const steps = await apply('+1 control plane', 2, 1);
     expect(steps.map((s) => s.step!.id)).toContain(`kubeadm.join:${name}-cp-2`);

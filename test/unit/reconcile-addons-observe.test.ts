@@ -76,3 +76,29 @@ describe('observe and addons', () => {
     expect(observed.addons?.error).toMatch(/^the API server of cluster dev could not be asked about addons: /);
   });
 });
+
+describe('observe: which cluster each node joined', () => {
+  const sentinelOf = (caCertHash?: string) => JSON.stringify({ cluster: 'dev', role: 'worker', at: '', kubernetesVersion: 'v1.31.0', ...(caCertHash ? { caCertHash } : {}) });
+  async function observedWith(cas: Record<string, string | undefined>) {
+    const c = aCluster('dev').withWorkers(2).build();
+    const driver = new MemoryDriver({
+      onExec: (node, argv) => (argv[1] === SENTINEL && node in cas ? { stdout: sentinelOf(cas[node]), stderr: '', exitCode: 0 } : { stdout: '', stderr: 'No such file or directory', exitCode: 1 }),
+    });
+    await driver.ensureNetwork({ cluster: 'dev', subnet: '172.30.9.0/24' });
+    for (const node of expandNodes(c)) await driver.createNode({ node, image: nodeImage(c), configHash: nodeConfigHash(c, node), ...(node.role === 'control-plane' ? { apiServerPort: 0 } : {}) });
+    const observed = await observeCluster(driver, c);
+    return Object.fromEntries(observed.nodes.map((n) => [n.name, n.kubeadm]));
+  }
+
+  it('a node set up with another CA than the first control plane\'s is stale; one without a recorded CA (older mk) counts as joined', async () => {
+    expect(await observedWith({ 'dev-control-plane-1': 'sha256:new', 'dev-worker-1': 'sha256:old', 'dev-worker-2': undefined })).toEqual({
+      'dev-control-plane-1': 'done',
+      'dev-worker-1': 'stale',
+      'dev-worker-2': 'done',
+    });
+  });
+
+  it('no finished control plane: nothing is called stale', async () => {
+    expect(await observedWith({ 'dev-worker-1': 'sha256:old' })).toEqual({ 'dev-control-plane-1': 'none', 'dev-worker-1': 'done', 'dev-worker-2': 'none' });
+  });
+});

@@ -280,7 +280,7 @@ describe('diff: nodes left half-made by a killed run', () => {
 });
 
 describe('diff: kubeadm bootstrap state', () => {
-  const withKubeadm = (o: ObservedCluster, state: Record<string, 'done' | 'none'>): ObservedCluster => ({
+  const withKubeadm = (o: ObservedCluster, state: Record<string, 'done' | 'none' | 'stale'>): ObservedCluster => ({
     ...o,
     nodes: o.nodes.map((n) => (state[n.name] ? { ...n, kubeadm: state[n.name] } : n)),
   });
@@ -289,6 +289,21 @@ describe('diff: kubeadm bootstrap state', () => {
     const plan = diff(dev(2), withKubeadm(observedOf(dev(2)), { 'dev-control-plane-1': 'done', 'dev-worker-1': 'done', 'dev-worker-2': 'none' }));
     expect(ids(plan)).toEqual(['kubeadm.join:dev-worker-2', 'cni.apply:dev', 'cluster.wait:dev']);
     expect(step(plan, 'kubeadm.join:dev-worker-2').reason).toMatch(/interrupted run/);
+  });
+
+  it('a node that joined an earlier cluster of this name (another CA) is joined again', () => {
+    const plan = diff(dev(2), withKubeadm(observedOf(dev(2)), { 'dev-control-plane-1': 'done', 'dev-worker-1': 'stale', 'dev-worker-2': 'done' }));
+    expect(ids(plan)).toEqual(['kubeadm.join:dev-worker-1', 'cni.apply:dev', 'cluster.wait:dev']);
+    expect(step(plan, 'kubeadm.join:dev-worker-1').reason).toBe('joined an earlier cluster of this name (another CA): reset, then join again');
+  });
+
+  it('the only control plane removed by hand: created and initialised again, and the joined workers join the new one', () => {
+    const o = withKubeadm(observedOf(dev(2)), { 'dev-worker-1': 'done', 'dev-worker-2': 'none' });
+    const plan = diff(dev(2), { ...o, nodes: o.nodes.filter((n) => n.role !== 'control-plane') });
+    expect(ids(plan)).toEqual(['node.create:dev-control-plane-1', 'kubeadm.init:dev-control-plane-1', 'kubeadm.join:dev-worker-1', 'kubeadm.join:dev-worker-2', 'cni.apply:dev', 'kubeconfig.export:dev', 'cluster.wait:dev']);
+    expect(step(plan, 'kubeadm.join:dev-worker-1').reason).toBe('the control plane is initialised again: reset, then join again');
+    expect(step(plan, 'kubeadm.join:dev-worker-1').dependsOn).toContain('kubeadm.init:dev-control-plane-1');
+    assertTopological(plan);
   });
 
   it('nodes that exist but were never bootstrapped: init on the existing control plane, no create', () => {
