@@ -52,7 +52,7 @@ export function buildProgram(rt: CliRuntime): Command {
     .command('apply')
     .description('converge the cluster(s) to the spec; with nothing to change it says so and does nothing')
     .addOption(fileOption())
-    .addOption(new Option('--concurrency <n>', 'parallel node operations').argParser(positiveInt).default(4))
+    .addOption(new Option('--concurrency <n>', 'parallel node and addon operations').argParser(positiveInt).default(4))
     .option('--no-switch-context', 'keep the current kubeconfig context (default: mk-NAME becomes current when exported)')
     .action(async (opts: { file: string; concurrency: number; switchContext: boolean }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) =>

@@ -15,7 +15,8 @@ export const DEFAULT_CONCURRENCY = 4;
 
 /**
  * Steps that must run one at a time: anything touching a control plane (etcd membership changes one
- * member at a time) and cluster-wide steps against the API server.
+ * member at a time) and cluster-wide steps against the API server. Addons are not among them: their
+ * dependencies are edges of the plan, they own disjoint objects, and their readiness waits overlap.
  */
 export function isSerial(planned: PlannedStep): boolean {
   const step = planned.step;
@@ -31,9 +32,9 @@ export function isSerial(planned: PlannedStep): boolean {
     case 'cni.apply':
     case 'kubeconfig.export':
     case 'cluster.wait':
+      return true;
     case 'addon.apply':
     case 'addon.remove':
-      return true;
     case 'network.create':
     case 'network.remove':
     case 'volume.remove':

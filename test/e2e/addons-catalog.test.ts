@@ -20,7 +20,7 @@ import { binariesGate } from '../k8s/binaries.js';
 import { startControlPlane, type ControlPlane } from '../k8s/controlplane.js';
 import { ISTIO_SNAPSHOT, istioSnapshotFiles } from '../k8s/istio-snapshot.js';
 import { aCluster } from '../unit/builders.js';
-import { apiErrorCode } from './helpers.js';
+import { apiErrorCode, eventually } from './helpers.js';
 
 const gate = binariesGate(['etcd', 'kube-apiserver']);
 const NAME = 'cat';
@@ -114,9 +114,9 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
     expect(removed.kept).toEqual([]);
     expect(removed.deleted.length).toBe(res.objects.length - res.adoptedNamespaces.length);
     for (const ref of removed.deleted) {
-      const code = await apiErrorCode(read(ref)).catch(() => 0);
       if (ref.kind === 'Namespace') continue; // Terminating without a namespace controller
-      expect(code, `${ref.kind} ${ref.name}`).toBe(404);
+      // A CRD goes once the API server's finalizer has removed its custom resources: not at once.
+      await eventually(`${ref.kind} ${ref.name} gone`, async () => ((await apiErrorCode(read(ref)).catch(() => 0)) === 404 ? true : undefined), 10_000, 200);
     }
     timings[spec.name] = t;
   }
