@@ -145,7 +145,14 @@ export async function fetchVerified(url: string, sha256: string, opts: FetchOpti
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const doFetch: Fetcher = opts.fetch ?? ((target, init) => fetch(target, init));
-  const res = await doFetch(url, opts.signal ? { signal: opts.signal } : {});
+  let res: Awaited<ReturnType<Fetcher>>;
+  try {
+    res = await doFetch(url, opts.signal ? { signal: opts.signal } : {});
+  } catch (err) {
+    // Node's fetch says only "fetch failed"; the reason (DNS, refused, TLS) is its cause.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new ManifestError(`${url}: ${(err as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`, { cause: err });
+  }
   if (!res.ok) throw new ManifestError(`${url}: HTTP ${res.status}`);
   const data = Buffer.from(await res.arrayBuffer());
   const got = sha256Hex(data);

@@ -38,7 +38,8 @@ export async function renderAddon(addon: AddonSpec, cluster: Cluster, ctx: Rende
   try {
     files = entry.fetched ? await fetchReleaseFiles(entry.fetched, addon.options.releaseMirror, ctx.fetch) : undefined;
   } catch (err) {
-    throw new AddonError(addon.name, `release files: ${(err as Error).message}`, { cause: err });
+    const hint = addon.options.releaseMirror ? '' : '; without access to it, set options.releaseMirror to a server holding the same files';
+    throw new AddonError(addon.name, `release files: ${(err as Error).message}${hint}`, { cause: err });
   }
   try {
     return { objects: entry.render(addon.options, cluster, ctx.env, files), version: entry.version, source: 'catalog' };

@@ -150,5 +150,13 @@ describe('fetchVerified (sha256)', () => {
       /^addon istio: release files: https:\/\/raw\.githubusercontent\.com\/istio\/istio\/1\.30\.3\/manifests\/charts\/base\/files\/crd-all\.gen\.yaml: sha256 mismatch/,
     );
     expect(calls).toHaveLength(1);
+
+    // Unreachable: the URL, the reason, and the way out.
+    const offline: Fetcher = async () => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo EAI_AGAIN raw.githubusercontent.com'), { code: 'EAI_AGAIN' }) });
+    };
+    await expect(renderAddon(istio, aCluster('dev').build(), { specDir: cacheDir, fetch: { cacheDir: dir, fetch: offline } })).rejects.toThrow(
+      /^addon istio: release files: https:\/\/raw\.githubusercontent\.com\/\S+: fetch failed \(EAI_AGAIN\); without access to it, set options\.releaseMirror/,
+    );
   });
 });

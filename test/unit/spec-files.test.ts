@@ -107,7 +107,7 @@ describe('loadSpecs', () => {
 });
 
 describe('clusters/ examples', () => {
-  const examples = ['dev.yaml', 'ha.yaml', 'loadbalancer.yaml', 'minimal.yaml', 'ssh.yaml'];
+  const examples = ['dev.yaml', 'ha.yaml', 'loadbalancer.yaml', 'mesh.yaml', 'minimal.yaml', 'ssh.yaml'];
 
   it('loads and validates every file in clusters/', async () => {
     const loaded = await loadSpecs(path.join(repo, 'clusters'));
