@@ -1,0 +1,111 @@
+// Golden plans: the text `mk plan` prints and the steps `mk apply` executes, for a set of specs and
+// observed states, kept in test/unit/golden/plans/. A change to the planner that changes any plan
+// fails here and shows the difference; MK_UPDATE_GOLDEN=1 rewrites the files (review the diff).
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PlanError } from '../../src/errors.js';
+import type { ObservedAddons, ObservedCluster, ObservedNode } from '../../src/drivers/types.js';
+import { formatPlan } from '../../src/output/plan-text.js';
+import { deletePlan, diff } from '../../src/reconcile/diff.js';
+import type { Plan } from '../../src/reconcile/plan.js';
+import { parseSpec } from '../../src/spec/load.js';
+import type { Cluster } from '../../src/spec/types.js';
+import { aCluster, observedOf } from './builders.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const GOLDEN = join(import.meta.dirname, 'golden/plans');
+const update = process.env.MK_UPDATE_GOLDEN === '1';
+
+const example = (file: string): Cluster => parseSpec(readFileSync(join(ROOT, 'clusters', file), 'utf8'), join('clusters', file)).cluster;
+const empty = (name: string): ObservedCluster => ({ name, nodes: [], orphanVolumes: [] });
+const kubeadmDone = (o: ObservedCluster, state: Record<string, ObservedNode['kubeadm']> = {}): ObservedCluster => ({
+  ...o,
+  kubeconfig: 'ok',
+  nodes: o.nodes.map((n) => ({ ...n, kubeadm: state[n.name] ?? 'done' })),
+});
+const withNodes = (o: ObservedCluster, f: (n: ObservedNode) => ObservedNode | undefined): ObservedCluster => ({
+  ...o,
+  nodes: o.nodes.map(f).filter((n): n is ObservedNode => n !== undefined),
+});
+const addons = (a: Partial<ObservedAddons>): ObservedAddons => ({ installed: [], rendered: {}, renderErrors: {}, ...a });
+
+/** Everything a plan carries, as stable text: the printed plan, then each step's data. */
+function render(plan: Plan): string {
+  const steps = plan.steps.map((s) => ({ id: s.id, action: s.action, step: s.step, description: s.description, reason: s.reason, dependsOn: [...s.dependsOn].sort() }));
+  return `${formatPlan(plan)}\n\n${JSON.stringify({ warnings: plan.warnings, unchecked: plan.unchecked ?? [], steps }, null, 2)}\n`;
+}
+
+const dev = (workers: number) => aCluster('dev').withWorkers(workers).build();
+const three = aCluster('dev').withControlPlanes(3).withWorkers(2).build();
+
+const scenarios: Record<string, () => Plan> = {
+  // Every example a user copies, planned against nothing.
+  ...Object.fromEntries(
+    readdirSync(join(ROOT, 'clusters'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => [`example-${f.replace(/\.yaml$/, '')}`, () => { const c = example(f); return diff(c, empty(c.metadata.name), { file: `clusters/${f}` }); }]),
+  ),
+  'in-sync': () => diff(dev(2), kubeadmDone(observedOf(dev(2)))),
+  'scale-up': () => diff(dev(4), kubeadmDone(observedOf(dev(2)))),
+  'scale-down': () => diff(dev(1), kubeadmDone(observedOf(dev(4)))),
+  'control-planes-1-to-3': () => diff(three, kubeadmDone(observedOf(dev(2)))),
+  'control-planes-rolling-image': () => diff(aCluster('dev').withControlPlanes(3).withWorkers(2).withImage('mk/node:v2').build(), kubeadmDone(observedOf(three))),
+  'control-plane-moved-to-new-pool': () =>
+    diff(aCluster('dev').withPool('new', 'control-plane', 1).withWorkers(1).build(), kubeadmDone(observedOf(aCluster('dev').withPool('old', 'control-plane', 1).withPool('new', 'control-plane', 1).withWorkers(1).build()))),
+  'refused-last-control-plane': () =>
+    diff(aCluster('dev').withPool('new', 'control-plane', 1).withWorkers(1).build(), kubeadmDone(observedOf(aCluster('dev').withPool('old', 'control-plane', 1).withWorkers(1).build()))),
+  'refused-only-control-plane-replaced': () => diff(aCluster('dev').withWorkers(1).withKubernetesVersion('v1.32.0').build(), kubeadmDone(observedOf(dev(1)))),
+  'left-by-killed-run': () => {
+    const o = kubeadmDone(observedOf(dev(3)), { 'dev-worker-2': 'none' });
+    return diff(dev(3), {
+      ...withNodes(o, (n) => (n.name === 'dev-worker-1' ? { ...n, state: 'stopped' } : n.name === 'dev-worker-3' ? { ...n, state: 'created', kubeadm: 'none' } : n)),
+      orphanVolumes: ['dev-worker-4-var'],
+      kubeconfig: 'missing',
+    });
+  },
+  'stale-and-lost-control-plane': () =>
+    diff(dev(2), withNodes(kubeadmDone(observedOf(dev(2)), { 'dev-worker-2': 'stale' }), (n) => (n.role === 'control-plane' ? undefined : n))),
+  'bootstrap-none': () => diff(aCluster('dev').withWorkers(2).withoutKubernetes().withNetwork('lab', '10.9.0.0/24').build(), empty('dev')),
+  'ssh-unreachable-host': () => {
+    const c = example('ssh.yaml');
+    const o = kubeadmDone(observedOf(c));
+    return diff(c, withNodes(o, (n) => (n.name === o.nodes[1]!.name ? { ...n, state: 'unreachable', detail: 'connect ETIMEDOUT 10.0.0.21:22' } : n)));
+  },
+  'addons-changes': () => {
+    const c = aCluster('dev').withWorkers(1).withAddon('metrics-server').withAddon('storage').withAddon('csi-hostpath-driver').build();
+    const o = kubeadmDone(observedOf(c));
+    const inst = (name: string, extra: Record<string, unknown> = {}) => ({ name, version: 'v0', specHash: 'old', contentHash: 'old', objects: 4, missing: [], foreign: [], ...extra });
+    return diff(c, {
+      ...o,
+      addons: addons({
+        installed: [inst('metrics-server', { missing: ['Deployment kube-system/metrics-server', 'Service kube-system/metrics-server'] }), inst('registry'), inst('dashboard', { foreign: ['Namespace kubernetes-dashboard'] })],
+        rendered: { 'metrics-server': 'old', storage: 'new', 'csi-hostpath-driver': 'new', volumesnapshots: 'new' },
+        renderErrors: { storage: 'manifest missing.yaml: no such file' },
+      }),
+    });
+  },
+  'addons-unchecked': () => diff(dev(1), { ...kubeadmDone(observedOf(dev(1))), addons: addons({ error: 'the API server of cluster dev could not be asked about addons: no answer within 20 s' }) }),
+  'delete': () => deletePlan({ ...observedOf(dev(2)), orphanVolumes: ['dev-worker-9-var'] }),
+  'delete-ssh-hosts': () => deletePlan(withNodes(observedOf(example('ssh.yaml')), (n) => (n.ordinal === 2 ? { ...n, state: 'unreachable' } : n)), { resetHosts: true }),
+};
+
+describe('golden plans', () => {
+  for (const [name, make] of Object.entries(scenarios)) {
+    it(name, () => {
+      const file = join(GOLDEN, `${name}.txt`);
+      let got: string;
+      try {
+        got = render(make());
+      } catch (err) {
+        if (!(err instanceof PlanError)) throw err;
+        got = `refused: ${err.message}\n`;
+      }
+      if (update) {
+        mkdirSync(GOLDEN, { recursive: true });
+        writeFileSync(file, got);
+      }
+      expect(got).toBe(readFileSync(file, 'utf8'));
+    });
+  }
+});
