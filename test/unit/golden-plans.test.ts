@@ -30,9 +30,30 @@ const withNodes = (o: ObservedCluster, f: (n: ObservedNode) => ObservedNode | un
 });
 const addons = (a: Partial<ObservedAddons>): ObservedAddons => ({ installed: [], rendered: {}, renderErrors: {}, ...a });
 
-/** Everything a plan carries, as stable text: the printed plan, then each step's data. */
+/** Every step that must finish before each step (dependencies, transitively): what the order of execution rests on. */
+function ancestors(plan: Plan): Map<string, string[]> {
+  const deps = new Map(plan.steps.map((s) => [s.id, s.dependsOn]));
+  const memo = new Map<string, Set<string>>();
+  const of = (id: string): Set<string> => {
+    let all = memo.get(id);
+    if (!all) {
+      all = new Set<string>();
+      for (const d of deps.get(id) ?? []) for (const a of [d, ...of(d)]) all.add(a);
+      memo.set(id, all);
+    }
+    return all;
+  };
+  return new Map(plan.steps.map((s) => [s.id, [...of(s.id)].sort()]));
+}
+
+/**
+ * Everything a plan carries, as stable text: the printed plan, then each step's data. Dependencies
+ * are compared as what must run before each step (the transitive closure), so a planner may state
+ * an edge that another one implies without changing the plan.
+ */
 function render(plan: Plan): string {
-  const steps = plan.steps.map((s) => ({ id: s.id, action: s.action, step: s.step, description: s.description, reason: s.reason, dependsOn: [...s.dependsOn].sort() }));
+  const before = ancestors(plan);
+  const steps = plan.steps.map((s) => ({ id: s.id, action: s.action, step: s.step, description: s.description, reason: s.reason, after: before.get(s.id) }));
   return `${formatPlan(plan)}\n\n${JSON.stringify({ warnings: plan.warnings, unchecked: plan.unchecked ?? [], steps }, null, 2)}\n`;
 }
 
