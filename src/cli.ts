@@ -1,6 +1,7 @@
 // The command table. Handlers load lazily so start-up only pays for what runs.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from './commands/context.js';
+import { DEFAULT_CONCURRENCY } from './plan.js';
 
 export interface CliRuntime {
   version: string;
@@ -48,12 +49,15 @@ export function buildProgram(rt: CliRuntime): Command {
       rt.run(globals(cmd), async (ctx) => (await import('./commands/apply.js')).plan(ctx, opts.file)),
     );
 
+  const concurrencyOption = () => new Option('--concurrency <n>', 'parallel node and addon operations').argParser(positiveInt).default(DEFAULT_CONCURRENCY);
+  const switchContextOption = () => new Option('--no-switch-context', 'keep the current kubeconfig context (default: mk-NAME becomes current when exported)');
+
   program
     .command('apply')
     .description('converge the cluster(s) to the spec; with nothing to change it says so and does nothing')
     .addOption(fileOption())
-    .addOption(new Option('--concurrency <n>', 'parallel node and addon operations').argParser(positiveInt).default(4))
-    .option('--no-switch-context', 'keep the current kubeconfig context (default: mk-NAME becomes current when exported)')
+    .addOption(concurrencyOption())
+    .addOption(switchContextOption())
     .action(async (opts: { file: string; concurrency: number; switchContext: boolean }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) =>
         (await import('./commands/apply.js')).apply(ctx, opts.file, { concurrency: opts.concurrency, switchContext: opts.switchContext }),
@@ -66,9 +70,15 @@ export function buildProgram(rt: CliRuntime): Command {
     .addOption(fileOption())
     .addOption(new Option('--interval <duration>', 'how often to re-observe the cluster for drift').argParser(seconds).default(30_000, '30s'))
     .addOption(new Option('--debounce <duration>', 'quiet time after a save before reconciling').argParser(seconds).default(75, '75ms'))
-    .action(async (opts: { file: string; interval: number; debounce: number }, cmd: Command) =>
+    .addOption(concurrencyOption())
+    .addOption(switchContextOption())
+    .action(async (opts: { file: string; interval: number; debounce: number; concurrency: number; switchContext: boolean }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) =>
-        (await import('./commands/watch.js')).watch(ctx, opts.file, { intervalMs: opts.interval, debounceMs: opts.debounce }),
+        (await import('./commands/watch.js')).watch(ctx, opts.file, {
+          intervalMs: opts.interval,
+          debounceMs: opts.debounce,
+          apply: { concurrency: opts.concurrency, switchContext: opts.switchContext },
+        }),
       ),
     );
 

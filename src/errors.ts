@@ -7,6 +7,8 @@ export const EXIT = {
   changesPending: 2,
   /** Another mk holds the cluster lock. */
   locked: 3,
+  /** mk apply: every step ended, but some wait for a prerequisite (a node not running, no control plane answering). */
+  waiting: 4,
   /** Interrupted (Ctrl-C / SIGTERM). */
   interrupted: 130,
 } as const;
@@ -64,6 +66,9 @@ export class StepError extends MkError {
     super(message, options);
   }
 }
+/** A prerequisite of a step is not met yet (a node not running, no control plane answering): the step waits, it does not fail. */
+export class WaitingError extends MkError {}
+
 export class AbortedError extends MkError {
   override readonly exitCode = EXIT.interrupted;
   constructor(message = 'interrupted') {

@@ -1,8 +1,6 @@
 // Output channels. Reporter: one status line per step for people, NDJSON events for machines.
-// Implementations live in src/output.ts; the engine only sees this interface.
-import type { Plan, PlannedStep } from './reconcile/plan.js';
-
-export type StepOutcome = 'done' | 'skipped' | 'not-implemented' | 'failed' | 'aborted';
+// Implementations live in src/output/reporters.ts; the engine only sees this interface.
+import type { Plan, PlannedStep, StepOutcome } from './plan.js';
 
 export type MkEvent =
   | { type: 'plan'; plan: Plan }

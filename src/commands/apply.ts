@@ -2,7 +2,7 @@
 import { driverFor } from '../drivers/index.js';
 import { EXIT, MkError } from '../errors.js';
 import { acquireClusterLock } from '../reconcile/lock.js';
-import { inSync } from '../reconcile/plan.js';
+import { inSync } from '../plan.js';
 import { reconcile } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
 import type { LoadedCluster } from '../spec/types.js';
@@ -33,13 +33,13 @@ export interface ApplyOptions {
   switchContext?: boolean;
 }
 
-/** Applies one loaded spec under the cluster lock. Shared by apply and watch. */
-export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<void> {
+/** Applies one loaded spec under the cluster lock. Shared by apply and watch. Resolves true when steps wait for a prerequisite. */
+export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<boolean> {
   const name = spec.cluster.metadata.name;
   const lock = await acquireClusterLock(name);
   const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
   try {
-    await reconcile(spec.cluster, {
+    const { result } = await reconcile(spec.cluster, {
       driver,
       reporter: ctx.reporter,
       signal: ctx.signal,
@@ -49,6 +49,7 @@ export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: A
       ...(opts.switchContext !== undefined ? { switchContext: opts.switchContext } : {}),
     });
     await saveLastApplied(spec.cluster);
+    return result?.status === 'waiting';
   } finally {
     await driver.close?.();
     await lock.release();
@@ -58,10 +59,11 @@ export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: A
 export async function apply(ctx: CommandContext, target: string, opts: ApplyOptions): Promise<number> {
   const specs = await loadSpecs(target, { stdin: ctx.stdin });
   let failed: MkError | undefined;
+  let waiting = false;
   for (const spec of specs) {
     if (ctx.signal.aborted) break;
     try {
-      await applyOne(ctx, spec, opts);
+      if (await applyOne(ctx, spec, opts)) waiting = true;
     } catch (err) {
       // One cluster failing does not stop the others in a directory; the first error decides the exit code.
       if (specs.length === 1 || !(err instanceof MkError)) throw err;
@@ -70,5 +72,5 @@ export async function apply(ctx: CommandContext, target: string, opts: ApplyOpti
     }
   }
   if (failed) return failed.exitCode;
-  return ctx.signal.aborted ? EXIT.interrupted : EXIT.ok;
+  return ctx.signal.aborted ? EXIT.interrupted : waiting ? EXIT.waiting : EXIT.ok;
 }

@@ -2,9 +2,9 @@
 import { dockerDriver, driverFor } from '../drivers/index.js';
 import type { Driver, ObservedCluster } from '../drivers/types.js';
 import { EXIT, MkError } from '../errors.js';
-import { diff } from '../reconcile/diff.js';
+import type { Plan } from '../plan.js';
+import { planCluster } from '../reconcile/phases.js';
 import { observeCluster } from '../reconcile/runner.js';
-import type { Plan } from '../reconcile/plan.js';
 import { loadSpecs } from '../spec/load.js';
 import type { Cluster } from '../spec/types.js';
 import { loadLastApplied } from '../state.js';
@@ -43,7 +43,7 @@ export function summarize(observed: ObservedCluster, plan: Plan | undefined, com
       }))
       .sort((a, b) => a.name.localeCompare(b.name)),
     comparedWith,
-    outOfSync: plan ? [...plan.steps.filter((s) => s.implemented).map((s) => stepLine(s).trim()), ...(plan.unchecked ?? []).map((u) => `${u}: not checked (see the warning)`)] : [],
+    outOfSync: plan ? [...plan.steps.map((s) => stepLine(s).trim()), ...(plan.unchecked ?? []).map((u) => `${u}: not checked (see the warning)`)] : [],
     warnings: plan?.warnings ?? [],
   };
 }
@@ -109,7 +109,7 @@ export async function status(ctx: CommandContext, name: string | undefined, file
       let refusal: string | undefined;
       if (t.spec) {
         try {
-          plan = diff(t.spec, observed);
+          plan = planCluster(t.spec, observed);
         } catch (err) {
           // A plan that mk would refuse is still a status, and not "in sync".
           if (!(err instanceof MkError)) throw err;

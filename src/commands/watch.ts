@@ -5,12 +5,14 @@ import { EXIT, MkError, SpecError } from '../errors.js';
 import type { MkEvent, Reporter } from '../log.js';
 import { ReconcileLoop, type Trigger } from '../reconcile/watch.js';
 import { loadSpecs } from '../spec/load.js';
-import { applyOne } from './apply.js';
+import { applyOne, type ApplyOptions } from './apply.js';
 import type { CommandContext } from './context.js';
 
 export interface WatchOptions {
   intervalMs: number;
   debounceMs: number;
+  /** How each run applies (the same options as mk apply). */
+  apply: ApplyOptions;
 }
 
 /**
@@ -70,7 +72,7 @@ export async function watch(ctx: CommandContext, target: string, opts: WatchOpti
       if (trigger.kind === 'interval' && edited) ctx.reporter.emit({ type: 'info', cluster: name, message: `change detected: ${spec.file}` });
       const reporter = drift ? new DriftReporter(ctx.reporter) : ctx.reporter;
       try {
-        await applyOne({ ...ctx, reporter }, spec, { concurrency: 4 });
+        await applyOne({ ...ctx, reporter }, spec, opts.apply);
       } catch (err) {
         if (ctx.signal.aborted) return;
         // Keep watching: the next save or drift check retries.

@@ -1,9 +1,10 @@
 // What the bootstrap steps share within one run: the driver, the spec, and admin access to the API
 // server through a control plane (read from the node, never cached across runs).
 import type { KubeConfig } from '@kubernetes/client-node';
-import { MkError } from '../errors.js';
+import { MkError, StepError, WaitingError } from '../errors.js';
 import type { Driver, NodeHandle, ObservedNode } from '../drivers/types.js';
 import type { Reporter } from '../log.js';
+import type { StepContext } from '../phase/types.js';
 import type { Cluster } from '../spec/types.js';
 import { kubeConfigFor } from './api.js';
 import { controlPlaneOrder, serverUrl } from './endpoint.js';
@@ -33,15 +34,29 @@ export interface AdminAccess {
   kc: KubeConfig;
 }
 
-/** Outcome shape the reconcile machine understands. */
-export interface Outcome {
-  outcome: 'done' | 'skipped';
-  detail?: string;
-}
-export const done = (detail?: string): Outcome => ({ outcome: 'done', ...(detail ? { detail } : {}) });
-export const skipped = (detail: string): Outcome => ({ outcome: 'skipped', detail });
+export { done, skipped, type StepResult as Outcome } from '../plan.js';
 
 export class BootstrapError extends MkError {}
+
+const ADMIN = 'kubeadm.admin';
+
+/** The bootstrap context of a step: what it needs of the run (the spec above all). */
+export function bootstrapContext(ctx: StepContext, id: string): BootstrapContext {
+  const run = ctx.run;
+  if (!run) throw new StepError(id, `step ${id} needs the cluster spec`);
+  let admin = run.shared.get(ADMIN) as BootstrapContext['admin'] | undefined;
+  if (!admin) run.shared.set(ADMIN, (admin = new Map()));
+  return {
+    driver: ctx.driver,
+    cluster: run.cluster,
+    reporter: ctx.reporter,
+    signal: ctx.signal,
+    startedAt: run.startedAt,
+    switchContext: run.switchContext,
+    admin,
+    ...(run.specDir ? { specDir: run.specDir } : {}),
+  };
+}
 
 export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
 
@@ -59,7 +74,7 @@ export async function observeNodes(ctx: BootstrapContext): Promise<ObservedNode[
 
 export async function runningNode(ctx: BootstrapContext, name: string): Promise<ObservedNode> {
   const n = (await observeNodes(ctx)).find((x) => x.name === name);
-  if (!n || n.state !== 'running') throw new BootstrapError(`node ${name} is ${n ? n.state : 'missing'}; run mk apply again`);
+  if (!n || n.state !== 'running') throw new WaitingError(`node ${name} is ${n ? n.state : 'missing'}; the next apply goes on once it runs`);
   if (!n.address) throw new BootstrapError(`node ${name} has no address on the cluster network`);
   return n;
 }
@@ -88,7 +103,7 @@ export async function adminAccess(ctx: BootstrapContext, exclude: readonly strin
       if (!(err instanceof BootstrapError)) throw err;
     }
   }
-  throw new BootstrapError(`no running control plane of cluster ${ctx.cluster.metadata.name} gives admin access${exclude.length ? ` (besides ${exclude.join(', ')})` : ''}`);
+  throw new WaitingError(`no running control plane of cluster ${ctx.cluster.metadata.name} gives admin access${exclude.length ? ` (besides ${exclude.join(', ')})` : ''}`);
 }
 
 export function seconds(ms: number): string {

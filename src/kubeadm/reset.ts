@@ -3,7 +3,8 @@
 // done", so a run killed in the middle converges on the next apply. The machine/container itself is
 // removed (docker) or left alone (ssh) by the step after this one.
 import { deleteNodeObject, drainNode } from './api.js';
-import { adminAccess, BootstrapError, done, handle, observeNodes, opts, seconds, skipped, type AdminAccess, type BootstrapContext, type Outcome } from './context.js';
+import { WaitingError } from '../errors.js';
+import { adminAccess, done, handle, observeNodes, opts, seconds, skipped, type AdminAccess, type BootstrapContext, type Outcome } from './context.js';
 import { removeNodeNetwork } from './network.js';
 import { hasKubeadmTraces, INIT_CONFIG, JOIN_CONFIG, readSentinel, resetArgv, SENTINEL } from './node.js';
 
@@ -19,7 +20,7 @@ export async function kubeadmReset(ctx: BootstrapContext, name: string, o: Reset
     try {
       admin = await adminAccess(ctx, [name]);
     } catch (err) {
-      if (!(err instanceof BootstrapError)) throw err;
+      if (!(err instanceof WaitingError)) throw err;
       ctx.reporter.debug('no other control plane: skipping drain and Node deletion', { node: name });
     }
   }

@@ -1,22 +1,16 @@
 // Terraform-style rendering of a Plan. Pure: the same Plan object `mk apply` executes.
-import type { Action, Plan, PlannedStep } from '../reconcile/plan.js';
+import type { Action, Plan, PlannedStep } from '../plan.js';
 
 const SYMBOL: Record<Action, string> = { create: '+', remove: '-', change: '~', replace: '-/+', start: '>' };
 
 export function stepLine(s: PlannedStep): string {
-  const symbol = s.implemented ? SYMBOL[s.action] : '·';
-  const note = s.implemented ? s.reason : `${s.reason ? s.reason + '; ' : ''}not implemented yet`;
-  return `${symbol.padStart(3)} ${s.description}${note ? `  (${note})` : ''}`;
+  return `${SYMBOL[s.action].padStart(3)} ${s.description}${s.reason ? `  (${s.reason})` : ''}`;
 }
 
-export function countActions(plan: Plan): { byAction: Record<Action, number>; notImplemented: number } {
+export function countActions(plan: Plan): Record<Action, number> {
   const byAction: Record<Action, number> = { create: 0, remove: 0, change: 0, replace: 0, start: 0 };
-  let notImplemented = 0;
-  for (const s of plan.steps) {
-    if (s.implemented) byAction[s.action]++;
-    else notImplemented++;
-  }
-  return { byAction, notImplemented };
+  for (const s of plan.steps) byAction[s.action]++;
+  return byAction;
 }
 
 export function formatPlan(plan: Plan): string {
@@ -33,7 +27,7 @@ export function formatPlan(plan: Plan): string {
   }
   lines.push(`Plan for cluster "${plan.cluster}"${where}:`);
   for (const s of plan.steps) lines.push(stepLine(s));
-  const { byAction, notImplemented } = countActions(plan);
+  const byAction = countActions(plan);
   const parts = [
     `${byAction.create} to create`,
     `${byAction.replace} to replace`,
@@ -41,7 +35,6 @@ export function formatPlan(plan: Plan): string {
     `${byAction.change} to change`,
     `${byAction.remove} to remove`,
   ];
-  if (notImplemented) parts.push(`${notImplemented} not implemented yet`);
   lines.push(`Plan: ${parts.join(', ')}.`);
   return lines.join('\n');
 }

@@ -2,7 +2,8 @@
 // on a TTY) and NDJSON for machines. Every string passes through redact() before it is written.
 import pc from 'picocolors';
 import type { Ora } from 'ora';
-import type { MkEvent, Reporter, StepOutcome } from '../log.js';
+import type { MkEvent, Reporter } from '../log.js';
+import type { StepOutcome } from '../plan.js';
 import { redact, redactDeep } from '../redact.js';
 import { formatPlan } from './plan-text.js';
 
@@ -28,7 +29,7 @@ export function formatDuration(ms: number): string {
 const MARK: Record<StepOutcome, string> = {
   done: pc.green('✓'),
   skipped: pc.dim('='),
-  'not-implemented': pc.yellow('○'),
+  waiting: pc.yellow('…'),
   failed: pc.red('✗'),
   aborted: pc.yellow('!'),
 };
@@ -36,7 +37,7 @@ const MARK: Record<StepOutcome, string> = {
 const OUTCOME_TEXT: Record<StepOutcome, string> = {
   done: '',
   skipped: 'already done',
-  'not-implemented': 'not implemented yet',
+  waiting: 'waiting',
   failed: 'failed',
   aborted: 'aborted',
 };
@@ -85,8 +86,7 @@ export class TextReporter implements Reporter {
         return;
       case 'step.finished': {
         this.running.delete(e.step.id);
-        // A not-implemented step's detail already says so ("not implemented yet (kubeadm bootstrap)").
-        const note = e.outcome === 'not-implemented' && e.detail ? e.detail : [OUTCOME_TEXT[e.outcome], e.detail].filter(Boolean).join(': ');
+        const note = [OUTCOME_TEXT[e.outcome], e.detail].filter(Boolean).join(': ');
         this.line(`${MARK[e.outcome]} ${e.step.description}${note ? pc.dim(` (${note})`) : ''} ${pc.dim(formatDuration(e.durationMs))}`);
         return;
       }
@@ -99,8 +99,10 @@ export class TextReporter implements Reporter {
         const parts = (Object.entries(e.counts) as Array<[StepOutcome, number]>)
           .filter(([, n]) => n > 0)
           .map(([k, n]) => `${n} ${OUTCOME_TEXT[k] || k}`);
-        const head = e.ok ? pc.green(`Cluster "${e.cluster}" reconciled`) : pc.red(`Cluster "${e.cluster}" not reconciled`);
-        this.line(`${head}: ${parts.join(', ')} in ${formatDuration(e.durationMs)}`);
+        const waits = !e.ok && !e.counts.failed && !e.counts.aborted && (e.counts.waiting ?? 0) > 0;
+        const head = e.ok ? pc.green(`Cluster "${e.cluster}" reconciled`) : waits ? pc.yellow(`Cluster "${e.cluster}" not reconciled yet`) : pc.red(`Cluster "${e.cluster}" not reconciled`);
+        const hint = waits ? ' (a prerequisite is missing; apply again once it is there, or leave mk watch running)' : '';
+        this.line(`${head}: ${parts.join(', ')} in ${formatDuration(e.durationMs)}${hint}`);
         return;
       }
       case 'info':

@@ -3,15 +3,8 @@
 // side effects live in the provided actor.
 import type { Snapshot } from 'xstate';
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
-import type { StepOutcome } from '../log.js';
-import type { PlannedStep } from './plan.js';
+import type { PlannedStep, StepOutcome, StepResult } from '../plan.js';
 import type { Schedule } from './schedule.js';
-
-/** What a step actor resolves with; failures are thrown. */
-export interface StepOutcomeResult {
-  outcome: 'done' | 'skipped' | 'not-implemented';
-  detail?: string;
-}
 
 export interface StepInput {
   step: PlannedStep;
@@ -47,6 +40,8 @@ export interface RunContext {
   running: RunningStep[];
   /** Finished steps, append-only, in chunks so recording one copies at most one chunk (runs of thousands of steps). */
   finished: StepRecord[][];
+  /** Steps that ended waiting for a prerequisite: the steps that depend on them wait too, without running. */
+  waiting: string[];
   /** The first failure. */
   error?: { stepId: string; message: string };
   status: RunStatus;
@@ -61,7 +56,7 @@ export interface RunOutput {
 
 export type RunEvent =
   | { type: 'ABORT' }
-  | { type: `xstate.done.actor.${string}`; actorId: string; output: StepOutcomeResult }
+  | { type: `xstate.done.actor.${string}`; actorId: string; output: StepResult }
   | { type: `xstate.error.actor.${string}`; actorId: string; error: unknown };
 
 /** Emitted as steps start and end; the runner turns them into Reporter events. */
@@ -102,9 +97,13 @@ function finish(
   if (!r) return undefined;
   const now = Date.now();
   const record: StepRecord = { id, outcome, startedAt: r.startedAt, finishedAt: now, durationMs: now - r.startedAt, ...extra };
-  const last = context.finished.at(-1);
-  const finished = last && last.length < CHUNK ? [...context.finished.slice(0, -1), [...last, record]] : [...context.finished, [record]];
-  return { update: { finished, running: context.running.filter((x) => x !== r) }, step: stepAt(context, r), record };
+  return { update: { finished: appended(context.finished, record), running: context.running.filter((x) => x !== r) }, step: stepAt(context, r), record };
+}
+
+/** Appends a record to the chunked log. */
+function appended(finished: StepRecord[][], record: StepRecord): StepRecord[][] {
+  const last = finished.at(-1);
+  return last && last.length < CHUNK ? [...finished.slice(0, -1), [...last, record]] : [...finished, [record]];
 }
 
 export const runMachine = setup({
@@ -116,7 +115,7 @@ export const runMachine = setup({
     output: {} as RunOutput,
   },
   actors: {
-    runStep: fromPromise<StepOutcomeResult, StepInput>(() => {
+    runStep: fromPromise<StepResult, StepInput>(() => {
       throw new Error('runStep not provided: the runner (or the test) must provide it with machine.provide()');
     }),
   },
@@ -129,18 +128,27 @@ export const runMachine = setup({
     startSteps: enqueueActions(({ context, enqueue }) => {
       const stage = context.stages[context.stage];
       if (!stage) return;
-      const free = Math.max(0, stage.concurrency - context.running.length);
-      const end = Math.min(stage.steps.length, context.cursor + free);
-      if (end <= context.cursor) return;
       const now = Date.now();
       const started: RunningStep[] = [];
-      for (let index = context.cursor; index < end; index++) {
+      let { cursor, finished, waiting } = context;
+      while (cursor < stage.steps.length && context.running.length + started.length < stage.concurrency) {
+        const index = cursor++;
         const step = stage.steps[index]!;
+        // A step whose prerequisite waits cannot run either: it waits, with the step it waits for.
+        const blocker = step.dependsOn.find((d) => waiting.includes(d));
+        if (blocker !== undefined) {
+          const detail = `waiting for ${blocker}`;
+          finished = appended(finished, { id: step.id, outcome: 'waiting', startedAt: now, finishedAt: now, durationMs: 0, detail });
+          waiting = [...waiting, step.id];
+          enqueue.emit({ type: 'step.finished', step, outcome: 'waiting', durationMs: 0, detail });
+          continue;
+        }
         enqueue.spawnChild('runStep', { id: step.id, input: { step } });
         enqueue.emit({ type: 'step.started', step });
         started.push({ id: step.id, stage: context.stage, index, startedAt: now });
       }
-      enqueue.assign({ cursor: end, running: [...context.running, ...started] });
+      if (cursor === context.cursor) return;
+      enqueue.assign({ cursor, finished, waiting, running: [...context.running, ...started] });
     }),
     nextStage: assign({ stage: ({ context }) => context.stage + 1, cursor: 0 }),
     recordDone: enqueueActions(({ context, event, enqueue }) => {
@@ -149,7 +157,7 @@ export const runMachine = setup({
       const done = finish(context, event.actorId, outcome, detail !== undefined ? { detail } : {});
       if (!done) return;
       enqueue.stopChild(event.actorId);
-      enqueue.assign(done.update);
+      enqueue.assign(outcome === 'waiting' ? { ...done.update, waiting: [...context.waiting, event.actorId] } : done.update);
       enqueue.emit({ type: 'step.finished', step: done.step, outcome, durationMs: done.record.durationMs, ...(detail !== undefined ? { detail } : {}) });
     }),
     recordFailure: enqueueActions(({ context, event, enqueue }) => {
@@ -175,7 +183,7 @@ export const runMachine = setup({
   },
 }).createMachine({
   id: 'run',
-  context: ({ input }) => ({ stages: input.schedule, stage: 0, cursor: 0, running: [], finished: [], status: 'running' }),
+  context: ({ input }) => ({ stages: input.schedule, stage: 0, cursor: 0, running: [], finished: [], waiting: [], status: 'running' }),
   initial: 'running',
   states: {
     running: {
@@ -208,7 +216,8 @@ export const runMachine = setup({
 
 export type RunMachine = typeof runMachine;
 
-const FINISHED: ReadonlySet<string> = new Set(['done', 'skipped', 'not-implemented']);
+/** Outcomes that need no second run; a waiting step runs again. */
+const FINISHED: ReadonlySet<string> = new Set(['done', 'skipped']);
 
 /**
  * How to start a run, given a saved snapshot: one that was still running resumes where it was (the

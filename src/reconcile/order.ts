@@ -1,35 +1,17 @@
 // Deterministic topological order of planned steps. Pure.
 import { PlanError } from '../errors.js';
-import type { PlannedStep, StepKind } from './plan.js';
-
-/** Reading order of kinds when several steps are ready at once. */
-const KIND_RANK: Record<StepKind, number> = {
-  'network.create': 0,
-  'volume.remove': 1,
-  'kubeadm.reset': 2,
-  'node.remove': 3,
-  'node.create': 4,
-  'node.start': 5,
-  'kubeadm.init': 6,
-  'cni.apply': 7,
-  'kubeadm.join': 8,
-  'kubeconfig.export': 9,
-  'cluster.wait': 10,
-  'addon.apply': 11,
-  'addon.remove': 12,
-  'network.remove': 13,
-};
+import type { PlannedStep, StepBase } from '../plan.js';
 
 const collator = new Intl.Collator('en', { numeric: true });
 
-/** Kind first, then id with numbers compared as numbers (dev-worker-2 before dev-worker-10). */
-export function compareSteps(a: PlannedStep, b: PlannedStep): number {
-  return KIND_RANK[a.step.kind] - KIND_RANK[b.step.kind] || collator.compare(a.id, b.id);
+/** Rank of a step's kind (reading order among ready steps), then id with numbers compared as numbers (dev-worker-2 before dev-worker-10). */
+export function compareSteps<S extends StepBase>(a: PlannedStep<S>, b: PlannedStep<S>, rank: (step: S) => number): number {
+  return rank(a.step) - rank(b.step) || collator.compare(a.id, b.id);
 }
 
 /** Checks that ids are unique and every dependency exists; returns the steps by id. */
-export function indexSteps(steps: readonly PlannedStep[]): Map<string, PlannedStep> {
-  const byId = new Map<string, PlannedStep>();
+export function indexSteps<S extends StepBase>(steps: readonly PlannedStep<S>[]): Map<string, PlannedStep<S>> {
+  const byId = new Map<string, PlannedStep<S>>();
   for (const s of steps) {
     if (byId.has(s.id)) throw new PlanError(`duplicate step id ${s.id}`);
     byId.set(s.id, s);
@@ -81,11 +63,11 @@ class Heap<T> {
 }
 
 /** Topological order; among ready steps the smallest by compareSteps comes first. Throws PlanError on a cycle. */
-export function orderSteps(steps: readonly PlannedStep[]): PlannedStep[] {
+export function orderSteps<S extends StepBase>(steps: readonly PlannedStep<S>[], rank: (step: S) => number): PlannedStep<S>[] {
   const byId = indexSteps(steps);
   const waiting = new Map<string, number>();
   const dependents = new Map<string, string[]>();
-  const ready = new Heap<PlannedStep>((a, b) => compareSteps(a, b) < 0);
+  const ready = new Heap<PlannedStep<S>>((a, b) => compareSteps(a, b, rank) < 0);
   for (const s of steps) {
     const deps = new Set(s.dependsOn);
     waiting.set(s.id, deps.size);
@@ -96,7 +78,7 @@ export function orderSteps(steps: readonly PlannedStep[]): PlannedStep[] {
     }
     if (deps.size === 0) ready.push(s);
   }
-  const out: PlannedStep[] = [];
+  const out: PlannedStep<S>[] = [];
   while (ready.size > 0) {
     const s = ready.pop()!;
     out.push(s);

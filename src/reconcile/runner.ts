@@ -1,4 +1,4 @@
-// The edge of the engine: observe -> diff -> (apply) run the machine with the real step actors,
+// The edge of the engine: observe -> plan -> (apply) run the machine with the real step actors,
 // turning machine events into Reporter events and the outcome into a result or a typed error.
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
@@ -6,18 +6,17 @@ import { createActor, toPromise } from 'xstate';
 import type { Snapshot } from 'xstate';
 import { AbortedError, StepError } from '../errors.js';
 import type { Driver, ObservedCluster } from '../drivers/types.js';
-import type { Reporter, StepOutcome } from '../log.js';
+import type { Reporter } from '../log.js';
+import type { Plan, StepOutcome } from '../plan.js';
 import type { Cluster } from '../spec/types.js';
-import { observeBootstrap } from '../kubeadm/observe.js';
-import { deletePlan, diff } from './diff.js';
 import { resumeFrom, runMachine } from './machine.js';
 import type { RunOutput, StepRecord } from './machine.js';
-import type { Plan } from './plan.js';
+import { observePhases, planCluster, planDelete, type ClusterPlan } from './phases.js';
 import { schedule } from './schedule.js';
 import { stepActors } from './steps.js';
 
 /** Bump when RunContext changes shape; a snapshot with another version is ignored. */
-export const RUN_SNAPSHOT_VERSION = 1;
+export const RUN_SNAPSHOT_VERSION = 2;
 
 export interface PersistedRun {
   version: number;
@@ -32,7 +31,8 @@ export function planDigest(plan: Plan): string {
 }
 
 export interface RunResult {
-  status: 'done' | 'failed' | 'aborted';
+  /** 'waiting': every step ended, but some wait for a prerequisite (and the steps after them with them). */
+  status: 'done' | 'waiting' | 'failed' | 'aborted';
   ok: boolean;
   /** Per step id: outcome and timings. Steps never started have no record. */
   records: Record<string, StepRecord>;
@@ -76,24 +76,22 @@ function abortedError(signal: AbortSignal | undefined): AbortedError {
   return new AbortedError(reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'interrupted');
 }
 
-/** Runs a plan. Resolves when every step ended; throws StepError on a failed step, AbortedError when aborted. */
-export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<RunResult> {
+/** Runs a plan. Resolves when every step ended (done or waiting); throws StepError on a failed step, AbortedError when aborted. */
+export async function executePlan(plan: ClusterPlan, opts: ExecuteOptions): Promise<RunResult> {
   const { driver, reporter, signal } = opts;
   const cluster = plan.cluster;
   if (signal?.aborted) throw abortedError(signal);
   const started = Date.now();
-  const bootstrap = opts.spec
+  const run = opts.spec
     ? {
-        driver,
         cluster: opts.spec.cluster,
-        reporter,
         startedAt: started,
         switchContext: opts.spec.switchContext ?? true,
-        admin: new Map(),
+        shared: new Map<string, unknown>(),
         ...(opts.spec.specDir ? { specDir: opts.spec.specDir } : {}),
       }
     : undefined;
-  const machine = runMachine.provide({ actors: stepActors(driver, cluster, reporter, bootstrap) });
+  const machine = runMachine.provide({ actors: stepActors({ driver, cluster, reporter, ...(run ? { run } : {}) }) });
   const digest = planDigest(plan);
   const r = opts.resume;
   const resume = r?.version === RUN_SNAPSHOT_VERSION && r.cluster === cluster && r.planDigest === digest ? r : undefined;
@@ -125,8 +123,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Run
     signal?.removeEventListener('abort', onAbort);
   }
 
-  const status = out.status === 'running' ? 'failed' : out.status;
-  const result: RunResult = { status, ok: status === 'done', records: out.records, counts: countOutcomes(out.records), durationMs: Date.now() - started };
+  const counts = countOutcomes(out.records);
+  const status = out.status === 'running' ? 'failed' : out.status === 'done' && counts.waiting ? 'waiting' : out.status;
+  const result: RunResult = { status, ok: status === 'done', records: out.records, counts, durationMs: Date.now() - started };
   reporter.emit({ type: 'summary', cluster, ok: result.ok, inSync: plan.steps.length === 0, counts: result.counts, durationMs: result.durationMs });
   if (status === 'aborted') throw abortedError(signal);
   if (status === 'failed') {
@@ -148,35 +147,21 @@ export interface ReconcileOptions {
   switchContext?: boolean;
 }
 
-/**
- * The driver's view plus (kubeadm clusters) which nodes kubeadm finished on, the kubeconfig context
- * and, once a control plane finished kubeadm, the addons (read through its API server; the addons
- * code is loaded only then).
- */
-async function observe(driver: Driver, cluster: Cluster | string, signal: AbortSignal | undefined, specDir?: string): Promise<ObservedCluster> {
+/** What planning compares the spec with: each phase's part of the actual state. */
+export async function observeCluster(driver: Driver, cluster: Cluster, opts: { signal?: AbortSignal; specDir?: string } = {}): Promise<ObservedCluster> {
+  return observing(opts.signal, () =>
+    observePhases({ driver, cluster: cluster.metadata.name, spec: cluster, purpose: 'reconcile', ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.specDir ? { specDir: opts.specDir } : {}) }),
+  );
+}
+
+/** Observation cut short by the signal is an interruption, whatever error the cut made. */
+async function observing<T>(signal: AbortSignal | undefined, read: () => Promise<T>): Promise<T> {
   try {
-    if (typeof cluster === 'string') return await driver.observe(cluster, signal);
-    const observed = await observeBootstrap(driver, cluster, await driver.observe(cluster.metadata.name, signal), signal);
-    if (cluster.spec.bootstrap !== 'kubeadm') return observed;
-    const cps = observed.nodes.filter((n) => n.role === 'control-plane');
-    if (cps.some((n) => n.kubeadm === 'done')) {
-      const { observeClusterAddons } = await import('../addons/observe.js');
-      return { ...observed, addons: await observeClusterAddons(driver, cluster, observed, { ...(signal ? { signal } : {}), ...(specDir ? { specDir } : {}) }) };
-    }
-    if (cps.some((n) => n.state !== 'running')) {
-      const error = `no control plane of cluster ${cluster.metadata.name} is running, so its addons cannot be read`;
-      return { ...observed, addons: { installed: [], rendered: {}, renderErrors: {}, error } };
-    }
-    return observed;
+    return await read();
   } catch (err) {
     if (signal?.aborted) throw abortedError(signal);
     throw err;
   }
-}
-
-/** What planning compares the spec with (for commands that plan without applying, and tests). */
-export function observeCluster(driver: Driver, cluster: Cluster, opts: { signal?: AbortSignal; specDir?: string } = {}): Promise<ObservedCluster> {
-  return observe(driver, cluster, opts.signal, opts.specDir);
 }
 
 function executeOptions(opts: { driver: Driver; reporter: Reporter; signal?: AbortSignal; concurrency?: number }): ExecuteOptions {
@@ -188,13 +173,13 @@ function executeOptions(opts: { driver: Driver; reporter: Reporter; signal?: Abo
   };
 }
 
-/** observe -> diff -> emit the plan -> (apply) execute it. The plan printed is the plan executed. */
+/** observe -> plan -> emit the plan -> (apply) execute it. The plan printed is the plan executed. */
 export async function reconcile(cluster: Cluster, opts: ReconcileOptions): Promise<{ plan: Plan; result?: RunResult }> {
   const { driver, reporter, signal } = opts;
   if (signal?.aborted) throw abortedError(signal);
   const specDir = opts.file && opts.file !== '-' ? dirname(opts.file) : undefined;
-  const actual = await observe(driver, cluster, signal, specDir);
-  const plan = diff(cluster, actual, opts.file !== undefined ? { file: opts.file } : {});
+  const actual = await observeCluster(driver, cluster, { ...(signal ? { signal } : {}), ...(specDir ? { specDir } : {}) });
+  const plan = planCluster(cluster, actual, opts.file !== undefined ? { file: opts.file } : {});
   reporter.emit({ type: 'plan', plan });
   if (opts.mode === 'plan') return { plan };
   const spec: BootstrapSpec = {
@@ -213,10 +198,9 @@ export async function deleteCluster(
 ): Promise<{ plan: Plan; result: RunResult }> {
   const { driver, reporter, signal, spec } = opts;
   if (signal?.aborted) throw abortedError(signal);
-  // Hosts outlive the cluster (ssh): kubeadm reset runs on each before mk's marker goes.
-  const resetHosts = spec !== undefined && spec.spec.driver.name === 'ssh' && spec.spec.bootstrap === 'kubeadm';
-  const plan = deletePlan(await observe(driver, name, signal), { resetHosts });
+  const actual = await observing(signal, () => observePhases({ driver, cluster: name, ...(spec ? { spec } : {}), purpose: 'delete', ...(signal ? { signal } : {}) }));
+  const plan = planDelete(actual, spec);
   reporter.emit({ type: 'plan', plan });
-  const result = await executePlan(plan, { ...executeOptions(opts), ...(resetHosts ? { spec: { cluster: spec } } : {}) });
+  const result = await executePlan(plan, { ...executeOptions(opts), ...(spec ? { spec: { cluster: spec } } : {}) });
   return { plan, result };
 }

@@ -1,5 +1,5 @@
 // Expand node pools into the concrete nodes the spec asks for. Pure.
-import type { Cluster, DesiredNode } from './types.js';
+import type { Cluster, DesiredNode, Role } from './types.js';
 
 export function nodeName(cluster: string, pool: string, ordinal: number): string {
   return `${cluster}-${pool}-${ordinal}`;
@@ -24,4 +24,9 @@ export function expandNodes(cluster: Cluster): DesiredNode[] {
       };
     });
   });
+}
+
+/** A role as plans and messages say it. */
+export function roleText(role: Role): string {
+  return role === 'control-plane' ? 'control plane' : 'worker';
 }

@@ -21,7 +21,7 @@ import { observeBootstrap } from '../../src/kubeadm/observe.js';
 import { ADMIN_CONF } from '../../src/kubeadm/context.js';
 import { SENTINEL } from '../../src/kubeadm/node.js';
 import { RecordingReporter, type MkEvent } from '../../src/log.js';
-import { nodeConfigHash, nodeImage } from '../../src/reconcile/node-config.js';
+import { nodeConfigHash, nodeImage } from '../../src/infrastructure/node-config.js';
 import { observeCluster, reconcile } from '../../src/reconcile/runner.js';
 import { ReconcileLoop } from '../../src/reconcile/watch.js';
 import { expandNodes } from '../../src/spec/nodes.js';

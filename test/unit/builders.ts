@@ -3,7 +3,7 @@ import { API_VERSION, KIND } from '../../src/spec/types.js';
 import type { AddonSpec, Cluster, NodePool, Role } from '../../src/spec/types.js';
 import type { ObservedCluster, ObservedNode } from '../../src/drivers/types.js';
 import { expandNodes } from '../../src/spec/nodes.js';
-import { nodeConfigHash, nodeImage } from '../../src/reconcile/node-config.js';
+import { nodeConfigHash, nodeImage } from '../../src/infrastructure/node-config.js';
 
 export const DEFAULT_IMAGE = 'mk/node:v1.31.0';
 

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { PlanError } from '../../src/errors.js';
 import type { ObservedAddons, ObservedCluster, ObservedNode } from '../../src/drivers/types.js';
 import { formatPlan } from '../../src/output/plan-text.js';
-import { deletePlan, diff } from '../../src/reconcile/diff.js';
-import type { Plan } from '../../src/reconcile/plan.js';
+import { planCluster, planDelete } from '../../src/reconcile/phases.js';
+import type { ClusterPlan as Plan } from '../../src/reconcile/phases.js';
 import { parseSpec } from '../../src/spec/load.js';
 import type { Cluster } from '../../src/spec/types.js';
 import { aCluster, observedOf } from './builders.js';
@@ -65,39 +65,39 @@ const scenarios: Record<string, () => Plan> = {
   ...Object.fromEntries(
     readdirSync(join(ROOT, 'clusters'))
       .filter((f) => f.endsWith('.yaml'))
-      .map((f) => [`example-${f.replace(/\.yaml$/, '')}`, () => { const c = example(f); return diff(c, empty(c.metadata.name), { file: `clusters/${f}` }); }]),
+      .map((f) => [`example-${f.replace(/\.yaml$/, '')}`, () => { const c = example(f); return planCluster(c, empty(c.metadata.name), { file: `clusters/${f}` }); }]),
   ),
-  'in-sync': () => diff(dev(2), kubeadmDone(observedOf(dev(2)))),
-  'scale-up': () => diff(dev(4), kubeadmDone(observedOf(dev(2)))),
-  'scale-down': () => diff(dev(1), kubeadmDone(observedOf(dev(4)))),
-  'control-planes-1-to-3': () => diff(three, kubeadmDone(observedOf(dev(2)))),
-  'control-planes-rolling-image': () => diff(aCluster('dev').withControlPlanes(3).withWorkers(2).withImage('mk/node:v2').build(), kubeadmDone(observedOf(three))),
+  'in-sync': () => planCluster(dev(2), kubeadmDone(observedOf(dev(2)))),
+  'scale-up': () => planCluster(dev(4), kubeadmDone(observedOf(dev(2)))),
+  'scale-down': () => planCluster(dev(1), kubeadmDone(observedOf(dev(4)))),
+  'control-planes-1-to-3': () => planCluster(three, kubeadmDone(observedOf(dev(2)))),
+  'control-planes-rolling-image': () => planCluster(aCluster('dev').withControlPlanes(3).withWorkers(2).withImage('mk/node:v2').build(), kubeadmDone(observedOf(three))),
   'control-plane-moved-to-new-pool': () =>
-    diff(aCluster('dev').withPool('new', 'control-plane', 1).withWorkers(1).build(), kubeadmDone(observedOf(aCluster('dev').withPool('old', 'control-plane', 1).withPool('new', 'control-plane', 1).withWorkers(1).build()))),
+    planCluster(aCluster('dev').withPool('new', 'control-plane', 1).withWorkers(1).build(), kubeadmDone(observedOf(aCluster('dev').withPool('old', 'control-plane', 1).withPool('new', 'control-plane', 1).withWorkers(1).build()))),
   'refused-last-control-plane': () =>
-    diff(aCluster('dev').withPool('new', 'control-plane', 1).withWorkers(1).build(), kubeadmDone(observedOf(aCluster('dev').withPool('old', 'control-plane', 1).withWorkers(1).build()))),
-  'refused-only-control-plane-replaced': () => diff(aCluster('dev').withWorkers(1).withKubernetesVersion('v1.32.0').build(), kubeadmDone(observedOf(dev(1)))),
+    planCluster(aCluster('dev').withPool('new', 'control-plane', 1).withWorkers(1).build(), kubeadmDone(observedOf(aCluster('dev').withPool('old', 'control-plane', 1).withWorkers(1).build()))),
+  'refused-only-control-plane-replaced': () => planCluster(aCluster('dev').withWorkers(1).withKubernetesVersion('v1.32.0').build(), kubeadmDone(observedOf(dev(1)))),
   'left-by-killed-run': () => {
     const o = kubeadmDone(observedOf(dev(3)), { 'dev-worker-2': 'none' });
-    return diff(dev(3), {
+    return planCluster(dev(3), {
       ...withNodes(o, (n) => (n.name === 'dev-worker-1' ? { ...n, state: 'stopped' } : n.name === 'dev-worker-3' ? { ...n, state: 'created', kubeadm: 'none' } : n)),
       orphanVolumes: ['dev-worker-4-var'],
       kubeconfig: 'missing',
     });
   },
   'stale-and-lost-control-plane': () =>
-    diff(dev(2), withNodes(kubeadmDone(observedOf(dev(2)), { 'dev-worker-2': 'stale' }), (n) => (n.role === 'control-plane' ? undefined : n))),
-  'bootstrap-none': () => diff(aCluster('dev').withWorkers(2).withoutKubernetes().withNetwork('lab', '10.9.0.0/24').build(), empty('dev')),
+    planCluster(dev(2), withNodes(kubeadmDone(observedOf(dev(2)), { 'dev-worker-2': 'stale' }), (n) => (n.role === 'control-plane' ? undefined : n))),
+  'bootstrap-none': () => planCluster(aCluster('dev').withWorkers(2).withoutKubernetes().withNetwork('lab', '10.9.0.0/24').build(), empty('dev')),
   'ssh-unreachable-host': () => {
     const c = example('ssh.yaml');
     const o = kubeadmDone(observedOf(c));
-    return diff(c, withNodes(o, (n) => (n.name === o.nodes[1]!.name ? { ...n, state: 'unreachable', detail: 'connect ETIMEDOUT 10.0.0.21:22' } : n)));
+    return planCluster(c, withNodes(o, (n) => (n.name === o.nodes[1]!.name ? { ...n, state: 'unreachable', detail: 'connect ETIMEDOUT 10.0.0.21:22' } : n)));
   },
   'addons-changes': () => {
     const c = aCluster('dev').withWorkers(1).withAddon('metrics-server').withAddon('storage').withAddon('csi-hostpath-driver').build();
     const o = kubeadmDone(observedOf(c));
     const inst = (name: string, extra: Record<string, unknown> = {}) => ({ name, version: 'v0', specHash: 'old', contentHash: 'old', objects: 4, missing: [], foreign: [], ...extra });
-    return diff(c, {
+    return planCluster(c, {
       ...o,
       addons: addons({
         installed: [inst('metrics-server', { missing: ['Deployment kube-system/metrics-server', 'Service kube-system/metrics-server'] }), inst('registry'), inst('dashboard', { foreign: ['Namespace kubernetes-dashboard'] })],
@@ -106,9 +106,9 @@ const scenarios: Record<string, () => Plan> = {
       }),
     });
   },
-  'addons-unchecked': () => diff(dev(1), { ...kubeadmDone(observedOf(dev(1))), addons: addons({ error: 'the API server of cluster dev could not be asked about addons: no answer within 20 s' }) }),
-  'delete': () => deletePlan({ ...observedOf(dev(2)), orphanVolumes: ['dev-worker-9-var'] }),
-  'delete-ssh-hosts': () => deletePlan(withNodes(observedOf(example('ssh.yaml')), (n) => (n.ordinal === 2 ? { ...n, state: 'unreachable' } : n)), { resetHosts: true }),
+  'addons-unchecked': () => planCluster(dev(1), { ...kubeadmDone(observedOf(dev(1))), addons: addons({ error: 'the API server of cluster dev could not be asked about addons: no answer within 20 s' }) }),
+  'delete': () => planDelete({ ...observedOf(dev(2)), orphanVolumes: ['dev-worker-9-var'] }),
+  'delete-ssh-hosts': () => planDelete(withNodes(observedOf(example('ssh.yaml')), (n) => (n.ordinal === 2 ? { ...n, state: 'unreachable' } : n)), example('ssh.yaml')),
 };
 
 describe('golden plans', () => {

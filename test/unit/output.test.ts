@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Plan, PlannedStep } from '../../src/reconcile/plan.js';
+import type { ClusterPlan as Plan, ClusterStep as PlannedStep } from '../../src/reconcile/phases.js';
 import { formatPlan } from '../../src/output/plan-text.js';
 import { formatDuration, JsonReporter, TextReporter, type Sink } from '../../src/output/reporters.js';
 
@@ -15,7 +15,6 @@ const create: PlannedStep = {
   action: 'create',
   description: 'create node dev-worker-2 (worker)',
   reason: 'missing',
-  implemented: true,
   dependsOn: [],
 };
 const join: PlannedStep = {
@@ -23,8 +22,7 @@ const join: PlannedStep = {
   step: { kind: 'kubeadm.join', node: 'dev-worker-2', role: 'worker' },
   action: 'create',
   description: 'kubeadm join dev-worker-2 (worker)',
-  reason: '',
-  implemented: false,
+  reason: 'new node',
   dependsOn: ['node.create:dev-worker-2'],
 };
 const remove: PlannedStep = { ...create, id: 'node.remove:dev-worker-5', action: 'remove', description: 'remove node dev-worker-5 (worker)', reason: 'scaled down' };
@@ -49,9 +47,9 @@ describe('formatPlan', () => {
       'warning: addons are not reconciled yet',
       'Plan for cluster "dev":',
       '  + create node dev-worker-2 (worker)  (missing)',
-      '  · kubeadm join dev-worker-2 (worker)  (not implemented yet)',
+      '  + kubeadm join dev-worker-2 (worker)  (new node)',
       '  - remove node dev-worker-5 (worker)  (scaled down)',
-      'Plan: 1 to create, 0 to replace, 0 to start, 0 to change, 1 to remove, 1 not implemented yet.',
+      'Plan: 2 to create, 0 to replace, 0 to start, 0 to change, 1 to remove.',
     ]);
   });
 });
@@ -62,14 +60,14 @@ describe('TextReporter (not a TTY)', () => {
     const r = new TextReporter({ verbose: 0, tty: false, sink });
     r.emit({ type: 'step.started', cluster: 'dev', step: create });
     r.emit({ type: 'step.finished', cluster: 'dev', step: create, outcome: 'done', durationMs: 450 });
-    r.emit({ type: 'step.finished', cluster: 'dev', step: join, outcome: 'not-implemented', durationMs: 0 });
-    r.emit({ type: 'summary', cluster: 'dev', ok: true, inSync: false, counts: { done: 1, 'not-implemented': 1 }, durationMs: 1500 });
+    r.emit({ type: 'step.finished', cluster: 'dev', step: join, outcome: 'waiting', durationMs: 0, detail: 'node dev-worker-2 is exited' });
+    r.emit({ type: 'summary', cluster: 'dev', ok: false, inSync: false, counts: { done: 1, waiting: 1 }, durationMs: 1500 });
     // eslint-disable-next-line no-control-regex -- strips colour codes
     const plain = sink.outLines.map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''));
     expect(plain).toEqual([
       '✓ create node dev-worker-2 (worker) 450ms',
-      '○ kubeadm join dev-worker-2 (worker) (not implemented yet) 0ms',
-      'Cluster "dev" reconciled: 1 done, 1 not implemented yet in 1.5s',
+      '… kubeadm join dev-worker-2 (worker) (waiting: node dev-worker-2 is exited) 0ms',
+      'Cluster "dev" not reconciled yet: 1 done, 1 waiting in 1.5s (a prerequisite is missing; apply again once it is there, or leave mk watch running)',
     ]);
   });
 

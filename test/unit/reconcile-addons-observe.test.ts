@@ -5,11 +5,11 @@ import { MemoryDriver } from '../../src/drivers/memory.js';
 import { ADMIN_CONF_PATH } from '../../src/addons/observe.js';
 import { ADMIN_CONF } from '../../src/kubeadm/context.js';
 import { SENTINEL } from '../../src/kubeadm/node.js';
-import { diff } from '../../src/reconcile/diff.js';
+import { planCluster } from '../../src/reconcile/phases.js';
 import { observeCluster } from '../../src/reconcile/runner.js';
 import { expandNodes } from '../../src/spec/nodes.js';
 import type { Cluster } from '../../src/spec/types.js';
-import { nodeConfigHash, nodeImage } from '../../src/reconcile/node-config.js';
+import { nodeConfigHash, nodeImage } from '../../src/infrastructure/node-config.js';
 import { aCluster } from './builders.js';
 
 const cluster = (): Cluster => aCluster('dev').withAddon('metrics-server').build();
@@ -35,7 +35,7 @@ describe('observe and addons', () => {
     const observed = await observeCluster(driver, c);
     expect(observed.addons).toBeUndefined();
     expect(driver.execs.map((e) => e.argv[1])).toEqual([SENTINEL]);
-    expect(diff(c, observed).steps.map((s) => s.id)).toContain('addon.apply:metrics-server');
+    expect(planCluster(c, observed).steps.map((s) => s.id)).toContain('addon.apply:metrics-server');
   });
 
   it('bootstrap: none never reads addons', async () => {
@@ -51,7 +51,7 @@ describe('observe and addons', () => {
     driver.setState('dev-control-plane-1', 'stopped');
     const observed = await observeCluster(driver, c);
     expect(observed.addons).toEqual({ installed: [], rendered: {}, renderErrors: {}, error: 'no control plane of cluster dev is running, so its addons cannot be read' });
-    const plan = diff(c, observed);
+    const plan = planCluster(c, observed);
     expect(plan.steps.map((s) => s.id)).toEqual(['node.start:dev-control-plane-1', 'cluster.wait:dev']);
     expect(plan.warnings).toEqual(['no control plane of cluster dev is running, so its addons cannot be read; addons are left as they are this run']);
   });
@@ -62,7 +62,7 @@ describe('observe and addons', () => {
     const observed = await observeCluster(driver, c);
     expect(observed.addons?.error).toBe('the API server of cluster dev could not be asked about addons: no running control plane of cluster dev gives admin access');
     expect(Object.keys(observed.addons!.rendered)).toEqual(['metrics-server']);
-    expect(diff(c, observed).warnings).toEqual([`${observed.addons!.error}; addons are left as they are this run`]);
+    expect(planCluster(c, observed).warnings).toEqual([`${observed.addons!.error}; addons are left as they are this run`]);
   });
 
   it('reads the admin.conf kubeadm writes', () => {

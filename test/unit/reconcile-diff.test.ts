@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { PlanError } from '../../src/errors.js';
 import type { ObservedCluster } from '../../src/drivers/types.js';
-import { deletePlan, diff, nodeConfigHash } from '../../src/reconcile/diff.js';
-import { inSync } from '../../src/reconcile/plan.js';
-import type { Plan } from '../../src/reconcile/plan.js';
+import { nodeConfigHash } from '../../src/infrastructure/node-config.js';
+import { planCluster, planDelete } from '../../src/reconcile/phases.js';
+import { inSync } from '../../src/plan.js';
+import type { ClusterPlan as Plan } from '../../src/reconcile/phases.js';
 import { expandNodes } from '../../src/spec/nodes.js';
 import type { Cluster } from '../../src/spec/types.js';
 import { aCluster, observedOf } from './builders.js';
@@ -99,27 +100,23 @@ const cases: Case[] = [
 describe('diff', () => {
   for (const c of cases) {
     it(c.name, () => {
-      const plan = diff(c.desired, c.actual);
+      const plan = planCluster(c.desired, c.actual);
       expect(ids(plan)).toEqual(c.steps);
       assertTopological(plan);
       expect(inSync(plan)).toBe(c.steps.length === 0);
     });
   }
 
-  it('fresh cluster: dependencies, ids, reasons, implemented flags', () => {
-    const plan = diff(dev(2), empty(), { file: '/x/cluster.yaml' });
+  it('fresh cluster: dependencies, ids, reasons', () => {
+    const plan = planCluster(dev(2), empty(), { file: '/x/cluster.yaml' });
     expect(plan.file).toBe('/x/cluster.yaml');
     expect(plan.cluster).toBe('dev');
     const create = step(plan, 'node.create:dev-worker-2');
     expect(create.dependsOn).toEqual(['network.create:dev']);
     expect(create.description).toBe('create node dev-worker-2 (worker)');
     expect(create.reason).toBe('missing');
-    expect(create.implemented).toBe(true);
     expect(step(plan, 'kubeadm.init:dev-control-plane-1').dependsOn).toEqual(['node.create:dev-control-plane-1']);
     expect(step(plan, 'kubeadm.join:dev-worker-2').dependsOn).toEqual(['node.create:dev-worker-2', 'kubeadm.init:dev-control-plane-1']);
-    for (const id of ['kubeadm.init:dev-control-plane-1', 'kubeadm.join:dev-worker-1', 'cni.apply:dev', 'kubeconfig.export:dev', 'cluster.wait:dev']) {
-      expect(step(plan, id).implemented).toBe(true);
-    }
     expect(step(plan, 'cni.apply:dev').dependsOn).toEqual(['kubeadm.init:dev-control-plane-1', 'kubeadm.join:dev-worker-1', 'kubeadm.join:dev-worker-2']);
     // The wait comes last and after everything else.
     expect(plan.steps.at(-1)!.id).toBe('cluster.wait:dev');
@@ -129,16 +126,16 @@ describe('diff', () => {
   });
 
   it('network name and subnet come from the docker driver options', () => {
-    const plan = diff(aCluster('dev').withNetwork('lab', '172.31.0.0/24').build(), empty());
+    const plan = planCluster(aCluster('dev').withNetwork('lab', '172.31.0.0/24').build(), empty());
     expect(step(plan, 'network.create:dev').step).toEqual({ kind: 'network.create', cluster: 'dev', name: 'lab', subnet: '172.31.0.0/24' });
   });
 
   it('ssh clusters get no network step', () => {
-    expect(ids(diff(aCluster('dev').overSsh().build(), empty())).some((id) => id.startsWith('network.'))).toBe(false);
+    expect(ids(planCluster(aCluster('dev').overSsh().build(), empty())).some((id) => id.startsWith('network.'))).toBe(false);
   });
 
   it('control planes join one after another', () => {
-    const plan = diff(aCluster('dev').withControlPlanes(3).build(), empty());
+    const plan = planCluster(aCluster('dev').withControlPlanes(3).build(), empty());
     expect(step(plan, 'kubeadm.join:dev-control-plane-2').dependsOn).toContain('kubeadm.init:dev-control-plane-1');
     expect(step(plan, 'kubeadm.join:dev-control-plane-3').dependsOn).toContain('kubeadm.join:dev-control-plane-2');
   });
@@ -146,7 +143,7 @@ describe('diff', () => {
   it('replacing an image: rolling, with a reason that says what changed', () => {
     const before = aCluster('dev').withControlPlanes(2).withWorkers(1).build();
     const after = aCluster('dev').withControlPlanes(2).withWorkers(1).withImage('mk/node:v2').build();
-    const plan = diff(after, observedOf(before));
+    const plan = planCluster(after, observedOf(before));
     assertTopological(plan);
     const remove = step(plan, 'node.remove:dev-control-plane-1');
     expect(remove.action).toBe('replace');
@@ -169,41 +166,41 @@ describe('diff', () => {
     expect(nodeConfigHash(aCluster('dev').withWorkers(1).withPrivileged(false).build(), node)).not.toBe(h);
     expect(nodeConfigHash(base, { ...node, role: 'control-plane' })).not.toBe(h);
     const labelled = aCluster('dev').withPool('worker', 'worker', 1, { tier: 'gold' }).build();
-    expect(inSync(diff(labelled, observedOf(base)))).toBe(true);
+    expect(inSync(planCluster(labelled, observedOf(base)))).toBe(true);
   });
 
   it('a privileged change is explained by the hash', () => {
-    const plan = diff(aCluster('dev').withControlPlanes(2).withPrivileged(false).build(), observedOf(aCluster('dev').withControlPlanes(2).build()));
+    const plan = planCluster(aCluster('dev').withControlPlanes(2).withPrivileged(false).build(), observedOf(aCluster('dev').withControlPlanes(2).build()));
     expect(step(plan, 'node.remove:dev-control-plane-1').reason).toMatch(/^creation settings changed .*config hash [0-9a-f]+ → [0-9a-f]+$/);
   });
 
   it('scale down of control planes waits until new control planes joined', () => {
     const before = aCluster('dev').withPool('old', 'control-plane', 2).build();
     const after = aCluster('dev').withPool('old', 'control-plane', 1).withPool('new', 'control-plane', 1).build();
-    const plan = diff(after, observedOf(before));
+    const plan = planCluster(after, observedOf(before));
     expect(step(plan, 'kubeadm.reset:dev-old-2').dependsOn).toContain('kubeadm.join:dev-new-1');
     assertTopological(plan);
   });
 
   describe('never removes the last control plane', () => {
     it('refuses replacing the only control plane, naming it and what to do', () => {
-      const run = () => diff(aCluster('dev').withImage('mk/node:v2').build(), observedOf(dev(0)));
+      const run = () => planCluster(aCluster('dev').withImage('mk/node:v2').build(), observedOf(dev(0)));
       expect(run).toThrow(PlanError);
       expect(run).toThrow(/dev-control-plane-1.*only control plane.*Add a second control plane first.*mk delete dev/);
     });
 
     it('refuses removing every existing control plane (renamed pool)', () => {
-      const run = () => diff(aCluster('dev').withPool('cp', 'control-plane', 1).build(), observedOf(dev(0)));
+      const run = () => planCluster(aCluster('dev').withPool('cp', 'control-plane', 1).build(), observedOf(dev(0)));
       expect(run).toThrow(/last control plane.*dev-control-plane-1.*Add the new control plane first/);
     });
 
     it('refuses a spec without control planes', () => {
       const noCp: Cluster = { ...dev(1), spec: { ...dev(1).spec, nodes: dev(1).spec.nodes.filter((p) => p.role === 'worker') } };
-      expect(() => diff(noCp, observedOf(dev(1)))).toThrow(PlanError);
+      expect(() => planCluster(noCp, observedOf(dev(1)))).toThrow(PlanError);
     });
 
     it('allows replacing one of two control planes', () => {
-      const plan = diff(aCluster('dev').withControlPlanes(2).withImage('v2').build(), observedOf(aCluster('dev').withControlPlanes(2).build()));
+      const plan = planCluster(aCluster('dev').withControlPlanes(2).withImage('v2').build(), observedOf(aCluster('dev').withControlPlanes(2).build()));
       expect(ids(plan)).toContain('node.remove:dev-control-plane-2');
     });
   });
@@ -211,32 +208,32 @@ describe('diff', () => {
   describe('addons', () => {
     it('are installed after the first bootstrap; unobserved addons of an existing cluster are left alone (see reconcile-addons-diff)', () => {
       const c = aCluster('dev').withAddon('metallb').withAddon('ingress').build();
-      const fresh = diff(c, empty());
+      const fresh = planCluster(c, empty());
       expect(step(fresh, 'addon.apply:ingress').dependsOn).toEqual(['cluster.wait:dev']);
-      expect(step(fresh, 'addon.apply:metallb').implemented).toBe(true);
+      expect(step(fresh, 'addon.apply:metallb').dependsOn).toEqual(['cluster.wait:dev']);
       expect(fresh.warnings).toEqual([]);
-      const again = diff(c, observedOf(c));
+      const again = planCluster(c, observedOf(c));
       expect(inSync(again)).toBe(true);
       expect(again.warnings).toEqual([]);
     });
 
     it('cni: none still plans the network step (endpoint name), saying no CNI', () => {
-      const plan = diff(aCluster('dev').withCni('none').build(), empty());
+      const plan = planCluster(aCluster('dev').withCni('none').build(), empty());
       expect(step(plan, 'cni.apply:dev').description).toBe('cluster network: API endpoint name, no CNI');
     });
   });
 
   it('is deterministic and numeric-aware in ordering', () => {
     const c = dev(12);
-    const a = diff(c, empty());
-    expect(diff(c, empty())).toEqual(a);
+    const a = planCluster(c, empty());
+    expect(planCluster(c, empty())).toEqual(a);
     const creates = ids(a).filter((i) => i.startsWith('node.create:dev-worker'));
     expect(creates.slice(0, 3)).toEqual(['node.create:dev-worker-1', 'node.create:dev-worker-2', 'node.create:dev-worker-3']);
     expect(creates.at(-1)).toBe('node.create:dev-worker-12');
   });
 
   it('plans are plain data (JSON round trip) with no secrets fields', () => {
-    const plan = diff(dev(1), empty());
+    const plan = planCluster(dev(1), empty());
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
     expect(JSON.stringify(plan)).not.toMatch(/token|password|secret/i);
   });
@@ -245,7 +242,7 @@ describe('diff', () => {
 describe('deletePlan', () => {
   it('removes every node (even the last control plane), orphan volumes, then the network', () => {
     const actual = { ...observedOf(dev(2)), orphanVolumes: ['v1'] };
-    const plan = deletePlan(actual);
+    const plan = planDelete(actual);
     expect(ids(plan)).toEqual([
       'volume.remove:v1',
       'node.remove:dev-control-plane-1',
@@ -258,7 +255,7 @@ describe('deletePlan', () => {
   });
 
   it('is empty for a cluster that is gone', () => {
-    expect(inSync(deletePlan(empty()))).toBe(true);
+    expect(inSync(planDelete(empty()))).toBe(true);
   });
 });
 
@@ -266,7 +263,7 @@ describe('diff: nodes left half-made by a killed run', () => {
   it('creates a never-started node again (the driver starts or recreates it) and still plans the bootstrap', () => {
     const o = observedOf(dev(1));
     for (const n of o.nodes) n.state = 'created';
-    const plan = diff(dev(1), o);
+    const plan = planCluster(dev(1), o);
     expect(step(plan, 'node.create:dev-control-plane-1').reason).toBe('never started (left by an interrupted run)');
     expect(step(plan, 'node.create:dev-worker-1').action).toBe('create');
     expect(ids(plan)).toContain('kubeadm.init:dev-control-plane-1');
@@ -275,7 +272,7 @@ describe('diff: nodes left half-made by a killed run', () => {
   });
 
   it('keeps a stopped (once started) node as a start', () => {
-    expect(ids(diff(dev(2), stoppedWorker()))).toEqual(['node.start:dev-worker-2', 'cluster.wait:dev']);
+    expect(ids(planCluster(dev(2), stoppedWorker()))).toEqual(['node.start:dev-worker-2', 'cluster.wait:dev']);
   });
 });
 
@@ -286,20 +283,20 @@ describe('diff: kubeadm bootstrap state', () => {
   });
 
   it('a running node kubeadm never finished on is joined, then the network and the wait follow', () => {
-    const plan = diff(dev(2), withKubeadm(observedOf(dev(2)), { 'dev-control-plane-1': 'done', 'dev-worker-1': 'done', 'dev-worker-2': 'none' }));
+    const plan = planCluster(dev(2), withKubeadm(observedOf(dev(2)), { 'dev-control-plane-1': 'done', 'dev-worker-1': 'done', 'dev-worker-2': 'none' }));
     expect(ids(plan)).toEqual(['kubeadm.join:dev-worker-2', 'cni.apply:dev', 'cluster.wait:dev']);
     expect(step(plan, 'kubeadm.join:dev-worker-2').reason).toMatch(/interrupted run/);
   });
 
   it('a node that joined an earlier cluster of this name (another CA) is joined again', () => {
-    const plan = diff(dev(2), withKubeadm(observedOf(dev(2)), { 'dev-control-plane-1': 'done', 'dev-worker-1': 'stale', 'dev-worker-2': 'done' }));
+    const plan = planCluster(dev(2), withKubeadm(observedOf(dev(2)), { 'dev-control-plane-1': 'done', 'dev-worker-1': 'stale', 'dev-worker-2': 'done' }));
     expect(ids(plan)).toEqual(['kubeadm.join:dev-worker-1', 'cni.apply:dev', 'cluster.wait:dev']);
     expect(step(plan, 'kubeadm.join:dev-worker-1').reason).toBe('joined an earlier cluster of this name (another CA): reset, then join again');
   });
 
   it('the only control plane removed by hand: created and initialised again, and the joined workers join the new one', () => {
     const o = withKubeadm(observedOf(dev(2)), { 'dev-worker-1': 'done', 'dev-worker-2': 'none' });
-    const plan = diff(dev(2), { ...o, nodes: o.nodes.filter((n) => n.role !== 'control-plane') });
+    const plan = planCluster(dev(2), { ...o, nodes: o.nodes.filter((n) => n.role !== 'control-plane') });
     expect(ids(plan)).toEqual(['node.create:dev-control-plane-1', 'kubeadm.init:dev-control-plane-1', 'kubeadm.join:dev-worker-1', 'kubeadm.join:dev-worker-2', 'cni.apply:dev', 'kubeconfig.export:dev', 'cluster.wait:dev']);
     expect(step(plan, 'kubeadm.join:dev-worker-1').reason).toBe('the control plane is initialised again: reset, then join again');
     expect(step(plan, 'kubeadm.join:dev-worker-1').dependsOn).toContain('kubeadm.init:dev-control-plane-1');
@@ -307,18 +304,18 @@ describe('diff: kubeadm bootstrap state', () => {
   });
 
   it('nodes that exist but were never bootstrapped: init on the existing control plane, no create', () => {
-    const plan = diff(dev(1), withKubeadm(observedOf(dev(1)), { 'dev-control-plane-1': 'none', 'dev-worker-1': 'none' }));
+    const plan = planCluster(dev(1), withKubeadm(observedOf(dev(1)), { 'dev-control-plane-1': 'none', 'dev-worker-1': 'none' }));
     expect(ids(plan)).toEqual(['kubeadm.init:dev-control-plane-1', 'kubeadm.join:dev-worker-1', 'cni.apply:dev', 'kubeconfig.export:dev', 'cluster.wait:dev']);
     expect(step(plan, 'kubeadm.init:dev-control-plane-1').dependsOn).toEqual([]);
   });
 
   it('a healthy cluster with its kubeconfig context is in sync', () => {
     const all = Object.fromEntries(expandNodes(dev(2)).map((n) => [n.name, 'done' as const]));
-    expect(inSync(diff(dev(2), { ...withKubeadm(observedOf(dev(2)), all), kubeconfig: 'ok' }))).toBe(true);
+    expect(inSync(planCluster(dev(2), { ...withKubeadm(observedOf(dev(2)), all), kubeconfig: 'ok' }))).toBe(true);
   });
 
   it('a missing kubeconfig context is exported again, nothing else', () => {
-    const plan = diff(dev(1), { ...observedOf(dev(1)), kubeconfig: 'missing' });
+    const plan = planCluster(dev(1), { ...observedOf(dev(1)), kubeconfig: 'missing' });
     expect(ids(plan)).toEqual(['kubeconfig.export:dev']);
     expect(step(plan, 'kubeconfig.export:dev').reason).toMatch(/missing/);
   });
@@ -326,7 +323,7 @@ describe('diff: kubeadm bootstrap state', () => {
   it('removing a control plane: after the new one joined and the network moved, then the kubeconfig is exported again', () => {
     const after = aCluster('dev').withPool('old', 'control-plane', 1).withPool('new', 'control-plane', 1).build();
     const twoCps = observedOf(after);
-    const plan = diff(aCluster('dev').withPool('new', 'control-plane', 1).build(), twoCps);
+    const plan = planCluster(aCluster('dev').withPool('new', 'control-plane', 1).build(), twoCps);
     expect(ids(plan)).toEqual(['cni.apply:dev', 'kubeadm.reset:dev-old-1', 'node.remove:dev-old-1', 'kubeconfig.export:dev', 'cluster.wait:dev']);
     const reset = step(plan, 'kubeadm.reset:dev-old-1');
     expect(reset.step).toEqual({ kind: 'kubeadm.reset', node: 'dev-old-1', role: 'control-plane', drain: true });
@@ -334,14 +331,14 @@ describe('diff: kubeadm bootstrap state', () => {
   });
 
   it('a node kubeadm never ran on is removed without a reset', () => {
-    const plan = diff(dev(1), withKubeadm(observedOf(dev(2)), { 'dev-worker-2': 'none' }));
+    const plan = planCluster(dev(1), withKubeadm(observedOf(dev(2)), { 'dev-worker-2': 'none' }));
     expect(ids(plan)).toEqual(['node.remove:dev-worker-2']);
   });
 
   it('bootstrap: none plans nodes only', () => {
     const c = aCluster('dev').withWorkers(2).withoutKubernetes().build();
-    expect(ids(diff(c, empty()))).toEqual(['network.create:dev', 'node.create:dev-control-plane-1', 'node.create:dev-worker-1', 'node.create:dev-worker-2']);
+    expect(ids(planCluster(c, empty()))).toEqual(['network.create:dev', 'node.create:dev-control-plane-1', 'node.create:dev-worker-1', 'node.create:dev-worker-2']);
     const smaller = aCluster('dev').withWorkers(1).withoutKubernetes().build();
-    expect(ids(diff(smaller, observedOf(c)))).toEqual(['node.remove:dev-worker-2']);
+    expect(ids(planCluster(smaller, observedOf(c)))).toEqual(['node.remove:dev-worker-2']);
   });
 });

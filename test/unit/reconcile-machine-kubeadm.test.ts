@@ -4,10 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import type { ObservedCluster } from '../../src/drivers/types.js';
-import { diff } from '../../src/reconcile/diff.js';
+import { planCluster } from '../../src/reconcile/phases.js';
 import { resumeFrom, runMachine, stepRecords } from '../../src/reconcile/machine.js';
-import type { RunEmitted, StepInput, StepOutcomeResult } from '../../src/reconcile/machine.js';
-import type { Plan } from '../../src/reconcile/plan.js';
+import type { StepResult } from '../../src/plan.js';
+import type { RunEmitted, StepInput } from '../../src/reconcile/machine.js';
+import type { ClusterPlan as Plan } from '../../src/reconcile/phases.js';
 import { schedule } from '../../src/reconcile/schedule.js';
 import type { Schedule } from '../../src/reconcile/schedule.js';
 import { aCluster, observedOf } from './builders.js';
@@ -25,7 +26,7 @@ const BEFORE_JOINS = [
 
 const empty: ObservedCluster = { name: 'dev', nodes: [], orphanVolumes: [] };
 /** 1 control plane + 3 workers, nothing there yet. */
-const fresh = (): Plan => diff(aCluster('dev').withWorkers(3).build(), empty);
+const fresh = (): Plan => planCluster(aCluster('dev').withWorkers(3).build(), empty);
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
@@ -36,14 +37,14 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     });
   });
 
-type Behave = (id: string, signal: AbortSignal) => Promise<StepOutcomeResult>;
+type Behave = (id: string, signal: AbortSignal) => Promise<StepResult>;
 
 /** Fake step actors: behaviour per step id; records each start and end, and each step's abort signal. */
 function fakeSteps(behave: Behave = () => Promise.resolve({ outcome: 'done' })) {
   const started: string[] = [];
   const ended: string[] = [];
   const signals = new Map<string, AbortSignal>();
-  const runStep = fromPromise<StepOutcomeResult, StepInput>(async ({ input, signal }) => {
+  const runStep = fromPromise<StepResult, StepInput>(async ({ input, signal }) => {
     started.push(input.step.id);
     signals.set(input.step.id, signal);
     try {
@@ -126,7 +127,7 @@ describe('a failing join (fake step actors)', () => {
   });
 
   it('fake steps: a failing control-plane join stops the run before the next control plane and the workers join', async () => {
-    const plan = diff(aCluster('dev').withControlPlanes(3).withWorkers(2).build(), empty);
+    const plan = planCluster(aCluster('dev').withControlPlanes(3).withWorkers(2).build(), empty);
     const f = fakeSteps(async (id) => {
       if (id === 'kubeadm.join:dev-control-plane-2') throw new Error('etcd member add failed');
       return { outcome: 'done' };
@@ -204,7 +205,7 @@ describe('after a run killed mid-join (dev-worker-2 has no sentinel)', () => {
   };
 
   it('re-plans exactly its join, the cluster network and the wait', () => {
-    const plan = diff(cluster, observed());
+    const plan = planCluster(cluster, observed());
     expect(plan.steps.map((s) => s.id)).toEqual([JOIN(2), 'cni.apply:dev', 'cluster.wait:dev']);
     expect(plan.steps[0]!.step).toEqual({ kind: 'kubeadm.join', node: 'dev-worker-2', role: 'worker' });
     expect(plan.steps[1]!.dependsOn).toContain(JOIN(2));
@@ -212,7 +213,7 @@ describe('after a run killed mid-join (dev-worker-2 has no sentinel)', () => {
 
   it('fake steps: running that plan starts those three steps, in that order, and nothing else', async () => {
     const f = fakeSteps();
-    const out = await toPromise(start(f.machine, schedule(diff(cluster, observed()))).actor);
+    const out = await toPromise(start(f.machine, schedule(planCluster(cluster, observed()))).actor);
     expect(out.status).toBe('done');
     expect(f.started).toEqual([JOIN(2), 'cni.apply:dev', 'cluster.wait:dev']);
     expect(f.ended).toEqual(f.started);

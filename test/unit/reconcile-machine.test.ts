@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import { runMachine, stepRecords } from '../../src/reconcile/machine.js';
-import type { RunEmitted, StepInput, StepOutcomeResult } from '../../src/reconcile/machine.js';
-import type { PlannedStep } from '../../src/reconcile/plan.js';
+import type { StepResult } from '../../src/plan.js';
+import type { RunEmitted, StepInput } from '../../src/reconcile/machine.js';
+import type { ClusterStep as PlannedStep } from '../../src/reconcile/phases.js';
 import type { Schedule } from '../../src/reconcile/schedule.js';
 
 const step = (id: string): PlannedStep => ({
@@ -11,7 +12,6 @@ const step = (id: string): PlannedStep => ({
   action: 'remove',
   description: `step ${id}`,
   reason: 'test',
-  implemented: true,
   dependsOn: [],
 });
 const stage = (concurrency: number, ...ids: string[]) => ({ concurrency, steps: ids.map(step) });
@@ -26,12 +26,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** A fake step actor: behaviour per step id, with a log of starts/ends and in-flight accounting. */
-function fakes(behave: (id: string, signal: AbortSignal) => Promise<StepOutcomeResult> = () => Promise.resolve({ outcome: 'done' })) {
+function fakes(behave: (id: string, signal: AbortSignal) => Promise<StepResult> = () => Promise.resolve({ outcome: 'done' })) {
   const log: string[] = [];
   const signals = new Map<string, AbortSignal>();
   const calls = new Map<string, number>();
   const state = { inFlight: 0, maxInFlight: 0 };
-  const runStep = fromPromise<StepOutcomeResult, StepInput>(async ({ input, signal }) => {
+  const runStep = fromPromise<StepResult, StepInput>(async ({ input, signal }) => {
     const id = input.step.id;
     calls.set(id, (calls.get(id) ?? 0) + 1);
     signals.set(id, signal);
@@ -60,7 +60,7 @@ describe('run machine', () => {
   it('runs stages in order and records each outcome with timings', async () => {
     const f = fakes(async (id) => {
       await sleep(id === 'a' ? 15 : 1);
-      return id === 'c' ? { outcome: 'not-implemented', detail: 'later' } : { outcome: id === 'b' ? 'skipped' : 'done' };
+      return id === 'c' ? { outcome: 'waiting', detail: 'later' } : { outcome: id === 'b' ? 'skipped' : 'done' };
     });
     const { actor, emitted } = start(f.machine, [stage(2, 'a', 'b'), stage(1, 'c')]);
     const out = await toPromise(actor);
@@ -72,7 +72,7 @@ describe('run machine', () => {
     expect(out.records.a).toMatchObject({ outcome: 'done' });
     expect(out.records.a!.durationMs).toBeGreaterThanOrEqual(10);
     expect(out.records.b!.outcome).toBe('skipped');
-    expect(out.records.c).toMatchObject({ outcome: 'not-implemented', detail: 'later' });
+    expect(out.records.c).toMatchObject({ outcome: 'waiting', detail: 'later' });
     expect(emitted.map((e) => `${e.type} ${e.step.id}`)).toEqual([
       'step.started a',
       'step.started b',
@@ -81,6 +81,23 @@ describe('run machine', () => {
       'step.started c',
       'step.finished c',
     ]);
+  });
+
+  it('a waiting step holds back the steps that depend on it (recorded waiting, never started); the others run', async () => {
+    const f = fakes(async (id) => (id === 'cp' ? { outcome: 'waiting', detail: 'node cp is exited' } : { outcome: 'done' }));
+    const after = (id: string, ...deps: string[]): PlannedStep => ({ ...step(id), dependsOn: deps });
+    const { actor, emitted } = start(f.machine, [
+      { concurrency: 2, steps: [step('cp'), step('w')] },
+      { concurrency: 2, steps: [after('join', 'cp'), after('other', 'w')] },
+      { concurrency: 1, steps: [after('wait', 'join', 'other')] },
+    ]);
+    const out = await toPromise(actor);
+    expect(out.status).toBe('done');
+    expect(f.log.filter((l) => l.startsWith('start'))).toEqual(['start cp', 'start w', 'start other']);
+    expect(out.records.join).toMatchObject({ outcome: 'waiting', detail: 'waiting for cp' });
+    expect(out.records.wait).toMatchObject({ outcome: 'waiting', detail: 'waiting for join' });
+    expect(out.records.other!.outcome).toBe('done');
+    expect(emitted.filter((e) => e.type === 'step.finished' && e.outcome === 'waiting').map((e) => e.step.id)).toEqual(['cp', 'join', 'wait']);
   });
 
   it('an empty schedule is done at once', async () => {

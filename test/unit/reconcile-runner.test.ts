@@ -5,9 +5,9 @@ import { RecordingReporter } from '../../src/log.js';
 import type { MkEvent } from '../../src/log.js';
 import { deleteCluster, executePlan, reconcile } from '../../src/reconcile/runner.js';
 import type { PersistedRun } from '../../src/reconcile/runner.js';
-import { diff } from '../../src/reconcile/diff.js';
+import { planCluster } from '../../src/reconcile/phases.js';
 import { runStep } from '../../src/reconcile/steps.js';
-import type { PlannedStep } from '../../src/reconcile/plan.js';
+import type { ClusterStep as PlannedStep } from '../../src/reconcile/phases.js';
 import { aCluster } from './builders.js';
 
 // Node lifecycle only: the kubeadm steps run against real nodes (test/e2e/mk-kubeadm.test.ts).
@@ -135,7 +135,7 @@ describe('runner with the memory driver', () => {
 
   it('resumes a run from a saved snapshot without redoing finished steps', async () => {
     const driver = new MemoryDriver({ delayMs: { createNode: 5_000 } });
-    const plan = diff(dev(2), await driver.observe('dev'));
+    const plan = planCluster(dev(2), await driver.observe('dev'));
     expect(plan.steps[0]?.id).toBe('network.create:dev');
     let saved: PersistedRun | undefined;
     const ac = new AbortController();
@@ -158,7 +158,7 @@ describe('runner with the memory driver', () => {
 
   it('a saved run for another plan is ignored: the new plan runs in full', async () => {
     const driver = new MemoryDriver({ delayMs: { createNode: 5_000 } });
-    const plan = diff(dev(1), await driver.observe('dev'));
+    const plan = planCluster(dev(1), await driver.observe('dev'));
     let saved: PersistedRun | undefined;
     const ac = new AbortController();
     const first = executePlan(plan, { driver, reporter: new RecordingReporter(), signal: ac.signal, onSnapshot: (p) => (saved = p) });
@@ -166,7 +166,7 @@ describe('runner with the memory driver', () => {
     ac.abort();
     await first.catch(() => {});
     const other = new MemoryDriver();
-    const otherPlan = diff(dev(2), await other.observe('dev'));
+    const otherPlan = planCluster(dev(2), await other.observe('dev'));
     const result = await executePlan(otherPlan, { driver: other, reporter: new RecordingReporter(), resume: saved! });
     expect(result.ok).toBe(true);
     expect(other.calls.ensureNetwork).toBe(1);
@@ -189,7 +189,7 @@ describe('runner with the memory driver', () => {
 describe('steps check before they act', () => {
   const ctx = (driver: MemoryDriver) => ({ driver, cluster: 'dev', reporter: new RecordingReporter(), signal: new AbortController().signal });
   const planned = async (driver: MemoryDriver, id: string): Promise<PlannedStep> => {
-    const p = diff(dev(1), await driver.observe('dev'));
+    const p = planCluster(dev(1), await driver.observe('dev'));
     const s = p.steps.find((x) => x.id === id);
     if (!s) throw new Error(`no ${id}`);
     return s;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PlanError } from '../../src/errors.js';
-import { diff } from '../../src/reconcile/diff.js';
-import type { Plan, PlannedStep } from '../../src/reconcile/plan.js';
+import { planCluster } from '../../src/reconcile/phases.js';
+import type { ClusterPlan as Plan, ClusterStep as PlannedStep } from '../../src/reconcile/phases.js';
 import { schedule } from '../../src/reconcile/schedule.js';
 import { aCluster, observedOf } from './builders.js';
 
@@ -12,7 +12,6 @@ const vol = (id: string, dependsOn: string[] = []): PlannedStep => ({
   action: 'remove',
   description: id,
   reason: 'test',
-  implemented: true,
   dependsOn,
 });
 const stageIds = (p: Plan, concurrency?: number) =>
@@ -24,7 +23,7 @@ describe('schedule', () => {
   });
 
   it('every step appears once, after all of its dependencies', () => {
-    const p = diff(aCluster('dev').withControlPlanes(3).withWorkers(6).withAddon('metallb').build(), { name: 'dev', nodes: [], orphanVolumes: [] });
+    const p = planCluster(aCluster('dev').withControlPlanes(3).withWorkers(6).withAddon('metallb').build(), { name: 'dev', nodes: [], orphanVolumes: [] });
     const stages = schedule(p);
     const stageOf = new Map<string, number>();
     stages.forEach((st, i) => st.steps.forEach((s) => stageOf.set(s.id, i)));
@@ -34,7 +33,7 @@ describe('schedule', () => {
   });
 
   it('workers in parallel up to the limit (default 4), control-plane steps one at a time', () => {
-    const p = diff(aCluster('dev').withControlPlanes(2).withWorkers(6).build(), observedOf(aCluster('dev').build()));
+    const p = planCluster(aCluster('dev').withControlPlanes(2).withWorkers(6).build(), observedOf(aCluster('dev').build()));
     const stages = stageIds(p);
     expect(stages).toEqual([
       { ids: ['node.create:dev-control-plane-2'], concurrency: 1 },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diff } from '../../src/reconcile/diff.js';
+import { planCluster } from '../../src/reconcile/phases.js';
 import { aCluster, observedOf } from './builders.js';
 
 describe('diff with an unreachable ssh host', () => {
@@ -8,7 +8,7 @@ describe('diff with an unreachable ssh host', () => {
     const actual = observedOf(cluster);
     const w2 = actual.nodes.find((n) => n.name === 'dev-worker-2')!;
     Object.assign(w2, { state: 'unreachable', configHash: '', detail: 'connection to dev-worker-2 lost: Keepalive timeout' });
-    const plan = diff(cluster, actual);
+    const plan = planCluster(cluster, actual);
     expect(plan.steps).toEqual([]);
     expect(plan.warnings.join('\n')).toMatch(/dev-worker-2 is unreachable and left alone this run: connection to dev-worker-2 lost/);
   });
@@ -19,7 +19,7 @@ describe('diff with an unreachable ssh host', () => {
     actual.nodes = actual.nodes.filter((n) => n.name !== 'dev-worker-1');
     const w2 = actual.nodes.find((n) => n.name === 'dev-worker-2')!;
     w2.state = 'unreachable';
-    const ids = diff(cluster, actual).steps.map((s) => s.id);
+    const ids = planCluster(cluster, actual).steps.map((s) => s.id);
     expect(ids).toContain('node.create:dev-worker-1');
     expect(ids.some((id) => id.endsWith('dev-worker-2'))).toBe(false);
   });
@@ -31,7 +31,7 @@ describe('diff with host notes (ssh facts)', () => {
     const actual = observedOf(cluster);
     actual.nodes = actual.nodes.filter((n) => n.name !== 'dev-worker-1');
     actual.hostNotes = { 'dev-worker-1': 'debian 12 x86_64 systemd; needs: not installed: kubeadm' };
-    const step = diff(cluster, actual).steps.find((s) => s.id === 'node.create:dev-worker-1')!;
+    const step = planCluster(cluster, actual).steps.find((s) => s.id === 'node.create:dev-worker-1')!;
     expect(step.reason).toBe('missing; host: debian 12 x86_64 systemd; needs: not installed: kubeadm');
   });
 });

@@ -1,14 +1,11 @@
 // Creation-time settings of a node: what the driver bakes into it and what forces a replacement. Pure.
 import { createHash } from 'node:crypto';
+import { capabilitiesOf } from '../drivers/capabilities.js';
 import type { Cluster, DesiredNode } from '../spec/types.js';
 
-/** The node image the driver starts the node from; ssh hosts have none. */
+/** The node image the driver starts the node from; hosts have none. */
 export function nodeImage(cluster: Cluster): string {
-  return cluster.spec.driver.name === 'docker' ? cluster.spec.driver.docker.image : '';
-}
-
-function privileged(cluster: Cluster): boolean {
-  return cluster.spec.driver.name === 'docker' ? cluster.spec.driver.docker.privileged : true;
+  return capabilitiesOf(cluster).nodeImage;
 }
 
 /**
@@ -17,9 +14,10 @@ function privileged(cluster: Cluster): boolean {
  * Kubernetes API and never force a replacement.
  */
 export function nodeConfigHash(cluster: Cluster, node: DesiredNode): string {
+  const caps = capabilitiesOf(cluster);
   const settings: [string, string][] = [
-    ['image', nodeImage(cluster)],
-    ['privileged', String(privileged(cluster))],
+    ['image', caps.nodeImage],
+    ['privileged', String(caps.privileged)],
     ['role', node.role],
     ['pool', node.pool],
     ['cri', cluster.spec.cri],

@@ -1,0 +1,58 @@
+// What the layers above need to know about a driver, as facts of the spec: planning is pure, so it
+// asks here instead of branching on the driver's name. The one place (with src/spec) that does.
+import { MkError } from '../errors.js';
+import type { Cluster } from '../spec/types.js';
+import type { NetworkRequest, ObservedNode } from './types.js';
+
+export interface DriverCapabilities {
+  /** The network the driver makes for the cluster (what to ask for, and the name it gets); undefined: nodes bring their own (ssh hosts). */
+  network?: { request: NetworkRequest; name: string };
+  /** The image nodes start from ('' where nodes are hosts). */
+  nodeImage: string;
+  /** Whether nodes run privileged (hosts always are). */
+  privileged: boolean;
+  /** Nodes are machines that outlive the cluster (ssh hosts): deleting the cluster resets each with kubeadm. */
+  nodesOutliveCluster: boolean;
+  /** The node network is mk's own, so a LoadBalancer address pool can be carved from it (addressPool: auto). */
+  autoAddressPool: boolean;
+  /** Nodes are containers on this host: the kubelet gets a cgroup root and a resolv.conf made from the host's upstream resolvers. */
+  containerNodes: boolean;
+  /** How this machine reaches a control plane's API server: its published 127.0.0.1 port (containers) or the host's address. */
+  apiServerUrl(node: ObservedNode): string;
+}
+
+export function capabilitiesOf(cluster: Cluster): DriverCapabilities {
+  const driver = cluster.spec.driver;
+  switch (driver.name) {
+    case 'docker': {
+      const o = driver.docker;
+      return {
+        network: {
+          request: { cluster: cluster.metadata.name, ...(o.network ? { name: o.network } : {}), ...(o.subnet ? { subnet: o.subnet } : {}) },
+          name: o.network ?? `mk-${cluster.metadata.name}`,
+        },
+        nodeImage: o.image,
+        privileged: o.privileged,
+        nodesOutliveCluster: false,
+        autoAddressPool: true,
+        containerNodes: true,
+        apiServerUrl: (node) => {
+          if (!node.apiServerPort) throw new MkError(`control plane ${node.name} publishes no API server port`);
+          return `https://127.0.0.1:${node.apiServerPort}`;
+        },
+      };
+    }
+    case 'ssh':
+      return {
+        nodeImage: '',
+        privileged: true,
+        nodesOutliveCluster: true,
+        autoAddressPool: false,
+        containerNodes: false,
+        apiServerUrl: (node) => {
+          if (!node.address) throw new MkError(`control plane ${node.name} has no address`);
+          return `https://${node.address.includes(':') ? `[${node.address}]` : node.address}:6443`;
+        },
+      };
+  }
+}

@@ -1,0 +1,118 @@
+// The Kubernetes phase's plan: kubeadm init on the first control plane, joins (control planes one
+// after another, workers in parallel), the cluster network, drain and reset of nodes that leave
+// (before the infrastructure phase removes them), the kubeconfig, and the wait until the cluster is
+// usable. Pure.
+import type { NodePlan } from '../infrastructure/plan.js';
+import type { ObservedCluster, ObservedNode } from '../drivers/types.js';
+import type { StepSink } from '../phase/builder.js';
+import type { Action } from '../plan.js';
+import { roleText } from '../spec/nodes.js';
+import type { Cluster, DesiredNode, Role } from '../spec/types.js';
+
+export type KubeStep =
+  | { kind: 'kubeadm.init'; node: string }
+  | { kind: 'kubeadm.join'; node: string; role: Role }
+  /** drain: drain the node and delete its Node object first (false when the whole cluster goes). */
+  | { kind: 'kubeadm.reset'; node: string; role: Role; drain: boolean }
+  /** The cluster network: API endpoint name on every node, and the CNI. */
+  | { kind: 'cni.apply'; cni: string }
+  | { kind: 'kubeconfig.export'; cluster: string }
+  /** Every node Ready and CoreDNS answering. */
+  | { kind: 'cluster.wait'; cluster: string };
+
+export interface KubePlan {
+  /** The step after which the cluster is usable (addons go after it); undefined when nothing changes. */
+  ready?: string;
+  /** The cluster is bootstrapped in this run (kubeadm init). */
+  fresh: boolean;
+}
+
+export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: ObservedCluster, nodes: NodePlan): KubePlan {
+  if (cluster.spec.bootstrap !== 'kubeadm') return { fresh: false };
+  const name = cluster.metadata.name;
+  const { desired, observed, halfMade, created, replaced, removed, up } = nodes;
+
+  // A node whose sentinel was not read (stopped, unreachable, or a driver that does not say) counts as joined.
+  const joined = (o: ObservedNode): boolean => !halfMade.has(o.name) && o.kubeadm !== 'none';
+  const bootstrap = !actual.nodes.some((n) => n.role === 'control-plane' && joined(n));
+  const first = bootstrap ? desired.find((n) => n.role === 'control-plane') : undefined;
+
+  // Which nodes kubeadm must still run on: new containers and running nodes without the sentinel
+  // (a stopped node's sentinel is read once it runs again, on the next apply).
+  const joinReason = (node: DesiredNode): string | undefined => {
+    const o = observed.get(node.name);
+    if (created.includes(node)) return 'new node';
+    if (o?.state === 'running' && o.kubeadm === 'none') return 'kubeadm has not finished on this node (left by an interrupted run)';
+    if (o?.state === 'running' && o.kubeadm === 'stale') return 'joined an earlier cluster of this name (another CA): reset, then join again';
+    // Initialising the control plane again (it was removed) makes a new CA: joined nodes follow.
+    if (o?.state === 'running' && o.kubeadm === 'done' && first && node !== first) return 'the control plane is initialised again: reset, then join again';
+    return undefined;
+  };
+  const join = (node: DesiredNode, action: Action, reason: string, after: (string | undefined)[]): string =>
+    b.add({ kind: 'kubeadm.join', node: node.name, role: node.role }, node.name, action, `join ${node.name} to the cluster as a ${roleText(node.role)}`, reason, after);
+  /** A node leaves the cluster (drain, reset) before its machine goes, and not before `after`. */
+  const leave = (o: ObservedNode, remove: string, action: Action, reason: string, after: (string | undefined)[]): void => {
+    if (o.kubeadm === 'none') return b.after(remove, after);
+    const reset = b.add({ kind: 'kubeadm.reset', node: o.name, role: o.role, drain: true }, o.name, action, `drain ${o.name}, kubeadm reset, delete its Node`, reason, after);
+    b.after(remove, [reset]);
+  };
+
+  let init: string | undefined;
+  if (first) {
+    const reason = created.includes(first) ? 'new cluster: first control plane' : 'new cluster: kubeadm has not finished on the first control plane';
+    init = b.add({ kind: 'kubeadm.init', node: first.name }, first.name, 'create', `kubeadm init on ${first.name}`, reason, [up.get(first.name)]);
+  }
+  // New control planes join one after another, then replaced control planes roll one at a time.
+  const cpJoins: string[] = [];
+  for (const node of desired.filter((n) => n.role === 'control-plane' && n !== first)) {
+    const reason = joinReason(node);
+    if (reason) cpJoins.push(join(node, 'create', reason, [up.get(node.name), init, cpJoins.at(-1)]));
+  }
+  const freshCpJoins = [...cpJoins];
+  for (const r of replaced.filter((x) => x.observed.role === 'control-plane' || x.node.role === 'control-plane')) {
+    leave(r.observed, r.remove, 'replace', r.reason, [...freshCpJoins, cpJoins.at(-1)]);
+    const joined = join(r.node, 'replace', r.reason, [r.create, cpJoins.at(-1)]);
+    if (r.node.role === 'control-plane') cpJoins.push(joined);
+  }
+  // Workers in parallel.
+  const joins = [...cpJoins];
+  for (const node of desired.filter((n) => n.role === 'worker')) {
+    const reason = joinReason(node);
+    if (reason) joins.push(join(node, 'create', reason, [up.get(node.name), init]));
+  }
+  for (const r of replaced.filter((x) => x.observed.role === 'worker' && x.node.role === 'worker')) {
+    leave(r.observed, r.remove, 'replace', r.reason, []);
+    joins.push(join(r.node, 'replace', r.reason, [r.create, init]));
+  }
+
+  // Cluster network (endpoint name, CNI) whenever the set of nodes changes; removals come after it,
+  // so no node still points at a control plane that is leaving.
+  let net: string | undefined;
+  if (init || joins.length > 0 || removed.some((r) => r.observed.kubeadm !== 'none')) {
+    const cni = cluster.spec.networking.cni;
+    const what = cni === 'auto' ? 'mk CNI' : cni === 'none' ? 'no CNI' : `CNI from ${cni}`;
+    net = b.add({ kind: 'cni.apply', cni }, name, init ? 'create' : 'change', `cluster network: API endpoint name, ${what}`, init ? 'new cluster' : 'nodes join or leave', [init, ...joins]);
+  }
+  // Scale down: control planes only after every new control plane has joined.
+  for (const r of removed) leave(r.observed, r.remove, 'remove', r.reason, [net, ...(r.observed.role === 'control-plane' ? cpJoins : [])]);
+
+  let last: string | undefined;
+  const cpChanged = init !== undefined || replaced.some((r) => r.observed.role === 'control-plane') || removed.some((r) => r.observed.role === 'control-plane');
+  if (cpChanged || actual.kubeconfig === 'missing') {
+    const reason = init ? 'new cluster' : cpChanged ? 'a control plane leaves' : `context mk-${name} is missing or points elsewhere`;
+    last = b.add({ kind: 'kubeconfig.export', cluster: name }, name, init ? 'create' : 'change', `export kubeconfig context mk-${name}`, reason, b.ids());
+  }
+  if (init || joins.length > 0 || net || nodes.stopped.length > 0) {
+    last = b.add({ kind: 'cluster.wait', cluster: name }, name, init ? 'create' : 'change', 'wait until every node is Ready and CoreDNS answers', init ? 'new cluster' : 'nodes changed', b.ids());
+  }
+  return { ...(last ?? init ? { ready: (last ?? init)! } : {}), fresh: first !== undefined };
+}
+
+/** mk delete of a cluster whose nodes are machines that stay (ssh): kubeadm reset on each running one before it is let go. */
+export function planKubernetesDelete(b: StepSink<KubeStep>, actual: ObservedCluster, removals: ReadonlyMap<string, string>): void {
+  for (const n of actual.nodes) {
+    const remove = removals.get(n.name);
+    if (n.state !== 'running' || !remove) continue;
+    b.after(remove, [b.add({ kind: 'kubeadm.reset', node: n.name, role: n.role, drain: false }, n.name, 'remove', `kubeadm reset on ${n.name}`, 'mk delete')]);
+  }
+}

@@ -1,0 +1,79 @@
+// The phases of a reconcile, in the order they plan and run:
+//
+//   1. infrastructure  the driver: the cluster network, nodes (create, start, replace, remove), volumes
+//   2. kubernetes      kubeadm: init, joins, the cluster network, drain + reset of leaving nodes,
+//                      the kubeconfig, the wait until the cluster is usable
+//   3. addons          catalog addons and user manifests, through the API server
+//
+// Each phase observes its part of the actual state (after the phases before it), plans its steps
+// from the spec and what was observed (pure), and runs its own step kinds. A new step kind is added
+// in its phase's folder. Ranks: the reading order of kinds among steps ready at the same time.
+//
+//   rank  0 network.create   3 node.remove   6 kubeadm.init   9 kubeconfig.export  12 addon.remove
+//         1 volume.remove    4 node.create   7 cni.apply     10 cluster.wait       13 network.remove
+//         2 kubeadm.reset    5 node.start    8 kubeadm.join  11 addon.apply
+import { addons, planAddonSteps, type AddonStep } from '../addons/phase.js';
+import { capabilitiesOf } from '../drivers/capabilities.js';
+import type { ObservedCluster } from '../drivers/types.js';
+import { infrastructure, planInfrastructure, planInfrastructureDelete, type InfraStep } from '../infrastructure/index.js';
+import { kubernetes, planKubernetes, planKubernetesDelete, type KubeStep } from '../kubeadm/phase.js';
+import { PlanBuilder } from '../phase/builder.js';
+import type { ObserveContext, StepKind, StepKinds } from '../phase/types.js';
+import type { Plan, PlannedStep } from '../plan.js';
+import type { Cluster } from '../spec/types.js';
+import { orderSteps } from './order.js';
+
+export const PHASES = [infrastructure, kubernetes, addons] as const;
+
+export type Step = InfraStep | KubeStep | AddonStep;
+export type ClusterPlan = Plan<Step>;
+export type ClusterStep = PlannedStep<Step>;
+
+const KINDS: StepKinds<Step> = { ...infrastructure.kinds, ...kubernetes.kinds, ...addons.kinds };
+
+/** The handler and scheduling facts of a step's kind. */
+export function kindOf<S extends Step>(step: S): StepKind<S> {
+  return KINDS[step.kind as S['kind']] as unknown as StepKind<S>;
+}
+
+export const rankOf = (step: Step): number => kindOf(step).rank;
+
+/** What the cluster is now: each phase adds its part to what the phases before it observed. */
+export async function observePhases(ctx: ObserveContext): Promise<ObservedCluster> {
+  let observed: ObservedCluster = { name: ctx.cluster, nodes: [], orphanVolumes: [] };
+  for (const phase of PHASES) {
+    ctx.signal?.throwIfAborted();
+    observed = await phase.observe(ctx, observed);
+  }
+  return observed;
+}
+
+function finish(b: PlanBuilder<Step>, cluster: string, file: string | undefined): ClusterPlan {
+  return {
+    cluster,
+    ...(file !== undefined ? { file } : {}),
+    steps: orderSteps(b.list, rankOf),
+    warnings: b.warnings,
+    ...(b.unchecked.length ? { unchecked: b.unchecked } : {}),
+  };
+}
+
+/** desired + observed -> the plan, phase by phase. Pure: no I/O, deterministic, no secrets. */
+export function planCluster(cluster: Cluster, actual: ObservedCluster, opts: { file?: string } = {}): ClusterPlan {
+  const b = new PlanBuilder<Step>();
+  const nodes = planInfrastructure(b, cluster, actual);
+  const kube = planKubernetes(b, cluster, actual, nodes);
+  planAddonSteps(b, cluster, actual, kube);
+  return finish(b, cluster.metadata.name, opts.file);
+}
+
+/**
+ * Everything mk owns for the cluster, removed (exempt from the control-plane guard: the cluster goes).
+ * With the spec of a cluster whose nodes are machines that stay (ssh), kubeadm reset runs on each first.
+ */
+export function planDelete(actual: ObservedCluster, spec?: Cluster): ClusterPlan {
+  const b = new PlanBuilder<Step>();
+  const removals = planInfrastructureDelete(b, actual);
+  if (spec?.spec.bootstrap === 'kubeadm' && capabilitiesOf(spec).nodesOutliveCluster) planKubernetesDelete(b, actual, removals);
+  return finish(b, actual.name, undefined);
+}
