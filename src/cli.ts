@@ -97,7 +97,7 @@ export function buildProgram(rt: CliRuntime): Command {
     .argument('[name]', 'cluster name')
     .option('-f, --file <path>', 'delete the cluster(s) this spec describes')
     .action(async (name: string | undefined, opts: { file?: string }, cmd: Command) =>
-      rt.run(globals(cmd), async (ctx) => (await import('./commands/delete.js')).del(ctx, name, opts.file)),
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/delete.js')).deleteClusters(ctx, name, opts.file)),
     );
 
   program

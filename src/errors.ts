@@ -50,11 +50,15 @@ export class CommandError extends MkError {
 
 export class LockedError extends MkError {
   override readonly exitCode = EXIT.locked;
-  constructor(readonly cluster: string, readonly holder: { pid: number; host: string; since: string } | undefined) {
+  /** lost: this mk held the lock and another one took it over (this one stalled past the stale time). */
+  constructor(readonly cluster: string, readonly holder: { pid: number; host: string; since: string } | undefined, opts: { lost?: boolean } = {}) {
+    const who = holder ? `another mk (pid ${holder.pid} on ${holder.host}, since ${holder.since})` : 'another mk';
     super(
-      holder
-        ? `cluster "${cluster}" is being reconciled by another mk (pid ${holder.pid} on ${holder.host}, since ${holder.since})`
-        : `cluster "${cluster}" is locked by another mk`,
+      opts.lost
+        ? `lost the lock of cluster "${cluster}": ${who} took it over, so this mk stopped its steps; the other one goes on`
+        : holder
+          ? `cluster "${cluster}" is being reconciled by ${who}`
+          : `cluster "${cluster}" is locked by another mk`,
     );
   }
 }

@@ -1,5 +1,6 @@
 // Entry point: parse the command line, run one command, print errors in one place, exit with a
-// documented code (see README "Exit codes"). The only process.exit in mk is in bin/mk.js.
+// documented code (see README "Exit codes"). bin/mk.js sets the exit code; process.exit is called only
+// here, for a second Ctrl-C (forced exit) and a reader of stdout that went away (EPIPE).
 import { CommanderError } from 'commander';
 import { buildProgram, type GlobalOptions } from './cli.js';
 import type { CommandContext } from './commands/context.js';

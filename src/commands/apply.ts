@@ -1,7 +1,7 @@
 // mk plan / mk apply: load every spec, then per cluster: (lock) → observe → diff → print → execute.
 import { driverFor } from '../drivers/index.js';
 import { EXIT, MkError } from '../errors.js';
-import { acquireClusterLock } from '../reconcile/lock.js';
+import { withClusterLock } from '../reconcile/lock.js';
 import { inSync } from '../plan.js';
 import { reconcile } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
@@ -35,25 +35,24 @@ export interface ApplyOptions {
 
 /** Applies one loaded spec under the cluster lock. Shared by apply and watch. Resolves true when steps wait for a prerequisite. */
 export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<boolean> {
-  const name = spec.cluster.metadata.name;
-  const lock = await acquireClusterLock(name);
-  const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
-  try {
-    const { result } = await reconcile(spec.cluster, {
-      driver,
-      reporter: ctx.reporter,
-      signal: ctx.signal,
-      mode: 'apply',
-      file: spec.file,
-      concurrency: opts.concurrency,
-      ...(opts.switchContext !== undefined ? { switchContext: opts.switchContext } : {}),
-    });
-    await saveLastApplied(spec.cluster);
-    return result?.status === 'waiting';
-  } finally {
-    await driver.close?.();
-    await lock.release();
-  }
+  return withClusterLock(spec.cluster.metadata.name, ctx.signal, async (signal) => {
+    const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
+    try {
+      const { result } = await reconcile(spec.cluster, {
+        driver,
+        reporter: ctx.reporter,
+        signal,
+        mode: 'apply',
+        file: spec.file,
+        concurrency: opts.concurrency,
+        ...(opts.switchContext !== undefined ? { switchContext: opts.switchContext } : {}),
+      });
+      await saveLastApplied(spec.cluster);
+      return result?.status === 'waiting';
+    } finally {
+      await driver.close?.();
+    }
+  });
 }
 
 export async function apply(ctx: CommandContext, target: string, opts: ApplyOptions): Promise<number> {

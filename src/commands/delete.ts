@@ -2,7 +2,7 @@
 import { dockerDriver, driverFor } from '../drivers/index.js';
 import type { Driver } from '../drivers/types.js';
 import { MkError, EXIT } from '../errors.js';
-import { acquireClusterLock } from '../reconcile/lock.js';
+import { withClusterLock } from '../reconcile/lock.js';
 import { deleteCluster } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
 import { loadLastApplied } from '../state.js';
@@ -23,7 +23,7 @@ async function removeContext(ctx: CommandContext, cluster: string): Promise<void
   if (removed) ctx.reporter.emit({ type: 'info', cluster, message: `removed context ${name} from ${path}` });
 }
 
-export async function del(ctx: CommandContext, name: string | undefined, file: string | undefined): Promise<number> {
+export async function deleteClusters(ctx: CommandContext, name: string | undefined, file: string | undefined): Promise<number> {
   if (!name && !file) throw new MkError('name a cluster (mk delete NAME) or a spec (mk delete -f FILE)');
   if (name && file) throw new MkError('give either a cluster name or -f, not both');
   const targets: Array<{ name: string; spec?: Cluster; driver: () => Promise<Driver> }> = [];
@@ -38,15 +38,15 @@ export async function del(ctx: CommandContext, name: string | undefined, file: s
     targets.push({ name, ...(last ? { spec: last } : {}), driver: () => (last ? driverFor(last, debug) : dockerDriver({}, debug)) });
   }
   for (const t of targets) {
-    const lock = await acquireClusterLock(t.name);
-    const driver = await t.driver();
-    try {
-      await deleteCluster(t.name, { driver, reporter: ctx.reporter, signal: ctx.signal, ...(t.spec ? { spec: t.spec } : {}) });
-      await removeContext(ctx, t.name);
-    } finally {
-      await driver.close?.();
-      await lock.release();
-    }
+    await withClusterLock(t.name, ctx.signal, async (signal) => {
+      const driver = await t.driver();
+      try {
+        await deleteCluster(t.name, { driver, reporter: ctx.reporter, signal, ...(t.spec ? { spec: t.spec } : {}) });
+        await removeContext(ctx, t.name);
+      } finally {
+        await driver.close?.();
+      }
+    });
   }
   return EXIT.ok;
 }

@@ -1,17 +1,12 @@
 // Which control plane mk talks to, and at which URL. Pure.
-import { MkError } from '../errors.js';
+import { capabilitiesOf } from '../drivers/capabilities.js';
 import type { ObservedNode } from '../drivers/types.js';
 import { expandNodes } from '../spec/nodes.js';
 import type { Cluster } from '../spec/types.js';
 
 /** The API server URL of a control plane as mk reaches it: the published 127.0.0.1 port (docker) or the host (ssh). */
 export function serverUrl(cluster: Cluster, node: ObservedNode): string {
-  if (cluster.spec.driver.name === 'docker') {
-    if (!node.apiServerPort) throw new MkError(`control plane ${node.name} publishes no API server port`);
-    return `https://127.0.0.1:${node.apiServerPort}`;
-  }
-  if (!node.address) throw new MkError(`control plane ${node.name} has no address`);
-  return `https://${node.address.includes(':') ? `[${node.address}]` : node.address}:6443`;
+  return capabilitiesOf(cluster).apiServerUrl(node);
 }
 
 const collator = new Intl.Collator('en', { numeric: true });

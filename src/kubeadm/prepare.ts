@@ -1,6 +1,7 @@
 // What init and join share before kubeadm runs on a node: the node booted with its runtime (and the
 // release binaries when it lacks Kubernetes), kubeadm of the spec's version, leftovers of an
 // interrupted kubeadm reset, the kubelet's settings, and a resolv.conf that will not make CoreDNS loop.
+import { capabilitiesOf } from '../drivers/capabilities.js';
 import type { NodeHandle, ObservedNode } from '../drivers/types.js';
 import { expandNodes } from '../spec/nodes.js';
 import { installKubeBinaries } from './binaries.js';
@@ -17,10 +18,10 @@ export function nodeFacts(ctx: BootstrapContext, node: ObservedNode): NodeFacts 
 /** Readies the node for kubeadm (see the top of this file); returns the kubelet settings, whether it reset the node, and what it installed. */
 export async function readyForKubeadm(ctx: BootstrapContext, h: NodeHandle): Promise<{ kubelet: KubeletSettings; reset: boolean; installed: string[] }> {
   const { cri } = ctx.cluster.spec;
-  const docker = ctx.cluster.spec.driver.name === 'docker' ? ctx.cluster.spec.driver.docker : undefined;
+  const { containerNodes, nodeImage } = capabilitiesOf(ctx.cluster);
   const version = ctx.cluster.spec.kubernetesVersion;
   const installed = await prepareNode(h, cri, {
-    ...(docker ? { image: docker.image } : {}),
+    ...(nodeImage ? { image: nodeImage } : {}),
     signal: ctx.signal,
     installKubernetes: () => installKubeBinaries(h, version, { signal: ctx.signal }),
   });
@@ -33,7 +34,7 @@ export async function readyForKubeadm(ctx: BootstrapContext, h: NodeHandle): Pro
     reset = true;
   }
   const kubelet: KubeletSettings = { cgroupDriver: await runtimeCgroupDriver(h, cri, ctx.signal) };
-  if (docker) {
+  if (containerNodes) {
     await h.writeFile(POD_RESOLV_CONF, await hostPodResolvConf(), 0o644, opts(ctx));
     kubelet.cgroupRoot = '/kubelet';
     kubelet.resolvConf = POD_RESOLV_CONF;

@@ -68,6 +68,23 @@ function isLocked(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ELOCKED';
 }
 
+/**
+ * Runs fn holding the cluster's lock. fn's signal aborts with the caller's, or when another mk takes
+ * the lock over (this one stalled past the stale time): then the steps stop and this rejects with a
+ * LockedError naming the new holder (exit 3).
+ */
+export async function withClusterLock<T>(cluster: string, signal: AbortSignal, fn: (signal: AbortSignal) => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const lock = await acquireClusterLock(cluster, opts);
+  try {
+    return await fn(AbortSignal.any([signal, lock.compromised]));
+  } catch (err) {
+    if (!lock.compromised.aborted || signal.aborted) throw err;
+    throw new LockedError(cluster, await readHolder(join(clusterStateDir(cluster, opts.home ?? mkHome()), 'lock')), { lost: true });
+  } finally {
+    await lock.release();
+  }
+}
+
 export async function acquireClusterLock(cluster: string | { metadata: { name: string } }, opts: LockOptions = {}): Promise<ClusterLock> {
   const name = typeof cluster === 'string' ? cluster : cluster.metadata.name;
   const dir = clusterStateDir(name, opts.home ?? mkHome());

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockedError } from '../../src/errors.js';
-import { acquireClusterLock, pidAlive } from '../../src/reconcile/lock.js';
+import { acquireClusterLock, pidAlive, withClusterLock } from '../../src/reconcile/lock.js';
 
 let home: string;
 let bundle: string;
@@ -89,6 +89,27 @@ describe('cluster lock', () => {
     await new Promise<void>((resolve) => first.compromised.addEventListener('abort', () => resolve(), { once: true }));
     expect(first.compromised.aborted).toBe(true);
     await first.release();
+    await taken.release();
+  }, 10_000);
+
+  it('work under a lock that another mk takes over is stopped, and fails with exit 3 naming the new holder', async () => {
+    let stoppedBy: unknown;
+    const work = withClusterLock('stolen', new AbortController().signal, (signal) =>
+      new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject((stoppedBy = signal.reason)), { once: true })),
+      { home, staleMs: 2000, updateMs: 1000 },
+    );
+    const failure = locked(work);
+    // This holder looks dead (a killed mk on this host), so a second mk takes the lock over.
+    await new Promise((r) => setTimeout(r, 100));
+    const deadPid = 2 ** 22 + 54321;
+    await writeFile(holderFile('stolen'), JSON.stringify({ pid: deadPid, host: hostname(), since: 'x' }));
+    const taken = await acquireClusterLock('stolen', { home });
+    const err = (await failure) as LockedError;
+    expect(stoppedBy).toBeDefined();
+    expect(err).toBeInstanceOf(LockedError);
+    expect(err.exitCode).toBe(3);
+    expect(err.holder).toEqual(taken.holder);
+    expect(err.message).toMatch(/^lost the lock of cluster "stolen": another mk \(pid \d+ on .+\) took it over/);
     await taken.release();
   }, 10_000);
 });
