@@ -47,20 +47,6 @@ export function socketPath(cri: Cri): string {
   return CRI_SOCKETS[cri].replace(/^unix:\/\//, '');
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** Polls check() every intervalMs until it returns a value, or throws onTimeout() after timeoutMs. */
 export async function poll<T>(check: () => Promise<T | undefined>, opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal; onTimeout: () => Error | Promise<Error> }): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
@@ -69,7 +55,7 @@ export async function poll<T>(check: () => Promise<T | undefined>, opts: { timeo
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw await opts.onTimeout();
-    await sleep(opts.intervalMs ?? 500, opts.signal);
+    await sleep(opts.intervalMs ?? 500, undefined, opts.signal ? { signal: opts.signal } : {});
   }
 }
 
