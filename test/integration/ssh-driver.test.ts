@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshDriver } from '../../src/drivers/ssh/driver.js';
 import type { SshDriverConfig } from '../../src/drivers/ssh/driver.js';
-import { HostLockedError } from '../../src/drivers/ssh/host-lock.js';
+import { HostLockedError } from '../../src/drivers/errors.js';
 import type { DesiredNode, SshDriverOptions } from '../../src/spec/types.js';
 import { TestBed, desiredNode, docker } from './ssh-testbed.js';
 
