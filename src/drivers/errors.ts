@@ -53,7 +53,7 @@ export class InventoryError extends DriverError {
 /**
  * One error for failures on several hosts: hosts that failed with the same message share a line
  * naming them all; `cause` is the AggregateError of the original errors. A single failure is
- * returned as it is (its message names its host).
+ * returned as it is.
  */
 export function hostsFailed(failures: ReadonlyArray<{ host: string; error: Error }>): Error {
   if (failures.length === 1) return failures[0]!.error;

@@ -81,5 +81,6 @@ export async function driverForName(name: string, log?: DebugLog, home = mkHome(
   const { readInventory } = await import('./ssh/inventory.js');
   if (Object.keys(await readInventory(name, home)).length === 0) return dockerDriver({}, log);
   const { SshDriver } = await import('./ssh/driver.js');
+  // No desired nodes: every host comes from the inventory, and cri (checked on desired hosts only) plays no part.
   return new SshDriver({ cluster: name, options: {}, nodes: [], cri: 'containerd', version: VERSION, mkHome: home, ...(log ? { log } : {}) });
 }

@@ -1,8 +1,8 @@
 // Run argv in a container through the exec API: stdout and stderr demultiplexed, stdin written
 // then closed, the stream drained before the exit code is read from exec inspect.
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import type { ExecOptions, ExecResult } from '../types.js';
 import { AbortedError, DriverError } from '../../errors.js';

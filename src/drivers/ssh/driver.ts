@@ -22,7 +22,7 @@ import { MARKER_MODE, MARKER_PATH, READ_MARKER_SCRIPT, parseMarker, serializeMar
 import type { NodeMarker } from './marker.js';
 import { ConnectionPool } from './pool.js';
 import type { Host, HostTiming, SshLog } from './pool.js';
-import { Remote } from './remote.js';
+import { ROOT_CHECKED, Remote } from './remote.js';
 
 export type { SshLog } from './pool.js';
 
@@ -66,9 +66,6 @@ interface Target extends Host {
   desired: boolean;
 }
 
-/** Run as root, and a non-zero exit throws. */
-const ROOT_CHECKED = { asRoot: true, check: true } as const;
-
 export class SshDriver implements Driver {
   readonly name = 'ssh';
   private readonly opts: SshDriverOptions;
@@ -82,7 +79,8 @@ export class SshDriver implements Driver {
   private preflight: Promise<void> | undefined;
 
   constructor(private readonly config: SshDriverConfig) {
-    const opts = (this.opts = config.options);
+    const opts = config.options;
+    this.opts = opts;
     const log = config.log ?? (() => {});
     const home = config.home ?? homedir();
     this.limit = pLimit(config.parallel ?? opts.parallel ?? 10);

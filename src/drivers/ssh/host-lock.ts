@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { DriverError } from '../../errors.js';
 import { HostLockedError } from '../errors.js';
 import type { Host, SshLog } from './pool.js';
+import { ROOT_CHECKED } from './remote.js';
 import type { Remote } from './remote.js';
 
 export const LOCK_DIR = '/run/lock/mk';
@@ -133,14 +134,13 @@ export class HostLocks {
 
   private async acquire(h: Host, signal?: AbortSignal): Promise<HeldLock> {
     const { remote, log } = this.config;
-    const asRoot = { asRoot: true, check: true };
-    const r = await remote.run(h, ['sh', '-c', ACQUIRE_SCRIPT, 'mk-lock', this.path, JSON.stringify(this.owner), String(this.staleS), this.owner.token], { ...asRoot, ...(signal ? { signal } : {}) });
+    const r = await remote.run(h, ['sh', '-c', ACQUIRE_SCRIPT, 'mk-lock', this.path, JSON.stringify(this.owner), String(this.staleS), this.owner.token], { ...ROOT_CHECKED, signal });
     const outcome = parseAcquire(r.stdout);
     if (outcome.status === 'held') throw new HostLockedError(h.name, h.address, outcome.holder, this.staleS, LOCK_DIR);
     if (outcome.takenOverAfterS !== undefined) log('ssh stale host lock taken over', { node: h.name, host: h.address, ageS: outcome.takenOverAfterS });
     const refresh = (): void => {
       remote
-        .run(h, ['sh', '-c', REFRESH_SCRIPT, 'mk-lock-refresh', this.path, this.owner.token], asRoot)
+        .run(h, ['sh', '-c', REFRESH_SCRIPT, 'mk-lock-refresh', this.path, this.owner.token], ROOT_CHECKED)
         .then((res) => {
           if (res.stdout.trim() !== 'ok') held.lost = `${LOCK_DIR} no longer names this mk`;
         })

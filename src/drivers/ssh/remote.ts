@@ -16,6 +16,9 @@ export interface RunOptions extends ExecOptions {
   timeoutMs?: number;
 }
 
+/** Run as root, and a non-zero exit throws. */
+export const ROOT_CHECKED = { asRoot: true, check: true } as const satisfies RunOptions;
+
 const INSTALL_SCRIPT = [
   // $1 staged upload, $2 destination, $3 octal mode. Atomic replace; the staged file always goes.
   'trap \'rm -f -- "$1"\' EXIT',
@@ -49,7 +52,7 @@ export class Remote {
     const started = Date.now();
     const staged = await conn.upload(content, signal);
     this.log('ssh writeFile', { node: h.name, host: h.address, path, mode: mode.toString(8), bytes: Buffer.byteLength(content), ms: Date.now() - started });
-    await this.run(h, ['sh', '-c', INSTALL_SCRIPT, 'mk-install', staged, path, mode.toString(8).padStart(4, '0')], { asRoot: true, check: true, ...(signal ? { signal } : {}) });
+    await this.run(h, ['sh', '-c', INSTALL_SCRIPT, 'mk-install', staged, path, mode.toString(8).padStart(4, '0')], { ...ROOT_CHECKED, signal });
   }
 
   private async runOver(conn: SshConnection, h: Host, argv: readonly string[], opts: RunOptions): Promise<ExecResult> {

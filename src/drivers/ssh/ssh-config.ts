@@ -1,5 +1,6 @@
 // Where and how to connect to one host: the spec first, then ~/.ssh/config (Host aliases, HostName,
-// User, Port, IdentityFile, ProxyJump), then OpenSSH's defaults. Pure (the caller reads the file), but for localUserName().
+// User, Port, IdentityFile, ProxyJump), then OpenSSH's defaults. Pure (the caller reads the file),
+// but for localUserName().
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
