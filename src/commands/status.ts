@@ -1,5 +1,5 @@
 // mk status [NAME] [-f FILE]: what runs, and what differs from the spec (given, or last applied).
-import { dockerDriver, driverFor } from '../drivers/index.js';
+import { driverFor, driverForName, listAllClusters } from '../drivers/index.js';
 import type { Driver, ObservedCluster } from '../drivers/types.js';
 import { EXIT, MkError } from '../errors.js';
 import type { Plan } from '../plan.js';
@@ -87,12 +87,9 @@ export async function status(ctx: CommandContext, name: string | undefined, file
     let names: string[];
     if (name) names = [name];
     else {
-      const driver = await dockerDriver({}, debug);
-      try {
-        names = await driver.listClusters(ctx.signal);
-      } finally {
-        await driver.close?.();
-      }
+      const listed = await listAllClusters({ signal: ctx.signal, log: debug });
+      for (const message of listed.warnings) ctx.reporter.emit({ type: 'warning', message });
+      names = listed.names;
     }
     for (const n of names) {
       const last = await loadLastApplied(n);
@@ -101,7 +98,7 @@ export async function status(ctx: CommandContext, name: string | undefined, file
   }
   const result: ClusterStatus[] = [];
   for (const t of targets) {
-    const driver: Driver = t.spec ? await driverFor(t.spec, debug) : await dockerDriver({}, debug);
+    const driver: Driver = t.spec ? await driverFor(t.spec, debug) : await driverForName(t.name, debug);
     try {
       // With a spec, observe as apply does (kubeadm state, kubeconfig, addons), so "in sync" means what apply would say.
       const observed = t.spec ? await observeCluster(driver, t.spec, { signal: ctx.signal }) : await driver.observe(t.name, ctx.signal);

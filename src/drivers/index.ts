@@ -1,5 +1,7 @@
-// Builds the driver a cluster spec names. Drivers load lazily so `mk --version` stays fast.
+// Builds the driver a cluster spec names, and finds clusters without one. Drivers load lazily so
+// `mk --version` stays fast, and the ssh library loads only for an ssh cluster.
 import type { Cluster, DockerDriverOptions } from '../spec/types.js';
+import { mkHome } from '../state.js';
 import { VERSION } from '../version.js';
 import type { Driver } from './types.js';
 
@@ -30,4 +32,55 @@ export async function driverFor(cluster: Cluster, log?: DebugLog): Promise<Drive
       });
     }
   }
+}
+
+export interface ListOptions {
+  signal?: AbortSignal;
+  log?: DebugLog;
+  /** mk's state directory (where ssh clusters are remembered); default $MK_HOME. */
+  home?: string;
+}
+
+/**
+ * Names of every cluster this machine can find, sorted: the Docker engine's (by label) and the ssh
+ * ones remembered in the local host inventory ($MK_HOME/clusters/NAME/ssh-hosts.json). A Docker
+ * engine that does not answer hides no ssh cluster, nor does an unreadable inventory hide the others:
+ * each is a warning saying why.
+ */
+export async function listAllClusters(opts: ListOptions = {}): Promise<{ names: string[]; warnings: string[] }> {
+  const warnings: string[] = [];
+  const fromDocker = async (): Promise<string[]> => {
+    let driver: Driver | undefined;
+    try {
+      driver = await dockerDriver({}, opts.log);
+      return await driver.listClusters(opts.signal);
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      warnings.push(`Docker clusters are not listed: the Docker engine could not be asked (${(err as Error).message})`);
+      return [];
+    } finally {
+      await driver?.close?.();
+    }
+  };
+  const fromSsh = async (): Promise<string[]> => {
+    const { inventoryClusters } = await import('./ssh/inventory.js');
+    const { clusters, errors } = await inventoryClusters(opts.home ?? mkHome());
+    warnings.push(...errors.map((e) => `ssh cluster not listed: ${e.message}`));
+    return clusters;
+  };
+  const [docker, ssh] = await Promise.all([fromDocker(), fromSsh()]);
+  return { names: [...new Set([...docker, ...ssh])].sort(), warnings };
+}
+
+/**
+ * The driver that observes a cluster known only by its name (no spec): the ssh driver when the
+ * local host inventory remembers hosts for it (with spec.driver.ssh's defaults: ~/.ssh/config, the
+ * agent, default keys and known_hosts), else the local Docker engine.
+ */
+export async function driverForName(name: string, log?: DebugLog, home = mkHome()): Promise<Driver> {
+  const { readInventory } = await import('./ssh/inventory.js');
+  if (Object.keys(await readInventory(name, home)).length === 0) return dockerDriver({}, log);
+  const { SshDriver } = await import('./ssh/driver.js');
+  // No desired nodes: every host comes from the inventory, and cri (checked on desired hosts only) plays no part.
+  return new SshDriver({ cluster: name, options: {}, nodes: [], cri: 'containerd', version: VERSION, mkHome: home, ...(log ? { log } : {}) });
 }

@@ -97,6 +97,12 @@ describe('mk over ssh', () => {
     const status = await mk('status', name, '-f', spec);
     expect(status.code, status.out).toBe(0);
     expect(status.out).toMatch(new RegExp(`${name}-w-1\\s+worker\\s+running\\s+${w.ip.replace(/\./g, '\\.')}`));
+    // Without a name, status lists the ssh cluster too (from the local host inventory), also when no Docker engine answers.
+    const all = await runMk(['status'], { ...env, DOCKER_HOST: 'tcp://127.0.0.1:1' });
+    expect(all.code, all.stdout + all.stderr).toBe(0);
+    expect(all.stdout).toMatch(new RegExp(`^cluster ${name}$`, 'm'));
+    expect(all.stdout).toMatch(new RegExp(`${name}-w-1\\s+worker\\s+running\\s+${w.ip.replace(/\./g, '\\.')}`));
+    expect(all.stderr).toContain('warning: Docker clusters are not listed: the Docker engine could not be asked');
     console.log(`mk apply over ssh (2 hosts, prepare only): ${applyMs} ms`);
   });
 

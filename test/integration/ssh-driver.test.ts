@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshDriver } from '../../src/drivers/ssh/driver.js';
 import type { SshDriverConfig } from '../../src/drivers/ssh/driver.js';
-import { HostLockedError } from '../../src/drivers/ssh/host-lock.js';
+import { HostLockedError } from '../../src/drivers/errors.js';
 import type { DesiredNode, SshDriverOptions } from '../../src/spec/types.js';
 import { TestBed, desiredNode, docker } from './ssh-testbed.js';
 
@@ -97,7 +97,8 @@ describe('ssh driver on real sshd', () => {
     expect(facts.size).toBe(3);
     // Without the agent and without keys there is no way in, and the error says so.
     const none = driver({ user: 'root', identityFile: undefined as unknown as string, useAgent: false }, { home: join(bed.dir, 'empty-home') });
-    await expect(none.observe(CLUSTER)).rejects.toThrow(/no way to authenticate/);
+    // The same failure on the three hosts: one line naming them all.
+    await expect(none.observe(CLUSTER)).rejects.toThrow(new RegExp(`^3 hosts failed:\\n  ${CLUSTER}-w-1, ${CLUSTER}-w-2, ${CLUSTER}-w-3: no way to authenticate`));
     await d.close();
   });
 

@@ -2,6 +2,7 @@
 // Everything is found by mk's labels (src/drivers/labels.ts), never by name patterns.
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import type { Driver, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode } from '../types.js';
 import type { DockerDriverOptions } from '../../spec/types.js';
@@ -40,13 +41,6 @@ const ADDRESS_ATTEMPTS = 4;
 /** A name held by a container the engine is removing: retry for up to 20 x 250 ms. */
 const NAME_CONFLICT_RETRIES = 20;
 const NAME_CONFLICT_WAIT_MS = 250;
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
-}
 
 type Filters = Record<string, string[]>;
 
@@ -257,7 +251,10 @@ export class DockerDriver implements Driver {
           if (holder === 'ours') return;
           if (holder === 'going' && nameConflicts++ < NAME_CONFLICT_RETRIES) {
             this.log('docker name still held by a container being removed; retrying', { node: node.name });
-            await sleep(NAME_CONFLICT_WAIT_MS, signal);
+            // Aborted, the wait rejects (as AbortedError, like every other abort here).
+            await sleep(NAME_CONFLICT_WAIT_MS, undefined, { signal }).catch((err: unknown) => {
+              throw wrapDockerError(`create node ${node.name}`, err);
+            });
             continue;
           }
           throw new DriverError(`a container named "${node.name}" exists but is not labelled as node ${node.name} of cluster ${node.cluster}; mk will not touch it`, { cause: err });

@@ -2,6 +2,7 @@
 // then closed, the stream drained before the exit code is read from exec inspect.
 import { Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import type { ExecOptions, ExecResult } from '../types.js';
 import { AbortedError, DriverError } from '../../errors.js';
@@ -84,6 +85,6 @@ async function readExitCode(exec: Dockerode.Exec, signal: AbortSignal | undefine
     if (!info.Running && typeof info.ExitCode === 'number') return info.ExitCode;
     if (Date.now() > deadline) throw new DriverError(`exec ${exec.id}: no exit code ${EXIT_CODE_WAIT_MS} ms after its output ended`);
     throwIfAborted(signal, 'exec inspect');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }

@@ -7,7 +7,10 @@ import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { DriverError } from '../../errors.js';
+import { SshConnectError } from '../errors.js';
+import type { FailureKind } from '../errors.js';
 import type { ExecResult } from '../types.js';
+import type { Auth } from './auth.js';
 import type { Endpoint } from './ssh-config.js';
 
 export interface Timeouts {
@@ -23,29 +26,8 @@ export interface Timeouts {
 
 export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 15_000, commandMs: 15 * 60_000, idleMs: 60_000, keepaliveIntervalMs: 5_000, keepaliveCountMax: 3 };
 
-/** Why a connection failed: only 'unreachable' means "the host does not answer" (observed, not thrown). */
-export type FailureKind = 'unreachable' | 'host-key' | 'auth' | 'other';
-
-export class SshConnectError extends DriverError {
-  constructor(
-    readonly host: string,
-    readonly kind: FailureKind,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
 /** Decides on a presented host key; returns an error message to refuse it. */
 export type HostKeyCheck = (endpoint: Endpoint, key: Buffer) => string | undefined;
-
-export interface Auth {
-  /** Parsed-ok private keys, in the order to try (file name for messages). */
-  keys: { file: string; key: Buffer }[];
-  /** ssh-agent socket. */
-  agent?: string;
-}
 
 export function describeEndpoint(e: Endpoint): string {
   return `${e.user}@${e.hostname}${e.port === 22 ? '' : `:${e.port}`}`;
@@ -367,7 +349,8 @@ function forward(jump: Client, e: Endpoint, name: string, timeoutMs: number): Pr
   });
 }
 
-function abortReason(signal: AbortSignal): Error {
+/** The error an aborted operation rejects with: the signal's reason when it is an Error. */
+export function abortReason(signal: AbortSignal): Error {
   const r: unknown = signal.reason;
   return r instanceof Error ? r : new DOMException('The operation was aborted', 'AbortError');
 }

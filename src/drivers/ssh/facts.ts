@@ -1,6 +1,9 @@
 // Facts about a host, gathered once per run before planning, and the prerequisites checked from them.
-// FACTS_SCRIPT is a constant (its one argument arrives as a positional parameter); parsing is pure.
+// FACTS_SCRIPT is a constant (its one argument arrives as a positional parameter); parsing is pure;
+// HostFactsCache runs the script once per host and run.
 import type { Cri } from '../../spec/types.js';
+import type { Host, SshLog } from './pool.js';
+import type { Remote } from './remote.js';
 
 /** Binaries mk looks for; CRI ones decide which runtimes are available. */
 export const BINARIES = ['containerd', 'crio', 'cri-dockerd', 'dockerd', 'runc', 'kubeadm', 'kubelet', 'kubectl'] as const;
@@ -117,4 +120,32 @@ export function describeFacts(f: HostFacts): string {
     f.kubeletActive ? 'kubelet active' : 'kubelet not running',
     f.joined ? 'joined (kubelet.conf present)' : 'not joined',
   ].join('; ');
+}
+
+/** Each host's facts, gathered once per run; a gathering that failed is tried again when next asked. */
+export class HostFactsCache {
+  private readonly cache = new Map<string, Promise<HostFacts>>();
+
+  constructor(
+    private readonly remote: Remote,
+    /** spec.driver.ssh.sudo: whether to check that sudo -n works. */
+    private readonly sudo: boolean,
+    private readonly log: SshLog,
+  ) {}
+
+  of(h: Host, signal?: AbortSignal): Promise<HostFacts> {
+    let p = this.cache.get(h.name);
+    if (!p) {
+      p = (async () => {
+        // Read-only, as the login user.
+        const r = await this.remote.run(h, ['sh', '-c', FACTS_SCRIPT, 'mk-facts', this.sudo ? '1' : '0'], signal ? { signal } : {});
+        const f = parseFacts(r.stdout);
+        this.log('ssh facts', { node: h.name, host: h.address, facts: describeFacts(f) });
+        return f;
+      })();
+      this.cache.set(h.name, p);
+      p.catch(() => this.cache.delete(h.name));
+    }
+    return p;
+  }
 }

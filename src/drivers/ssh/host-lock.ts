@@ -1,8 +1,14 @@
 // A lock file on each host so two mk processes never work on the same host at once: created
 // atomically (noclobber), owned by a random token, refreshed (mtime) while held, stale after a short
 // timeout (the holder died), removed only by its owner. The scripts are constants; values arrive as
-// positional parameters through shellQuote.
-import { EXIT, MkError } from '../../errors.js';
+// positional parameters through shellQuote. HostLocks holds this run's locks.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DriverError } from '../../errors.js';
+import { HostLockedError } from '../errors.js';
+import type { Host, SshLog } from './pool.js';
+import { ROOT_CHECKED } from './remote.js';
+import type { Remote } from './remote.js';
 
 export const LOCK_DIR = '/run/lock/mk';
 
@@ -64,18 +70,84 @@ export function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
-export class HostLockedError extends MkError {
-  override readonly exitCode = EXIT.locked;
-  constructor(
-    readonly node: string,
-    readonly where: string,
-    readonly holder: LockOwner | undefined,
-    staleAfterS: number,
-  ) {
-    super(
-      `host ${node} (${where}) is being worked on by another mk` +
-        (holder ? ` (pid ${holder.pid} on ${holder.host}, since ${holder.since})` : '') +
-        `; lock ${where}:${LOCK_DIR}, taken over only when not refreshed for ${staleAfterS} s`,
+interface HeldLock {
+  host: Host;
+  timer: NodeJS.Timeout;
+  /** Why the lock is no longer ours (another mk took it over). */
+  lost?: string;
+}
+
+export interface HostLocksConfig {
+  cluster: string;
+  remote: Remote;
+  /** Stale after (default 30 s), refreshed every (default 10 s). */
+  staleMs?: number | undefined;
+  refreshMs?: number | undefined;
+  log: SshLog;
+}
+
+/** The cluster's lock on each host this run works on: taken on first use, refreshed while held, released by release(). */
+export class HostLocks {
+  private readonly held = new Map<string, Promise<HeldLock>>();
+  private readonly owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(12).toString('hex') };
+  private readonly path: string;
+  private readonly staleS: number;
+  private readonly refreshMs: number;
+
+  constructor(private readonly config: HostLocksConfig) {
+    this.path = lockPath(config.cluster);
+    this.staleS = Math.max(1, Math.round((config.staleMs ?? 30_000) / 1000));
+    this.refreshMs = config.refreshMs ?? 10_000;
+  }
+
+  /** Takes the host's lock unless this run holds it already; throws HostLockedError when another mk does. */
+  async lock(h: Host, signal?: AbortSignal): Promise<void> {
+    let p = this.held.get(h.name);
+    if (!p) {
+      p = this.acquire(h, signal);
+      this.held.set(h.name, p);
+      p.catch(() => this.held.delete(h.name));
+    }
+    const held = await p;
+    if (held.lost) throw new DriverError(`lost the lock on host ${h.name} (${h.address}): ${held.lost}`);
+  }
+
+  /**
+   * Releases every lock, only over a connection still open: a host that went away keeps its lock
+   * until it goes stale, rather than holding up the end of the run for another connect timeout.
+   */
+  async release(): Promise<void> {
+    const locks = [...this.held.values()];
+    this.held.clear();
+    await Promise.all(
+      locks.map(async (p) => {
+        try {
+          const held = await p;
+          clearInterval(held.timer);
+          await this.config.remote.runIfConnected(held.host, ['sh', '-c', RELEASE_SCRIPT, 'mk-unlock', this.path, this.owner.token], { asRoot: true, timeoutMs: 5_000 });
+        } catch {
+          /* a lock we never got, or a host gone: it goes stale on its own */
+        }
+      }),
     );
+  }
+
+  private async acquire(h: Host, signal?: AbortSignal): Promise<HeldLock> {
+    const { remote, log } = this.config;
+    const r = await remote.run(h, ['sh', '-c', ACQUIRE_SCRIPT, 'mk-lock', this.path, JSON.stringify(this.owner), String(this.staleS), this.owner.token], { ...ROOT_CHECKED, signal });
+    const outcome = parseAcquire(r.stdout);
+    if (outcome.status === 'held') throw new HostLockedError(h.name, h.address, outcome.holder, this.staleS, LOCK_DIR);
+    if (outcome.takenOverAfterS !== undefined) log('ssh stale host lock taken over', { node: h.name, host: h.address, ageS: outcome.takenOverAfterS });
+    const refresh = (): void => {
+      remote
+        .run(h, ['sh', '-c', REFRESH_SCRIPT, 'mk-lock-refresh', this.path, this.owner.token], ROOT_CHECKED)
+        .then((res) => {
+          if (res.stdout.trim() !== 'ok') held.lost = `${LOCK_DIR} no longer names this mk`;
+        })
+        .catch((err: unknown) => log('ssh lock refresh failed', { node: h.name, error: String(err) }));
+    };
+    const held: HeldLock = { host: h, timer: setInterval(refresh, this.refreshMs) };
+    held.timer.unref();
+    return held;
   }
 }

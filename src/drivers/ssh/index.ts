@@ -1,8 +1,10 @@
 export { SshDriver } from './driver.js';
 export type { SshDriverConfig, SshLog } from './driver.js';
-export { SshConnection, SshConnectError, DEFAULT_TIMEOUTS } from './connection.js';
+export { SshConnection, DEFAULT_TIMEOUTS } from './connection.js';
 export type { Timeouts } from './connection.js';
-export { HostLockedError, lockPath } from './host-lock.js';
+export { SshConnectError, HostLockedError, InventoryError } from '../errors.js';
+export { lockPath } from './host-lock.js';
+export { inventoryClusters, inventoryPath, readInventory } from './inventory.js';
 export { shellQuote, quoteWord } from './quote.js';
 export { fingerprint, verifyHostKey, parseKnownHosts, hostsMatch, knownHostsName } from './known-hosts.js';
 export { resolveHost } from './ssh-config.js';

@@ -1,7 +1,12 @@
 // Host-key checking as OpenSSH does it: known_hosts lines (plain, wildcard, negated and hashed host
 // patterns, the [host]:port form, @revoked), pinned SHA256 fingerprints, and the decision for one
-// presented key. Pure: reading and appending the file is the connection's job.
+// presented key (pure); then KnownHosts, the run's view of the files: read once before the first
+// connection, a key trusted on first use appended after it.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { expandPath, localUserName } from './ssh-config.js';
+import type { Endpoint } from './ssh-config.js';
 
 export interface KnownHostEntry {
   /** 1-based line number, for messages. */
@@ -117,4 +122,82 @@ export function verifyHostKey(input: { names: readonly string[]; key: Buffer; en
     return { status: 'changed', fingerprint: fp, expected: [...new Set(known.map((e) => `${fingerprint(e.key)} (${e.keyType})`))], by: 'known_hosts' };
   }
   return { status: 'unknown', fingerprint: fp };
+}
+
+const GLOBAL_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
+
+export interface KnownHostsConfig {
+  /** spec.driver.ssh.knownHostsFile; default ~/.ssh/known_hosts plus the system-wide file. */
+  file: string | undefined;
+  /** Local home directory (for ~). */
+  home: string;
+  /** spec.driver.ssh.hostKeys: alias or address -> SHA256 fingerprint. */
+  pinned: Record<string, string> | undefined;
+  trustOnFirstUse: boolean;
+  log: (message: string, context?: Record<string, unknown>) => void;
+}
+
+export class KnownHosts {
+  private text = '';
+  private loaded: Promise<void> | undefined;
+  private readonly pending: string[] = [];
+
+  constructor(private readonly config: KnownHostsConfig) {}
+
+  /** The user's file (the one TOFU appends to). */
+  get path(): string {
+    return expandPath(this.config.file ?? '~/.ssh/known_hosts', { home: this.config.home, localUser: localUserName() });
+  }
+
+  /** Reads the files once; call before the first connection. */
+  load(): Promise<void> {
+    // The user's file, plus the system-wide one when the spec names no file (as OpenSSH reads both).
+    const files = [this.path, ...(this.config.file === undefined ? [GLOBAL_KNOWN_HOSTS] : [])];
+    this.loaded ??= Promise.all(files.map((f) => readFile(f, 'utf8').catch(() => ''))).then((texts) => {
+      const text = texts.map((t) => (t === '' || t.endsWith('\n') ? t : `${t}\n`)).join('');
+      this.text = text + this.text;
+    });
+    return this.loaded;
+  }
+
+  /** ssh2's host verifier (synchronous): undefined to accept the key, else why it is refused. */
+  check(e: Endpoint, key: Buffer): string | undefined {
+    const names = [...new Set([knownHostsName(e.hostname, e.port), knownHostsName(e.alias, e.port)])];
+    const pinned = this.config.pinned?.[e.alias] ?? this.config.pinned?.[e.hostname];
+    const v = verifyHostKey({ names, key, entries: parseKnownHosts(this.text), ...(pinned !== undefined ? { pinned } : {}) });
+    const where = `${e.alias}${e.alias !== e.hostname ? ` (${e.hostname})` : ''}${e.port === 22 ? '' : ` port ${e.port}`}`;
+    switch (v.status) {
+      case 'trusted':
+        return undefined;
+      case 'revoked':
+        return `host key of ${where} is REVOKED in ${this.path} (${v.fingerprint}); refusing to connect`;
+      case 'changed':
+        return (
+          `host key of ${where} has CHANGED: the host presented ${v.fingerprint}, ${v.by === 'pinned' ? 'spec.driver.ssh.hostKeys pins' : `${this.path} has`} ${v.expected.join(', ')}. ` +
+          `This may be an attack or a reinstalled host; refusing to connect. If the change is expected, update ${v.by === 'pinned' ? 'the pinned fingerprint' : `the entry (ssh-keygen -R ${names[0]})`}.`
+        );
+      case 'unknown': {
+        if (this.config.trustOnFirstUse) {
+          const line = knownHostsLine(names[0]!, key) + '\n';
+          this.text += line;
+          this.pending.push(line);
+          this.config.log('ssh host key trusted on first use', { host: where, fingerprint: v.fingerprint });
+          return undefined;
+        }
+        return (
+          `host ${where} is unknown: its key ${v.fingerprint} is not in ${this.path} and not pinned. ` +
+          `Verify it, then add it to known_hosts (ssh-keyscan), pin it in spec.driver.ssh.hostKeys, or set spec.driver.ssh.trustOnFirstUse: true`
+        );
+      }
+    }
+  }
+
+  /** Appends the keys trusted on first use since the last call to the user's file. */
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const lines = this.pending.splice(0).join('');
+    const file = this.path;
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await appendFile(file, lines, { mode: 0o600 });
+  }
 }

@@ -1,5 +1,7 @@
 // Where and how to connect to one host: the spec first, then ~/.ssh/config (Host aliases, HostName,
-// User, Port, IdentityFile, ProxyJump), then OpenSSH's defaults. Pure: the caller reads the file.
+// User, Port, IdentityFile, ProxyJump), then OpenSSH's defaults. Pure (the caller reads the file),
+// but for localUserName().
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { DriverError } from '../../errors.js';
@@ -31,6 +33,15 @@ export interface ResolveInput {
   home: string;
   /** The local user name (the last default for User). */
   localUser: string;
+}
+
+/** This process's user name (%u, and the last default for User). */
+export function localUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'root';
+  }
 }
 
 /** The identity files OpenSSH tries when none is named, in its order. */

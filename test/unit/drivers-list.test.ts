@@ -1,0 +1,56 @@
+// listAllClusters: Docker's clusters and the ssh ones remembered in $MK_HOME, without loading the
+// ssh library, and with a Docker engine that does not answer (loopback port 1) as a warning only.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { driverForName, listAllClusters } from '../../src/drivers/index.js';
+import { HostInventory } from '../../src/drivers/ssh/inventory.js';
+
+const ssh2 = vi.hoisted(() => ({ loaded: false }));
+vi.mock('ssh2', () => {
+  ssh2.loaded = true;
+  return { default: {} };
+});
+
+let home: string;
+const saved = process.env.DOCKER_HOST;
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), 'mk-list-'));
+  process.env.DOCKER_HOST = 'tcp://127.0.0.1:1';
+});
+afterEach(async () => {
+  if (saved === undefined) delete process.env.DOCKER_HOST;
+  else process.env.DOCKER_HOST = saved;
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('listAllClusters', () => {
+  it('lists ssh clusters from the host inventory when Docker cannot be asked, and says why Docker was not', async () => {
+    await new HostInventory(home).remember('edge', 'edge-cp-1', { address: '10.0.0.5', pool: 'cp', ordinal: 1, role: 'control-plane', configHash: 'h' });
+    await new HostInventory(home).remember('alpha', 'alpha-w-1', { address: '10.0.0.6', pool: 'w', ordinal: 1, role: 'worker', configHash: 'h' });
+    const { names, warnings } = await listAllClusters({ home });
+    expect(names).toEqual(['alpha', 'edge']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^Docker clusters are not listed: the Docker engine could not be asked \(.*ECONNREFUSED/);
+    expect(ssh2.loaded).toBe(false);
+  });
+
+  it('reports an unreadable inventory as a warning naming the file', async () => {
+    await new HostInventory(home).remember('edge', 'edge-cp-1', { address: '10.0.0.5', pool: 'cp', ordinal: 1, role: 'control-plane', configHash: 'h' });
+    await writeFile(join(home, 'clusters', 'edge', 'ssh-hosts.json'), '{');
+    const { names, warnings } = await listAllClusters({ home });
+    expect(names).toEqual([]);
+    expect(warnings).toContainEqual(expect.stringContaining(`ssh cluster not listed: ${join(home, 'clusters', 'edge', 'ssh-hosts.json')}: not valid JSON`));
+  });
+
+  it('observes a cluster known only by name through the driver that remembers it', async () => {
+    expect((await driverForName('nothing-here', undefined, home)).name).toBe('docker');
+    expect(ssh2.loaded).toBe(false);
+    await new HostInventory(home).remember('edge', 'edge-cp-1', { address: '10.0.0.5', pool: 'cp', ordinal: 1, role: 'control-plane', configHash: 'h' });
+    const driver = await driverForName('edge', undefined, home);
+    expect(driver.name).toBe('ssh');
+    expect(ssh2.loaded).toBe(true);
+    await driver.close?.();
+  });
+});
