@@ -1,6 +1,7 @@
 // What mk does inside a node before and around kubeadm: wait for systemd, check and start the chosen
 // container runtime, read its cgroup driver, and keep the sentinel that says kubeadm finished here.
 // Every command is an argv array; the few sh -c scripts are constants that take values as arguments.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MkError } from '../errors.js';
 import type { NodeHandle } from '../drivers/types.js';
 import type { Cri, Role } from '../spec/types.js';
