@@ -56,7 +56,11 @@ export async function poll<T>(check: () => Promise<T | undefined>, opts: { timeo
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw await opts.onTimeout();
-    await sleep(opts.intervalMs ?? 500, undefined, opts.signal ? { signal: opts.signal } : {});
+    // An abort ends the wait at once, with the signal's reason (e.g. "interrupted by SIGINT").
+    await sleep(opts.intervalMs ?? 500, undefined, opts.signal ? { signal: opts.signal } : {}).catch((err: unknown) => {
+      opts.signal?.throwIfAborted();
+      throw err;
+    });
   }
 }
 
