@@ -113,7 +113,7 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
   it('adds 2 workers: an apply SIGKILLed during the joins converges on the next apply; tokens are deleted', async () => {
     await writeFile(specFile, spec(image, 1, 2));
     // Kill mk once kubeadm join has started writing on a worker (its CA file appears before the sentinel).
-    const child = new Background(['-o', 'json', 'apply', '-f', specFile], env);
+    const first = new Background(['-o', 'json', 'apply', '-f', specFile], env);
     await eventually(
       'kubeadm join under way on a worker',
       async () => {
@@ -126,8 +126,8 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
       240_000,
       300,
     );
-    child.child.kill('SIGKILL');
-    expect((await child.exited).signal).toBe('SIGKILL');
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
     const steps = await apply('+2 workers after a SIGKILL mid-join', 1, 2);
     expect(steps.filter((s) => s.step!.id.startsWith('kubeadm.join:')).map((s) => s.step!.id).sort()).toEqual([`kubeadm.join:${name}-w-1`, `kubeadm.join:${name}-w-2`]);
     await readyNodes([`${name}-cp-1`, `${name}-w-1`, `${name}-w-2`]);
