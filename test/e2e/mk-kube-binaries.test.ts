@@ -23,7 +23,7 @@ describe.skipIf(skip)('Kubernetes binaries installed into a node image without t
   const name = `kb${process.pid % 10000}`;
   let dir: string;
   let image: string;
-  let release: ReleaseServer | undefined;
+  let release: ReleaseServer;
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
@@ -71,7 +71,7 @@ describe.skipIf(skip)('Kubernetes binaries installed into a node image without t
     expect(code, output).toBe(0);
     expect(stdout).toMatch(/kubeadm init [\d.]+ s, installed kubeadm, kubelet, kubectl from the release/);
     expect(stdout).toMatch(/usable \(1 node Ready, CoreDNS answering\)/);
-    const downloads = release!.requests.filter((r) => !r.endsWith('.sha256'));
+    const downloads = release.requests.filter((r) => !r.endsWith('.sha256'));
     expect(downloads.sort()).toEqual(['kubeadm', 'kubectl', 'kubelet'].map((b) => `/${k8sVersion()}/bin/linux/amd64/${b}`));
     // The kubelet unit mk wrote is enabled.
     const { stdout: unit } = await execFileP('docker', ['exec', `${name}-cp-1`, 'systemctl', 'is-enabled', 'kubelet']);
@@ -79,6 +79,6 @@ describe.skipIf(skip)('Kubernetes binaries installed into a node image without t
     const again = await mk(['apply', '-f', spec], env);
     expect(again.code, again.output).toBe(0);
     expect(again.stdout).toMatch(/No changes/);
-    expect(release!.requests.filter((r) => !r.endsWith('.sha256'))).toHaveLength(3);
+    expect(release.requests.filter((r) => !r.endsWith('.sha256'))).toHaveLength(3);
   });
 });

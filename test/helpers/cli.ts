@@ -20,24 +20,21 @@ export interface Run {
 }
 
 export interface MkOptions {
-  /** What mk reads on stdin (`-f -`). */
-  input?: string;
   /** Another copy of bin/mk.js to run. */
   bin?: string;
 }
 
-/** Runs mk to completion. */
+/** Runs mk to completion (stdin empty). */
 export function mk(args: readonly string[], env: NodeJS.ProcessEnv, opts: MkOptions = {}): Promise<Run> {
   const t0 = Date.now();
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [opts.bin ?? MK, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [opts.bin ?? MK, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', fail);
     child.on('close', (code, signal) => done({ code, signal, stdout, stderr, output: stdout + stderr, ms: Date.now() - t0 }));
-    child.stdin.end(opts.input ?? '');
   });
 }
 

@@ -25,7 +25,7 @@ export interface ClusterSpec {
   name: string;
   kubernetesVersion?: string;
   /** Left out: mk's default (kubeadm). */
-  bootstrap?: 'kubeadm' | 'none' | undefined;
+  bootstrap?: 'kubeadm' | 'none';
   driver: DriverSpec;
   nodes: PoolSpec[];
   networking?: { podSubnet?: string; serviceSubnet?: string; apiServerPort?: number; cni?: string };
