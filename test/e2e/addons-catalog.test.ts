@@ -20,7 +20,8 @@ import { binariesGate } from '../k8s/binaries.js';
 import { startControlPlane, type ControlPlane } from '../k8s/controlplane.js';
 import { ISTIO_SNAPSHOT, istioSnapshotFiles } from '../k8s/istio-snapshot.js';
 import { aCluster } from '../unit/builders.js';
-import { apiErrorCode, eventually } from './helpers.js';
+import { eventually } from '../helpers/wait.js';
+import { apiErrorCode } from './helpers.js';
 
 const gate = binariesGate(['etcd', 'kube-apiserver']);
 const NAME = 'cat';

@@ -14,9 +14,11 @@ import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pidAlive } from '../../src/reconcile/lock.js';
 import { binariesGate, k8sVersion } from '../k8s/binaries.js';
 import { startControlPlane, type ControlPlane } from '../k8s/controlplane.js';
-import { apiErrorCode, eventually, pidAlive } from './helpers.js';
+import { eventually } from '../helpers/wait.js';
+import { apiErrorCode } from './helpers.js';
 
 const gate = binariesGate(['etcd', 'kube-apiserver', 'kube-controller-manager']);
 const MANAGER = 'mk';

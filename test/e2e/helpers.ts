@@ -1,7 +1,8 @@
-// Small helpers shared by the e2e tests (not a test file: vitest only collects *.test.ts).
+// Small Kubernetes helpers shared by the e2e tests (not a test file: vitest only collects *.test.ts).
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { kubeJson } from '../../src/kube/rest.js';
 import { isNodeReady, type KubeNode } from '../../src/kubeadm/api.js';
+import { eventually } from '../helpers/wait.js';
 
 /** Awaits `p` and returns the ApiException's HTTP code; fails if `p` resolves or throws anything else. */
 export async function apiErrorCode(p: Promise<unknown>): Promise<number> {
@@ -12,35 +13,6 @@ export async function apiErrorCode(p: Promise<unknown>): Promise<number> {
     throw err;
   }
   throw new Error('expected the Kubernetes API call to fail, but it succeeded');
-}
-
-/** Retries fn until it returns a value other than undefined, or throws after timeoutMs. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 250): Promise<T> {
-  const start = Date.now();
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() - start > timeoutMs) {
-      const why = last instanceof ApiException ? ` (last: HTTP ${last.code})` : last instanceof Error ? ` (last: ${last.message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms: ${what}${why}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-/** Whether a PID still names a live process (signal 0 probes without killing). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The kubeconfig mk wrote, on its context for `cluster`. */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { k8sVersion } from '../k8s/binaries.js';
 import { createKubeadmCluster, tier3Skip, ensureNodeImage, type KubeadmCluster } from '../k8s/cluster.js';
 import { runKubeadm } from '../k8s/kubeadm.js';
-import { eventually } from './helpers.js';
+import { eventually } from '../helpers/wait.js';
 
 const execFileP = promisify(execFile);
 const skip = await tier3Skip();

@@ -29,7 +29,8 @@ import type { AddonSpec, Cluster } from '../../src/spec/types.js';
 import { binariesGate } from '../k8s/binaries.js';
 import { startControlPlane, type ControlPlane } from '../k8s/controlplane.js';
 import { aCluster } from '../unit/builders.js';
-import { apiErrorCode, eventually } from './helpers.js';
+import { eventually } from '../helpers/wait.js';
+import { apiErrorCode } from './helpers.js';
 
 const gate = binariesGate(['etcd', 'kube-apiserver']);
 const NAME = 'fk';

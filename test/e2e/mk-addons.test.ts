@@ -3,10 +3,10 @@
 // be pulled here, so pods never run: readiness is bounded (MK_ADDON_WAIT) and reported, not awaited.
 // Needs the test-bed binaries, Docker and the node image (test/k8s/node-image.sh); MK_E2E_TIER3=0 skips.
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectRef } from '../../src/addons/index.js';
@@ -14,21 +14,13 @@ import { autoAddressPool } from '../../src/addons/index.js';
 import { kubeJson } from '../../src/kube/rest.js';
 import { k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
-import { eventually, mkKubeConfig } from './helpers.js';
+import { Background, buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
+import { clusterYaml, controlPlanes, dockerDriver } from '../helpers/spec.js';
+import { eventually } from '../helpers/wait.js';
+import { mkKubeConfig } from './helpers.js';
 
 const execFileP = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const skip = await tier3Skip();
-
-interface Event {
-  type: string;
-  step?: { id: string; reason?: string; description?: string };
-  outcome?: string;
-  durationMs?: number;
-  detail?: string;
-  plan?: { steps: Array<{ id: string; reason: string; description: string }>; warnings: string[] };
-  message?: string;
-}
 
 const name = `ad${process.pid % 10000}`;
 const timings: string[] = [];
@@ -40,29 +32,17 @@ interface AddonsSpec {
 }
 
 function spec(image: string, a: AddonsSpec): string {
-  return `apiVersion: mk.dev/v1alpha1
-kind: Cluster
-metadata:
-  name: ${name}
-spec:
-  kubernetesVersion: ${k8sVersion()}
-  driver:
-    name: docker
-    docker:
-      image: ${image}
-      privileged: false
-  nodes:
-    - name: cp
-      role: control-plane
-      count: 1
-  loadBalancer:
-    enabled: ${a.loadBalancer}
-  addons:
-    - name: metrics-server
-      enabled: ${a.metricsServer}
-    - name: storage
-      enabled: ${a.storage}
-`;
+  return clusterYaml({
+    name,
+    kubernetesVersion: k8sVersion(),
+    driver: dockerDriver(image),
+    nodes: [controlPlanes(1)],
+    loadBalancer: { enabled: a.loadBalancer },
+    addons: [
+      { name: 'metrics-server', enabled: a.metricsServer },
+      { name: 'storage', enabled: a.storage },
+    ],
+  });
 }
 
 const ref = (kind: string, namespace: string | undefined, n: string, apiVersion = 'v1'): ObjectRef => ({ apiVersion, kind, name: n, ...(namespace ? { namespace } : {}) });
@@ -78,32 +58,19 @@ describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8
   let image: string;
   let env: NodeJS.ProcessEnv;
   let specFile: string;
-  let watcher: ChildProcess | undefined;
+  let watcher: Background | undefined;
 
-  async function mk(args: string[]): Promise<{ code: number; events: Event[]; stderr: string; ms: number }> {
-    const t0 = Date.now();
-    const parse = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
-    try {
-      const { stdout, stderr } = await execFileP(process.execPath, [join(ROOT, 'bin/mk.js'), '-o', 'json', ...args], { env, maxBuffer: 64 * 1024 * 1024 });
-      return { code: 0, events: parse(stdout), stderr, ms: Date.now() - t0 };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: e.code ?? 1, events: parse(e.stdout ?? ''), stderr: e.stderr ?? '', ms: Date.now() - t0 };
-    }
-  }
+  const mk = (args: string[]): Promise<JsonRun> => mkJson(args, env);
 
   /** Writes the spec and applies it; fails with mk's errors; returns the events. */
-  async function apply(label: string, a: AddonsSpec): Promise<{ events: Event[]; steps: Event[]; plan: NonNullable<Event['plan']>; ms: number }> {
+  async function apply(label: string, a: AddonsSpec): Promise<{ events: CliEvent[]; steps: CliEvent[]; plan: NonNullable<CliEvent['plan']>; ms: number }> {
     await writeFile(specFile, spec(image, a));
     const r = await mk(['apply', '-f', specFile]);
-    const failed = r.events.filter((e) => e.type === 'step.failed' || e.type === 'error').map((e) => e.message ?? JSON.stringify(e));
-    expect(failed, r.stderr).toEqual([]);
-    expect(r.code).toBe(0);
-    const steps = r.events.filter((e) => e.type === 'step.finished');
-    timings.push(`${label}: apply ${(r.ms / 1000).toFixed(1)} s; ${steps.map((e) => `${e.step!.id} ${((e.durationMs ?? 0) / 1000).toFixed(1)} s${e.detail ? ` (${e.detail})` : ''}`).join('; ')}`);
-    return { events: r.events, steps, plan: r.events.find((e) => e.type === 'plan')!.plan!, ms: r.ms };
+    expectSuccess(r);
+    timings.push(timingLine(label, r));
+    return { events: r.events, steps: r.events.filter((e) => e.type === 'step.finished'), plan: r.events.find((e) => e.type === 'plan')!.plan!, ms: r.ms };
   }
-  const ids = (steps: Event[]) => steps.map((s) => s.step!.id);
+  const ids = (steps: CliEvent[]) => steps.map((s) => s.step!.id);
 
   const kubeConfig = (): KubeConfig => mkKubeConfig(env.KUBECONFIG!, name);
   const get = <T = KubernetesObject>(r: ObjectRef) => kubeJson<T>(kubeConfig(), 'GET', urlOf(r), { allow404: true });
@@ -114,7 +81,7 @@ describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8
 
   beforeAll(async () => {
     image = await ensureNodeImage();
-    await execFileP(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT });
+    await buildCli();
     dir = await mkdtemp(join(tmpdir(), 'mk-e2e-addons-'));
     specFile = join(dir, 'cluster.yaml');
     // Images cannot be pulled here: wait 5 s for readiness, then report and go on.
@@ -122,7 +89,7 @@ describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8
   });
 
   afterAll(async () => {
-    watcher?.kill('SIGKILL');
+    watcher?.child.kill('SIGKILL');
     if (!dir) return;
     console.log(`[mk-addons] timings\n  ${timings.join('\n  ')}`);
     if (process.env.MK_K8S_KEEP === '1') {
@@ -185,22 +152,18 @@ describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8
 
   it('mk watch repairs drift on its interval', async () => {
     await writeFile(specFile, spec(image, { metricsServer: true, storage: true, loadBalancer: true }));
-    let output = '';
-    watcher = spawn(process.execPath, [join(ROOT, 'bin/mk.js'), 'watch', '-f', specFile, '--interval', '5s'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    watcher.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    watcher.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((done) => watcher!.on('close', (code) => done(code)));
-    await eventually('the watcher is up', async () => (/watching /.test(output) ? true : undefined), 60_000, 200);
+    watcher = new Background(['watch', '-f', specFile, '--interval', '5s'], env);
+    await watcher.waitFor(/watching /);
     const cm = ref('ConfigMap', 'local-path-storage', 'local-path-config');
-    await eventually('first run done', async () => (/in sync|No changes/i.test(output) ? true : undefined), 60_000, 200).catch(() => undefined);
+    await watcher.waitFor(/in sync|No changes/i).catch(() => undefined);
     const t0 = Date.now();
     await kubeJson(kubeConfig(), 'DELETE', urlOf(cm));
     await eventually('ConfigMap restored by the watcher', async () => ((await get(cm)) ? true : undefined), 90_000, 500);
     timings.push(`watch: ConfigMap deleted by hand restored after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    await eventually('drift reported', async () => (/drift detected/.test(output) ? true : undefined), 30_000, 200);
-    expect(output).toMatch(/repair addon storage/);
-    watcher.kill('SIGINT');
-    expect(await exited).toBe(0);
+    await watcher.waitFor(/drift detected/, 30_000);
+    expect(watcher.output).toMatch(/repair addon storage/);
+    watcher.child.kill('SIGINT');
+    expect((await watcher.exited).code).toBe(0);
     watcher = undefined;
   });
 

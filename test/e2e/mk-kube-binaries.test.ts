@@ -3,46 +3,28 @@
 // release's sha256, installs them with a kubelet unit, and the cluster comes up. The release site is a
 // local HTTP server serving the test bed's binaries (MK_KUBERNETES_RELEASE_URL), since this machine has
 // no internet; a binary whose sha256 does not match is refused.
-import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeBinary } from '../../src/kubeadm/binaries.js';
 import { k8sBinDir, k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
+import { releaseServer, type ReleaseServer } from '../k8s/release-server.js';
+import { buildCli, mk } from '../helpers/cli.js';
+import { clusterYaml, controlPlanes, dockerDriver } from '../helpers/spec.js';
 
 const execFileP = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const skip = await tier3Skip();
-
-/** Serves <version>/bin/linux/amd64/<name>[.sha256] from the test bed; `tamper` names a binary whose bytes are altered. */
-function releaseServer(binDir: string, opts: { tamper?: string } = {}): Promise<{ url: string; requests: string[]; server: Server }> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    void (async () => {
-      requests.push(req.url ?? '');
-      const m = /^\/(v[^/]+)\/bin\/linux\/amd64\/(kubeadm|kubelet|kubectl)(\.sha256)?$/.exec(req.url ?? '');
-      if (!m || m[1] !== k8sVersion()) {
-        res.writeHead(404).end();
-        return;
-      }
-      const data = await readFile(join(binDir, m[2]!));
-      if (m[3]) res.end(createHash('sha256').update(data).digest('hex'));
-      else res.end(m[2] === opts.tamper ? Buffer.concat([data, Buffer.from('x')]) : data);
-    })().catch(() => res.writeHead(500).end());
-  });
-  return new Promise((done) => server.listen(0, '127.0.0.1', () => done({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, requests, server })));
-}
 
 describe.skipIf(skip)('Kubernetes binaries installed into a node image without them', () => {
   const name = `kb${process.pid % 10000}`;
   let dir: string;
   let image: string;
-  let release: Awaited<ReturnType<typeof releaseServer>>;
+  let release: ReleaseServer;
+  let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     const base = await ensureNodeImage();
@@ -59,44 +41,34 @@ describe.skipIf(skip)('Kubernetes binaries installed into a node image without t
         await execFileP('docker', ['rm', '-f', id]);
       }
     }
-    await execFileP(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT });
+    await buildCli();
     dir = await mkdtemp(join(tmpdir(), 'mk-e2e-kubebin-'));
-    release = await releaseServer(k8sBinDir());
+    release = await releaseServer(k8sBinDir(), k8sVersion());
+    env = { ...process.env, HOME: dir, MK_HOME: join(dir, 'mk-home'), KUBECONFIG: join(dir, 'kubeconfig'), MK_KUBERNETES_RELEASE_URL: release.url, NO_COLOR: '1' };
   });
 
   afterAll(async () => {
     if (!dir) return;
-    release.server.close();
-    await execFileP(process.execPath, [join(ROOT, 'bin/mk.js'), 'delete', name], { env: { ...process.env, HOME: dir, MK_HOME: join(dir, 'mk-home'), KUBECONFIG: join(dir, 'kubeconfig') } }).catch(() => undefined);
+    release?.close();
+    await mk(['delete', name], env);
     await rm(dir, { recursive: true, force: true });
   });
 
   it('refuses a download whose sha256 differs from the release', async () => {
-    const bad = await releaseServer(k8sBinDir(), { tamper: 'kubectl' });
+    const bad = await releaseServer(k8sBinDir(), k8sVersion(), { tamper: 'kubectl' });
     try {
       await expect(kubeBinary(k8sVersion(), 'amd64', 'kubectl', { baseUrl: bad.url, cacheDir: join(dir, 'cache-bad') })).rejects.toThrow(/sha256 mismatch/);
     } finally {
-      bad.server.close();
+      bad.close();
     }
   });
 
   it('mk apply installs them, the node joins and is Ready; a second apply downloads nothing', async () => {
     const spec = join(dir, 'cluster.yaml');
-    await writeFile(
-      spec,
-      `apiVersion: mk.dev/v1alpha1
-kind: Cluster
-metadata: { name: ${name} }
-spec:
-  kubernetesVersion: ${k8sVersion()}
-  driver: { name: docker, docker: { image: ${image}, privileged: false } }
-  nodes: [{ name: cp, role: control-plane, count: 1 }]
-`,
-    );
-    const env = { ...process.env, HOME: dir, MK_HOME: join(dir, 'mk-home'), KUBECONFIG: join(dir, 'kubeconfig'), MK_KUBERNETES_RELEASE_URL: release.url, NO_COLOR: '1' };
-    const t0 = Date.now();
-    const { stdout } = await execFileP(process.execPath, [join(ROOT, 'bin/mk.js'), 'apply', '-f', spec], { env, maxBuffer: 16 * 1024 * 1024 });
-    console.log(`[kube-binaries] apply with download ${Date.now() - t0} ms`);
+    await writeFile(spec, clusterYaml({ name, kubernetesVersion: k8sVersion(), driver: dockerDriver(image), nodes: [controlPlanes(1)] }));
+    const { code, stdout, output, ms } = await mk(['apply', '-f', spec], env);
+    console.log(`[kube-binaries] apply with download ${ms} ms`);
+    expect(code, output).toBe(0);
     expect(stdout).toMatch(/kubeadm init [\d.]+ s, installed kubeadm, kubelet, kubectl from the release/);
     expect(stdout).toMatch(/usable \(1 node Ready, CoreDNS answering\)/);
     const downloads = release.requests.filter((r) => !r.endsWith('.sha256'));
@@ -104,7 +76,8 @@ spec:
     // The kubelet unit mk wrote is enabled.
     const { stdout: unit } = await execFileP('docker', ['exec', `${name}-cp-1`, 'systemctl', 'is-enabled', 'kubelet']);
     expect(unit.trim()).toBe('enabled');
-    const again = await execFileP(process.execPath, [join(ROOT, 'bin/mk.js'), 'apply', '-f', spec], { env });
+    const again = await mk(['apply', '-f', spec], env);
+    expect(again.code, again.output).toBe(0);
     expect(again.stdout).toMatch(/No changes/);
     expect(release.requests.filter((r) => !r.endsWith('.sha256'))).toHaveLength(3);
   });

@@ -3,56 +3,29 @@
 // API with the kubeconfig mk wrote, and each followed by a re-apply that must plan nothing.
 // Needs the test-bed binaries and Docker (the node image is built by test/k8s/node-image.sh); MK_E2E_TIER3=0 skips.
 import { KubeConfig } from '@kubernetes/client-node';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeJson } from '../../src/kube/rest.js';
 import { kubeConfigFor, type KubeNode } from '../../src/kubeadm/api.js';
 import { k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
-import { eventually, mkKubeConfig, readyNodes as waitReadyNodes } from './helpers.js';
+import { Background, buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
+import { clusterYaml, controlPlanes, dockerDriver, workers } from '../helpers/spec.js';
+import { eventually } from '../helpers/wait.js';
+import { mkKubeConfig, readyNodes as waitReadyNodes } from './helpers.js';
 
 const execFileP = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const skip = await tier3Skip();
-
-interface StepEvent {
-  type: string;
-  step?: { id: string };
-  outcome?: string;
-  durationMs?: number;
-  detail?: string;
-  plan?: { steps: Array<{ id: string }> };
-  message?: string;
-}
 
 const name = `k${process.pid % 10000}`;
 const timings: string[] = [];
 
-function spec(image: string, cps: number, workers: number): string {
-  return `apiVersion: mk.dev/v1alpha1
-kind: Cluster
-metadata:
-  name: ${name}
-spec:
-  kubernetesVersion: ${k8sVersion()}
-  driver:
-    name: docker
-    docker:
-      image: ${image}
-      privileged: false
-  nodes:
-    - name: cp
-      role: control-plane
-      count: ${cps}
-    - name: w
-      role: worker
-      count: ${workers}
-`;
-}
+const spec = (image: string, cps: number, workerCount: number): string =>
+  clusterYaml({ name, kubernetesVersion: k8sVersion(), driver: dockerDriver(image), nodes: [controlPlanes(cps), workers(workerCount)] });
 
 describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`, () => {
   let dir: string;
@@ -60,28 +33,15 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
   let env: NodeJS.ProcessEnv;
   let specFile: string;
 
-  async function mk(args: string[]): Promise<{ code: number; events: StepEvent[]; stderr: string; ms: number }> {
-    const t0 = Date.now();
-    try {
-      const { stdout, stderr } = await execFileP(process.execPath, [join(ROOT, 'bin/mk.js'), '-o', 'json', ...args], { env, maxBuffer: 64 * 1024 * 1024 });
-      return { code: 0, events: stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepEvent), stderr, ms: Date.now() - t0 };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      const events = (e.stdout ?? '').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepEvent);
-      return { code: e.code ?? 1, events, stderr: e.stderr ?? '', ms: Date.now() - t0 };
-    }
-  }
+  const mk = (args: string[]): Promise<JsonRun> => mkJson(args, env);
 
   /** Applies the spec; fails with mk's errors when the run fails; records step timings. */
-  async function apply(label: string, cps: number, workers: number): Promise<StepEvent[]> {
-    await writeFile(specFile, spec(image, cps, workers));
+  async function apply(label: string, cps: number, workerCount: number): Promise<CliEvent[]> {
+    await writeFile(specFile, spec(image, cps, workerCount));
     const r = await mk(['apply', '-f', specFile]);
-    const failed = r.events.filter((e) => e.type === 'step.failed' || e.type === 'error').map((e) => e.message ?? JSON.stringify(e));
-    expect(failed, r.stderr).toEqual([]);
-    expect(r.code).toBe(0);
-    const steps = r.events.filter((e) => e.type === 'step.finished');
-    timings.push(`${label}: apply ${(r.ms / 1000).toFixed(1)} s; ${steps.map((e) => `${e.step!.id} ${((e.durationMs ?? 0) / 1000).toFixed(1)} s${e.detail ? ` (${e.detail})` : ''}`).join('; ')}`);
-    return steps;
+    expectSuccess(r);
+    timings.push(timingLine(label, r));
+    return r.events.filter((e) => e.type === 'step.finished');
   }
 
   /** A second apply with nothing changed plans nothing and touches nothing. */
@@ -105,7 +65,7 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
 
   beforeAll(async () => {
     image = await ensureNodeImage();
-    await execFileP(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT });
+    await buildCli();
     dir = await mkdtemp(join(tmpdir(), 'mk-e2e-kubeadm-'));
     specFile = join(dir, 'cluster.yaml');
     // A kubeconfig with someone else's context: mk must leave it alone.
@@ -153,8 +113,7 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
   it('adds 2 workers: an apply SIGKILLed during the joins converges on the next apply; tokens are deleted', async () => {
     await writeFile(specFile, spec(image, 1, 2));
     // Kill mk once kubeadm join has started writing on a worker (its CA file appears before the sentinel).
-    const child = spawn(process.execPath, [join(ROOT, 'bin/mk.js'), '-o', 'json', 'apply', '-f', specFile], { env, stdio: ['ignore', 'ignore', 'ignore'] });
-    const killed = new Promise<string>((done) => child.on('close', (_code, signal) => done(signal ?? 'exited')));
+    const first = new Background(['-o', 'json', 'apply', '-f', specFile], env);
     await eventually(
       'kubeadm join under way on a worker',
       async () => {
@@ -167,8 +126,8 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
       240_000,
       300,
     );
-    child.kill('SIGKILL');
-    expect(await killed).toBe('SIGKILL');
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
     const steps = await apply('+2 workers after a SIGKILL mid-join', 1, 2);
     expect(steps.filter((s) => s.step!.id.startsWith('kubeadm.join:')).map((s) => s.step!.id).sort()).toEqual([`kubeadm.join:${name}-w-1`, `kubeadm.join:${name}-w-2`]);
     await readyNodes([`${name}-cp-1`, `${name}-w-1`, `${name}-w-2`]);

@@ -5,90 +5,37 @@
 // resets the rest. One host starts without kubeadm/kubelet/kubectl: mk installs the release binaries. The machines are containers of test/k8s/ssh-host-image.sh (tier-3 node image + sshd).
 // Per-phase timings are printed. Needs the test-bed binaries and Docker; MK_E2E_TIER3=0 skips.
 import { KubeConfig } from '@kubernetes/client-node';
-import { execFile, spawn } from 'node:child_process';
-import { cp as copy, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { cp as copy, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeJson, kubeRequest } from '../../src/kube/rest.js';
 import type { KubeNode } from '../../src/kubeadm/api.js';
 import { k8sBinDir, k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip } from '../k8s/cluster.js';
 import { runKubeadm } from '../k8s/kubeadm.js';
-import { ensureSshHostImage, releaseServer, SshK8sHosts, type SshHost } from '../k8s/ssh-hosts.js';
-import { eventually, mkKubeConfig, readyNodes as waitReadyNodes } from './helpers.js';
+import { releaseServer, type ReleaseServer } from '../k8s/release-server.js';
+import { ensureSshHostImage, SshK8sHosts, type SshHost } from '../k8s/ssh-hosts.js';
+import { buildCli, expectSuccess, mk as runMk, mkJson as runMkJson, ROOT, type CliEvent, type JsonRun, type Run } from '../helpers/cli.js';
+import { clusterYaml, controlPlanes, sshDriver, workers } from '../helpers/spec.js';
+import { eventually } from '../helpers/wait.js';
+import { mkKubeConfig, readyNodes as waitReadyNodes } from './helpers.js';
 
-const execFileP = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const skip = await tier3Skip();
-
-interface MkEvent {
-  type: string;
-  step?: { id: string };
-  outcome?: string;
-  durationMs?: number;
-  detail?: string;
-  error?: string;
-  message?: string;
-  context?: Record<string, unknown>;
-  plan?: { steps: Array<{ id: string }> };
-}
-
-interface Run {
-  code: number | null;
-  /** stdout + stderr, as a user would see it (for the secrets check). */
-  out: string;
-  events: MkEvent[];
-  ms: number;
-}
-
-function parseLines(text: string): MkEvent[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as MkEvent);
-}
 
 /** A Node as this test reads it. */
 type Node = KubeNode & { status?: { nodeInfo?: { kubeletVersion?: string }; addresses?: Array<{ type: string; address: string }> } };
 
 const s = (ms: number | undefined): string => `${((ms ?? 0) / 1000).toFixed(1)} s`;
 
-/** Rebuilds dist/ only when a source file is newer (other test files may be running the CLI at the same time). */
-async function ensureBuilt(): Promise<void> {
-  const built = await stat(join(ROOT, 'dist/main.js')).then((st) => st.mtimeMs).catch(() => 0);
-  const newest = async (dir: string): Promise<number> => {
-    let max = 0;
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      max = Math.max(max, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
-    }
-    return max;
-  };
-  if (built === 0 || (await newest(join(ROOT, 'src'))) > built) await execFileP(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT });
-}
-
 /**
  * A private copy of the built CLI (bin/ + dist/) under node_modules/.cache, so another test file
  * rebuilding dist/ meanwhile cannot pull chunks from under a running mk. Returns its bin/mk.js.
  */
 async function privateCli(run: string): Promise<{ bin: string; remove: () => Promise<void> }> {
-  await ensureBuilt();
+  await buildCli();
   const dir = join(ROOT, 'node_modules', '.cache', `mk-e2e-ssh-${run}`);
   for (const d of ['bin', 'dist']) await copy(join(ROOT, d), join(dir, d), { recursive: true });
   return { bin: join(dir, 'bin', 'mk.js'), remove: () => rm(dir, { recursive: true, force: true }) };
-}
-
-function runCli(bin: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
 }
 
 describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion()})`, () => {
@@ -100,24 +47,24 @@ describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion(
   let w2: SshHost;
   let env: NodeJS.ProcessEnv;
   let cli: { bin: string; remove: () => Promise<void> } | undefined;
-  let release: Awaited<ReturnType<typeof releaseServer>> | undefined;
+  let release: ReleaseServer | undefined;
   let specFile = '';
   /** Everything mk printed over the whole test, for the secrets check. */
   let printed = '';
   const timings: string[] = [];
 
-  async function mk(args: string[]): Promise<Run> {
-    const t0 = Date.now();
-    const r = await runCli(cli!.bin, args, env);
-    const out = r.stdout + r.stderr;
-    printed += out;
-    return { code: r.code, out, events: parseLines(r.stdout).concat(parseLines(r.stderr)), ms: Date.now() - t0 };
-  }
+  /** mk from the private copy; everything it prints is kept for the secrets check. */
+  const seen = <R extends Run>(r: R): R => {
+    printed += r.output;
+    return r;
+  };
+  const mk = async (args: string[]): Promise<Run> => seen(await runMk(args, env, { bin: cli!.bin }));
+  const mkJson = async (args: string[]): Promise<JsonRun> => seen(await runMkJson(args, env, { bin: cli!.bin }));
 
   /** Per host: how many commands mk ran over ssh, their total and slowest time (from the -v debug events). */
-  const sshStats = (r: Run): string => {
+  const sshStats = (r: JsonRun): string => {
     const per = new Map<string, { n: number; ms: number; max: number; slowest: string; files: number; bytes: number; uploadMs: number }>();
-    const of = (e: MkEvent) => {
+    const of = (e: CliEvent) => {
       const host = String(e.context?.node).replace(`${name}-`, '');
       const p = per.get(host) ?? { n: 0, ms: 0, max: 0, slowest: '', files: 0, bytes: 0, uploadMs: 0 };
       per.set(host, p);
@@ -142,34 +89,16 @@ describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion(
       .join('; ');
   };
 
-  const step = (r: Run, id: string): MkEvent | undefined => r.events.find((e) => (e.type === 'step.finished' || e.type === 'step.failed') && e.step?.id === id);
+  const step = (r: JsonRun, id: string): CliEvent | undefined => r.events.find((e) => (e.type === 'step.finished' || e.type === 'step.failed') && e.step?.id === id);
 
-  function spec(workers: SshHost[]): string {
-    return `apiVersion: mk.dev/v1alpha1
-kind: Cluster
-metadata:
-  name: ${name}
-spec:
-  kubernetesVersion: ${k8sVersion()}
-  bootstrap: kubeadm
-  driver:
-    name: ssh
-    ssh:
-      user: mk
-      sudo: true
-      identityFile: ${hosts.key}
-      knownHostsFile: ${hosts.knownHosts}
-  nodes:
-    - name: cp
-      role: control-plane
-      hosts:
-        - address: ${cp.ip}
-    - name: w
-      role: worker
-      hosts:
-${workers.map((w) => `        - address: ${w.ip}`).join('\n')}
-`;
-  }
+  const spec = (ws: SshHost[]): string =>
+    clusterYaml({
+      name,
+      kubernetesVersion: k8sVersion(),
+      bootstrap: 'kubeadm',
+      driver: sshDriver({ identityFile: hosts.key, knownHostsFile: hosts.knownHosts }),
+      nodes: [controlPlanes([cp.ip]), workers(ws.map((w) => w.ip))],
+    });
 
   const kubeConfig = (): KubeConfig => mkKubeConfig(env.KUBECONFIG!, name);
 
@@ -232,9 +161,9 @@ ${workers.map((w) => `        - address: ${w.ip}`).join('\n')}
     // Docker gives containers its embedded DNS (127.0.0.11): CoreDNS would loop on it.
     expect(await hosts.exec(cp, ['cat', '/etc/resolv.conf'])).toMatch(/^nameserver 127\.0\.0\.11$/m);
     const r = await mk(['apply', '-f', specFile]);
-    expect(r.code, r.out).toBe(1);
-    expect(r.out).toContain(`node ${node.cp}: /etc/resolv.conf lists only loopback nameservers (127.0.0.11)`);
-    expect(r.out).toMatch(/detect a loop/);
+    expect(r.code, r.output).toBe(1);
+    expect(r.output).toContain(`node ${node.cp}: /etc/resolv.conf lists only loopback nameservers (127.0.0.11)`);
+    expect(r.output).toMatch(/detect a loop/);
     expect(await hosts.exists(cp, '/etc/kubernetes/manifests/kube-apiserver.yaml')).toBe(false);
     expect(await hosts.exists(cp, '/etc/kubernetes/admin.conf')).toBe(false);
     timings.push(`apply refused (loopback-only resolv.conf) after ${s(r.ms)}`);
@@ -243,10 +172,8 @@ ${workers.map((w) => `        - address: ${w.ip}`).join('\n')}
   it('apply over ssh: kubeadm init + 2 joins; 3 nodes Ready, CoreDNS ready, the API at https://<host>:6443', async () => {
     // What a real machine has: its network's resolvers.
     await hosts.realisticResolvConf();
-    const r = await mk(['-v', '-o', 'json', 'apply', '-f', specFile]);
-    const failed = r.events.filter((e) => e.type === 'step.failed' || e.type === 'error');
-    expect(failed, r.out).toEqual([]);
-    expect(r.code, r.out).toBe(0);
+    const r = await mkJson(['-v', 'apply', '-f', specFile]);
+    expectSuccess(r);
     const connects = r.events.filter((e) => e.type === 'debug' && e.message === 'ssh connected').map((e) => `${String(e.context?.node).replace(`${name}-`, '')} ${String(e.context?.ms)} ms`);
     expect(connects).toHaveLength(3);
     const init = step(r, `kubeadm.init:${node.cp}`);
@@ -332,11 +259,11 @@ ${workers.map((w) => `        - address: ${w.ip}`).join('\n')}
 
   it('a second apply is a no-op', async () => {
     const r = await mk(['apply', '-f', specFile]);
-    expect(r.code, r.out).toBe(0);
-    expect(r.out).toMatch(/No changes/);
-    expect(r.out).not.toMatch(/✓/);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/No changes/);
+    expect(r.output).not.toMatch(/✓/);
     const plan = await mk(['plan', '-f', specFile]);
-    expect(plan.code, plan.out).toBe(0);
+    expect(plan.code, plan.output).toBe(0);
     timings.push(`no-op apply ${s(r.ms)} wall; plan ${s(plan.ms)}`);
   });
 
@@ -354,13 +281,12 @@ ${workers.map((w) => `        - address: ${w.ip}`).join('\n')}
     );
     await writeFile(specFile, spec([w1]));
     const plan = await mk(['plan', '-f', specFile]);
-    expect(plan.code, plan.out).toBe(2);
-    expect(plan.out).toContain(`drain ${node.w2}, kubeadm reset, delete its Node`);
-    expect(plan.out).toContain(`remove node ${node.w2} (worker)`);
+    expect(plan.code, plan.output).toBe(2);
+    expect(plan.output).toContain(`drain ${node.w2}, kubeadm reset, delete its Node`);
+    expect(plan.output).toContain(`remove node ${node.w2} (worker)`);
 
-    const r = await mk(['-v', '-o', 'json', 'apply', '-f', specFile]);
-    expect(r.events.filter((e) => e.type === 'step.failed' || e.type === 'error'), r.out).toEqual([]);
-    expect(r.code, r.out).toBe(0);
+    const r = await mkJson(['-v', 'apply', '-f', specFile]);
+    expectSuccess(r);
     const reset = step(r, `kubeadm.reset:${node.w2}`);
     expect(reset?.detail).toMatch(/drained in [\d.]+ s \((\d+) evicted/);
     expect(Number(/\((\d+) evicted/.exec(reset!.detail!)![1])).toBeGreaterThanOrEqual(1);
@@ -381,14 +307,13 @@ ${workers.map((w) => `        - address: ${w.ip}`).join('\n')}
     expect(await hosts.exec(w1, ['ip', 'route', 'show', 'proto', '211'])).not.toContain(w2.ip);
 
     const again = await mk(['apply', '-f', specFile]);
-    expect(again.code, again.out).toBe(0);
-    expect(again.out).toMatch(/No changes/);
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toMatch(/No changes/);
   });
 
   it('mk delete -f resets the remaining hosts and leaves the machines running', async () => {
-    const r = await mk(['-v', '-o', 'json', 'delete', '-f', specFile]);
-    expect(r.events.filter((e) => e.type === 'step.failed' || e.type === 'error'), r.out).toEqual([]);
-    expect(r.code, r.out).toBe(0);
+    const r = await mkJson(['-v', 'delete', '-f', specFile]);
+    expectSuccess(r);
     for (const n of [node.cp, node.w1]) expect(step(r, `kubeadm.reset:${n}`)?.outcome).toBe('done');
     // The host removed earlier is not mk's any more: delete does not touch it.
     expect(r.events.some((e) => e.step?.id.endsWith(node.w2))).toBe(false);
@@ -399,8 +324,8 @@ ${workers.map((w) => `        - address: ${w.ip}`).join('\n')}
     expect(await readFile(env.KUBECONFIG!, 'utf8')).not.toContain(`mk-${name}`);
     // Nothing of mk's is left: a plan would create every node again.
     const plan = await mk(['plan', '-f', specFile]);
-    expect(plan.code, plan.out).toBe(2);
-    expect(plan.out).toContain(`create node ${node.cp}`);
+    expect(plan.code, plan.output).toBe(2);
+    expect(plan.output).toContain(`create node ${node.cp}`);
   });
 });
 

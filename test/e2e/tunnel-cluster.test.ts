@@ -17,7 +17,7 @@ import { formatTunnelEvent, type TunnelEvent } from '../../src/tunnel/tunnel.js'
 import { k8sVersion } from '../k8s/binaries.js';
 import { createKubeadmCluster, tier3Skip, ensureNodeImage, type KubeadmCluster } from '../k8s/cluster.js';
 import { runKubeadm } from '../k8s/kubeadm.js';
-import { eventually } from './helpers.js';
+import { eventually } from '../helpers/wait.js';
 import { testContext, writeMkKubeconfig } from './tunnel-helpers.js';
 
 const skip = await tier3Skip();

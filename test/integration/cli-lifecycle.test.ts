@@ -3,7 +3,9 @@
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireClusterLock } from '../../src/reconcile/lock.js';
-import { Background, containerNames, dockerEvents, labelled, mk, removeLabelled, specYaml, testEnv, uniqueClusterName, until, writeSpec, type TestEnv } from './helpers.js';
+import { Background, mk } from '../helpers/cli.js';
+import { eventually } from '../helpers/wait.js';
+import { containerNames, dockerEvents, labelled, removeLabelled, specYaml, testEnv, uniqueClusterName, writeSpec, type TestEnv } from './helpers.js';
 
 const MUTATING = /^(create|start|stop|kill|die|destroy|restart|rename|update|pause|unpause|connect|disconnect|remove|prune)/;
 
@@ -128,7 +130,7 @@ describe('mk apply killed with SIGKILL', () => {
     const file = await writeSpec(t.dir, name, 4);
     const first = new Background(['apply', '-f', file], t.env);
     // Kill it as soon as the first node exists: some nodes done, some in flight, some not started.
-    await until(async () => (await labelled(name)).containers.length >= 1, 60_000, () => first.output);
+    await eventually(() => first.output, async () => (await labelled(name)).containers.length >= 1, 60_000, 100);
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
 

@@ -1,7 +1,9 @@
 // mk watch against the real Docker engine: reacts to a save, ignores an invalid edit, repairs drift.
 import { rename, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Background, containerNames, docker, labelled, removeLabelled, specYaml, testEnv, uniqueClusterName, until, writeSpec, type TestEnv } from './helpers.js';
+import { Background } from '../helpers/cli.js';
+import { eventually } from '../helpers/wait.js';
+import { containerNames, docker, labelled, removeLabelled, specYaml, testEnv, uniqueClusterName, writeSpec, type TestEnv } from './helpers.js';
 
 describe('mk watch', () => {
   let t: TestEnv;
@@ -26,7 +28,7 @@ describe('mk watch', () => {
     // An editor-style atomic save (write a temp file, rename it over the spec): one more worker.
     await writeFile(`${file}.swp`, specYaml(name, 1));
     await rename(`${file}.swp`, file);
-    await until(async () => (await containerNames(name)).length === 2, 60_000, () => watcher!.output);
+    await eventually(() => watcher!.output, async () => (await containerNames(name)).length === 2, 60_000, 100);
     expect(watcher.output).toMatch(/change detected/);
 
     // An invalid edit is reported, and the cluster is left as it is.
@@ -39,7 +41,7 @@ describe('mk watch', () => {
     const worker = (await labelled(name)).containers.find((c) => c.Names[0] === `/${name}-w-1`)!;
     await docker.getContainer(worker.Id).remove({ force: true });
     await watcher.waitFor(/drift detected/, 60_000);
-    await until(async () => (await labelled(name)).containers.some((c) => c.Names[0] === `/${name}-w-1` && c.State === 'running'), 60_000, () => watcher!.output);
+    await eventually(() => watcher!.output, async () => (await labelled(name)).containers.some((c) => c.Names[0] === `/${name}-w-1` && c.State === 'running'), 60_000, 100);
 
     watcher.child.kill('SIGINT');
     const exit = await watcher.exited;

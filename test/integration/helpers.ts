@@ -1,13 +1,12 @@
-// Helpers for integration tests that run the real mk CLI against the real Docker engine.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Helpers for integration tests that run the real mk CLI (test/helpers/cli.ts) against the real Docker engine.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
+import { clusterYaml, controlPlanes, dockerDriver, workers, type ClusterSpec } from '../helpers/spec.js';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
-export const MK = join(ROOT, 'bin/mk.js');
 export const TEST_IMAGE = process.env.MK_TEST_IMAGE ?? 'mk.local/node:dev';
 export const docker = new Docker();
 
@@ -33,86 +32,15 @@ export async function testEnv(): Promise<TestEnv> {
   };
 }
 
-export function specYaml(name: string, workers: number, extra = ''): string {
-  return `apiVersion: mk.dev/v1alpha1
-kind: Cluster
-metadata:
-  name: ${name}
-spec:
-  bootstrap: none
-  driver:
-    name: docker
-    docker:
-      image: ${TEST_IMAGE}
-      privileged: false
-  nodes:
-    - name: cp
-      role: control-plane
-      count: 1
-    - name: w
-      role: worker
-      count: ${workers}
-${extra}`;
+/** A Docker cluster of the test image without Kubernetes: one control plane and `workerCount` workers; `more` overrides fields. */
+export function specYaml(name: string, workerCount: number, more: Partial<ClusterSpec> = {}): string {
+  return clusterYaml({ name, bootstrap: 'none', driver: dockerDriver(TEST_IMAGE), nodes: [controlPlanes(1), workers(workerCount)], ...more });
 }
 
-export async function writeSpec(dir: string, name: string, workers: number, extra = ''): Promise<string> {
+export async function writeSpec(dir: string, name: string, workers: number): Promise<string> {
   const file = join(dir, `${name}.yaml`);
-  await writeFile(file, specYaml(name, workers, extra));
+  await writeFile(file, specYaml(name, workers));
   return file;
-}
-
-export interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs mk to completion. */
-export function mk(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [MK, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
-
-/** A long-running mk (watch, or an apply to be killed) whose output can be awaited. */
-export class Background {
-  readonly child: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [MK, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
-    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((done) => this.child.on('close', (code, signal) => done({ code, signal })));
-  }
-
-  get output(): string {
-    return this.stdout + this.stderr;
-  }
-
-  /** Waits until the output matches `re` `count` times. */
-  async waitFor(re: RegExp, timeoutMs = 60_000, count = 1): Promise<void> {
-    await until(() => (this.output.match(new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g')) ?? []).length >= count, timeoutMs, () => `output never matched ${re} x${count}:\n${this.output}`);
-  }
-}
-
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms: ${describe()}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 const labelFilter = (cluster: string) => ({ label: [`mk.dev/cluster=${cluster}`] });
@@ -152,7 +80,7 @@ export async function dockerEvents(cluster: string, since: number, until: number
  */
 export async function removeLabelled(cluster: string): Promise<void> {
   await removeLabelledOnce(cluster);
-  await new Promise((r) => setTimeout(r, 1000));
+  await sleep(1000);
   await removeLabelledOnce(cluster);
 }
 

@@ -5,7 +5,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshDriver } from '../../src/drivers/ssh/driver.js';
-import { mk as runMk } from './helpers.js';
+import { mk as runMk, type Run } from '../helpers/cli.js';
+import { clusterYaml, controlPlanes, sshDriver, workers } from '../helpers/spec.js';
 import { TestBed, desiredNode, docker } from './ssh-testbed.js';
 
 const bed = new TestBed();
@@ -14,45 +15,13 @@ let spec = '';
 let env: NodeJS.ProcessEnv = {};
 let knownHosts = '';
 
-interface Run {
-  code: number | null;
-  out: string;
-}
-
-async function mk(...args: string[]): Promise<Run> {
-  const r = await runMk(args, env);
-  return { code: r.code, out: r.stdout + r.stderr };
-}
+const mk = (...args: string[]): Promise<Run> => runMk(args, env);
 
 function yaml(hosts: { cp: string; workers: string[] }): string {
-  return `apiVersion: mk.dev/v1alpha1
-kind: Cluster
-metadata:
-  name: ${name}
-spec:
-  bootstrap: none
-  driver:
-    name: ssh
-    ssh:
-      user: mk
-      sudo: true
-      identityFile: ${bed.key}
-      knownHostsFile: ${knownHosts}
-      timeouts: { connect: 3, keepaliveInterval: 1, keepaliveCountMax: 2 }
-  nodes:
-    - name: cp
-      role: control-plane
-      hosts:
-        - address: ${hosts.cp}
-${
-  hosts.workers.length > 0
-    ? `    - name: w
-      role: worker
-      hosts:
-${hosts.workers.map((w) => `        - address: ${w}\n          labels: { tier: web }`).join('\n')}
-`
-    : ''
-}`;
+  const nodes = [controlPlanes([hosts.cp])];
+  if (hosts.workers.length > 0) nodes.push(workers(hosts.workers.map((address) => ({ address, labels: { tier: 'web' } }))));
+  const timeouts = { connect: 3, keepaliveInterval: 1, keepaliveCountMax: 2 };
+  return clusterYaml({ name, bootstrap: 'none', driver: sshDriver({ identityFile: bed.key, knownHostsFile: knownHosts, timeouts }), nodes });
 }
 
 const marker = (container: string) => docker('exec', container, 'sh', '-c', 'cat /etc/mk/node.json 2>/dev/null || echo none');
@@ -78,28 +47,28 @@ describe('mk over ssh', () => {
     const [cp, w] = bed.hosts as [{ ip: string; container: string }, { ip: string; container: string }];
     await writeFile(spec, yaml({ cp: cp.ip, workers: [w.ip] }));
     const plan = await mk('plan', '-f', spec);
-    expect(plan.code, plan.out).toBe(2);
-    expect(plan.out).toContain(`create node ${name}-cp-1 (control plane)`);
-    expect(plan.out).toMatch(/debian 12 x86_64 systemd; containerd 1\.7\.24, kubeadm v1\.36\.3, kubelet v1\.36\.3; kubelet not running; not joined; ready/);
+    expect(plan.code, plan.output).toBe(2);
+    expect(plan.output).toContain(`create node ${name}-cp-1 (control plane)`);
+    expect(plan.output).toMatch(/debian 12 x86_64 systemd; containerd 1\.7\.24, kubeadm v1\.36\.3, kubelet v1\.36\.3; kubelet not running; not joined; ready/);
 
     const t0 = Date.now();
     const apply = await mk('apply', '-f', spec);
     const applyMs = Date.now() - t0;
-    expect(apply.code, apply.out).toBe(0);
-    expect(apply.out).not.toMatch(/kubeadm (init|join|reset)/);
+    expect(apply.code, apply.output).toBe(0);
+    expect(apply.output).not.toMatch(/kubeadm (init|join|reset)/);
     expect(JSON.parse(await marker(cp.container))).toMatchObject({ cluster: name, node: `${name}-cp-1`, role: 'control-plane' });
     expect(JSON.parse(await marker(w.container))).toMatchObject({ cluster: name, node: `${name}-w-1`, role: 'worker' });
     // The host locks were released at the end of the run.
     expect(await docker('exec', cp.container, 'sh', '-c', `test -e /run/lock/mk/${name}.lock && echo held || echo free`)).toBe('free');
 
     const again = await mk('plan', '-f', spec);
-    expect(again.code, again.out).toBe(0);
+    expect(again.code, again.output).toBe(0);
     const status = await mk('status', name, '-f', spec);
-    expect(status.code, status.out).toBe(0);
-    expect(status.out).toMatch(new RegExp(`${name}-w-1\\s+worker\\s+running\\s+${w.ip.replace(/\./g, '\\.')}`));
+    expect(status.code, status.output).toBe(0);
+    expect(status.output).toMatch(new RegExp(`${name}-w-1\\s+worker\\s+running\\s+${w.ip.replace(/\./g, '\\.')}`));
     // Without a name, status lists the ssh cluster too (from the local host inventory), also when no Docker engine answers.
     const all = await runMk(['status'], { ...env, DOCKER_HOST: 'tcp://127.0.0.1:1' });
-    expect(all.code, all.stdout + all.stderr).toBe(0);
+    expect(all.code, all.output).toBe(0);
     expect(all.stdout).toMatch(new RegExp(`^cluster ${name}$`, 'm'));
     expect(all.stdout).toMatch(new RegExp(`${name}-w-1\\s+worker\\s+running\\s+${w.ip.replace(/\./g, '\\.')}`));
     expect(all.stderr).toContain('warning: Docker clusters are not listed: the Docker engine could not be asked');
@@ -110,10 +79,10 @@ describe('mk over ssh', () => {
     const [cp, w] = bed.hosts as [{ ip: string; container: string }, { ip: string; container: string }];
     await writeFile(spec, yaml({ cp: cp.ip, workers: [] }));
     const plan = await mk('plan', '-f', spec);
-    expect(plan.code, plan.out).toBe(2);
-    expect(plan.out).toContain(`remove node ${name}-w-1`);
+    expect(plan.code, plan.output).toBe(2);
+    expect(plan.output).toContain(`remove node ${name}-w-1`);
     const apply = await mk('apply', '-f', spec);
-    expect(apply.code, apply.out).toBe(0);
+    expect(apply.code, apply.output).toBe(0);
     expect(await marker(w.container)).toBe('none');
     expect(await docker('exec', w.container, 'sh', '-c', 'test -x /usr/local/bin/kubeadm && echo kept')).toBe('kept');
     expect((await mk('plan', '-f', spec)).code).toBe(0);
@@ -127,8 +96,8 @@ describe('mk over ssh', () => {
       const t0 = Date.now();
       const plan = await mk('plan', '-f', spec);
       const ms = Date.now() - t0;
-      expect(plan.out).toMatch(new RegExp(`${name}-cp-1 is unreachable and left alone this run: ssh to ${name}-cp-1 \\(mk@${cp.ip.replace(/\./g, '\\.')}\\): host unreachable`));
-      expect(plan.out).toContain(`create node ${name}-w-1`);
+      expect(plan.output).toMatch(new RegExp(`${name}-cp-1 is unreachable and left alone this run: ssh to ${name}-cp-1 \\(mk@${cp.ip.replace(/\./g, '\\.')}\\): host unreachable`));
+      expect(plan.output).toContain(`create node ${name}-w-1`);
       expect(ms).toBeLessThan(8_000);
       console.log(`mk plan with an unreachable host: ${ms} ms (spec.driver.ssh.timeouts.connect: 3)`);
     } finally {
@@ -151,8 +120,8 @@ describe('mk over ssh', () => {
       await holder.node(name, `${name}-cp-1`).run(['true']);
       const before = await marker(cp.container);
       const del = await mk('delete', '-f', spec);
-      expect(del.code, del.out).not.toBe(0);
-      expect(del.out).toMatch(new RegExp(`host ${name}-cp-1 \\(${cp.ip.replace(/\./g, '\\.')}\\) is being worked on by another mk \\(pid ${process.pid} on `));
+      expect(del.code, del.output).not.toBe(0);
+      expect(del.output).toMatch(new RegExp(`host ${name}-cp-1 \\(${cp.ip.replace(/\./g, '\\.')}\\) is being worked on by another mk \\(pid ${process.pid} on `));
       expect(await marker(cp.container)).toBe(before);
     } finally {
       await holder.close();
@@ -162,7 +131,7 @@ describe('mk over ssh', () => {
   it('delete removes every marker', async () => {
     const [cp] = bed.hosts as [{ ip: string; container: string }];
     const del = await mk('delete', '-f', spec);
-    expect(del.code, del.out).toBe(0);
+    expect(del.code, del.output).toBe(0);
     expect(await marker(cp.container)).toBe('none');
   });
 });

@@ -2,15 +2,17 @@
 # An "ssh host with Kubernetes" for the ssh driver's end-to-end test: the tier-3 node image
 # (test/k8s/node-image.sh: systemd, containerd, kubelet/kubeadm/kubectl, the control-plane images)
 # plus openssh-server and sudo, a non-root user "mk" with passwordless sudo, and sshd enabled under
-# systemd. Authorized keys and the host key are per container (the test adds the key; sshd makes an
-# ed25519 host key on first start), never baked in.
+# systemd; root may not log in (scripts/lib/sshd-host.sh, shared with scripts/build-sshd-image.sh).
+# Authorized keys and the host key are per container (the test adds the key; sshd makes an ed25519
+# host key on first start), never baked in.
 #
 #   test/k8s/ssh-host-image.sh              build if missing; prints mk.test/k8s-ssh-host:<version>-<hash> last
 #   test/k8s/ssh-host-image.sh --print-tag  print the tag and exit (the base image must exist)
 #
 # No registry: the .debs come from the HOST's apt (apt-get --download-only, resolved against the base
 # image's own dpkg status, so exactly the missing packages come), then `docker build` from the local
-# base. The tag hashes this script and the base image id, so a new base or an edit rebuilds.
+# base. The tag hashes this script, scripts/lib/sshd-host.sh and the base image id, so a new base or
+# an edit rebuilds.
 #
 # Environment: MK_SSH_HOST_BASE (default: what node-image.sh prints), MK_SSH_HOST_IMAGE (repository,
 # default mk.test/k8s-ssh-host), MK_K8S_VERSION.
@@ -18,11 +20,10 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$here/$(basename "${BASH_SOURCE[0]}")
-# shellcheck source=../../scripts/lib/image-debs.sh
-source "$here/../../scripts/lib/image-debs.sh"
+# shellcheck source=../../scripts/lib/sshd-host.sh
+source "$here/../../scripts/lib/sshd-host.sh"
 K8S_VERSION=${MK_K8S_VERSION:-$(tr -d '[:space:]' <"$here/VERSION")}
 REPO_NAME=${MK_SSH_HOST_IMAGE:-mk.test/k8s-ssh-host}
-PACKAGES=(openssh-server openssh-sftp-server sudo)
 
 log() { printf '[k8s-ssh-host-image %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 T0=$(date +%s)
@@ -36,7 +37,7 @@ else
   BASE=$("$here/node-image.sh" | tail -n 1)
 fi
 BASE_ID=$(docker image inspect -f '{{.Id}}' "$BASE" 2>/dev/null) || { echo "base image $BASE not found" >&2; exit 1; }
-HASH=$( { cat "$SELF"; echo "$BASE_ID"; } | sha256sum | cut -c1-12)
+HASH=$( { cat "$SELF" "$SSHD_HOST_LIB"; echo "$BASE_ID"; } | sha256sum | cut -c1-12)
 TAG=$REPO_NAME:$K8S_VERSION-$HASH
 
 if [[ ${1:-} == --print-tag ]]; then echo "$TAG"; exit 0; fi
@@ -54,35 +55,11 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mk-k8s-ssh-host.XXXXXX")
 trap 'rm -rf -- "$WORK"' EXIT
-log "resolving ${PACKAGES[*]} against $BASE's dpkg status"
-image_debs "$BASE" "$WORK/ctx/debs" "$WORK" "${PACKAGES[@]}"
+log "resolving the sshd packages against $BASE's dpkg status"
+sshd_host_context "$BASE" "$WORK/ctx" "$WORK"
 log "$(find "$WORK/ctx/debs" -name '*.deb' | wc -l) packages"
 
-echo "FROM $BASE" >"$WORK/ctx/Dockerfile"
-cat >>"$WORK/ctx/Dockerfile" <<'EOF'
-COPY debs /tmp/debs
-RUN dpkg -i /tmp/debs/*.deb >/tmp/dpkg.log 2>&1 || { cat /tmp/dpkg.log; exit 1; }; \
-    rm -rf /tmp/debs /tmp/dpkg.log /etc/ssh/ssh_host_* \
- && printf '%s\n' \
-      'HostKey /etc/ssh/ssh_host_ed25519_key' \
-      'PermitRootLogin no' \
-      'PasswordAuthentication no' \
-      'KbdInteractiveAuthentication no' \
-      'UsePAM no' \
-      'MaxStartups 50' \
-      'MaxSessions 50' \
-      >/etc/ssh/sshd_config.d/mk-test.conf \
- && mkdir -p /etc/systemd/system/ssh.service.d \
- && printf '%s\n' '[Service]' \
-      'ExecStartPre=' \
-      "ExecStartPre=/bin/sh -c 'test -f /etc/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N \"\" -f /etc/ssh/ssh_host_ed25519_key'" \
-      'ExecStartPre=/usr/sbin/sshd -t' \
-      >/etc/systemd/system/ssh.service.d/mk-hostkey.conf \
- && systemctl enable ssh.service \
- && useradd -m -s /bin/bash mk && usermod -p '*' mk \
- && printf 'mk ALL=(ALL) NOPASSWD: ALL\n' >/etc/sudoers.d/mk && chmod 0440 /etc/sudoers.d/mk \
- && install -d -m 0700 -o mk -g mk /home/mk/.ssh
-EOF
+echo "RUN echo 'PermitRootLogin no' >>/etc/ssh/sshd_config.d/mk-test.conf" >>"$WORK/ctx/Dockerfile"
 
 log "docker build $TAG from $BASE"
 DOCKER_BUILDKIT=0 docker build -q -t "$TAG" "$WORK/ctx" >"$WORK/build.log" 2>&1 || { tail -n 40 "$WORK/build.log" >&2; exit 1; }

@@ -3,8 +3,7 @@
 // run with the flags a kubelet needs here (test/k8s/cluster.sh, K8S-FROM-SOURCE.md §5.1) on a network
 // of their own. Everything carries the label mk.test/ssh-k8s=<run> and is removed by cleanup(). argv only.
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -136,27 +135,4 @@ export class SshK8sHosts {
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
     return this.ids.flatMap((id) => ['memory', 'pids', 'cpu', 'devices'].map((ctl) => `/sys/fs/cgroup/${ctl}/docker/${id}`)).filter((p) => existsSync(p));
   }
-}
-
-/**
- * A stand-in for the Kubernetes release site (MK_KUBERNETES_RELEASE_URL): serves
- * <version>/bin/linux/amd64/{kubeadm,kubelet,kubectl}[.sha256] from the test bed's binaries, on 127.0.0.1.
- */
-export function releaseServer(binDir: string, version: string): Promise<{ url: string; requests: string[]; close: () => void }> {
-  const requests: string[] = [];
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      requests.push(req.url ?? '');
-      const m = /^\/(v[^/]+)\/bin\/linux\/amd64\/(kubeadm|kubelet|kubectl)(\.sha256)?$/.exec(req.url ?? '');
-      if (!m || m[1] !== version) {
-        res.writeHead(404).end();
-        return;
-      }
-      const data = await readFile(path.join(binDir, m[2]!));
-      res.end(m[3] ? createHash('sha256').update(data).digest('hex') : data);
-    })().catch(() => res.writeHead(500).end());
-  });
-  return new Promise((done) =>
-    server.listen(0, '127.0.0.1', () => done({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, requests, close: () => server.close() })),
-  );
 }
