@@ -1,11 +1,11 @@
 // What the bootstrap steps share within one run: the driver, the spec, and admin access to the API
 // server through a control plane (read from the node, never cached across runs).
-import type { KubeConfig } from '@kubernetes/client-node';
 import { MkError } from '../errors.js';
 import type { Driver, NodeHandle, ObservedNode } from '../drivers/types.js';
 import type { Reporter } from '../log.js';
 import type { Cluster } from '../spec/types.js';
-import { kubeConfigFor } from './api.js';
+import type { KubeClient } from '../kube/index.js';
+import { adminClient } from './api.js';
 import { controlPlaneOrder, serverUrl } from './endpoint.js';
 
 export interface BootstrapContext {
@@ -30,7 +30,8 @@ export interface AdminAccess {
   adminConf: string;
   /** API server URL reachable from here. */
   server: string;
-  kc: KubeConfig;
+  /** The API server as admin; cancelled with the run, transient failures retried twice. */
+  client: KubeClient;
 }
 
 /** Outcome shape the reconcile machine understands. */
@@ -77,7 +78,7 @@ export async function adminAccess(ctx: BootstrapContext, exclude: readonly strin
         const r = await handle(ctx, node.name).exec(['cat', ADMIN_CONF], opts(ctx));
         if (r.exitCode !== 0) throw new BootstrapError(`control plane ${node.name} has no ${ADMIN_CONF}`);
         const server = serverUrl(ctx.cluster, node);
-        return { node, adminConf: r.stdout, server, kc: kubeConfigFor(r.stdout, server) };
+        return { node, adminConf: r.stdout, server, client: adminClient(r.stdout, server, { signal: ctx.signal, retries: 2 }) };
       })();
       ctx.admin.set(node.name, access);
     }

@@ -29,7 +29,7 @@ import type { AddonSpec, Cluster } from '../../src/spec/types.js';
 import { binariesGate } from '../k8s/binaries.js';
 import { startControlPlane, type ControlPlane } from '../k8s/controlplane.js';
 import { aCluster } from '../unit/builders.js';
-import { apiErrorCode, eventually } from './helpers.js';
+import { apiErrorCode, eventually, kubeClient } from './helpers.js';
 
 const gate = binariesGate(['etcd', 'kube-apiserver']);
 const NAME = 'fk';
@@ -78,8 +78,7 @@ describe.skipIf(gate.skip)('addons through plan/apply/watch with a fake admin ac
   async function markReady(ref: ObjectRef): Promise<void> {
     const d = await read<KubernetesObject & { metadata: { generation?: number } }>(ref);
     const body = { status: { observedGeneration: d.metadata.generation, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 } };
-    const { kubeJson } = await import('../../src/kube/rest.js');
-    await kubeJson(cp.kubeConfig, 'PATCH', `/apis/apps/v1/namespaces/${ref.namespace}/deployments/${ref.name}/status`, { body, contentType: 'application/merge-patch+json' });
+    await kubeClient(cp.kubeconfigPath).json('PATCH', `/apis/apps/v1/namespaces/${ref.namespace}/deployments/${ref.name}/status`, { body, contentType: 'application/merge-patch+json' });
   }
 
   beforeAll(async () => {
