@@ -54,7 +54,7 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 const IDLE_CONNECTION_MS = 15_000;
 
 /** /api/v1 or /apis/GROUP/VERSION. */
-export function apiVersionPath(apiVersion: string): string {
+function apiVersionPath(apiVersion: string): string {
   return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
 }
 

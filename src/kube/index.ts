@@ -2,9 +2,9 @@
 // errors (errors.ts), what is worth retrying (retry.ts) and the JSON shapes mk reads (types.ts).
 // Port-forwarding (port-forward.ts) loads @kubernetes/client-node and is reached through
 // KubeClient.portForwarder() only.
-export { KubeClient, FIELD_MANAGER, apiVersionPath, type ClientOptions, type Method, type RequestOptions, type Response } from './client.js';
+export { KubeClient, FIELD_MANAGER, type ClientOptions, type Method, type RequestOptions, type Response } from './client.js';
 export { KubeApiError, KubeConnectionError, KubeconfigError } from './errors.js';
 export { kubeconfigCredentials, type Credentials } from './kubeconfig.js';
 export type { PodPort, PortForwarder } from './port-forward.js';
-export { TRANSIENT_NETWORK_CODES, isTransient, withRetry, type RetryOptions } from './retry.js';
+export { isTransient } from './retry.js';
 export type { ApiResource, ConfigMap, CustomResourceDefinition, KubeEvent, KubeObject, ObjectMeta, ObjectRef } from './types.js';

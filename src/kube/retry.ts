@@ -3,7 +3,7 @@ import pRetry from 'p-retry';
 import { KubeApiError } from './errors.js';
 
 /** Node's codes for a connection that could not be made, broke, or timed out. */
-export const TRANSIENT_NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TRANSIENT_NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** 429, 5xx, or a connection-level failure (its code on the error or on a cause up to four levels down). */
 export function isTransient(err: unknown): boolean {

@@ -147,7 +147,8 @@ const podKey = (p: Pod): string => `${p.metadata.namespace}/${p.metadata.name}`;
  * there after timeoutMs are deleted: the node is going away either way. Returns what happened.
  * A node that is already gone is fine.
  */
-export async function drainNode(client: KubeClient, node: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ evicted: number; deleted: number; absent: boolean }> {
+export async function drainNode(admin: KubeClient, node: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ evicted: number; deleted: number; absent: boolean }> {
+  const client = admin.with({ signal: opts.signal });
   const patched = await client.json('PATCH', `/api/v1/nodes/${encodeURIComponent(node)}`, {
     body: { spec: { unschedulable: true } },
     contentType: 'application/merge-patch+json',
@@ -157,7 +158,6 @@ export async function drainNode(client: KubeClient, node: string, opts: { timeou
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const evicted = new Set<string>();
   for (;;) {
-    opts.signal?.throwIfAborted();
     // Wait until evicted pods are gone from the API (the kubelet confirmed), not only stopped: kubeadm
     // reset stops the kubelet next, and a pod it never confirmed would stay Terminating.
     const all = await podsOn(client, node);
@@ -180,6 +180,6 @@ export async function drainNode(client: KubeClient, node: string, opts: { timeou
         if (!(err instanceof KubeApiError && err.status === 429)) throw err;
       }
     }
-    await sleep(1000, undefined, opts.signal ? { signal: opts.signal } : {});
+    await sleep(1000, undefined, { signal: opts.signal });
   }
 }

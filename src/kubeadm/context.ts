@@ -30,7 +30,7 @@ export interface AdminAccess {
   adminConf: string;
   /** API server URL reachable from here. */
   server: string;
-  /** The API server as admin; cancelled with the run, transient failures retried twice. */
+  /** The API server as admin; transient failures retried twice. Not bound to the run's signal, so cleanups in finally blocks still reach it. */
   client: KubeClient;
 }
 
@@ -78,7 +78,7 @@ export async function adminAccess(ctx: BootstrapContext, exclude: readonly strin
         const r = await handle(ctx, node.name).exec(['cat', ADMIN_CONF], opts(ctx));
         if (r.exitCode !== 0) throw new BootstrapError(`control plane ${node.name} has no ${ADMIN_CONF}`);
         const server = serverUrl(ctx.cluster, node);
-        return { node, adminConf: r.stdout, server, client: adminClient(r.stdout, server, { signal: ctx.signal, retries: 2 }) };
+        return { node, adminConf: r.stdout, server, client: adminClient(r.stdout, server, { retries: 2 }) };
       })();
       ctx.admin.set(node.name, access);
     }
