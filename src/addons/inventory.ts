@@ -2,7 +2,7 @@
 // object mk applied for it (apiVersion/kind/namespace/name) plus hashes of what was applied.
 // It holds references only, never object contents, so a ConfigMap (not a Secret) is right.
 import { createHash } from 'node:crypto';
-import type { ConfigMap } from '../kube/types.js';
+import type { ConfigMap } from '../kube/index.js';
 import { LABEL_ADDON, LABEL_CLUSTER, addonLabels, refKey } from './labels.js';
 import type { K8sObject, ObjectRef } from './types.js';
 

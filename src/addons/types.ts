@@ -1,5 +1,5 @@
 // The addon model: a catalog entry renders Kubernetes objects from options and the cluster spec.
-import type { KubeObject, ObjectMeta } from '../kube/types.js';
+import type { KubeObject, ObjectMeta } from '../kube/index.js';
 import type { Cluster } from '../spec/types.js';
 
 /** Any Kubernetes object as mk renders and applies it (apiVersion, kind and metadata.name set). */
@@ -11,7 +11,7 @@ export interface K8sObject extends KubeObject {
 }
 
 /** apiVersion/kind/namespace/name of one object: what an inventory records. */
-export type { ObjectRef } from '../kube/types.js';
+export type { ObjectRef } from '../kube/index.js';
 
 /** Facts about where the cluster runs that some addons need (metallb's auto pool). */
 export interface RenderEnv {

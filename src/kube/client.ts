@@ -92,8 +92,7 @@ export class KubeClient {
   /** A client over the same connections and discovery cache with other defaults (options left undefined are kept; signals add up). */
   with(options: ClientOptions): KubeClient {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ClientOptions;
-    const signals = [this.#options.signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
-    const view = new KubeClient(this.#credentials, { ...this.#options, ...given, ...(signals.length ? { signal: AbortSignal.any(signals) } : {}) });
+    const view = new KubeClient(this.#credentials, { ...this.#options, ...given, signal: this.#signal(options.signal) });
     view.#pool = this.#pool;
     return view;
   }
