@@ -1,5 +1,5 @@
 // Pure addon planning: the addons a cluster wants (with implied ones), and what to apply or remove
-// given what is installed (from the inventories, see observeAddons).
+// given what is installed (from the inventories, see readInstalled).
 import { createHash } from 'node:crypto';
 import type { AddonSpec, Cluster } from '../spec/types.js';
 import { catalogAddon } from './catalog/index.js';
@@ -72,7 +72,7 @@ export function desiredAddons(cluster: Cluster): AddonSpec[] {
   return orderByDependencies(list);
 }
 
-/** What observeAddons reports, as far as the diff needs it. */
+/** What readInstalled reports, as far as the diff needs it. */
 export interface InstalledState {
   name: string;
   specHash: string;

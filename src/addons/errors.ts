@@ -1,4 +1,5 @@
-// The addons engine's errors, apart from the API client so that rendering and observing load without it.
+// The addons layer's errors, in one place, apart from the API client so that rendering and
+// observing load without it.
 import { MkError } from '../errors.js';
 import { describeRef } from './labels.js';
 import type { ObjectRef } from './types.js';
@@ -23,3 +24,31 @@ export class AddonConflictError extends AddonError {
     super(addon, `${describeRef(ref)}: ${detail}; set force: true on the addon to take it over`);
   }
 }
+
+/** An object of an addon that is not ready, and why. */
+export interface Unready {
+  ref: ObjectRef;
+  reason: string;
+  /** The latest Warning event about the object, if any. */
+  event?: string;
+}
+
+/** The addon's workloads, CRDs or APIServices were not ready in time. */
+export class AddonNotReadyError extends MkError {
+  constructor(
+    readonly addon: string,
+    readonly unready: Unready[],
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `addon ${addon} not ready after ${Math.round(timeoutMs / 1000)}s: ` +
+        unready.map((u) => `${describeRef(u.ref)}: ${u.reason}${u.event ? `; last event: ${u.event}` : ''}`).join('; '),
+    );
+  }
+}
+
+/** User manifests that cannot be used (outside the spec's folder, a kustomization, a download that fails or does not match its sha256...). */
+export class ManifestError extends MkError {}
+
+/** No LoadBalancer address pool can be carved from the cluster's network. */
+export class PoolError extends MkError {}

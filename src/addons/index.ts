@@ -1,19 +1,25 @@
 // Public API of the addons engine, for the planner and the steps.
 //
-//   const { apply, remove } = await planAddons(kc, cluster, { specDir, env });   // observe + render + pure diff
-//   for (const a of apply) await installAddon(kc, cluster, a, { specDir, env, wait: { timeoutMs } });
-//   for (const name of remove) await removeAddon(kc, cluster, name);
-import type { KubeConfig } from '@kubernetes/client-node';
+//   const { apply, remove } = await planAddons(client, cluster, { specDir, env });   // observe + render + pure diff
+//   for (const a of apply) await installAddon(client, cluster, a, { specDir, env, wait: { timeoutMs } });
+//   for (const name of remove) await removeAddon(client, cluster, name);
+import type { KubeClient } from '../kube/index.js';
 import type { AddonSpec, Cluster } from '../spec/types.js';
-import { applyAddon, observeAddons, type ApplyOptions, type ApplyResult, type InstalledAddon } from './apply.js';
+import { applyAddon, type ApplyOptions, type ApplyResult } from './apply.js';
 import { addonContentHash, addonSpecHash, desiredAddons, diffAddons, type AddonDiff } from './diff.js';
+import { readInstalled, type InstalledAddon } from './installed.js';
 import { renderAddon, type RenderContext } from './render.js';
 
-export { applyAddon, removeAddon, observeAddons, isTransient, AddonError, AddonConflictError } from './apply.js';
-export type { ApplyOptions, ApplyResult, RemoveResult, InstalledAddon } from './apply.js';
+export { applyAddon } from './apply.js';
+export type { ApplyOptions, ApplyResult } from './apply.js';
+export { removeAddon } from './remove.js';
+export type { RemoveResult } from './remove.js';
+export { readInstalled } from './installed.js';
+export type { InstalledAddon } from './installed.js';
+export { AddonError, AddonConflictError, AddonNotReadyError } from './errors.js';
 export { diffAddons, desiredAddons, addonSpecHash, addonContentHash, orderByDependencies } from './diff.js';
 export type { AddonDiff, InstalledState } from './diff.js';
-export { waitForAddon, objectReadiness, AddonNotReadyError } from './readiness.js';
+export { waitForAddon, objectReadiness } from './readiness.js';
 export { renderAddon } from './render.js';
 export type { RenderContext, Rendered } from './render.js';
 export { CATALOG, catalogAddon } from './catalog/index.js';
@@ -21,9 +27,9 @@ export { autoAddressPool } from './catalog/metallb/pool.js';
 export type { CatalogAddon, K8sObject, ObjectRef, RenderEnv } from './types.js';
 
 /** Render (catalog or user manifests) and apply one addon, recording version and spec hash in its inventory. */
-export async function installAddon(kc: KubeConfig, cluster: Cluster, addon: AddonSpec, ctx: RenderContext & Omit<ApplyOptions, 'version' | 'specHash'>): Promise<ApplyResult> {
+export async function installAddon(client: KubeClient, cluster: Cluster, addon: AddonSpec, ctx: RenderContext & Omit<ApplyOptions, 'version' | 'specHash'>): Promise<ApplyResult> {
   const rendered = await renderAddon(addon, cluster, ctx);
-  return applyAddon(kc, cluster, addon, rendered.objects, { ...ctx, version: rendered.version, specHash: addonSpecHash(addon) });
+  return applyAddon(client, cluster, addon, rendered.objects, { ...ctx, version: rendered.version, specHash: addonSpecHash(addon) });
 }
 
 /**
@@ -31,9 +37,9 @@ export async function installAddon(kc: KubeConfig, cluster: Cluster, addon: Addo
  * apply (with why) or remove. Renders every enabled desired addon (user manifests are read,
  * URLs fetched through the sha256 cache) so content changes are seen, not only spec changes.
  */
-export async function planAddons(kc: KubeConfig, cluster: Cluster, ctx: RenderContext & { signal?: AbortSignal }): Promise<AddonDiff & { installed: InstalledAddon[]; desired: AddonSpec[] }> {
+export async function planAddons(client: KubeClient, cluster: Cluster, ctx: RenderContext & { signal?: AbortSignal }): Promise<AddonDiff & { installed: InstalledAddon[]; desired: AddonSpec[] }> {
   const desired = desiredAddons(cluster);
-  const installed = await observeAddons(kc, cluster, ctx.signal ? { signal: ctx.signal } : {});
+  const installed = await readInstalled(client.with({ retries: 6, signal: ctx.signal }), cluster.metadata.name);
   const contentHashes: Record<string, string> = {};
   for (const a of desired.filter((d) => d.enabled)) {
     const rendered = await renderAddon(a, cluster, ctx);

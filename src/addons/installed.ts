@@ -1,8 +1,9 @@
-// What is installed, from the inventories, over any reader of the API server: the typed client's
-// session (observeAddons in apply.ts) or the light reader the planner uses (reader.ts).
-import type { KubernetesObject, V1ConfigMap } from '@kubernetes/client-node';
+// What is installed, from the inventories: the one way addons are observed, by the planner
+// (observe.ts) and by planAddons alike.
 import pLimit from 'p-limit';
+import type { KubeClient } from '../kube/index.js';
 import { parseInventory } from './inventory.js';
+import { listInventories } from './inventory-store.js';
 import { ownedBy } from './labels.js';
 import type { ObjectRef } from './types.js';
 
@@ -18,22 +19,15 @@ export interface InstalledAddon {
   foreign: ObjectRef[];
 }
 
-export interface ObjectReader {
-  /** The inventory ConfigMaps labelled for this cluster. */
-  listInventories(cluster: string): Promise<V1ConfigMap[]>;
-  /** The object, or undefined when it does not exist (or its kind is not served). */
-  get(ref: ObjectRef): Promise<KubernetesObject | undefined>;
-}
-
 /**
  * The cluster's installed addons, sorted by name. With checkObjects (default true) every listed
  * object is read, 4 at a time: gone (or being deleted) is missing (drift), present without mk's
  * labels for the addon is foreign.
  */
-export async function readInstalled(reader: ObjectReader, cluster: string, opts: { checkObjects?: boolean } = {}): Promise<InstalledAddon[]> {
+export async function readInstalled(client: KubeClient, cluster: string, opts: { checkObjects?: boolean } = {}): Promise<InstalledAddon[]> {
   const limit = pLimit(4);
   const out: InstalledAddon[] = [];
-  for (const cm of await reader.listInventories(cluster)) {
+  for (const cm of await listInventories(client, cluster)) {
     const inv = parseInventory(cm);
     if (!inv || inv.cluster !== cluster) continue;
     const state = await Promise.all(
@@ -41,7 +35,7 @@ export async function readInstalled(reader: ObjectReader, cluster: string, opts:
         ? []
         : inv.objects.map((ref) =>
             limit(async () => {
-              const cur = await reader.get(ref);
+              const cur = await client.read(ref);
               return !cur || cur.metadata?.deletionTimestamp ? 'missing' : ownedBy(cur.metadata?.labels, cluster, inv.addon) ? 'ok' : 'foreign';
             }),
           ),

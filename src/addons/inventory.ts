@@ -2,13 +2,13 @@
 // object mk applied for it (apiVersion/kind/namespace/name) plus hashes of what was applied.
 // It holds references only, never object contents, so a ConfigMap (not a Secret) is right.
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { ConfigMap } from '../kube/index.js';
 import { LABEL_ADDON, LABEL_CLUSTER, addonLabels, refKey } from './labels.js';
 import type { K8sObject, ObjectRef } from './types.js';
 
 export const INVENTORY_NAMESPACE = 'kube-system';
 export const INVENTORY_PREFIX = 'mk-addon-';
-/** Marks inventory ConfigMaps, so observeAddons lists exactly them. */
+/** Marks inventory ConfigMaps, so listInventories lists exactly them. */
 export const LABEL_INVENTORY = 'mk.dev/inventory';
 
 export interface Inventory {
@@ -45,7 +45,7 @@ export function inventoryName(addon: string): string {
 }
 
 /** Pure: the ConfigMap that stores an inventory. */
-export function inventoryConfigMap(inv: Inventory): V1ConfigMap & { apiVersion: string; kind: string; metadata: { name: string } } {
+export function inventoryConfigMap(inv: Inventory): ConfigMap & { apiVersion: string; kind: string; metadata: { name: string } } {
   const sorted = [...inv.objects];
   return {
     apiVersion: 'v1',
@@ -78,7 +78,7 @@ function isRef(v: unknown): v is ObjectRef {
 }
 
 /** Pure: parse an inventory ConfigMap; undefined if it is not one of mk's (wrong labels, malformed data). */
-export function parseInventory(cm: V1ConfigMap): Inventory | undefined {
+export function parseInventory(cm: ConfigMap): Inventory | undefined {
   const labels = cm.metadata?.labels ?? {};
   const data = cm.data ?? {};
   const addon = labels[LABEL_ADDON];

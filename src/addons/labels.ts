@@ -5,8 +5,10 @@ export const LABEL_CLUSTER = 'mk.dev/cluster';
 export const LABEL_ADDON = 'mk.dev/addon';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'mk';
-/** The server-side apply field manager. */
-export const FIELD_MANAGER = 'mk';
+
+/** A cluster as the engine names it: its name, or a spec. */
+export type ClusterRefLike = string | { metadata: { name: string } };
+export const clusterName = (c: ClusterRefLike): string => (typeof c === 'string' ? c : c.metadata.name);
 
 export function addonLabels(cluster: string, addon: string): Record<string, string> {
   return { [LABEL_CLUSTER]: cluster, [LABEL_ADDON]: addon, [LABEL_MANAGED_BY]: MANAGED_BY };

@@ -5,10 +5,8 @@ import { mkdir, readFile, readdir, realpath, rename, stat, writeFile } from 'nod
 import { homedir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import { MkError } from '../errors.js';
+import { ManifestError } from './errors.js';
 import type { K8sObject } from './types.js';
-
-export class ManifestError extends MkError {}
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 const KUSTOMIZATION = /^(kustomization\.ya?ml|Kustomization)$/;

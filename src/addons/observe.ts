@@ -1,16 +1,15 @@
 // The addons half of observing a cluster, for the planner: what the inventories say is installed
 // (with a drift check of every listed object) and what each enabled addon of the spec renders to
 // now (content hashes). Read-only. Loaded lazily by the runner, only for bootstrapped kubeadm
-// clusters, and without @kubernetes/client-node (see reader.ts): a no-op apply stays cheap.
+// clusters; src/kube's client does not load @kubernetes/client-node, so a no-op apply stays cheap.
 import type { Driver, ObservedAddons, ObservedCluster, ObservedNode } from '../drivers/types.js';
 import { MkError } from '../errors.js';
+import { KubeClient, kubeconfigCredentials, type Credentials } from '../kube/index.js';
 import { controlPlaneOrder, serverUrl } from '../kubeadm/endpoint.js';
-import { entryFromAdminConf } from '../kubeadm/kubeconfig.js';
 import type { Cluster } from '../spec/types.js';
 import { CNI_ADDON_NAME, addonContentHash, desiredAddons } from './diff.js';
 import { readInstalled } from './installed.js';
 import { describeRef } from './labels.js';
-import { ApiReader, type ApiTarget } from './reader.js';
 import { renderAddon } from './render.js';
 import type { RenderEnv } from './types.js';
 
@@ -29,14 +28,12 @@ export function addonEnv(observed: Pick<ObservedCluster, 'network' | 'nodes'>): 
 }
 
 /** The API server and admin credentials through the first running control plane (in controlPlaneOrder) that has an admin.conf. */
-async function adminTarget(driver: Driver, cluster: Cluster, nodes: readonly ObservedNode[], signal: AbortSignal): Promise<ApiTarget> {
+async function adminCredentials(driver: Driver, cluster: Cluster, nodes: readonly ObservedNode[], signal: AbortSignal): Promise<Credentials> {
   const name = cluster.metadata.name;
-  const pem = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
   for (const node of controlPlaneOrder(cluster, nodes)) {
     const r = await driver.node(name, node.name).exec(['cat', ADMIN_CONF_PATH], { signal });
     if (r.exitCode !== 0) continue;
-    const e = entryFromAdminConf(r.stdout, `mk-${name}`, serverUrl(cluster, node));
-    return { server: e.server, ca: pem(e.certificateAuthorityData), cert: pem(e.clientCertificateData), key: pem(e.clientKeyData) };
+    return kubeconfigCredentials(r.stdout, { server: serverUrl(cluster, node), where: `${ADMIN_CONF_PATH} of ${node.name}` });
   }
   throw new MkError(`no running control plane of cluster ${name} gives admin access`);
 }
@@ -72,10 +69,10 @@ export async function observeClusterAddons(
   }
 
   const signal = bounded();
-  let reader: ApiReader | undefined;
+  let client: KubeClient | undefined;
   try {
-    reader = new ApiReader(await adminTarget(driver, cluster, observed.nodes, signal), { signal, timeoutMs: Math.min(5000, timeoutMs), retries: 1 });
-    const installed = await readInstalled(reader, cluster.metadata.name);
+    client = new KubeClient(await adminCredentials(driver, cluster, observed.nodes, signal), { signal, timeoutMs: Math.min(5000, timeoutMs), retries: 1 });
+    const installed = await readInstalled(client, cluster.metadata.name);
     return {
       // The inventory of a user CNI manifest (networking.cni: path) belongs to the cni.apply step.
       installed: installed
@@ -97,6 +94,6 @@ export async function observeClusterAddons(
     const why = signal.aborted ? `no answer within ${Math.round(timeoutMs / 1000)} s` : err instanceof Error ? err.message : String(err);
     return { installed: [], rendered, renderErrors, error: `the API server of cluster ${cluster.metadata.name} could not be asked about addons: ${why}` };
   } finally {
-    reader?.close();
+    client?.close();
   }
 }

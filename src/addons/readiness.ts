@@ -1,7 +1,8 @@
 // Readiness of addon objects: pure per-kind checks, and waitForAddon, which polls them.
-import { ApiException, KubernetesObjectApi, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
-import { MkError } from '../errors.js';
-import { describeRef, refOf } from './labels.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeApiError, type KubeClient, type KubeEvent } from '../kube/index.js';
+import { AddonNotReadyError, type Unready } from './errors.js';
+import { refOf } from './labels.js';
 import type { ObjectRef } from './types.js';
 
 export interface Readiness {
@@ -100,40 +101,18 @@ export function objectReadiness(o: Observed): Readiness {
 /** The kinds objectReadiness() knows; others are not polled. */
 export const READINESS_KINDS = new Set(['Deployment', 'DaemonSet', 'StatefulSet', 'CustomResourceDefinition', 'APIService', 'Job']);
 
-export interface Unready {
-  ref: ObjectRef;
-  reason: string;
-  /** The latest Warning event about the object, if any. */
-  event?: string;
-}
-
-export class AddonNotReadyError extends MkError {
-  constructor(
-    readonly addon: string,
-    readonly unready: Unready[],
-    readonly timeoutMs: number,
-  ) {
-    super(
-      `addon ${addon} not ready after ${Math.round(timeoutMs / 1000)}s: ` +
-        unready.map((u) => `${describeRef(u.ref)}: ${u.reason}${u.event ? `; last event: ${u.event}` : ''}`).join('; '),
-    );
-  }
-}
-
 export interface WaitOptions {
   timeoutMs?: number;
   intervalMs?: number;
   signal?: AbortSignal;
 }
 
-async function latestWarning(kc: KubeConfig, ref: ObjectRef): Promise<string | undefined> {
-  const api = KubernetesObjectApi.makeApiClient(kc);
+async function latestWarning(client: KubeClient, ref: ObjectRef): Promise<string | undefined> {
   try {
-    const sel = `involvedObject.kind=${ref.kind},involvedObject.name=${ref.name}`;
-    const list = await api.list<CoreV1Event>('v1', 'Event', ref.namespace ?? 'default', undefined, undefined, undefined, sel);
-    const warnings = list.items.filter((e) => e.type === 'Warning');
-    const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).getTime();
-    const last = warnings.sort((a, b) => time(b) - time(a))[0];
+    const fieldSelector = `involvedObject.kind=${ref.kind},involvedObject.name=${ref.name}`;
+    const events = await client.list<KubeEvent>('v1', 'Event', { namespace: ref.namespace ?? 'default', fieldSelector });
+    const time = (e: KubeEvent) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).getTime();
+    const last = events.filter((e) => e.type === 'Warning').sort((a, b) => time(b) - time(a))[0];
     return last ? `${last.reason ?? ''}: ${last.message ?? ''}`.trim() : undefined;
   } catch {
     return undefined;
@@ -144,8 +123,9 @@ async function latestWarning(kc: KubeConfig, ref: ObjectRef): Promise<string | u
  * Polls every object of an addon whose kind has a readiness check until all are ready.
  * On timeout, throws AddonNotReadyError naming each unready object with its reason and latest Warning event.
  */
-export async function waitForAddon(kc: KubeConfig, addon: string, refs: readonly ObjectRef[], opts: WaitOptions = {}): Promise<{ durationMs: number }> {
-  const api = KubernetesObjectApi.makeApiClient(kc);
+export async function waitForAddon(client: KubeClient, addon: string, refs: readonly ObjectRef[], opts: WaitOptions = {}): Promise<{ durationMs: number }> {
+  // One attempt per object and round: a busy API server (429, 5xx) makes the object pending, not the wait fail.
+  const api = client.with({ retries: 0, signal: opts.signal });
   const timeoutMs = opts.timeoutMs ?? 300_000;
   const intervalMs = opts.intervalMs ?? 1000;
   const start = Date.now();
@@ -155,27 +135,26 @@ export async function waitForAddon(kc: KubeConfig, addon: string, refs: readonly
     const pending: Unready[] = [];
     for (const ref of watched) {
       try {
-        const o = await api.read<Observed & { apiVersion: string; kind: string; metadata: { name: string } }>({
-          apiVersion: ref.apiVersion,
-          kind: ref.kind,
-          metadata: ref.namespace ? { name: ref.name, namespace: ref.namespace } : { name: ref.name },
-        });
+        const o = await api.read<Observed>(ref);
+        if (!o) {
+          pending.push({ ref, reason: 'not found' });
+          continue;
+        }
         const r = objectReadiness(o);
         if (!r.ready) pending.push({ ref: refOf(o), reason: r.reason ?? 'not ready' });
       } catch (err) {
-        if (err instanceof ApiException && err.code === 404) pending.push({ ref, reason: 'not found' });
-        else if (err instanceof ApiException && (err.code === 429 || err.code >= 500)) pending.push({ ref, reason: `API error ${err.code}` });
+        if (err instanceof KubeApiError && (err.status === 429 || err.status >= 500)) pending.push({ ref, reason: `API error ${err.status}` });
         else throw err;
       }
     }
     if (pending.length === 0) return { durationMs: Date.now() - start };
     if (Date.now() - start >= timeoutMs) {
       for (const u of pending) {
-        const ev = await latestWarning(kc, u.ref);
+        const ev = await latestWarning(api, u.ref);
         if (ev) u.event = ev;
       }
       throw new AddonNotReadyError(addon, pending, timeoutMs);
     }
-    await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(0, timeoutMs - (Date.now() - start)))));
+    await sleep(Math.min(intervalMs, Math.max(0, timeoutMs - (Date.now() - start))), undefined, { signal: opts.signal });
   }
 }

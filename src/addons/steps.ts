@@ -7,12 +7,13 @@
 // are applied, and pods may still be pulling images. addon.remove deletes what the inventory lists.
 import { adminAccess, BootstrapError, done, seconds, skipped, type BootstrapContext, type Outcome } from '../kubeadm/context.js';
 import type { AddonSpec } from '../spec/types.js';
-import { removeAddon } from './apply.js';
+import { removeAddon } from './remove.js';
 import { poolAddresses } from './catalog/metallb/index.js';
 import { installAddon } from './index.js';
 import { describeRef } from './labels.js';
 import { addonEnv } from './observe.js';
-import { AddonNotReadyError, waitForAddon } from './readiness.js';
+import { AddonNotReadyError } from './errors.js';
+import { waitForAddon } from './readiness.js';
 
 export const DEFAULT_ADDON_WAIT_SECONDS = 60;
 
@@ -33,7 +34,7 @@ export async function applyAddonStep(ctx: BootstrapContext, addon: AddonSpec): P
   const admin = await adminAccess(ctx);
   const env = addonEnv(await ctx.driver.observe(cluster, ctx.signal));
   let changed = 0;
-  const result = await installAddon(admin.kc, ctx.cluster, addon, {
+  const result = await installAddon(admin.client, ctx.cluster, addon, {
     specDir: ctx.specDir ?? process.cwd(),
     env,
     fetch: { signal: ctx.signal },
@@ -49,7 +50,7 @@ export async function applyAddonStep(ctx: BootstrapContext, addon: AddonSpec): P
     parts.push('readiness not awaited (MK_ADDON_WAIT=0)');
   } else {
     try {
-      const w = await waitForAddon(admin.kc, addon.name, result.objects, { timeoutMs: waitMs, signal: ctx.signal });
+      const w = await waitForAddon(admin.client, addon.name, result.objects, { timeoutMs: waitMs, signal: ctx.signal });
       parts.push(`ready after ${seconds(w.durationMs)}`);
     } catch (err) {
       if (!(err instanceof AddonNotReadyError)) throw err;
@@ -69,7 +70,7 @@ export async function applyAddonStep(ctx: BootstrapContext, addon: AddonSpec): P
 export async function removeAddonStep(ctx: BootstrapContext, name: string): Promise<Outcome> {
   const cluster = ctx.cluster.metadata.name;
   const admin = await adminAccess(ctx);
-  const r = await removeAddon(admin.kc, ctx.cluster, name, { signal: ctx.signal, log: (message) => ctx.reporter.debug(`addon ${name}: ${message}`, { cluster }) });
+  const r = await removeAddon(admin.client, ctx.cluster, name, { signal: ctx.signal, log: (message) => ctx.reporter.debug(`addon ${name}: ${message}`, { cluster }) });
   if (!r.inventory) return skipped('no inventory: already removed');
   for (const k of r.kept) ctx.reporter.emit({ type: 'warning', cluster, message: `addon ${name}: kept ${describeRef(k.ref)}: ${k.reason}` });
   return done(`${plural(r.deleted.length, 'object')} deleted${r.kept.length > 0 ? `, ${r.kept.length} kept (see warnings)` : ''} in ${seconds(r.durationMs)}`);

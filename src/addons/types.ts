@@ -1,22 +1,17 @@
 // The addon model: a catalog entry renders Kubernetes objects from options and the cluster spec.
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeObject, ObjectMeta } from '../kube/index.js';
 import type { Cluster } from '../spec/types.js';
 
 /** Any Kubernetes object as mk renders and applies it (apiVersion, kind and metadata.name set). */
-export interface K8sObject extends KubernetesObject {
+export interface K8sObject extends KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: NonNullable<KubernetesObject['metadata']> & { name: string };
+  metadata: ObjectMeta & { name: string };
   [field: string]: unknown;
 }
 
 /** apiVersion/kind/namespace/name of one object: what an inventory records. */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-}
+export type { ObjectRef } from '../kube/index.js';
 
 /** Facts about where the cluster runs that some addons need (metallb's auto pool). */
 export interface RenderEnv {

@@ -15,12 +15,11 @@ export async function tunnel(ctx: CommandContext, name: string, opts: TunnelComm
   const { clusterAccess } = await import('../tunnel/access.js');
   const access = await clusterAccess(name, opts.kubeconfig);
   if (!access.ok) throw new MkError(`cannot reach the API server of cluster "${name}": ${access.reason}`);
-  const { Tunnel, apiSource, formatTunnelEvent, portForwardConnector } = await import('../tunnel/tunnel.js');
-  const { apiMessage } = await import('../kube/rest.js');
+  const { Tunnel, apiSource, formatTunnelEvent } = await import('../tunnel/tunnel.js');
 
   const tunnel = new Tunnel({
-    source: apiSource(access.kubeConfig),
-    connect: await portForwardConnector(access.kubeConfig),
+    source: apiSource(access.client),
+    connect: await access.client.portForwarder(),
     ...(opts.intervalMs ? { pollMs: opts.intervalMs } : {}),
     onEvent: (e) => {
       switch (e.type) {
@@ -48,7 +47,9 @@ export async function tunnel(ctx: CommandContext, name: string, opts: TunnelComm
     await tunnel.run(ctx.signal);
   } catch (err) {
     if (ctx.signal.aborted) return EXIT.interrupted;
-    throw new MkError(`cannot list the Services of cluster "${name}" through ${access.server}: ${apiMessage(err)}`, { cause: err });
+    throw new MkError(`cannot list the Services of cluster "${name}" through ${access.server}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  } finally {
+    access.client.close();
   }
   ctx.reporter.emit({ type: 'info', cluster: name, message: 'tunnel stopped' });
   return EXIT.ok;

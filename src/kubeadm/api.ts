@@ -1,33 +1,25 @@
 // The Kubernetes API calls of bootstrap and removal: bootstrap tokens, Node objects, drain, readiness.
-// Plain JSON over kubeRequest (src/kube/rest.ts); errors are ApiException { code, body }: branch on code.
+// Through the admin access's KubeClient; errors are KubeApiError: branch on status.
 import { createHash, randomInt, X509Certificate } from 'node:crypto';
-import { ApiException, KubeConfig } from '@kubernetes/client-node';
-import { kubeJson } from '../kube/rest.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeApiError, KubeClient, KubeconfigError, kubeconfigCredentials, type ClientOptions } from '../kube/index.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-/** A kubeconfig for `server` built from a kubeadm admin.conf (its server is a node-local address). */
-export function kubeConfigFor(adminConf: string, server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromString(adminConf);
-  const current = kc.getCurrentCluster();
-  if (!current) throw new Error('admin kubeconfig has no current cluster');
-  const clusters = kc.clusters.map((c) => (c.name === current.name ? { ...c, server } : c));
-  kc.loadFromOptions({ clusters, users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
-  return kc;
+/** A client of the API server at `server` with a kubeadm admin.conf's credentials (its own server is a node-local address). */
+export function adminClient(adminConf: string, server: string, opts: ClientOptions = {}): KubeClient {
+  try {
+    return new KubeClient(kubeconfigCredentials(adminConf, { server, where: 'the admin kubeconfig (/etc/kubernetes/admin.conf)' }), opts);
+  } catch (err) {
+    if (!(err instanceof KubeconfigError)) throw err;
+    throw new KubeconfigError(`${err.message}; \`kubeadm init phase kubeconfig admin\` on that control plane writes it again`, { cause: err });
+  }
 }
 
 /** sha256:<hex> of the CA certificate's SubjectPublicKeyInfo: what kubeadm join pins. */
 export function caCertHash(caPem: string): string {
   const spki = new X509Certificate(caPem).publicKey.export({ type: 'spki', format: 'der' });
   return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
-}
-
-/** The cluster CA (PEM) of a kubeconfig. */
-export function clusterCaPem(kc: KubeConfig): string {
-  const data = kc.getCurrentCluster()?.caData;
-  if (!data) throw new Error('kubeconfig has no certificate-authority-data');
-  return Buffer.from(data, 'base64').toString('utf8');
 }
 
 function randomString(n: number): string {
@@ -77,17 +69,17 @@ export function bootstrapTokenSecret(cluster: string, t: BootstrapToken, opts: {
  * Mints a short-lived token for one join of `node`, first deleting tokens an interrupted run minted
  * for the same node (they would stay valid until they expire).
  */
-export async function createBootstrapToken(kc: KubeConfig, cluster: string, node: string, ttlMs = 15 * 60_000): Promise<BootstrapToken> {
+export async function createBootstrapToken(client: KubeClient, cluster: string, node: string, ttlMs = 15 * 60_000): Promise<BootstrapToken> {
   const selector = encodeURIComponent(`mk.dev/cluster=${cluster},mk.dev/node=${node}`);
-  const stale = await kubeJson<SecretList>(kc, 'GET', `/api/v1/namespaces/kube-system/secrets?labelSelector=${selector}`);
-  for (const s of stale?.items ?? []) await kubeJson(kc, 'DELETE', `/api/v1/namespaces/kube-system/secrets/${s.metadata.name}`, { allow404: true });
+  const stale = await client.json<SecretList>('GET', `/api/v1/namespaces/kube-system/secrets?labelSelector=${selector}`);
+  for (const s of stale.items) await client.json('DELETE', `/api/v1/namespaces/kube-system/secrets/${s.metadata.name}`, { allow404: true });
   const t = newBootstrapToken();
-  await kubeJson(kc, 'POST', '/api/v1/namespaces/kube-system/secrets', { body: bootstrapTokenSecret(cluster, t, { ttlMs, now: new Date(), description: `mk: join of ${node}`, node }) });
+  await client.json('POST', '/api/v1/namespaces/kube-system/secrets', { body: bootstrapTokenSecret(cluster, t, { ttlMs, now: new Date(), description: `mk: join of ${node}`, node }) });
   return t;
 }
 
-export async function deleteBootstrapToken(kc: KubeConfig, id: string): Promise<void> {
-  await kubeJson(kc, 'DELETE', `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${id}`, { allow404: true });
+export async function deleteBootstrapToken(client: KubeClient, id: string): Promise<void> {
+  await client.json('DELETE', `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${id}`, { allow404: true });
 }
 
 interface SecretList {
@@ -95,10 +87,10 @@ interface SecretList {
 }
 
 /** After init: deletes the token kubeadm init minted (mk mints one per join instead). Returns how many. */
-export async function deleteKubeadmInitTokens(kc: KubeConfig): Promise<number> {
-  const list = await kubeJson<SecretList>(kc, 'GET', `/api/v1/namespaces/kube-system/secrets?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`);
-  const theirs = (list?.items ?? []).filter((s) => s.metadata.labels?.['app.kubernetes.io/managed-by'] !== 'mk');
-  for (const s of theirs) await kubeJson(kc, 'DELETE', `/api/v1/namespaces/kube-system/secrets/${s.metadata.name}`, { allow404: true });
+export async function deleteKubeadmInitTokens(client: KubeClient): Promise<number> {
+  const list = await client.json<SecretList>('GET', `/api/v1/namespaces/kube-system/secrets?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`);
+  const theirs = list.items.filter((s) => s.metadata.labels?.['app.kubernetes.io/managed-by'] !== 'mk');
+  for (const s of theirs) await client.json('DELETE', `/api/v1/namespaces/kube-system/secrets/${s.metadata.name}`, { allow404: true });
   return theirs.length;
 }
 
@@ -115,8 +107,8 @@ export interface KubeNode {
   status?: { conditions?: NodeCondition[] };
 }
 
-export async function listNodes(kc: KubeConfig): Promise<KubeNode[]> {
-  return (await kubeJson<{ items: KubeNode[] }>(kc, 'GET', '/api/v1/nodes'))?.items ?? [];
+export async function listNodes(client: KubeClient): Promise<KubeNode[]> {
+  return (await client.json<{ items: KubeNode[] }>('GET', '/api/v1/nodes')).items;
 }
 
 export function readyCondition(node: KubeNode): NodeCondition | undefined {
@@ -127,8 +119,8 @@ export function isNodeReady(node: KubeNode): boolean {
   return readyCondition(node)?.status === 'True';
 }
 
-export async function deleteNodeObject(kc: KubeConfig, name: string): Promise<boolean> {
-  return (await kubeJson(kc, 'DELETE', `/api/v1/nodes/${encodeURIComponent(name)}`, { allow404: true })) !== undefined;
+export async function deleteNodeObject(client: KubeClient, name: string): Promise<boolean> {
+  return (await client.json('DELETE', `/api/v1/nodes/${encodeURIComponent(name)}`, { allow404: true })) !== undefined;
 }
 
 interface Pod {
@@ -143,9 +135,9 @@ export function evictable(pod: Pod): boolean {
   return pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 }
 
-async function podsOn(kc: KubeConfig, node: string): Promise<Pod[]> {
+async function podsOn(client: KubeClient, node: string): Promise<Pod[]> {
   const sel = encodeURIComponent(`spec.nodeName=${node}`);
-  return (await kubeJson<{ items: Pod[] }>(kc, 'GET', `/api/v1/pods?fieldSelector=${sel}`))?.items ?? [];
+  return (await client.json<{ items: Pod[] }>('GET', `/api/v1/pods?fieldSelector=${sel}`)).items;
 }
 
 const podKey = (p: Pod): string => `${p.metadata.namespace}/${p.metadata.name}`;
@@ -155,8 +147,9 @@ const podKey = (p: Pod): string => `${p.metadata.namespace}/${p.metadata.name}`;
  * there after timeoutMs are deleted: the node is going away either way. Returns what happened.
  * A node that is already gone is fine.
  */
-export async function drainNode(kc: KubeConfig, node: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ evicted: number; deleted: number; absent: boolean }> {
-  const patched = await kubeJson(kc, 'PATCH', `/api/v1/nodes/${encodeURIComponent(node)}`, {
+export async function drainNode(admin: KubeClient, node: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ evicted: number; deleted: number; absent: boolean }> {
+  const client = admin.with({ signal: opts.signal });
+  const patched = await client.json('PATCH', `/api/v1/nodes/${encodeURIComponent(node)}`, {
     body: { spec: { unschedulable: true } },
     contentType: 'application/merge-patch+json',
     allow404: true,
@@ -165,29 +158,28 @@ export async function drainNode(kc: KubeConfig, node: string, opts: { timeoutMs?
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const evicted = new Set<string>();
   for (;;) {
-    opts.signal?.throwIfAborted();
     // Wait until evicted pods are gone from the API (the kubelet confirmed), not only stopped: kubeadm
     // reset stops the kubelet next, and a pod it never confirmed would stay Terminating.
-    const all = await podsOn(kc, node);
+    const all = await podsOn(client, node);
     const toEvict = all.filter((p) => evictable(p) && !evicted.has(podKey(p)));
     const leaving = all.filter((p) => evictable(p) || evicted.has(podKey(p)));
     if (leaving.length === 0) return { evicted: evicted.size, deleted: 0, absent: false };
     if (Date.now() > deadline) {
-      for (const p of leaving) await kubeJson(kc, 'DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}?gracePeriodSeconds=0`, { allow404: true });
+      for (const p of leaving) await client.json('DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}?gracePeriodSeconds=0`, { allow404: true });
       return { evicted: evicted.size, deleted: leaving.length, absent: false };
     }
     for (const p of toEvict) {
       try {
-        await kubeJson(kc, 'POST', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/eviction`, {
+        await client.json('POST', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/eviction`, {
           body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: p.metadata.name, namespace: p.metadata.namespace } },
           allow404: true,
         });
         evicted.add(podKey(p));
       } catch (err) {
         // 429: a disruption budget says not now; try again on the next round.
-        if (!(err instanceof ApiException && err.code === 429)) throw err;
+        if (!(err instanceof KubeApiError && err.status === 429)) throw err;
       }
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000, undefined, { signal: opts.signal });
   }
 }

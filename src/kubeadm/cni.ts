@@ -24,7 +24,7 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<Outcom
     let waitingFor: string[] = [];
     cidrs = await poll(
       async () => {
-        const registered = (await listNodes(admin.kc)).filter((k) => desired.has(k.metadata.name));
+        const registered = (await listNodes(admin.client)).filter((k) => desired.has(k.metadata.name));
         waitingFor = registered.filter((k) => !k.spec?.podCIDR).map((k) => k.metadata.name);
         return waitingFor.length === 0 ? new Map(registered.map((k) => [k.metadata.name, k.spec!.podCIDR!])) : undefined;
       },
@@ -56,6 +56,6 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<Outcom
   const { loadLocalManifests } = await import('../addons/manifests.js');
   const { applyAddon } = await import('../addons/apply.js');
   const objects = await loadLocalManifests(ctx.specDir, cni);
-  const r = await applyAddon(admin.kc, ctx.cluster, { name: CNI_ADDON_NAME }, objects, { version: 'user', signal: ctx.signal });
+  const r = await applyAddon(admin.client, ctx.cluster, { name: CNI_ADDON_NAME }, objects, { version: 'user', signal: ctx.signal });
   return done(`CNI from ${cni}: ${r.objects.length} objects applied`);
 }

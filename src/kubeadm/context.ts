@@ -1,12 +1,12 @@
 // What the bootstrap steps share within one run: the driver, the spec, and admin access to the API
 // server through a control plane (read from the node, never cached across runs).
-import type { KubeConfig } from '@kubernetes/client-node';
 import { MkError, StepError, WaitingError } from '../errors.js';
 import type { Driver, NodeHandle, ObservedNode } from '../drivers/types.js';
 import type { Reporter } from '../log.js';
 import type { StepContext } from '../phase/types.js';
 import type { Cluster } from '../spec/types.js';
-import { kubeConfigFor } from './api.js';
+import type { KubeClient } from '../kube/index.js';
+import { adminClient } from './api.js';
 import { controlPlaneOrder, serverUrl } from './endpoint.js';
 
 export interface BootstrapContext {
@@ -31,7 +31,8 @@ export interface AdminAccess {
   adminConf: string;
   /** API server URL reachable from here. */
   server: string;
-  kc: KubeConfig;
+  /** The API server as admin; transient failures retried twice. Not bound to the run's signal, so cleanups in finally blocks still reach it. */
+  client: KubeClient;
 }
 
 export { done, skipped, type StepResult as Outcome } from '../plan.js';
@@ -92,7 +93,7 @@ export async function adminAccess(ctx: BootstrapContext, exclude: readonly strin
         const r = await handle(ctx, node.name).exec(['cat', ADMIN_CONF], opts(ctx));
         if (r.exitCode !== 0) throw new BootstrapError(`control plane ${node.name} has no ${ADMIN_CONF}`);
         const server = serverUrl(ctx.cluster, node);
-        return { node, adminConf: r.stdout, server, kc: kubeConfigFor(r.stdout, server) };
+        return { node, adminConf: r.stdout, server, client: adminClient(r.stdout, server, { retries: 2 }) };
       })();
       ctx.admin.set(node.name, access);
     }

@@ -1,6 +1,6 @@
 // kubeadm init on the first control plane. Skips when the sentinel says it ran; a half-done init
 // (files but no sentinel, e.g. a killed run) is reset and run again.
-import { caCertHash, clusterCaPem, deleteKubeadmInitTokens } from './api.js';
+import { caCertHash, deleteKubeadmInitTokens } from './api.js';
 import { renderInitConfig } from './config.js';
 import { adminAccess, done, handle, opts, runningNode, seconds, skipped, type BootstrapContext, type Outcome } from './context.js';
 import { applyNodeNetwork } from './network.js';
@@ -19,8 +19,8 @@ export async function kubeadmInit(ctx: BootstrapContext, name: string): Promise<
   const initMs = Date.now() - t0;
   // kubeadm init mints a 24 h token; mk mints one per join instead.
   const admin = await adminAccess(ctx);
-  const removed = await deleteKubeadmInitTokens(admin.kc);
+  const removed = await deleteKubeadmInitTokens(admin.client);
   ctx.reporter.debug('deleted kubeadm init bootstrap tokens', { count: removed });
-  await writeSentinel(h, { cluster: ctx.cluster.metadata.name, role: 'control-plane', at: new Date().toISOString(), kubernetesVersion: ctx.cluster.spec.kubernetesVersion, caCertHash: caCertHash(clusterCaPem(admin.kc)) }, ctx.signal);
+  await writeSentinel(h, { cluster: ctx.cluster.metadata.name, role: 'control-plane', at: new Date().toISOString(), kubernetesVersion: ctx.cluster.spec.kubernetesVersion, caCertHash: caCertHash(admin.client.ca) }, ctx.signal);
   return done(`kubeadm init ${seconds(initMs)}${installedNote(installed)}${reset ? ' (after resetting a half-done init)' : ''}`);
 }

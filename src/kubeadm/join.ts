@@ -1,7 +1,7 @@
 // kubeadm join of a worker or an extra control plane. A token is minted for this join through the
 // API (15 min TTL), travels only in a 0600 file on the node, and is deleted afterwards. Control planes
 // get the cluster's CA material copied from a running control plane (keys 0600), as kind does.
-import { caCertHash, clusterCaPem, createBootstrapToken, deleteBootstrapToken, deleteNodeObject, tokenString } from './api.js';
+import { caCertHash, createBootstrapToken, deleteBootstrapToken, deleteNodeObject, tokenString } from './api.js';
 import { renderJoinConfig } from './config.js';
 import { adminAccess, BootstrapError, done, handle, opts, runningNode, seconds, skipped, type AdminAccess, type BootstrapContext, type Outcome } from './context.js';
 import { installedNote, nodeFacts, readyForKubeadm } from './prepare.js';
@@ -41,20 +41,20 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
     // plane was initialised again, so the CA differs): forget that join; it is reset below.
     if (!sentinel.caCertHash) return skipped('kubeadm already ran on this node');
     admin = await adminAccess(ctx, [name]);
-    if (sentinel.caCertHash === caCertHash(clusterCaPem(admin.kc))) return skipped('kubeadm already ran on this node');
+    if (sentinel.caCertHash === caCertHash(admin.client.ca)) return skipped('kubeadm already ran on this node');
     await h.run(['rm', '-f', SENTINEL], opts(ctx));
   }
   const { reset, installed } = await readyForKubeadm(ctx, h);
   admin ??= await adminAccess(ctx, [name]);
   // A Node object left by an earlier machine of this name (its container was removed by hand) would
   // make kubeadm refuse the join; this machine has not joined (no sentinel), so that object is stale.
-  const stale = await deleteNodeObject(admin.kc, name);
+  const stale = await deleteNodeObject(admin.client, name);
   // During the join the endpoint name resolves to the control plane the node joins through; the
   // network step later points control planes at themselves.
   await applyNodeNetwork(h, ctx.cluster.metadata.name, { apiAddress: admin.node.address! }, ctx.signal);
   if (role === 'control-plane') await copySharedPki(ctx, admin, h);
-  const token = await createBootstrapToken(admin.kc, ctx.cluster.metadata.name, name);
-  const clusterHash = caCertHash(clusterCaPem(admin.kc));
+  const token = await createBootstrapToken(admin.client, ctx.cluster.metadata.name, name);
+  const clusterHash = caCertHash(admin.client.ca);
   const t0 = Date.now();
   try {
     const config = renderJoinConfig({
@@ -68,7 +68,7 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
     await h.run(joinArgv(), opts(ctx));
   } finally {
     await h.exec(['rm', '-f', JOIN_CONFIG], opts(ctx)).catch(() => undefined);
-    await deleteBootstrapToken(admin.kc, token.id).catch((err: unknown) => ctx.reporter.debug('could not delete the join token; it expires in 15 min', { error: String(err) }));
+    await deleteBootstrapToken(admin.client, token.id).catch((err: unknown) => ctx.reporter.debug('could not delete the join token; it expires in 15 min', { error: String(err) }));
   }
   const joinMs = Date.now() - t0;
   await writeSentinel(h, { cluster: ctx.cluster.metadata.name, role, at: new Date().toISOString(), kubernetesVersion: ctx.cluster.spec.kubernetesVersion, caCertHash: clusterHash }, ctx.signal);

@@ -29,7 +29,7 @@ export async function kubeadmReset(ctx: BootstrapContext, name: string, o: Reset
   if (node?.state === 'running') {
     if (admin) {
       const t0 = Date.now();
-      const d = await drainNode(admin.kc, name, { signal: ctx.signal });
+      const d = await drainNode(admin.client, name, { signal: ctx.signal });
       if (!d.absent) parts.push(`drained in ${seconds(Date.now() - t0)} (${d.evicted} evicted${d.deleted ? `, ${d.deleted} deleted after the timeout` : ''})`);
     }
     const h = handle(ctx, name);
@@ -42,6 +42,6 @@ export async function kubeadmReset(ctx: BootstrapContext, name: string, o: Reset
     // mk's kubeadm files go with kubeadm's own (a host stays: leave no cluster config behind).
     await h.exec(['rm', '-f', SENTINEL, INIT_CONFIG, JOIN_CONFIG], opts(ctx));
   }
-  if (admin && (await deleteNodeObject(admin.kc, name))) parts.push('Node object deleted');
+  if (admin && (await deleteNodeObject(admin.client, name))) parts.push('Node object deleted');
   return parts.length > 0 ? done(parts.join(', ')) : skipped('not part of the cluster any more');
 }

@@ -1,9 +1,8 @@
 // cluster.wait: the API server answers, every node of the spec is Ready, and CoreDNS answers (its
 // Deployment available and a ready endpoint behind the kube-dns Service, i.e. its readiness probe
 // passes). A timeout names what is not ready: nodes with their condition, pods, recent warnings.
-import type { KubeConfig } from '@kubernetes/client-node';
 import { expandNodes } from '../spec/nodes.js';
-import { kubeJson, kubeRequest } from '../kube/rest.js';
+import type { KubeClient, KubeEvent } from '../kube/index.js';
 import { isNodeReady, listNodes, readyCondition } from './api.js';
 import { adminAccess, BootstrapError, done, observeNodes, seconds, type BootstrapContext, type Outcome } from './context.js';
 import { poll } from './node.js';
@@ -18,24 +17,16 @@ interface Pod {
   spec?: { nodeName?: string };
   status?: { phase?: string; conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ name: string; state?: Record<string, { reason?: string; message?: string }> }> };
 }
-interface Event {
-  type?: string;
-  reason?: string;
-  message?: string;
-  involvedObject?: { kind?: string; name?: string };
-  lastTimestamp?: string;
-  eventTime?: string;
-}
 
-async function coreDnsReady(kc: KubeConfig): Promise<boolean> {
-  const slices = await kubeJson<{ items: EndpointSlice[] }>(kc, 'GET', `/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices?labelSelector=${encodeURIComponent('kubernetes.io/service-name=kube-dns')}`);
-  return (slices?.items ?? []).some((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready === true));
+async function coreDnsReady(client: KubeClient): Promise<boolean> {
+  const slices = await client.json<{ items: EndpointSlice[] }>('GET', `/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices?labelSelector=${encodeURIComponent('kubernetes.io/service-name=kube-dns')}`);
+  return slices.items.some((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready === true));
 }
 
 /** Lines naming what is not ready, for the timeout error. */
-async function whatIsNotReady(kc: KubeConfig, expected: readonly string[], checkDns: boolean): Promise<string[]> {
+async function whatIsNotReady(client: KubeClient, expected: readonly string[], checkDns: boolean): Promise<string[]> {
   const lines: string[] = [];
-  const nodes = await listNodes(kc).catch(() => []);
+  const nodes = await listNodes(client).catch(() => []);
   for (const name of expected) {
     const n = nodes.find((k) => k.metadata.name === name);
     if (!n) lines.push(`node ${name}: not registered`);
@@ -45,14 +36,14 @@ async function whatIsNotReady(kc: KubeConfig, expected: readonly string[], check
     }
   }
   if (checkDns) {
-    const pods = (await kubeJson<{ items: Pod[] }>(kc, 'GET', '/api/v1/namespaces/kube-system/pods').catch(() => undefined))?.items ?? [];
+    const pods = (await client.json<{ items: Pod[] }>('GET', '/api/v1/namespaces/kube-system/pods').catch(() => undefined))?.items ?? [];
     for (const p of pods) {
       const ready = p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
       if (ready || p.status?.phase === 'Succeeded') continue;
       const waiting = p.status?.containerStatuses?.map((c) => c.state?.waiting ?? c.state?.terminated).find((s) => s?.reason);
       lines.push(`pod kube-system/${p.metadata.name} on ${p.spec?.nodeName ?? '(unscheduled)'}: ${p.status?.phase ?? 'Unknown'}${waiting?.reason ? ` (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''})` : ''}`);
     }
-    const events = (await kubeJson<{ items: Event[] }>(kc, 'GET', `/api/v1/namespaces/kube-system/events?fieldSelector=${encodeURIComponent('type=Warning')}`).catch(() => undefined))?.items ?? [];
+    const events = (await client.json<{ items: KubeEvent[] }>('GET', `/api/v1/namespaces/kube-system/events?fieldSelector=${encodeURIComponent('type=Warning')}`).catch(() => undefined))?.items ?? [];
     for (const e of events.slice(-5)) lines.push(`event ${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}: ${e.reason ?? ''} ${e.message ?? ''}`.trim());
   }
   return lines;
@@ -60,9 +51,9 @@ async function whatIsNotReady(kc: KubeConfig, expected: readonly string[], check
 
 export async function waitForCluster(ctx: BootstrapContext, timeoutMs = WAIT_TIMEOUT_MS): Promise<Outcome> {
   const admin = await adminAccess(ctx);
-  const kc = admin.kc;
+  const client = admin.client;
   const t0 = Date.now();
-  await poll(async () => ((await kubeRequest(kc, 'GET', '/readyz', undefined, { timeoutMs: 5000 }).catch(() => ({ status: 0 }))).status === 200 ? true : undefined), {
+  await poll(async () => ((await client.request('GET', '/readyz', { timeoutMs: 5000 }).catch(() => ({ status: 0 }))).status === 200 ? true : undefined), {
     timeoutMs,
     intervalMs: 500,
     signal: ctx.signal,
@@ -75,20 +66,20 @@ export async function waitForCluster(ctx: BootstrapContext, timeoutMs = WAIT_TIM
   const withNetwork = ctx.cluster.spec.networking.cni !== 'none';
   await poll(
     async () => {
-      const nodes = await listNodes(kc);
+      const nodes = await listNodes(client);
       const ok = expected.every((name) => {
         const n = nodes.find((k) => k.metadata.name === name);
         return n && (!withNetwork || isNodeReady(n));
       });
       if (!ok) return undefined;
-      return !withNetwork || (await coreDnsReady(kc)) ? true : undefined;
+      return !withNetwork || (await coreDnsReady(client)) ? true : undefined;
     },
     {
       timeoutMs: Math.max(1000, timeoutMs - (Date.now() - t0)),
       intervalMs: 1000,
       signal: ctx.signal,
       onTimeout: async () =>
-        new BootstrapError(`cluster not usable after ${seconds(timeoutMs)}:\n  ${(await whatIsNotReady(kc, expected, withNetwork)).join('\n  ') || '(nothing reported)'}`),
+        new BootstrapError(`cluster not usable after ${seconds(timeoutMs)}:\n  ${(await whatIsNotReady(client, expected, withNetwork)).join('\n  ') || '(nothing reported)'}`),
     },
   );
   const usableAt = Date.now() - ctx.startedAt;

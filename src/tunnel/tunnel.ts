@@ -2,11 +2,9 @@
 // TCP Service port, and carry each accepted connection to a ready pod of the Service through the
 // API server's port-forward. It needs nothing but the API server: no route to node or pod
 // addresses, and it writes nothing into the cluster.
-import type { KubeConfig } from '@kubernetes/client-node';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { apiMessage, kubeJson } from '../kube/rest.js';
+import type { KubeClient, PortForwarder } from '../kube/index.js';
 import type { ServiceJson } from './loadbalancers.js';
 import {
   bindNote,
@@ -34,19 +32,10 @@ export interface TunnelSource {
   listEndpointSlices(namespace: string, service: string, signal: AbortSignal): Promise<EndpointSliceJson[]>;
 }
 
-export interface PodPort {
-  namespace: string;
-  pod: string;
-  port: number;
-}
+export type { PodPort } from '../kube/index.js';
 
-/**
- * Opens a stream to a pod's port and pipes `socket` through it. Resolves once data can flow; rejects
- * without touching the socket when the stream could not be opened (the tunnel then tries another
- * pod). After it resolves, the connector ends the socket when the remote side closes, and closes
- * the remote side when the socket closes; `onRemoteError` receives what the remote side reported.
- */
-export type Connector = (target: PodPort, socket: Socket, onRemoteError: (message: string) => void) => Promise<void>;
+/** How the tunnel reaches a pod's port: see PortForwarder (KubeClient.portForwarder() in production). */
+export type Connector = PortForwarder;
 
 export interface TunnelOptions {
   source: TunnelSource;
@@ -121,7 +110,7 @@ export class Tunnel {
           failing = undefined;
         } catch (err) {
           if (signal.aborted) break;
-          const message = apiMessage(err);
+          const message = messageOf(err);
           if (message !== failing) this.emit({ type: 'warning', message: `listing Services failed: ${message}; retrying every ${this.pollMs / 1000}s` });
           failing = message;
         }
@@ -147,7 +136,7 @@ export class Tunnel {
     await Promise.all(
       [...wanted].map(async (id) => {
         const [namespace, name] = id.split('/') as [string, string];
-        await this.refreshEndpoints(namespace, name, signal).catch((err: unknown) => this.emit({ type: 'debug', message: `endpoints of ${id}: ${apiMessage(err)}` }));
+        await this.refreshEndpoints(namespace, name, signal).catch((err: unknown) => this.emit({ type: 'debug', message: `endpoints of ${id}: ${messageOf(err)}` }));
       }),
     );
 
@@ -233,7 +222,7 @@ export class Tunnel {
     for (let attempt = 0; attempt < 3; attempt++) {
       const cached = this.slices.get(serviceId(f.spec)) ?? [];
       if (attempt > 0 || readyEndpoints(cached, f.spec).length === 0) {
-        await this.refreshEndpoints(f.spec.namespace, f.spec.name, signal).catch((err: unknown) => (lastError = `listing endpoints: ${apiMessage(err)}`));
+        await this.refreshEndpoints(f.spec.namespace, f.spec.name, signal).catch((err: unknown) => (lastError = `listing endpoints: ${messageOf(err)}`));
       }
       const endpoint = pickEndpoint(readyEndpoints(this.slices.get(serviceId(f.spec)) ?? [], f.spec), f.next++, failed);
       if (!endpoint) break;
@@ -247,7 +236,7 @@ export class Tunnel {
         return;
       } catch (err) {
         failed.add(endpoint.pod);
-        lastError = `pod ${endpoint.pod}: ${errorText(err)}`;
+        lastError = `pod ${endpoint.pod}: ${messageOf(err)}`;
         this.emit({ type: 'debug', message: `${serviceLabel(f.spec)}: ${peer}: ${lastError}; trying another` });
       }
     }
@@ -257,11 +246,7 @@ export class Tunnel {
   }
 }
 
-/** client-node's WebSocket rejects with the `ws` ErrorEvent, which is not an Error but has a message. */
-function errorText(err: unknown): string {
-  const message = (err as { message?: unknown } | undefined)?.message;
-  return err instanceof Error || typeof message !== 'string' ? apiMessage(err) : message;
-}
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 function listen(host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -275,76 +260,14 @@ function listen(host: string, port: number): Promise<Server> {
 }
 
 /** Services and EndpointSlices through the API server, each request bounded by `timeoutMs`. */
-export function apiSource(kc: KubeConfig, timeoutMs = 10_000): TunnelSource {
-  const get = async <T>(path: string, signal: AbortSignal): Promise<T> => {
-    const bounded = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
-    return (await kubeJson<T>(kc, 'GET', path, { timeoutMs, signal: bounded }))!;
-  };
+export function apiSource(client: KubeClient, timeoutMs = 10_000): TunnelSource {
+  const items = async <T>(path: string, signal: AbortSignal): Promise<T[]> =>
+    (await client.json<{ items?: T[] }>('GET', path, { timeoutMs, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) })).items ?? [];
   return {
-    listServices: async (signal) => (await get<{ items?: ServiceJson[] }>('/api/v1/services', signal)).items ?? [],
-    listEndpointSlices: async (namespace, service, signal) => {
+    listServices: (signal) => items<ServiceJson>('/api/v1/services', signal),
+    listEndpointSlices: (namespace, service, signal) => {
       const selector = encodeURIComponent(`kubernetes.io/service-name=${service}`);
-      const path = `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/endpointslices?labelSelector=${selector}`;
-      return (await get<{ items?: EndpointSliceJson[] }>(path, signal)).items ?? [];
+      return items<EndpointSliceJson>(`/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/endpointslices?labelSelector=${selector}`, signal);
     },
-  };
-}
-
-/** The `ws` WebSocket that client-node's PortForward resolves with, as far as mk uses it. */
-interface PortForwardSocket {
-  on(event: 'close', cb: () => void): unknown;
-  on(event: 'error', cb: (err: Error) => void): unknown;
-  close(): void;
-}
-
-/**
- * A Connector over the API server's pods/portforward (client-node PortForward, one WebSocket per
- * connection). Opening is bounded by `timeoutMs`; a stream that opens after that is closed at once.
- */
-export async function portForwardConnector(kc: KubeConfig, timeoutMs = 10_000): Promise<Connector> {
-  const { PortForward } = await import('@kubernetes/client-node');
-  const pf = new PortForward(kc, true);
-  return async (target, socket, onRemoteError) => {
-    let remoteError = '';
-    const errors = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        remoteError += chunk.toString('utf8');
-        done();
-      },
-    });
-    let gaveUp = false;
-    let timer: NodeJS.Timeout | undefined;
-    const opening = pf.portForward(target.namespace, target.pod, [target.port], socket, errors, socket) as Promise<unknown> as Promise<PortForwardSocket>;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        gaveUp = true;
-        socket.destroy();
-        reject(new Error(`port-forward did not open within ${timeoutMs / 1000}s`));
-      }, timeoutMs);
-    });
-    opening.then(
-      (ws) => {
-        if (gaveUp) ws.close();
-      },
-      () => {},
-    );
-    let ws: PortForwardSocket;
-    try {
-      ws = await Promise.race([opening, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-    ws.on('error', (err) => {
-      onRemoteError(err.message);
-      socket.destroy();
-    });
-    ws.on('close', () => {
-      if (remoteError.trim()) {
-        onRemoteError(remoteError.trim());
-        socket.destroy();
-      } else socket.end();
-    });
-    socket.once('close', () => ws.close());
-    if (socket.destroyed) ws.close();
   };
 }

@@ -11,17 +11,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubernetesObjectApi, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddonNotReadyError, CATALOG, addonSpecHash, applyAddon, desiredAddons, installAddon, observeAddons, planAddons, removeAddon, renderAddon, waitForAddon } from '../../src/addons/index.js';
+import { AddonNotReadyError, CATALOG, addonSpecHash, applyAddon, desiredAddons, installAddon, readInstalled, planAddons, removeAddon, renderAddon, waitForAddon } from '../../src/addons/index.js';
 import type { K8sObject, ObjectRef } from '../../src/addons/index.js';
 import { inventoryName } from '../../src/addons/inventory.js';
 import { sha256Hex } from '../../src/addons/manifests.js';
+import type { KubeClient } from '../../src/kube/index.js';
 import type { AddonSpec, Cluster } from '../../src/spec/types.js';
 import { binariesGate } from '../k8s/binaries.js';
 import { startControlPlane, type ControlPlane } from '../k8s/controlplane.js';
 import { ISTIO_SNAPSHOT, istioSnapshotFiles } from '../k8s/istio-snapshot.js';
 import { aCluster } from '../unit/builders.js';
 import { eventually } from '../helpers/wait.js';
-import { apiErrorCode } from './helpers.js';
+import { apiErrorCode, kubeClient } from './helpers.js';
 
 const gate = binariesGate(['etcd', 'kube-apiserver']);
 const NAME = 'cat';
@@ -36,6 +37,7 @@ const ENV = { network: { subnet: '172.28.5.0/24', gateway: '172.28.5.1', used: [
 
 describe.skipIf(gate.skip)('addon catalog and user manifests against a real apiserver', () => {
   let cp: ControlPlane;
+  let client: KubeClient;
   let api: KubernetesObjectApi;
   let dir: string;
   const timings: Record<string, Record<string, number>> = {};
@@ -45,6 +47,7 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
   beforeAll(async () => {
     cp = await startControlPlane({ controllerManager: true });
     api = KubernetesObjectApi.makeApiClient(cp.kubeConfig);
+    client = kubeClient(cp.kubeconfigPath);
     dir = await mkdtemp(path.join(tmpdir(), 'mk-addons-e2e-'));
   });
   afterAll(async () => {
@@ -89,8 +92,8 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
     const t: Record<string, number> = {};
     const install = (extra: { skipUnchanged?: boolean } = {}) =>
       objects
-        ? applyAddon(cp.kubeConfig, c, spec, objects, { ...ctx, ...extra, version: 'test', specHash: addonSpecHash(spec) })
-        : installAddon(cp.kubeConfig, c, spec, { ...ctx, ...extra });
+        ? applyAddon(client, c, spec, objects, { ...ctx, ...extra, version: 'test', specHash: addonSpecHash(spec) })
+        : installAddon(client, c, spec, { ...ctx, ...extra });
     const res = await install();
     t.apply = res.durationMs;
     expect(res.objects.length).toBeGreaterThan(0);
@@ -110,7 +113,7 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
     const noop = await install();
     t.noop = noop.durationMs;
 
-    const removed = await removeAddon(cp.kubeConfig, c, spec.name);
+    const removed = await removeAddon(client, c, spec.name);
     t.remove = removed.durationMs;
     expect(removed.kept).toEqual([]);
     expect(removed.deleted.length).toBe(res.objects.length - res.adoptedNamespaces.length);
@@ -131,9 +134,9 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
       c.spec.addons = [{ name, enabled: true, options: {} }];
       const wanted = desiredAddons(c);
       const deps = wanted.filter((a) => a.name !== name);
-      for (const d of deps) await installAddon(cp.kubeConfig, c, d, { specDir: dir, env: ENV });
+      for (const d of deps) await installAddon(client, c, d, { specDir: dir, env: ENV });
       await roundTrip({ name, enabled: true, options: {} }, { specDir: dir, env: ENV });
-      for (const d of deps.reverse()) await removeAddon(cp.kubeConfig, c, d.name);
+      for (const d of deps.reverse()) await removeAddon(client, c, d.name);
     });
   }
 
@@ -152,11 +155,11 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
 
   it('metrics-server: readiness times out naming the APIService, with the API server\'s reason', async () => {
     const c = cluster();
-    const res = await installAddon(cp.kubeConfig, c, { name: 'metrics-server', enabled: true, options: {} }, { specDir: dir });
-    const err = await waitForAddon(cp.kubeConfig, 'metrics-server', res.objects.filter((r) => r.kind === 'APIService'), { timeoutMs: 3000, intervalMs: 250 }).catch((e: unknown) => e);
+    const res = await installAddon(client, c, { name: 'metrics-server', enabled: true, options: {} }, { specDir: dir });
+    const err = await waitForAddon(client, 'metrics-server', res.objects.filter((r) => r.kind === 'APIService'), { timeoutMs: 3000, intervalMs: 250 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AddonNotReadyError);
     expect((err as Error).message).toMatch(/APIService v1beta1\.metrics\.k8s\.io: not Available \(\w+/);
-    await removeAddon(cp.kubeConfig, c, 'metrics-server');
+    await removeAddon(client, c, 'metrics-server');
   });
 
   it('user manifests from a folder next to the spec (multi-document YAML)', async () => {
@@ -177,26 +180,26 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
     const c = cluster();
     c.spec.addons = [{ name: 'registry', enabled: true, options: {} }, { name: 'planned', enabled: true, options: {}, manifests: 'plan' }];
     const ctx = { specDir: dir, env: ENV };
-    const first = await planAddons(cp.kubeConfig, c, ctx);
+    const first = await planAddons(client, c, ctx);
     expect(first.reasons).toEqual({ registry: 'not installed', planned: 'not installed' });
-    for (const a of first.apply) await installAddon(cp.kubeConfig, c, a, ctx);
-    expect(await planAddons(cp.kubeConfig, c, ctx)).toMatchObject({ apply: [], remove: [] });
+    for (const a of first.apply) await installAddon(client, c, a, ctx);
+    expect(await planAddons(client, c, ctx)).toMatchObject({ apply: [], remove: [] });
 
     c.spec.addons[0]!.options = { servicePort: 5000 };
     await writeFile(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plan\n  namespace: default\ndata:\n  v: "2"\n');
-    expect((await planAddons(cp.kubeConfig, c, ctx)).reasons).toEqual({ registry: 'spec changed', planned: 'content changed' });
-    for (const a of (await planAddons(cp.kubeConfig, c, ctx)).apply) await installAddon(cp.kubeConfig, c, a, ctx);
+    expect((await planAddons(client, c, ctx)).reasons).toEqual({ registry: 'spec changed', planned: 'content changed' });
+    for (const a of (await planAddons(client, c, ctx)).apply) await installAddon(client, c, a, ctx);
     expect((await read<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'plan' })).data).toEqual({ v: '2' });
 
     await api.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'registry', namespace: 'kube-system' } });
-    expect((await planAddons(cp.kubeConfig, c, ctx)).reasons).toEqual({ registry: 'drift' });
+    expect((await planAddons(client, c, ctx)).reasons).toEqual({ registry: 'drift' });
 
     c.spec.addons = [{ name: 'registry', enabled: false, options: {} }];
-    const last = await planAddons(cp.kubeConfig, c, ctx);
+    const last = await planAddons(client, c, ctx);
     expect(last.apply).toEqual([]);
     expect([...last.remove].sort()).toEqual(['planned', 'registry']);
-    for (const name of last.remove) await removeAddon(cp.kubeConfig, c, name);
-    expect(await observeAddons(cp.kubeConfig, NAME)).toEqual([]);
+    for (const name of last.remove) await removeAddon(client, c, name);
+    expect(await readInstalled(client, NAME)).toEqual([]);
   });
 
   it('user manifests from a URL, verified against sha256 (local http server: the spec itself only admits https)', async () => {
@@ -207,8 +210,8 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/app.yaml`;
       const fetchOpts = { allowHttp: true, cacheDir: path.join(dir, 'cache') };
       const bad = { name: 'remote', enabled: true, options: {}, manifests: url, sha256: 'a'.repeat(64) };
-      await expect(installAddon(cp.kubeConfig, cluster(), bad, { specDir: dir, fetch: fetchOpts })).rejects.toThrow(/sha256 mismatch/);
-      expect(await observeAddons(cp.kubeConfig, NAME)).toEqual([]);
+      await expect(installAddon(client, cluster(), bad, { specDir: dir, fetch: fetchOpts })).rejects.toThrow(/sha256 mismatch/);
+      expect(await readInstalled(client, NAME)).toEqual([]);
       await roundTrip({ ...bad, sha256: sha256Hex(text) }, { specDir: dir, fetch: fetchOpts });
     } finally {
       await new Promise((r) => server.close(r));

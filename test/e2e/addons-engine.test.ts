@@ -4,12 +4,13 @@
 // overwrites it (and Namespaces deleted by mk stay Terminating, which the test accepts).
 import { AppsV1Api, BatchV1Api, KubernetesObjectApi, PatchStrategy, type KubernetesObject, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddonConflictError, AddonNotReadyError, addonSpecHash, applyAddon, diffAddons, observeAddons, removeAddon, waitForAddon } from '../../src/addons/index.js';
+import { AddonConflictError, AddonNotReadyError, addonSpecHash, applyAddon, diffAddons, readInstalled, removeAddon, waitForAddon } from '../../src/addons/index.js';
 import type { K8sObject, ObjectRef } from '../../src/addons/index.js';
 import { inventoryName } from '../../src/addons/inventory.js';
+import type { KubeClient } from '../../src/kube/index.js';
 import { binariesGate } from '../k8s/binaries.js';
 import { startControlPlane, type ControlPlane } from '../k8s/controlplane.js';
-import { apiErrorCode } from './helpers.js';
+import { apiErrorCode, kubeClient } from './helpers.js';
 
 const gate = binariesGate(['etcd', 'kube-apiserver']);
 const CLUSTER = 'e2e';
@@ -54,6 +55,7 @@ function objects(opts: { color?: string; withExtra?: boolean } = {}): K8sObject[
 
 describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
   let cp: ControlPlane;
+  let client: KubeClient;
   let api: KubernetesObjectApi;
   const header = (r: ObjectRef) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.namespace ? { name: r.name, namespace: r.namespace } : { name: r.name } });
   const read = <T extends KubernetesObject>(r: ObjectRef) => api.read<T>(header(r));
@@ -64,6 +66,7 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
   beforeAll(async () => {
     cp = await startControlPlane({ controllerManager: false });
     api = KubernetesObjectApi.makeApiClient(cp.kubeConfig);
+    client = kubeClient(cp.kubeconfigPath);
   });
   afterAll(async () => {
     console.log(`[addons-engine] timings (ms): ${JSON.stringify(timings)}`);
@@ -71,7 +74,7 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
   });
 
   it('applies Namespaces and CRDs first, then the rest, labelled, with an inventory', async () => {
-    const res = await applyAddon(cp.kubeConfig, CLUSTER, SPEC, objects(), { version: 'user', specHash: SPEC_HASH });
+    const res = await applyAddon(client, CLUSTER, SPEC, objects(), { version: 'user', specHash: SPEC_HASH });
     timings.apply = res.durationMs;
     expect(res.objects.slice(0, 2).map((r) => r.kind).sort()).toEqual(['CustomResourceDefinition', 'Namespace']);
     expect(res.objects).toHaveLength(8);
@@ -87,54 +90,54 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
   });
 
   it('re-applying identical content is a no-op: no resourceVersion moves (inventory included)', async () => {
-    const refs = [...(await observeAddons(cp.kubeConfig, CLUSTER))[0]!.objects, inventoryRef];
+    const refs = [...(await readInstalled(client, CLUSTER))[0]!.objects, inventoryRef];
     const before = await versions(refs);
     const log: string[] = [];
-    const res = await applyAddon(cp.kubeConfig, CLUSTER, SPEC, objects(), { version: 'user', specHash: SPEC_HASH, log: (m) => log.push(m) });
+    const res = await applyAddon(client, CLUSTER, SPEC, objects(), { version: 'user', specHash: SPEC_HASH, log: (m) => log.push(m) });
     expect(log).toEqual([]);
     timings.reapplyNoop = res.durationMs;
     expect(await versions(refs)).toEqual(before);
     // Sending every object again (server-side apply of identical content) moves nothing either.
     const sent: string[] = [];
-    const res2 = await applyAddon(cp.kubeConfig, CLUSTER, SPEC, objects(), { version: 'user', specHash: SPEC_HASH, skipUnchanged: false, log: (m) => sent.push(m) });
+    const res2 = await applyAddon(client, CLUSTER, SPEC, objects(), { version: 'user', specHash: SPEC_HASH, skipUnchanged: false, log: (m) => sent.push(m) });
     timings.reapplySendAll = res2.durationMs;
     expect(sent.filter((m) => m.startsWith('applied'))).toHaveLength(8);
     expect(await versions(refs)).toEqual(before);
   });
 
-  it('observeAddons reports the inventory; diffAddons sees no change, then drift after a hand deletion', async () => {
-    const installed = await observeAddons(cp.kubeConfig, CLUSTER);
+  it('readInstalled reports the inventory; diffAddons sees no change, then drift after a hand deletion', async () => {
+    const installed = await readInstalled(client, CLUSTER);
     expect(installed.map((i) => [i.name, i.specHash, i.version, i.missing.length])).toEqual([[ADDON, SPEC_HASH, 'user', 0]]);
-    expect(await observeAddons(cp.kubeConfig, 'another-cluster')).toEqual([]);
+    expect(await readInstalled(client, 'another-cluster')).toEqual([]);
     expect(diffAddons([SPEC], installed, { contentHashes: { [ADDON]: installed[0]!.contentHash } })).toEqual({ apply: [], reasons: {}, remove: [] });
     expect(diffAddons([{ ...SPEC, enabled: false }], installed).remove).toEqual([ADDON]);
 
     await api.delete(header({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'gadget-extra' }));
-    const drifted = await observeAddons(cp.kubeConfig, CLUSTER);
+    const drifted = await readInstalled(client, CLUSTER);
     expect(drifted[0]!.missing).toEqual([{ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'gadget-extra' }]);
     expect(diffAddons([SPEC], drifted).reasons).toEqual({ [ADDON]: 'drift' });
-    const repaired = await applyAddon(cp.kubeConfig, CLUSTER, SPEC, objects(), { version: 'user', specHash: SPEC_HASH });
+    const repaired = await applyAddon(client, CLUSTER, SPEC, objects(), { version: 'user', specHash: SPEC_HASH });
     timings.repairDrift = repaired.durationMs;
-    expect((await observeAddons(cp.kubeConfig, CLUSTER))[0]!.missing).toEqual([]);
+    expect((await readInstalled(client, CLUSTER))[0]!.missing).toEqual([]);
   });
 
   it('reports a conflict with another field manager instead of forcing; force: true takes over', async () => {
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gadget-config', namespace: NS }, data: { color: 'green' } };
     await api.patch(cm, undefined, undefined, 'someone-else', true, PatchStrategy.ServerSideApply);
-    const err = await applyAddon(cp.kubeConfig, CLUSTER, SPEC, objects({ color: 'red' })).catch((e: unknown) => e);
+    const err = await applyAddon(client, CLUSTER, SPEC, objects({ color: 'red' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AddonConflictError);
     expect((err as AddonConflictError).ref).toMatchObject({ kind: 'ConfigMap', name: 'gadget-config', namespace: NS });
     expect((err as Error).message).toMatch(/gadget-config/);
     expect((await read<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'gadget-config' })).data?.color).toBe('green');
 
-    await applyAddon(cp.kubeConfig, CLUSTER, { ...SPEC, force: true }, objects({ color: 'red' }));
+    await applyAddon(client, CLUSTER, { ...SPEC, force: true }, objects({ color: 'red' }));
     expect((await read<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'gadget-config' })).data?.color).toBe('red');
   });
 
   it('refuses to take over an existing object mk did not create (unless force)', async () => {
     await api.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'users-own', namespace: NS }, data: { mine: 'yes' } });
     const extra: K8sObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'users-own', namespace: NS }, data: { mine: 'no' } };
-    const err = await applyAddon(cp.kubeConfig, CLUSTER, SPEC, [...objects({ color: 'red' }), extra]).catch((e: unknown) => e);
+    const err = await applyAddon(client, CLUSTER, SPEC, [...objects({ color: 'red' }), extra]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AddonConflictError);
     expect((err as Error).message).toMatch(/ConfigMap mk-addon-e2e\/users-own: exists and was not created by mk/);
     const cm = await read<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'users-own' });
@@ -144,33 +147,33 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
     // force: true adopts it (labelled, mk's content); removal would then delete it.
     await api.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'adoptable', namespace: NS }, data: { mine: 'yes' } });
     const adopt: K8sObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'adoptable', namespace: NS }, data: { mine: 'mk' } };
-    const res = await applyAddon(cp.kubeConfig, CLUSTER, { name: 'adopter', force: true }, [adopt]);
+    const res = await applyAddon(client, CLUSTER, { name: 'adopter', force: true }, [adopt]);
     expect(res.objects).toEqual([{ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'adoptable' }]);
     const adopted = await read<V1ConfigMap>(res.objects[0]!);
     expect(adopted.data).toEqual({ mine: 'mk' });
     expect(adopted.metadata?.labels?.['mk.dev/addon']).toBe('adopter');
     // Another addon claiming the same object is refused: it belongs to "adopter".
-    await expect(applyAddon(cp.kubeConfig, CLUSTER, { name: 'other' }, [adopt])).rejects.toThrow(/ConfigMap mk-addon-e2e\/adoptable: belongs to addon adopter/);
-    expect((await removeAddon(cp.kubeConfig, CLUSTER, 'adopter')).deleted).toHaveLength(1);
+    await expect(applyAddon(client, CLUSTER, { name: 'other' }, [adopt])).rejects.toThrow(/ConfigMap mk-addon-e2e\/adoptable: belongs to addon adopter/);
+    expect((await removeAddon(client, CLUSTER, 'adopter')).deleted).toHaveLength(1);
   });
 
   it('fails fast on a kind the API server does not serve, recording nothing', async () => {
     const typo: K8sObject = { apiVersion: 'e2e.mk.dev/v1', kind: 'Gadgett', metadata: { name: 'g', namespace: NS } };
     const started = Date.now();
-    await expect(applyAddon(cp.kubeConfig, CLUSTER, { name: 'typo' }, [typo], { unknownKindTimeoutMs: 1000 })).rejects.toThrow(/addon typo: the API server does not serve e2e\.mk\.dev\/v1 Gadgett/);
+    await expect(applyAddon(client, CLUSTER, { name: 'typo' }, [typo], { unknownKindTimeoutMs: 1000 })).rejects.toThrow(/addon typo: the API server does not serve e2e\.mk\.dev\/v1 Gadgett/);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect((await observeAddons(cp.kubeConfig, CLUSTER)).map((i) => i.name)).toEqual([ADDON]);
+    expect((await readInstalled(client, CLUSTER)).map((i) => i.name)).toEqual([ADDON]);
   });
 
   it('prunes what an earlier apply created and this one no longer renders', async () => {
-    const res = await applyAddon(cp.kubeConfig, CLUSTER, SPEC, objects({ color: 'red', withExtra: false }));
+    const res = await applyAddon(client, CLUSTER, SPEC, objects({ color: 'red', withExtra: false }));
     expect(res.pruned).toEqual([{ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'gadget-extra' }]);
     expect(await apiErrorCode(read({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'gadget-extra' }))).toBe(404);
   });
 
   it('waits for readiness: success once the test sets status, timeout naming the unready object', async () => {
-    const refs = (await observeAddons(cp.kubeConfig, CLUSTER))[0]!.objects;
-    const err = await waitForAddon(cp.kubeConfig, ADDON, refs, { timeoutMs: 1500, intervalMs: 200 }).catch((e: unknown) => e);
+    const refs = (await readInstalled(client, CLUSTER))[0]!.objects;
+    const err = await waitForAddon(client, ADDON, refs, { timeoutMs: 1500, intervalMs: 200 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AddonNotReadyError);
     expect((err as Error).message).toMatch(/addon gadgets not ready after 2s: Deployment mk-addon-e2e\/gadget: waiting for the controller to observe generation 1/);
     expect((err as AddonNotReadyError).unready.map((u) => u.ref.name)).toEqual(['gadget']);
@@ -179,7 +182,7 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
     const dep = await apps.readNamespacedDeployment({ name: 'gadget', namespace: NS });
     const setStatus = (status: V1Deployment['status']) => apps.replaceNamespacedDeploymentStatus({ name: 'gadget', namespace: NS, body: { ...dep, status } });
     await setStatus({ observedGeneration: dep.metadata?.generation ?? 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0, conditions: [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }] });
-    const err2 = await waitForAddon(cp.kubeConfig, ADDON, refs, { timeoutMs: 600, intervalMs: 200 }).catch((e: unknown) => e);
+    const err2 = await waitForAddon(client, ADDON, refs, { timeoutMs: 600, intervalMs: 200 }).catch((e: unknown) => e);
     expect((err2 as Error).message).toMatch(/Deployment mk-addon-e2e\/gadget: 0\/1 replicas available \(MinimumReplicasUnavailable: Deployment does not have minimum availability\.\)/);
 
     // The latest Warning event about the object is named too.
@@ -194,12 +197,12 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
       lastTimestamp: new Date(),
       source: { component: 'e2e' },
     } as KubernetesObject);
-    const err3 = await waitForAddon(cp.kubeConfig, ADDON, refs, { timeoutMs: 300, intervalMs: 100 }).catch((e: unknown) => e);
+    const err3 = await waitForAddon(client, ADDON, refs, { timeoutMs: 300, intervalMs: 100 }).catch((e: unknown) => e);
     expect((err3 as Error).message).toMatch(/; last event: FailedCreate: pods "gadget-1" is forbidden: exceeded quota$/);
 
     const fresh = await apps.readNamespacedDeployment({ name: 'gadget', namespace: NS });
     await apps.replaceNamespacedDeploymentStatus({ name: 'gadget', namespace: NS, body: { ...fresh, status: { observedGeneration: fresh.metadata?.generation ?? 1, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 } } });
-    const ok = await waitForAddon(cp.kubeConfig, ADDON, refs, { timeoutMs: 5000, intervalMs: 200 });
+    const ok = await waitForAddon(client, ADDON, refs, { timeoutMs: 5000, intervalMs: 200 });
     timings.waitReady = ok.durationMs;
   });
 
@@ -210,8 +213,8 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
       { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'sts', namespace: 'default' }, spec: { ...sel('sts'), serviceName: 'sts', replicas: 2, template: { ...sel('sts').template, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } } } },
       { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'job', namespace: 'default' }, spec: { template: sel('job').template } },
     ];
-    const res = await applyAddon(cp.kubeConfig, CLUSTER, { name: 'workloads' }, workloads);
-    const err = await waitForAddon(cp.kubeConfig, 'workloads', res.objects, { timeoutMs: 500, intervalMs: 100 }).catch((e: unknown) => e);
+    const res = await applyAddon(client, CLUSTER, { name: 'workloads' }, workloads);
+    const err = await waitForAddon(client, 'workloads', res.objects, { timeoutMs: 500, intervalMs: 100 }).catch((e: unknown) => e);
     expect((err as AddonNotReadyError).unready.map((u) => `${u.ref.kind}/${u.ref.name}: ${u.reason}`)).toEqual([
       'DaemonSet/ds: waiting for the controller to observe generation 1',
       'StatefulSet/sts: waiting for the controller to observe generation 1',
@@ -223,7 +226,7 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
     await apps.replaceNamespacedDaemonSetStatus({ name: 'ds', namespace: 'default', body: { ...ds, status: { observedGeneration: 1, desiredNumberScheduled: 2, currentNumberScheduled: 2, numberMisscheduled: 0, numberReady: 1, updatedNumberScheduled: 2 } } });
     const sts = await apps.readNamespacedStatefulSet({ name: 'sts', namespace: 'default' });
     await apps.replaceNamespacedStatefulSetStatus({ name: 'sts', namespace: 'default', body: { ...sts, status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, availableReplicas: 2 } } });
-    const err2 = await waitForAddon(cp.kubeConfig, 'workloads', res.objects, { timeoutMs: 300, intervalMs: 100 }).catch((e: unknown) => e);
+    const err2 = await waitForAddon(client, 'workloads', res.objects, { timeoutMs: 300, intervalMs: 100 }).catch((e: unknown) => e);
     expect((err2 as AddonNotReadyError).unready.map((u) => `${u.ref.kind}/${u.ref.name}: ${u.reason}`)).toEqual(['DaemonSet/ds: 1/2 pods ready', 'Job/job: not complete (0 succeeded, 0 active)']);
 
     const ds2 = await apps.readNamespacedDaemonSet({ name: 'ds', namespace: 'default' });
@@ -235,8 +238,8 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
       namespace: 'default',
       body: { ...job, status: { startTime: job.status?.startTime ?? now, completionTime: now, succeeded: 1, conditions: [{ type: 'SuccessCriteriaMet', status: 'True', lastTransitionTime: now }, { type: 'Complete', status: 'True', lastTransitionTime: now }] } },
     });
-    await waitForAddon(cp.kubeConfig, 'workloads', res.objects, { timeoutMs: 3000, intervalMs: 100 });
-    expect((await removeAddon(cp.kubeConfig, CLUSTER, 'workloads')).deleted).toHaveLength(3);
+    await waitForAddon(client, 'workloads', res.objects, { timeoutMs: 3000, intervalMs: 100 });
+    expect((await removeAddon(client, CLUSTER, 'workloads')).deleted).toHaveLength(3);
   });
 
   it('removal deletes exactly its objects: a same-named user object without mk labels is kept', async () => {
@@ -246,11 +249,11 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
     // And a Gadget of their own: the CRD stays while it exists.
     await api.create({ apiVersion: 'e2e.mk.dev/v1', kind: 'Gadget', metadata: { name: 'users-gadget', namespace: NS }, spec: { size: 1 } });
 
-    const observed = (await observeAddons(cp.kubeConfig, CLUSTER)).find((i) => i.name === ADDON)!;
+    const observed = (await readInstalled(client, CLUSTER)).find((i) => i.name === ADDON)!;
     expect(observed.foreign).toEqual([{ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'gadget-config' }]);
     expect(observed.missing).toEqual([]);
 
-    const res = await removeAddon(cp.kubeConfig, CLUSTER, ADDON);
+    const res = await removeAddon(client, CLUSTER, ADDON);
     timings.remove = res.durationMs;
     expect(res.kept.map((k) => `${k.ref.kind}/${k.ref.name}`).sort()).toEqual(['ConfigMap/gadget-config', 'CustomResourceDefinition/gadgets.e2e.mk.dev']);
     expect(res.kept.find((k) => k.ref.kind === 'CustomResourceDefinition')?.reason).toMatch(/1 Gadget object\(s\) not created by mk/);
@@ -261,17 +264,17 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
     // Without a namespace controller the Namespace stays Terminating.
     expect((await read({ apiVersion: 'v1', kind: 'Namespace', name: NS })).metadata?.deletionTimestamp).toBeTruthy();
     expect(await apiErrorCode(read(inventoryRef))).toBe(404);
-    expect(await observeAddons(cp.kubeConfig, CLUSTER)).toEqual([]);
+    expect(await readInstalled(client, CLUSTER)).toEqual([]);
     // Removing again is a no-op.
-    expect((await removeAddon(cp.kubeConfig, CLUSTER, ADDON)).deleted).toEqual([]);
+    expect((await removeAddon(client, CLUSTER, ADDON)).deleted).toEqual([]);
     // An addon whose CRD was deleted by hand (taking its custom resources along) still removes cleanly.
     const crdOnly = objects().filter((o) => ['CustomResourceDefinition', 'Gadget', 'ClusterRole'].includes(o.kind)).map((o) => (o.kind === 'CustomResourceDefinition' ? { ...o, metadata: { name: 'doodads.e2e.mk.dev' }, spec: { ...(o.spec as object), names: { plural: 'doodads', singular: 'doodad', kind: 'Doodad', listKind: 'DoodadList' } } } : o.kind === 'Gadget' ? { ...o, kind: 'Doodad', metadata: { name: 'd1', namespace: 'default' } } : { ...o, metadata: { name: 'mk-e2e-doodad' } }));
-    const installed = await applyAddon(cp.kubeConfig, CLUSTER, { name: 'doodads' }, crdOnly);
+    const installed = await applyAddon(client, CLUSTER, { name: 'doodads' }, crdOnly);
     expect(installed.objects.map((r) => r.kind).sort()).toEqual(['ClusterRole', 'CustomResourceDefinition', 'Doodad']);
     await api.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'doodads.e2e.mk.dev' } });
     for (let i = 0; i < 100 && (await apiErrorCode(read({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: 'doodads.e2e.mk.dev' })).catch(() => 0)) !== 404; i++) await new Promise((r) => setTimeout(r, 100));
-    expect((await observeAddons(cp.kubeConfig, CLUSTER))[0]?.missing.map((r) => r.kind).sort()).toEqual(['CustomResourceDefinition', 'Doodad']);
-    expect((await removeAddon(cp.kubeConfig, CLUSTER, 'doodads')).deleted.map((r) => r.kind)).toEqual(['ClusterRole']);
-    expect((await removeAddon(cp.kubeConfig, CLUSTER, ADDON)).deleted).toEqual([]);
+    expect((await readInstalled(client, CLUSTER))[0]?.missing.map((r) => r.kind).sort()).toEqual(['CustomResourceDefinition', 'Doodad']);
+    expect((await removeAddon(client, CLUSTER, 'doodads')).deleted.map((r) => r.kind)).toEqual(['ClusterRole']);
+    expect((await removeAddon(client, CLUSTER, ADDON)).deleted).toEqual([]);
   });
 });

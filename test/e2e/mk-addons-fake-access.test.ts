@@ -30,7 +30,7 @@ import { binariesGate } from '../k8s/binaries.js';
 import { startControlPlane, type ControlPlane } from '../k8s/controlplane.js';
 import { aCluster } from '../unit/builders.js';
 import { eventually } from '../helpers/wait.js';
-import { apiErrorCode } from './helpers.js';
+import { apiErrorCode, kubeClient } from './helpers.js';
 
 const gate = binariesGate(['etcd', 'kube-apiserver']);
 const NAME = 'fk';
@@ -79,8 +79,7 @@ describe.skipIf(gate.skip)('addons through plan/apply/watch with a fake admin ac
   async function markReady(ref: ObjectRef): Promise<void> {
     const d = await read<KubernetesObject & { metadata: { generation?: number } }>(ref);
     const body = { status: { observedGeneration: d.metadata.generation, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 } };
-    const { kubeJson } = await import('../../src/kube/rest.js');
-    await kubeJson(cp.kubeConfig, 'PATCH', `/apis/apps/v1/namespaces/${ref.namespace}/deployments/${ref.name}/status`, { body, contentType: 'application/merge-patch+json' });
+    await kubeClient(cp.kubeconfigPath).json('PATCH', `/apis/apps/v1/namespaces/${ref.namespace}/deployments/${ref.name}/status`, { body, contentType: 'application/merge-patch+json' });
   }
 
   beforeAll(async () => {

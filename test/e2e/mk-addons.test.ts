@@ -2,7 +2,6 @@
 // node container, Kubernetes built from source (test/k8s/), created by mk itself. Addon images cannot
 // be pulled here, so pods never run: readiness is bounded (MK_ADDON_WAIT) and reported, not awaited.
 // Needs the test-bed binaries, Docker and the node image (test/k8s/node-image.sh); MK_E2E_TIER3=0 skips.
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,13 +10,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectRef } from '../../src/addons/index.js';
 import { autoAddressPool } from '../../src/addons/index.js';
-import { kubeJson } from '../../src/kube/rest.js';
+import type { KubeClient, KubeObject } from '../../src/kube/index.js';
 import { k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
 import { Background, buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, dockerDriver } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { mkKubeConfig } from './helpers.js';
+import { mkClient } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const skip = await tier3Skip();
@@ -72,8 +71,8 @@ describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8
   }
   const ids = (steps: CliEvent[]) => steps.map((s) => s.step!.id);
 
-  const kubeConfig = (): KubeConfig => mkKubeConfig(env.KUBECONFIG!, name);
-  const get = <T = KubernetesObject>(r: ObjectRef) => kubeJson<T>(kubeConfig(), 'GET', urlOf(r), { allow404: true });
+  const client = (): KubeClient => mkClient(env.KUBECONFIG!, name);
+  const get = <T = KubeObject>(r: ObjectRef) => client().json<T>('GET', urlOf(r), { allow404: true });
   async function inventory(addon: string): Promise<ObjectRef[] | undefined> {
     const cm = await get<{ data?: { objects?: string } }>(ref('ConfigMap', 'kube-system', `mk-addon-${addon}`));
     return cm ? (JSON.parse(cm.data?.objects ?? '[]') as ObjectRef[]) : undefined;
@@ -143,7 +142,7 @@ describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8
 
   it('an object deleted by hand is restored by the next apply', async () => {
     const sa = ref('ServiceAccount', 'kube-system', 'metrics-server');
-    await kubeJson(kubeConfig(), 'DELETE', urlOf(sa));
+    await client().json('DELETE', urlOf(sa));
     const r = await apply('metrics-server ServiceAccount deleted by hand', { metricsServer: true, storage: true, loadBalancer: true });
     expect(r.plan.steps.map((s) => [s.id, s.description, s.reason])).toEqual([['addon.apply:metrics-server', 'repair addon metrics-server', 'drift: ServiceAccount kube-system/metrics-server missing']]);
     expect(r.steps[0]!.detail).toMatch(/\(1 sent\)/);
@@ -157,7 +156,7 @@ describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8
     const cm = ref('ConfigMap', 'local-path-storage', 'local-path-config');
     await watcher.waitFor(/in sync|No changes/i).catch(() => undefined);
     const t0 = Date.now();
-    await kubeJson(kubeConfig(), 'DELETE', urlOf(cm));
+    await client().json('DELETE', urlOf(cm));
     await eventually('ConfigMap restored by the watcher', async () => ((await get(cm)) ? true : undefined), 90_000, 500);
     timings.push(`watch: ConfigMap deleted by hand restored after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await watcher.waitFor(/drift detected/, 30_000);

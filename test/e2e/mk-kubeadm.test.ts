@@ -2,21 +2,20 @@
 // 1 control plane -> add 2 workers -> remove 1 -> add a second control plane, each verified through the
 // API with the kubeconfig mk wrote, and each followed by a re-apply that must plan nothing.
 // Needs the test-bed binaries and Docker (the node image is built by test/k8s/node-image.sh); MK_E2E_TIER3=0 skips.
-import { KubeConfig } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubeJson } from '../../src/kube/rest.js';
-import { kubeConfigFor, type KubeNode } from '../../src/kubeadm/api.js';
+import { KubeClient, kubeconfigCredentials } from '../../src/kube/index.js';
+import type { KubeNode } from '../../src/kubeadm/api.js';
 import { k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
 import { Background, buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, dockerDriver, workers } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { mkKubeConfig, readyNodes as waitReadyNodes } from './helpers.js';
+import { mkClient, readyNodes as waitReadyNodes } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const skip = await tier3Skip();
@@ -54,9 +53,9 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
     timings.push(`${label}: no-op apply ${(r.ms / 1000).toFixed(2)} s`);
   }
 
-  const kubeConfig = (): KubeConfig => mkKubeConfig(env.KUBECONFIG!, name);
+  const client = (): KubeClient => mkClient(env.KUBECONFIG!, name);
 
-  const readyNodes = (expected: string[]): Promise<KubeNode[]> => waitReadyNodes<KubeNode>(kubeConfig(), expected);
+  const readyNodes = (expected: string[]): Promise<KubeNode[]> => waitReadyNodes<KubeNode>(client(), expected);
 
   async function containers(): Promise<string[]> {
     const { stdout } = await execFileP('docker', ['ps', '-a', '--filter', `label=mk.dev/cluster=${name}`, '--format', '{{.Names}}']);
@@ -105,8 +104,8 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
     const [cp] = await readyNodes([`${name}-cp-1`]);
     expect(cp!.metadata.labels?.['mk.dev/cluster']).toBe(name);
     // A single control plane stays schedulable; kubeadm's init token is gone (mk mints one per join).
-    const secrets = await kubeJson<{ items: unknown[] }>(kubeConfig(), 'GET', `/api/v1/namespaces/kube-system/secrets?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`);
-    expect(secrets!.items).toEqual([]);
+    const secrets = await client().json<{ items: unknown[] }>('GET', `/api/v1/namespaces/kube-system/secrets?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`);
+    expect(secrets.items).toEqual([]);
     await expectNoOp('1 control plane');
   });
 
@@ -131,8 +130,8 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
     const steps = await apply('+2 workers after a SIGKILL mid-join', 1, 2);
     expect(steps.filter((s) => s.step!.id.startsWith('kubeadm.join:')).map((s) => s.step!.id).sort()).toEqual([`kubeadm.join:${name}-w-1`, `kubeadm.join:${name}-w-2`]);
     await readyNodes([`${name}-cp-1`, `${name}-w-1`, `${name}-w-2`]);
-    const secrets = await kubeJson<{ items: unknown[] }>(kubeConfig(), 'GET', `/api/v1/namespaces/kube-system/secrets?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`);
-    expect(secrets!.items).toEqual([]);
+    const secrets = await client().json<{ items: unknown[] }>('GET', `/api/v1/namespaces/kube-system/secrets?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`);
+    expect(secrets.items).toEqual([]);
     // Pods on different nodes reach each other: CoreDNS answers through the service from every node's pods
     // is covered by cluster.wait; here the routes mk wrote must name the other nodes' podCIDRs.
     const { stdout } = await execFileP('docker', ['exec', `${name}-w-1`, 'ip', 'route', 'show', 'proto', '211']);
@@ -171,11 +170,11 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
     const steps = await apply('+1 control plane', 2, 1);
     expect(steps.map((s) => s.step!.id)).toContain(`kubeadm.join:${name}-cp-2`);
     await readyNodes([`${name}-cp-1`, `${name}-cp-2`, `${name}-w-1`]);
-    const kc = kubeConfig();
+    const api = client();
     await eventually(
       'kube-apiserver and etcd running on the second control plane',
       async () => {
-        const pods = (await kubeJson<{ items: Array<{ metadata: { name: string }; status?: { phase?: string } }> }>(kc, 'GET', '/api/v1/namespaces/kube-system/pods'))!.items;
+        const pods = (await api.json<{ items: Array<{ metadata: { name: string }; status?: { phase?: string } }> }>('GET', '/api/v1/namespaces/kube-system/pods')).items;
         const running = (p: string) => pods.some((x) => x.metadata.name === `${p}-${name}-cp-2` && x.status?.phase === 'Running');
         return running('kube-apiserver') && running('etcd') ? true : undefined;
       },
@@ -185,9 +184,8 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
     // The second API server serves the cluster too: ask it directly on its own published port.
     const { stdout } = await execFileP('docker', ['port', `${name}-cp-2`, '6443/tcp']);
     const port = stdout.trim().split('\n')[0]!.split(':').pop();
-    // (the kubeconfig's current context is mk's, so kubeConfigFor swaps the server of that cluster)
-    const direct = kubeConfigFor(await readFile(env.KUBECONFIG!, 'utf8'), `https://127.0.0.1:${port}`);
-    const nodes = (await kubeJson<{ items: KubeNode[] }>(direct, 'GET', '/api/v1/nodes'))!.items;
+    const direct = new KubeClient(kubeconfigCredentials(await readFile(env.KUBECONFIG!, 'utf8'), { context: `mk-${name}`, server: `https://127.0.0.1:${port}` }));
+    const nodes = (await direct.json<{ items: KubeNode[] }>('GET', '/api/v1/nodes')).items;
     expect(nodes).toHaveLength(3);
     await expectNoOp('+1 control plane');
   });

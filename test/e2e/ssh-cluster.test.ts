@@ -4,11 +4,10 @@
 // is a no-op; removing a worker's host drains and resets it and leaves the machine running; mk delete
 // resets the rest. One host starts without kubeadm/kubelet/kubectl: mk installs the release binaries. The machines are containers of test/k8s/ssh-host-image.sh (tier-3 node image + sshd).
 // Per-phase timings are printed. Needs the test-bed binaries and Docker; MK_E2E_TIER3=0 skips.
-import { KubeConfig } from '@kubernetes/client-node';
 import { cp as copy, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubeJson, kubeRequest } from '../../src/kube/rest.js';
+import type { KubeClient } from '../../src/kube/index.js';
 import type { KubeNode } from '../../src/kubeadm/api.js';
 import { k8sBinDir, k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip } from '../k8s/cluster.js';
@@ -18,7 +17,7 @@ import { ensureSshHostImage, SshK8sHosts, type SshHost } from '../k8s/ssh-hosts.
 import { buildCli, expectSuccess, mk as runMk, mkJson as runMkJson, ROOT, type CliEvent, type JsonRun, type Run } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, sshDriver, workers } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { mkKubeConfig, readyNodes as waitReadyNodes } from './helpers.js';
+import { mkClient, readyNodes as waitReadyNodes } from './helpers.js';
 
 const skip = await tier3Skip();
 
@@ -100,9 +99,9 @@ describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion(
       nodes: [controlPlanes([cp.ip]), workers(ws.map((w) => w.ip))],
     });
 
-  const kubeConfig = (): KubeConfig => mkKubeConfig(env.KUBECONFIG!, name);
+  const client = (): KubeClient => mkClient(env.KUBECONFIG!, name);
 
-  const readyNodes = (expected: string[]): Promise<Node[]> => waitReadyNodes<Node>(kubeConfig(), expected);
+  const readyNodes = (expected: string[]): Promise<Node[]> => waitReadyNodes<Node>(client(), expected);
 
   /** After kubeadm reset: no kubelet config, no static pods, no pod containers, kubelet stopped, the machine still up. */
   async function expectReset(h: SshHost): Promise<void> {
@@ -192,8 +191,8 @@ describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion(
     timings.push(`first successful apply (resuming after the refused one): ${s(r.ms)} wall`);
     timings.push(`ssh commands per host: ${sshStats(r)}`);
 
-    const kc = kubeConfig();
-    expect(kc.getCurrentCluster()?.server).toBe(`https://${cp.ip}:6443`);
+    const kc = client();
+    expect(kc.server).toBe(`https://${cp.ip}:6443`);
     const nodes = await readyNodes(Object.values(node));
     for (const n of nodes) expect(n.status?.nodeInfo?.kubeletVersion).toBe(k8sVersion());
     const addresses = Object.fromEntries(nodes.map((n) => [n.metadata.name, n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address]));
@@ -201,7 +200,7 @@ describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion(
     await eventually(
       'both CoreDNS replicas ready',
       async () => {
-        const d = await kubeJson<{ spec?: { replicas?: number }; status?: { readyReplicas?: number } }>(kc, 'GET', '/apis/apps/v1/namespaces/kube-system/deployments/coredns');
+        const d = await kc.json<{ spec?: { replicas?: number }; status?: { readyReplicas?: number } }>('GET', '/apis/apps/v1/namespaces/kube-system/deployments/coredns');
         return d?.status?.readyReplicas !== undefined && d.status.readyReplicas === d.spec?.replicas ? true : undefined;
       },
       180_000,
@@ -210,9 +209,9 @@ describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion(
   });
 
   it('resolves a Service name from a pod on a worker (mk CNI routes between hosts, CoreDNS, kube-proxy)', async () => {
-    const kc = kubeConfig();
+    const kc = client();
     // The kube-proxy image is a Debian rootfs (getent); every image is baked into the hosts, nothing is pulled.
-    await kubeJson(kc, 'POST', '/api/v1/namespaces/default/pods', {
+    await kc.json('POST', '/api/v1/namespaces/default/pods', {
       body: {
         apiVersion: 'v1',
         kind: 'Pod',
@@ -227,21 +226,21 @@ describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion(
     const phase = await eventually(
       'DNS probe finished',
       async () => {
-        const p = await kubeJson<{ status?: { phase?: string } }>(kc, 'GET', '/api/v1/namespaces/default/pods/dns-probe');
+        const p = await kc.json<{ status?: { phase?: string } }>('GET', '/api/v1/namespaces/default/pods/dns-probe');
         return p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed' ? p.status.phase : undefined;
       },
       120_000,
       1000,
     );
-    const log = (await kubeRequest(kc, 'GET', '/api/v1/namespaces/default/pods/dns-probe/log')).body;
+    const log = (await kc.request('GET', '/api/v1/namespaces/default/pods/dns-probe/log')).body;
     expect(phase, log).toBe('Succeeded');
     expect(log).toMatch(/^10\.96\.0\.1\s+kubernetes\.default\.svc\.cluster\.local/);
   });
 
   it('keeps secrets off the command line, out of mk output and off the hosts', async () => {
-    const kc = kubeConfig();
+    const kc = client();
     // mk deletes kubeadm init's token and each join's own: no bootstrap token is left.
-    const secrets = await kubeJson<{ items: Array<{ type?: string; metadata: { name: string } }> }>(kc, 'GET', '/api/v1/namespaces/kube-system/secrets');
+    const secrets = await kc.json<{ items: Array<{ type?: string; metadata: { name: string } }> }>('GET', '/api/v1/namespaces/kube-system/secrets');
     expect(secrets!.items.filter((x) => x.type === 'bootstrap.kubernetes.io/token').map((x) => x.metadata.name)).toEqual([]);
     for (const h of [cp, w1, w2]) {
       expect(await hosts.exists(h, '/etc/mk/kubeadm-join.yaml')).toBe(false);
@@ -268,14 +267,14 @@ describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion(
   });
 
   it('scaling the workers 2 -> 1 drains and resets the removed host, deletes its Node, leaves the machine running', async () => {
-    const kc = kubeConfig();
+    const kc = client();
     // A pod on the host that leaves, so the drain has something to evict.
-    await kubeJson(kc, 'POST', '/api/v1/namespaces/default/pods', {
+    await kc.json('POST', '/api/v1/namespaces/default/pods', {
       body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'on-w2' }, spec: { nodeName: node.w2, containers: [{ name: 'c', image: await pauseImage(), imagePullPolicy: 'Never' }] } },
     });
     await eventually(
       'pod on-w2 Running',
-      async () => ((await kubeJson<{ status?: { phase?: string } }>(kc, 'GET', '/api/v1/namespaces/default/pods/on-w2'))?.status?.phase === 'Running' ? true : undefined),
+      async () => ((await kc.json<{ status?: { phase?: string } }>('GET', '/api/v1/namespaces/default/pods/on-w2'))?.status?.phase === 'Running' ? true : undefined),
       120_000,
       1000,
     );
@@ -297,7 +296,7 @@ describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion(
 
     await readyNodes([node.cp, node.w1]);
     // Evicted: gone, or (kubelet stopped by the reset before it confirmed) terminating until the pod GC collects it.
-    const evicted = await kubeJson<{ metadata: { deletionTimestamp?: string }; status?: { phase?: string } }>(kc, 'GET', '/api/v1/namespaces/default/pods/on-w2', { allow404: true });
+    const evicted = await kc.json<{ metadata: { deletionTimestamp?: string }; status?: { phase?: string } }>('GET', '/api/v1/namespaces/default/pods/on-w2', { allow404: true });
     expect(evicted === undefined || evicted.metadata.deletionTimestamp !== undefined).toBe(true);
     if (evicted) timings.push(`note: evicted pod on-w2 still in the API after the removal (phase ${evicted.status?.phase}, terminating): the drain stopped waiting at its terminal phase`);
     await expectReset(w2);

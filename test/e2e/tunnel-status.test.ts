@@ -61,7 +61,7 @@ describe.skipIf(gate.skip)('mk status: LoadBalancer Services through context mk-
     const started = performance.now();
     const listing = await loadBalancerStatus('lbs', { kubeconfig });
     const ms = performance.now() - started;
-    console.log(`[tunnel-status] listing through context mk-lbs: ${ms.toFixed(0)} ms (client-node import included on first use)`);
+    console.log(`[tunnel-status] listing through context mk-lbs: ${ms.toFixed(0)} ms`);
     expect('loadBalancers' in listing).toBe(true);
     if (!('loadBalancers' in listing)) return;
     const nodePorts = listing.loadBalancers.flatMap((s) => s.ports.map((p) => p.nodePort));
@@ -83,7 +83,7 @@ describe.skipIf(gate.skip)('mk status: LoadBalancer Services through context mk-
     expect(text[2]).toMatch(/^ {4}default\/pending\s+8443:3\d{4}\/TCP\s+<pending>$/);
     expect(text[3]).toMatch(/^ {4}shop\/web\s+80:3\d{4}\/TCP,53:3\d{4}\/UDP\s+172\.28\.0\.240$/);
 
-    // A second listing pays no import: this is what status adds per cluster.
+    // A second listing: what status adds per cluster.
     const again = performance.now();
     await loadBalancerStatus('lbs', { kubeconfig });
     console.log(`[tunnel-status] second listing: ${(performance.now() - again).toFixed(0)} ms`);

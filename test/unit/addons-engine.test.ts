@@ -1,7 +1,7 @@
 // Pure parts of the addons engine: ordering, inventory, hashes, diff, subset check, transient errors.
-import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { firstDifference, isSubset, isTransient } from '../../src/addons/apply.js';
+import { firstDifference, isSubset } from '../../src/addons/compare.js';
+import { KubeApiError, KubeConnectionError, isTransient } from '../../src/kube/index.js';
 import { addonSpecHash, desiredAddons, diffAddons, orderByDependencies } from '../../src/addons/diff.js';
 import { canonicalJson, contentHash, inventoryConfigMap, parseInventory, subtractRefs, unionRefs } from '../../src/addons/inventory.js';
 import { ownedBy, withAddonLabels } from '../../src/addons/labels.js';
@@ -153,11 +153,14 @@ describe('isSubset / firstDifference / isTransient', () => {
   });
 
   it('retries 429, 5xx and connection errors; not 4xx', () => {
-    expect(isTransient(new ApiException(429, 'x', '', {}))).toBe(true);
-    expect(isTransient(new ApiException(503, 'x', '', {}))).toBe(true);
-    expect(isTransient(new ApiException(409, 'x', '', {}))).toBe(false);
-    expect(isTransient(new ApiException(404, 'x', '', {}))).toBe(false);
+    const status = (code: number) => KubeApiError.fromResponse('GET', '/api/v1/x', code, '');
+    expect(isTransient(status(429))).toBe(true);
+    expect(isTransient(status(503))).toBe(true);
+    expect(isTransient(status(409))).toBe(false);
+    expect(isTransient(status(404))).toBe(false);
     expect(isTransient(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isTransient(new KubeConnectionError('connect ECONNREFUSED', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }))).toBe(true);
+    expect(isTransient(new KubeConnectionError('self-signed certificate', { cause: Object.assign(new Error('x'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }) }))).toBe(false);
     expect(isTransient(new Error('x', { cause: Object.assign(new Error('y'), { code: 'ECONNRESET' }) }))).toBe(true);
     expect(isTransient(new Error('boom'))).toBe(false);
   });

@@ -9,11 +9,10 @@ import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bootstrapTokenSecret,
+  adminClient,
   caCertHash,
-  clusterCaPem,
   evictable,
   isNodeReady,
-  kubeConfigFor,
   newBootstrapToken,
   readyCondition,
   tokenString,
@@ -118,10 +117,10 @@ describe('caCertHash against certificates made by openssl', () => {
     expect(caCertHash(certs.rsa)).not.toBe(`sha256:${wholeCert}`);
   });
 
-  it('the CA read back from an admin kubeconfig hashes the same (clusterCaPem)', () => {
-    const kc = kubeConfigFor(adminConf(certs.ec), 'https://127.0.0.1:32768');
-    expect(clusterCaPem(kc)).toBe(certs.ec);
-    expect(caCertHash(clusterCaPem(kc))).toBe(opensslHash(certs.ec));
+  it('the CA read back from an admin kubeconfig hashes the same (adminClient(...).ca)', () => {
+    const client = adminClient(adminConf(certs.ec), 'https://127.0.0.1:32768');
+    expect(client.ca).toBe(certs.ec);
+    expect(caCertHash(client.ca)).toBe(opensslHash(certs.ec));
   });
 
   it('refuses text that is not a certificate', () => {
@@ -141,29 +140,26 @@ function adminConf(caPem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFIC
   });
 }
 
-describe('kubeConfigFor', () => {
-  it('points the current cluster at the given server and keeps credentials, CA and context', () => {
-    const kc = kubeConfigFor(adminConf(), 'https://127.0.0.1:40001');
-    expect(kc.getCurrentCluster()?.server).toBe('https://127.0.0.1:40001');
-    expect(kc.getCurrentCluster()?.caData).toBe(Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64'));
-    expect(kc.getCurrentUser()).toMatchObject({ name: 'kubernetes-admin', certData: 'Q0VSVA==', keyData: 'S0VZ' });
-    expect(kc.getCurrentContext()).toBe('kubernetes-admin@kubernetes');
+describe('adminClient', () => {
+  it('points at the given server with the admin.conf\'s CA', () => {
+    const client = adminClient(adminConf(), 'https://127.0.0.1:40001');
+    expect(client.server).toBe('https://127.0.0.1:40001');
+    expect(client.ca).toBe('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
   });
 
-  it('changes only the current cluster\'s server when the file has others', () => {
+  it('reads the current context\'s cluster when the file has others', () => {
     const doc = yaml.load(adminConf()) as { clusters: Array<{ name: string; cluster: Record<string, string> }> };
-    doc.clusters.push({ name: 'other', cluster: { server: 'https://other.example:6443' } });
-    const kc = kubeConfigFor(yaml.dump(doc), 'https://10.0.0.5:6443');
-    expect(kc.clusters.map((c) => [c.name, c.server])).toEqual([
-      ['kubernetes', 'https://10.0.0.5:6443'],
-      ['other', 'https://other.example:6443'],
-    ]);
+    doc.clusters.unshift({ name: 'other', cluster: { server: 'https://other.example:6443', 'certificate-authority-data': Buffer.from('OTHER CA').toString('base64') } });
+    expect(adminClient(yaml.dump(doc), 'https://10.0.0.5:6443').ca).toContain('MIIB');
   });
 
-  it('refuses a kubeconfig without a current cluster', () => {
+  it('refuses a kubeconfig without a current context, or without client certificate, naming the way out', () => {
     const doc = yaml.load(adminConf()) as Record<string, unknown>;
     delete doc['current-context'];
-    expect(() => kubeConfigFor(yaml.dump(doc), 'https://127.0.0.1:1')).toThrow(/no current cluster/);
+    expect(() => adminClient(yaml.dump(doc), 'https://127.0.0.1:1')).toThrow(/admin kubeconfig .* has no current context; `kubeadm init phase kubeconfig admin`/);
+    const noKey = yaml.load(adminConf()) as { users: Array<{ user: Record<string, string> }> };
+    delete noKey.users[0]!.user['client-key-data'];
+    expect(() => adminClient(yaml.dump(noKey), 'https://127.0.0.1:1')).toThrow(/has no client-certificate-data and client-key-data/);
   });
 });
 

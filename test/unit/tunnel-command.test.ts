@@ -9,6 +9,7 @@ import type { CommandContext } from '../../src/commands/context.js';
 import { tunnel } from '../../src/commands/tunnel.js';
 import { MkError } from '../../src/errors.js';
 import { RecordingReporter } from '../../src/log.js';
+import { kubeconfigYaml, testPki } from './fake-apiserver.js';
 
 function context(): CommandContext & { lines: string[] } {
   const lines: string[] = [];
@@ -47,19 +48,8 @@ describe('mk tunnel NAME', () => {
     const port = (probe.address() as { port: number }).port;
     await new Promise((r) => probe.close(r));
     const file = path.join(dir, 'down');
-    await writeFile(
-      file,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters:',
-        `- name: mk-dev\n  cluster: {server: 'https://127.0.0.1:${port}', insecure-skip-tls-verify: true}`,
-        'users:',
-        '- name: mk-dev\n  user: {token: t}',
-        'contexts:',
-        '- name: mk-dev\n  context: {cluster: mk-dev, user: mk-dev}',
-      ].join('\n'),
-    );
+    const pki = await testPki();
+    await writeFile(file, kubeconfigYaml('mk-dev', { server: `https://127.0.0.1:${port}`, ca: pki.ca, cert: pki.client.cert, key: pki.client.key }));
     const ctx = context();
     await expect(tunnel(ctx, 'dev', { kubeconfig: file })).rejects.toThrow(
       new MkError(`cannot list the Services of cluster "dev" through https://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`),

@@ -75,9 +75,9 @@ describe('clusterAccess', () => {
       'apiVersion: v1',
       'kind: Config',
       'clusters:',
-      ...contexts.map((c) => `- name: ${c}\n  cluster: {server: '${server}'}`),
+      ...contexts.map((c) => `- name: ${c}\n  cluster: {server: '${server}', certificate-authority-data: Q0E=}`),
       'users:',
-      ...contexts.map((c) => `- name: ${c}\n  user: {token: t}`),
+      ...contexts.map((c) => `- name: ${c}\n  user: {client-certificate-data: Q0VSVA==, client-key-data: S0VZ}`),
       'contexts:',
       ...contexts.map((c) => `- name: ${c}\n  context: {cluster: ${c}, user: ${c}}`),
       `current-context: ${contexts[0] ?? ''}`,
@@ -105,10 +105,18 @@ describe('clusterAccess', () => {
     const file = path.join(dir, 'two');
     await writeFile(file, kubeconfig(['kind-dev', 'mk-dev'], 'https://127.0.0.1:6443'));
     const access = await clusterAccess('dev', file);
-    expect(access.ok && { context: access.context, server: access.server, current: access.kubeConfig.getCurrentContext() }).toEqual({
+    expect(access.ok && { context: access.context, server: access.server, client: access.client.server }).toEqual({
       context: 'mk-dev',
       server: 'https://127.0.0.1:6443',
-      current: 'mk-dev',
+      client: 'https://127.0.0.1:6443',
+    });
+  });
+
+  it('refuses a context without a client certificate or CA, saying how to get mk\'s back (no network call)', async () => {
+    const file = path.join(dir, 'token');
+    await writeFile(file, kubeconfig(['mk-dev']).replace(/\{client-certificate-data: .*\}/, '{token: t}'));
+    expect(await loadBalancerStatus('dev', { kubeconfig: file })).toEqual({
+      loadBalancersError: `context mk-dev in ${file} has no client-certificate-data and client-key-data; mk authenticates with a client certificate (mk apply writes it; mk kubeconfig dev --switch restores it)`,
     });
   });
 

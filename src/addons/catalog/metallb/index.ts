@@ -5,7 +5,8 @@
 import type { CatalogAddon, K8sObject, RenderEnv } from '../../types.js';
 import type { Cluster } from '../../../spec/types.js';
 import { READ, clusterRole, clusterRoleBinding, crd, daemonSet, deployment, namespace, obj, role, roleBinding, rule, serviceAccount } from '../build.js';
-import { PoolError, autoAddressPool } from './pool.js';
+import { PoolError } from '../../errors.js';
+import { autoAddressPool } from './pool.js';
 
 const VERSION = 'v0.14.9';
 const CONTROLLER = `quay.io/metallb/controller:${VERSION}`;

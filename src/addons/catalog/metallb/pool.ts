@@ -3,6 +3,7 @@
 // gateway and addresses in use. Docker hands out dynamic addresses from the bottom of a subnet
 // without an explicit range, and mk's nodes take static addresses from the bottom too. Pure.
 import { formatIPv4, parseCidr, parseIPv4 } from '../../../spec/net.js';
+import { PoolError } from '../../errors.js';
 
 export interface NetworkFacts {
   /** The network's IPv4 subnet (CIDR). */
@@ -13,8 +14,6 @@ export interface NetworkFacts {
   /** Addresses in use (nodes, other containers). */
   used?: readonly string[];
 }
-
-export class PoolError extends Error {}
 
 /** Contiguous ranges ("a.b.c.d-e.f.g.h") of free addresses for MetalLB, highest block last. */
 export function autoAddressPool(net: NetworkFacts, maxSize = 64): string[] {
