@@ -2,10 +2,10 @@
 // given what is installed (from the inventories, see readInstalled).
 import { createHash } from 'node:crypto';
 import type { AddonSpec, Cluster } from '../spec/types.js';
-import { catalogAddon } from './catalog/index.js';
-import { canonicalJson, contentHash } from './inventory.js';
-import { withAddonLabels } from './labels.js';
-import type { K8sObject } from './types.js';
+import { catalogAddon } from '../catalog/index.js';
+import { canonicalJson, contentHash } from '../manifests/inventory.js';
+import { withAddonLabels } from '../manifests/labels.js';
+import type { K8sObject } from '../manifests/types.js';
 
 /** Hash of what the spec says about an addon (and the catalog version it renders). */
 export function addonSpecHash(a: AddonSpec): string {
@@ -19,8 +19,6 @@ export function addonContentHash(cluster: string, addon: string, objects: readon
   return contentHash(objects.map((o) => withAddonLabels(o, cluster, addon)));
 }
 
-/** The addon name the cni.apply step (src/kubeadm/cni.ts) records a user CNI manifest under: reserved. */
-export const CNI_ADDON_NAME = 'cni';
 
 /** The catalog addons an addon needs installed first (none for user manifests). */
 export const addonDependencies = (a: Pick<AddonSpec, 'name' | 'manifests'>): string[] => (a.manifests === undefined ? (catalogAddon(a.name)?.dependsOn ?? []) : []);

@@ -5,26 +5,27 @@
 //   for (const name of remove) await removeAddon(client, cluster, name);
 import type { KubeClient } from '../kube/index.js';
 import type { AddonSpec, Cluster } from '../spec/types.js';
-import { applyAddon, type ApplyOptions, type ApplyResult } from './apply.js';
+import { applyAddon, type ApplyOptions, type ApplyResult } from '../manifests/apply.js';
 import { addonContentHash, addonSpecHash, desiredAddons, diffAddons, type AddonDiff } from './diff.js';
-import { readInstalled, type InstalledAddon } from './installed.js';
+import { readInstalled, type InstalledAddon } from '../manifests/installed.js';
 import { renderAddon, type RenderContext } from './render.js';
 
-export { applyAddon } from './apply.js';
-export type { ApplyOptions, ApplyResult } from './apply.js';
-export { removeAddon } from './remove.js';
-export type { RemoveResult } from './remove.js';
-export { readInstalled } from './installed.js';
-export type { InstalledAddon } from './installed.js';
-export { AddonError, AddonConflictError, AddonNotReadyError } from './errors.js';
+export { applyAddon } from '../manifests/apply.js';
+export type { ApplyOptions, ApplyResult } from '../manifests/apply.js';
+export { removeAddon } from '../manifests/remove.js';
+export type { RemoveResult } from '../manifests/remove.js';
+export { readInstalled } from '../manifests/installed.js';
+export type { InstalledAddon } from '../manifests/installed.js';
+export { AddonError, AddonConflictError, AddonNotReadyError } from '../manifests/errors.js';
 export { diffAddons, desiredAddons, addonSpecHash, addonContentHash, orderByDependencies } from './diff.js';
 export type { AddonDiff, InstalledState } from './diff.js';
-export { waitForAddon, objectReadiness } from './readiness.js';
+export { waitForAddon, objectReadiness } from '../manifests/readiness.js';
 export { renderAddon } from './render.js';
 export type { RenderContext, Rendered } from './render.js';
-export { CATALOG, catalogAddon } from './catalog/index.js';
-export { autoAddressPool } from './catalog/metallb/pool.js';
-export type { CatalogAddon, K8sObject, ObjectRef, RenderEnv } from './types.js';
+export { CATALOG, catalogAddon } from '../catalog/index.js';
+export { autoAddressPool } from '../catalog/metallb/pool.js';
+export type { K8sObject, ObjectRef } from '../manifests/types.js';
+export type { CatalogAddon, RenderEnv } from '../catalog/types.js';
 
 /** Render (catalog or user manifests) and apply one addon, recording version and spec hash in its inventory. */
 export async function installAddon(client: KubeClient, cluster: Cluster, addon: AddonSpec, ctx: RenderContext & Omit<ApplyOptions, 'version' | 'specHash'>): Promise<ApplyResult> {

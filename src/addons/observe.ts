@@ -7,11 +7,12 @@ import { MkError } from '../errors.js';
 import { KubeClient, kubeconfigCredentials, type Credentials } from '../kube/index.js';
 import { controlPlaneOrder, serverUrl } from '../kubeadm/endpoint.js';
 import type { Cluster } from '../spec/types.js';
-import { CNI_ADDON_NAME, addonContentHash, desiredAddons } from './diff.js';
-import { readInstalled } from './installed.js';
-import { describeRef } from './labels.js';
+import { CNI_ADDON_NAME } from '../kubeadm/plan.js';
+import { addonContentHash, desiredAddons } from './diff.js';
+import { readInstalled } from '../manifests/installed.js';
+import { describeRef } from '../manifests/labels.js';
 import { renderAddon } from './render.js';
-import type { RenderEnv } from './types.js';
+import type { RenderEnv } from '../catalog/types.js';
 
 /** Time allowed for reading the addons of a cluster before planning goes on without them. */
 export const OBSERVE_TIMEOUT_MS = 20_000;

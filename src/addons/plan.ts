@@ -10,8 +10,9 @@ import { PlanError } from '../errors.js';
 import type { StepSink } from '../phase/builder.js';
 import { stepId, type Action } from '../plan.js';
 import type { AddonSpec, Cluster } from '../spec/types.js';
-import { catalogAddon } from './catalog/index.js';
-import { CNI_ADDON_NAME, addonDependencies, desiredAddons, diffAddons, type AddonDiff } from './diff.js';
+import { catalogAddon } from '../catalog/index.js';
+import { CNI_ADDON_NAME } from '../kubeadm/plan.js';
+import { addonDependencies, desiredAddons, diffAddons, type AddonDiff } from './diff.js';
 
 export type AddonStep = { kind: 'addon.apply'; addon: AddonSpec } | { kind: 'addon.remove'; addon: string };
 

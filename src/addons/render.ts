@@ -1,11 +1,12 @@
 // From an addon entry of the spec to the objects to apply: the catalog's render, or the user's
 // manifests (a file/folder inside the spec's folder, or a verified https:// download).
 import type { AddonSpec, Cluster } from '../spec/types.js';
-import { catalogAddon } from './catalog/index.js';
-import { AddonError } from './errors.js';
-import { checkOptions } from './options.js';
-import { fetchVerified, loadLocalManifests, parseManifests, type FetchOptions } from './manifests.js';
-import type { CatalogAddon, K8sObject, RenderEnv } from './types.js';
+import { catalogAddon } from '../catalog/index.js';
+import { AddonError } from '../manifests/errors.js';
+import { checkOptions } from '../catalog/options.js';
+import { fetchVerified, loadLocalManifests, parseManifests, type FetchOptions } from '../manifests/load.js';
+import type { K8sObject } from '../manifests/types.js';
+import type { CatalogAddon, RenderEnv } from '../catalog/types.js';
 
 export interface RenderContext {
   /** Folder of the spec file: user manifests are resolved against it (and must stay inside it). */

@@ -7,13 +7,13 @@
 // are applied, and pods may still be pulling images. addon.remove deletes what the inventory lists.
 import { adminAccess, BootstrapError, done, seconds, skipped, type BootstrapContext, type Outcome } from '../kubeadm/context.js';
 import type { AddonSpec } from '../spec/types.js';
-import { removeAddon } from './remove.js';
-import { poolAddresses } from './catalog/metallb/index.js';
+import { removeAddon } from '../manifests/remove.js';
+import { poolAddresses } from '../catalog/metallb/index.js';
 import { installAddon } from './index.js';
-import { describeRef } from './labels.js';
+import { describeRef } from '../manifests/labels.js';
 import { addonEnv } from './observe.js';
-import { AddonNotReadyError } from './errors.js';
-import { waitForAddon } from './readiness.js';
+import { AddonNotReadyError } from '../manifests/errors.js';
+import { waitForAddon } from '../manifests/readiness.js';
 
 export const DEFAULT_ADDON_WAIT_SECONDS = 60;
 

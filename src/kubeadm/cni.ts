@@ -4,7 +4,7 @@
 // through the addons engine (owned by label, pruned like an addon); cni: none installs nothing.
 import pLimit from 'p-limit';
 import { expandNodes } from '../spec/nodes.js';
-import { CNI_ADDON_NAME } from '../addons/diff.js';
+import { CNI_ADDON_NAME } from './plan.js';
 import { listNodes } from './api.js';
 import { adminAccess, BootstrapError, done, handle, observeNodes, type BootstrapContext, type Outcome } from './context.js';
 import { applyNodeNetwork, type PeerRoute } from './network.js';
@@ -53,8 +53,8 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<Outcom
   if (builtin) return done(`mk CNI (ptp) on ${members.length} node${members.length === 1 ? '' : 's'}, ${cidrs.size} podCIDR route${cidrs.size === 1 ? '' : 's'}`);
   if (cni === 'none') return done(`endpoint name on ${members.length} node${members.length === 1 ? '' : 's'}; no CNI (cni: none)`);
   if (!ctx.specDir) throw new BootstrapError(`cni: ${cni} is a path relative to the spec file; run mk apply with -f FILE`);
-  const { loadLocalManifests } = await import('../addons/manifests.js');
-  const { applyAddon } = await import('../addons/apply.js');
+  const { loadLocalManifests } = await import('../manifests/load.js');
+  const { applyAddon } = await import('../manifests/apply.js');
   const objects = await loadLocalManifests(ctx.specDir, cni);
   const r = await applyAddon(admin.client, ctx.cluster, { name: CNI_ADDON_NAME }, objects, { version: 'user', signal: ctx.signal });
   return done(`CNI from ${cni}: ${r.objects.length} objects applied`);

@@ -20,6 +20,9 @@ export type KubeStep =
   /** Every node Ready and CoreDNS answering. */
   | { kind: 'cluster.wait'; cluster: string };
 
+/** The addon name cni.apply records a user CNI manifest (networking.cni: PATH) under: reserved for it. */
+export const CNI_ADDON_NAME = 'cni';
+
 export interface KubePlan {
   /** The step after which the cluster is usable (addons go after it); undefined when nothing changes. */
   ready?: string;

@@ -3,12 +3,12 @@
 // Pure; problems carry data paths, load.ts turns them into file positions.
 import { DEFAULT_POD_SUBNET, DEFAULT_POOLS, DEFAULT_SERVICE_SUBNET } from './defaults.js';
 import { checkDns1123Label, checkLabelValue, checkLoginName, checkQualifiedName, quote } from './names.js';
-import { isHostAddress, overlaps, parseAddressRange, parseCidr } from './net.js';
-import type { Cidr } from './net.js';
+import { isHostAddress, overlaps, parseAddressRange, parseCidr } from '../net.js';
+import type { Cidr } from '../net.js';
 import { nodeName } from './nodes.js';
 import { joinPath } from './paths.js';
-import { CATALOG } from '../addons/catalog/index.js';
-import { checkOptions } from '../addons/options.js';
+import { CATALOG } from '../catalog/index.js';
+import { checkOptions } from '../catalog/options.js';
 
 export interface Issue {
   path: string;

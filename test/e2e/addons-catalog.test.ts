@@ -13,8 +13,8 @@ import { KubernetesObjectApi, type KubernetesObject, type V1ConfigMap } from '@k
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AddonNotReadyError, CATALOG, addonSpecHash, applyAddon, desiredAddons, installAddon, readInstalled, planAddons, removeAddon, renderAddon, waitForAddon } from '../../src/addons/index.js';
 import type { K8sObject, ObjectRef } from '../../src/addons/index.js';
-import { inventoryName } from '../../src/addons/inventory.js';
-import { sha256Hex } from '../../src/addons/manifests.js';
+import { inventoryName } from '../../src/manifests/inventory.js';
+import { sha256Hex } from '../../src/manifests/load.js';
 import type { KubeClient } from '../../src/kube/index.js';
 import type { AddonSpec, Cluster } from '../../src/spec/types.js';
 import { binariesGate } from '../k8s/binaries.js';

@@ -6,7 +6,7 @@ import { AppsV1Api, BatchV1Api, KubernetesObjectApi, PatchStrategy, type Kuberne
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AddonConflictError, AddonNotReadyError, addonSpecHash, applyAddon, diffAddons, readInstalled, removeAddon, waitForAddon } from '../../src/addons/index.js';
 import type { K8sObject, ObjectRef } from '../../src/addons/index.js';
-import { inventoryName } from '../../src/addons/inventory.js';
+import { inventoryName } from '../../src/manifests/inventory.js';
 import type { KubeClient } from '../../src/kube/index.js';
 import { binariesGate } from '../k8s/binaries.js';
 import { startControlPlane, type ControlPlane } from '../k8s/controlplane.js';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectRef } from '../../src/addons/index.js';
-import { inventoryName } from '../../src/addons/inventory.js';
+import { inventoryName } from '../../src/manifests/inventory.js';
 import { observeClusterAddons } from '../../src/addons/observe.js';
 import { MemoryDriver } from '../../src/drivers/memory.js';
 import { observeBootstrap } from '../../src/kubeadm/observe.js';

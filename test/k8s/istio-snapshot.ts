@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { CatalogAddon } from '../../src/addons/types.js';
+import type { CatalogAddon } from '../../src/catalog/types.js';
 
 export const ISTIO_SNAPSHOT = 'istio.io/istio@v0.0.0-20260827124520-eed52ebb66ad';
 

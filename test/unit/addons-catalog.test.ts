@@ -2,13 +2,14 @@
 // pool; readiness checks per kind; the spec rules that use the catalog.
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { CATALOG } from '../../src/addons/catalog/index.js';
-import { autoAddressPool } from '../../src/addons/catalog/metallb/pool.js';
-import { checkOptions } from '../../src/addons/options.js';
-import { objectReadiness } from '../../src/addons/readiness.js';
-import { withAddonLabels, refKey, refOf } from '../../src/addons/labels.js';
+import { CATALOG } from '../../src/catalog/index.js';
+import { autoAddressPool } from '../../src/catalog/metallb/pool.js';
+import { checkOptions } from '../../src/catalog/options.js';
+import { objectReadiness } from '../../src/manifests/readiness.js';
+import { withAddonLabels, refKey, refOf } from '../../src/manifests/labels.js';
 import { validateCluster } from '../../src/spec/validate.js';
-import type { CatalogAddon, K8sObject, RenderEnv } from '../../src/addons/types.js';
+import type { K8sObject } from '../../src/manifests/types.js';
+import type { CatalogAddon, RenderEnv } from '../../src/catalog/types.js';
 import type { Cluster } from '../../src/spec/types.js';
 import { aCluster } from './builders.js';
 

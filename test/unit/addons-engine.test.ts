@@ -1,12 +1,12 @@
 // Pure parts of the addons engine: ordering, inventory, hashes, diff, subset check, transient errors.
 import { describe, expect, it } from 'vitest';
-import { firstDifference, isSubset } from '../../src/addons/compare.js';
+import { firstDifference, isSubset } from '../../src/manifests/compare.js';
 import { KubeApiError, KubeConnectionError, isTransient } from '../../src/kube/index.js';
 import { addonSpecHash, desiredAddons, diffAddons, orderByDependencies } from '../../src/addons/diff.js';
-import { canonicalJson, contentHash, inventoryConfigMap, parseInventory, subtractRefs, unionRefs } from '../../src/addons/inventory.js';
-import { ownedBy, withAddonLabels } from '../../src/addons/labels.js';
-import { applyPhases, removalOrder } from '../../src/addons/order.js';
-import type { K8sObject, ObjectRef } from '../../src/addons/types.js';
+import { canonicalJson, contentHash, inventoryConfigMap, parseInventory, subtractRefs, unionRefs } from '../../src/manifests/inventory.js';
+import { ownedBy, withAddonLabels } from '../../src/manifests/labels.js';
+import { applyPhases, removalOrder } from '../../src/manifests/order.js';
+import type { K8sObject, ObjectRef } from '../../src/manifests/types.js';
 import type { AddonSpec } from '../../src/spec/types.js';
 import { aCluster } from './builders.js';
 

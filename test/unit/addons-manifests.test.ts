@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchReleaseFiles, renderAddon } from '../../src/addons/render.js';
 import { aCluster } from './builders.js';
-import { fetchVerified, isInside, loadLocalManifests, parseManifests, resolveLocalManifests, sha256Hex, type Fetcher } from '../../src/addons/manifests.js';
+import { fetchVerified, isInside, loadLocalManifests, parseManifests, resolveLocalManifests, sha256Hex, type Fetcher } from '../../src/manifests/load.js';
 
 const CM = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\n`;
 

@@ -2,8 +2,8 @@
 // A fake API server on 127.0.0.1 answers just enough of the API for applyAddon.
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyAddon } from '../../src/addons/apply.js';
-import { AddonError } from '../../src/addons/errors.js';
+import { applyAddon } from '../../src/manifests/apply.js';
+import { AddonError } from '../../src/manifests/errors.js';
 import { KubeClient } from '../../src/kube/index.js';
 import { fakeApi as fakeServer, type Answer, type FakeApi } from './fake-apiserver.js';
 

@@ -1,7 +1,7 @@
 // The addon part of the pure planner: planCluster(spec, observed) -> addon.apply / addon.remove steps.
 import { describe, expect, it } from 'vitest';
 import { addonContentHash, addonSpecHash, catalogAddon, desiredAddons, renderAddon } from '../../src/addons/index.js';
-import { CNI_ADDON_NAME } from '../../src/addons/diff.js';
+import { CNI_ADDON_NAME } from '../../src/kubeadm/plan.js';
 import { addonEnv } from '../../src/addons/observe.js';
 import { addonWaitMs } from '../../src/addons/steps.js';
 import type { ObservedAddon, ObservedAddons, ObservedCluster } from '../../src/drivers/types.js';

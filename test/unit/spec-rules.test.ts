@@ -1,7 +1,7 @@
 // Small pure helpers behind the semantic rules, and validateCluster on raw data.
 import { describe, expect, it } from 'vitest';
 import { checkDns1123Label, checkLabelValue, checkQualifiedName, suggest } from '../../src/spec/names.js';
-import { isHostAddress, parseAddressRange, parseCidr } from '../../src/spec/net.js';
+import { isHostAddress, parseAddressRange, parseCidr } from '../../src/net.js';
 import { validateCluster } from '../../src/spec/validate.js';
 
 describe('names', () => {

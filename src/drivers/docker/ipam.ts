@@ -7,7 +7,7 @@
 // Kubernetes pod (10.244.0.0/16) and service (10.96.0.0/12) ranges and of home LANs (192.168.x).
 // A subnet is free when it overlaps no subnet of any existing Docker network.
 import { DriverError } from '../../errors.js';
-import { formatIPv4, parseIPv4 } from '../../spec/net.js';
+import { formatIPv4, parseIPv4 } from '../../net.js';
 
 export { formatIPv4, parseIPv4 };
 

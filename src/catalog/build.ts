@@ -1,5 +1,5 @@
 // Small builders for the catalog's objects: each addon reads as a list of what it creates.
-import type { K8sObject } from '../types.js';
+import type { K8sObject } from '../manifests/types.js';
 
 type Labels = Record<string, string>;
 type Obj = Record<string, unknown>;

@@ -2,7 +2,8 @@
 // `kubectl -n kubernetes-dashboard port-forward svc/kubernetes-dashboard 8443:443`.
 // Written for mk from the upstream project's facts: images, flags, ports, the Secrets and
 // ConfigMap it manages, RBAC. The Secrets are created empty: the dashboard fills them itself.
-import type { CatalogAddon, K8sObject } from '../../types.js';
+import type { K8sObject } from '../../manifests/types.js';
+import type { CatalogAddon } from '../types.js';
 import { READ, clusterRole, clusterRoleBinding, configMap, deployment, namespace, obj, role, roleBinding, rule, service, serviceAccount } from '../build.js';
 
 const VERSION = 'v2.7.0';

@@ -2,8 +2,8 @@
 // cluster's Docker network, minus Docker's allocation range (when the network has one), the
 // gateway and addresses in use. Docker hands out dynamic addresses from the bottom of a subnet
 // without an explicit range, and mk's nodes take static addresses from the bottom too. Pure.
-import { formatIPv4, parseCidr, parseIPv4 } from '../../../spec/net.js';
-import { PoolError } from '../../errors.js';
+import { formatIPv4, parseCidr, parseIPv4 } from '../../net.js';
+import { PoolError } from '../errors.js';
 
 export interface NetworkFacts {
   /** The network's IPv4 subnet (CIDR). */

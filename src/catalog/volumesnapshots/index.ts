@@ -1,6 +1,7 @@
 // volumesnapshots: the snapshot.storage.k8s.io CRDs and the snapshot controller (external-snapshotter).
 // Written for mk from the upstream project's facts: CRD names, scopes and fields, image, RBAC.
-import type { CatalogAddon, K8sObject } from '../../types.js';
+import type { K8sObject } from '../../manifests/types.js';
+import type { CatalogAddon } from '../types.js';
 import { READ, clusterRole, clusterRoleBinding, crd, deployment, role, roleBinding, rule, serviceAccount } from '../build.js';
 
 const VERSION = 'v8.2.0';

@@ -1,6 +1,6 @@
 // mk's addon catalog: one folder per addon. Every entry renders objects written for mk (istio also
 // renders its pinned upstream release files).
-import type { CatalogAddon } from '../types.js';
+import type { CatalogAddon } from './types.js';
 import { csiHostpathDriver } from './csi-hostpath-driver/index.js';
 import { dashboard } from './dashboard/index.js';
 import { defaultStorageClass } from './default-storageclass/index.js';

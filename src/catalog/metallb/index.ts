@@ -2,10 +2,10 @@
 // from spec.loadBalancer.addressPool (auto: carved from the cluster's Docker network, see pool.ts).
 // Written for mk from the upstream project's facts: images, flags, ports, CRD kinds, RBAC.
 // The validating webhook is not installed (--webhook-mode=disabled): pools are rendered by mk.
-import type { CatalogAddon, K8sObject, RenderEnv } from '../../types.js';
-import type { Cluster } from '../../../spec/types.js';
+import type { K8sObject } from '../../manifests/types.js';
+import type { CatalogAddon, RenderCluster, RenderEnv } from '../types.js';
 import { READ, clusterRole, clusterRoleBinding, crd, daemonSet, deployment, namespace, obj, role, roleBinding, rule, serviceAccount } from '../build.js';
-import { PoolError } from '../../errors.js';
+import { PoolError } from '../errors.js';
 import { autoAddressPool } from './pool.js';
 
 const VERSION = 'v0.14.9';
@@ -30,7 +30,7 @@ export function metallbCrds(): K8sObject[] {
 }
 
 /** The pool's addresses: explicit ranges/CIDRs from the spec, or the auto pool from the network. */
-export function poolAddresses(cluster: Cluster, env?: RenderEnv): string[] {
+export function poolAddresses(cluster: RenderCluster, env?: RenderEnv): string[] {
   const pool = cluster.spec.loadBalancer.addressPool;
   if (pool !== 'auto') return [...pool];
   if (!env?.network) throw new PoolError('loadBalancer.addressPool is auto, but the cluster network is not known yet');

@@ -1,17 +1,11 @@
-// The addon model: a catalog entry renders Kubernetes objects from options and the cluster spec.
-import type { KubeObject, ObjectMeta } from '../kube/index.js';
-import type { Cluster } from '../spec/types.js';
+// The catalog's model: an entry renders Kubernetes objects from its options and what it needs of
+// the cluster's spec. Pure data and pure renders: the spec checks addons against it.
+import type { K8sObject } from '../manifests/types.js';
 
-/** Any Kubernetes object as mk renders and applies it (apiVersion, kind and metadata.name set). */
-export interface K8sObject extends KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta & { name: string };
-  [field: string]: unknown;
+/** What of the cluster's spec an addon renders from (a Cluster is one). */
+export interface RenderCluster {
+  spec: { loadBalancer: { enabled: boolean; addressPool: 'auto' | string[] } };
 }
-
-/** apiVersion/kind/namespace/name of one object: what an inventory records. */
-export type { ObjectRef } from '../kube/index.js';
 
 /** Facts about where the cluster runs that some addons need (metallb's auto pool). */
 export interface RenderEnv {
@@ -46,5 +40,5 @@ export interface CatalogAddon {
   /** Catalog addons that must be installed first. */
   dependsOn: string[];
   optionsSchema: OptionsSchema;
-  render(options: Record<string, unknown>, cluster: Cluster, env?: RenderEnv, files?: Record<string, string>): K8sObject[];
+  render(options: Record<string, unknown>, cluster: RenderCluster, env?: RenderEnv, files?: Record<string, string>): K8sObject[];
 }

@@ -1,6 +1,7 @@
 // metrics-server: resource metrics (kubectl top, HPA) through the aggregated metrics.k8s.io API.
 // Written for mk from the upstream project's facts: image, port 10250, flags, RBAC, APIService.
-import type { CatalogAddon, K8sObject } from '../../types.js';
+import type { K8sObject } from '../../manifests/types.js';
+import type { CatalogAddon } from '../types.js';
 import { READ, clusterRole, clusterRoleBinding, deployment, obj, roleBinding, rule, service, serviceAccount, withDefaults } from '../build.js';
 
 const VERSION = 'v0.7.2';

@@ -2,7 +2,8 @@
 // Ingress host name with the node's address, so *.test names reach the ingress from the host
 // (point a resolver for your test domain at a control-plane node's address).
 // Written for mk from the facts of minikube's ingress-dns image: port, environment, RBAC.
-import type { CatalogAddon, K8sObject } from '../../types.js';
+import type { K8sObject } from '../../manifests/types.js';
+import type { CatalogAddon } from '../types.js';
 import { READ, clusterRole, clusterRoleBinding, daemonSet, rule, serviceAccount } from '../build.js';
 
 const VERSION = '0.0.3';

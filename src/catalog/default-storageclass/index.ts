@@ -1,6 +1,7 @@
 // default-storageclass: a StorageClass "standard" marked as the cluster default. Its provisioner
 // is the storage addon's (local-path, WaitForFirstConsumer) unless options.provisioner says otherwise.
-import type { CatalogAddon, K8sObject } from '../../types.js';
+import type { K8sObject } from '../../manifests/types.js';
+import type { CatalogAddon } from '../types.js';
 import { obj, withDefaults } from '../build.js';
 import { LOCAL_PATH_PROVISIONER } from '../storage/index.js';
 

@@ -2,7 +2,8 @@
 // Written for mk from the upstream project's facts: image, flags, ports, RBAC. Like kind's variant,
 // it listens on the node's ports 80/443 (hostPort); the Service is a LoadBalancer when
 // spec.loadBalancer.enabled, else NodePort. The admission webhook is not installed.
-import type { CatalogAddon, K8sObject } from '../../types.js';
+import type { K8sObject } from '../../manifests/types.js';
+import type { CatalogAddon } from '../types.js';
 import { READ, clusterRole, clusterRoleBinding, configMap, deployment, namespace, obj, role, roleBinding, rule, service, serviceAccount, withDefaults } from '../build.js';
 
 const VERSION = 'v1.11.3';

@@ -2,7 +2,8 @@
 // resizer, snapshotter, node registrar, liveness probe), a StorageClass and a VolumeSnapshotClass.
 // For trying CSI features (snapshots, expansion) on one node; not for production data.
 // Written for mk from the upstream projects' facts: images, flags, socket paths, RBAC.
-import type { CatalogAddon, K8sObject } from '../../types.js';
+import type { K8sObject } from '../../manifests/types.js';
+import type { CatalogAddon } from '../types.js';
 import { READ, clusterRole, clusterRoleBinding, obj, role, roleBinding, rule, serviceAccount, statefulSet } from '../build.js';
 import { SNAPSHOT_GROUP } from '../volumesnapshots/index.js';
 

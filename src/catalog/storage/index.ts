@@ -2,7 +2,8 @@
 // directory on the node its first consumer is scheduled to (WaitForFirstConsumer).
 // Written for mk from the upstream project's facts: image, command, config format, RBAC; the
 // setup/teardown scripts and helper pod are mk's own.
-import type { CatalogAddon, K8sObject } from '../../types.js';
+import type { K8sObject } from '../../manifests/types.js';
+import type { CatalogAddon } from '../types.js';
 import { READ, clusterRole, clusterRoleBinding, configMap, deployment, namespace, obj, role, roleBinding, rule, serviceAccount, withDefaults } from '../build.js';
 
 const VERSION = 'v0.0.30';

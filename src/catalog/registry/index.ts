@@ -1,6 +1,7 @@
 // registry: an in-cluster OCI registry (CNCF Distribution) reachable as registry.kube-system.svc.
 // Written for mk from the upstream image's facts: port 5000, /var/lib/registry, env configuration.
-import type { CatalogAddon, K8sObject } from '../../types.js';
+import type { K8sObject } from '../../manifests/types.js';
+import type { CatalogAddon } from '../types.js';
 import { deployment, service, withDefaults } from '../build.js';
 
 const VERSION = '2.8.3';

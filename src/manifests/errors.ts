@@ -1,5 +1,5 @@
-// The addons layer's errors, in one place, apart from the API client so that rendering and
-// observing load without it.
+// The errors of applying object sets (addons, a CNI manifest), in one place, apart from the API
+// client so that rendering and observing load without it.
 import { MkError } from '../errors.js';
 import { describeRef } from './labels.js';
 import type { ObjectRef } from './types.js';
@@ -49,6 +49,3 @@ export class AddonNotReadyError extends MkError {
 
 /** User manifests that cannot be used (outside the spec's folder, a kustomization, a download that fails or does not match its sha256...). */
 export class ManifestError extends MkError {}
-
-/** No LoadBalancer address pool can be carved from the cluster's network. */
-export class PoolError extends MkError {}

@@ -5,7 +5,8 @@
 // - written for mk from the upstream chart's facts (RBAC rules, ports, flags, webhook selectors):
 //   istiod's Namespace, RBAC, mesh config, Deployment, Service and injection webhook.
 import yaml from 'js-yaml';
-import type { CatalogAddon, K8sObject, OptionsSchema } from '../../types.js';
+import type { K8sObject } from '../../manifests/types.js';
+import type { CatalogAddon, OptionsSchema } from '../types.js';
 import {
   READ,
   clusterRole,
@@ -21,7 +22,7 @@ import {
   serviceAccount,
   withDefaults,
 } from '../build.js';
-import { parseManifests } from '../../manifests.js';
+import { parseManifests } from '../../manifests/load.js';
 
 const VERSION = '1.30.3';
 const HUB = 'docker.io/istio';
