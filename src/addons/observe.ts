@@ -1,17 +1,15 @@
-// The addons half of observing a cluster, for the planner: what the inventories say is installed
-// (with a drift check of every listed object) and what each enabled addon of the spec renders to
-// now (content hashes). Read-only. Loaded lazily by the runner, only for bootstrapped kubeadm
-// clusters; src/kube's client does not load @kubernetes/client-node, so a no-op apply stays cheap.
+// The addons half of observing a cluster, for the planner: what the inventories say is installed,
+// with a drift check of every listed object. Read-only; what the spec renders to is the desired
+// side (renderAddons in render.ts). Loaded lazily, only for bootstrapped kubeadm clusters; src/kube's
+// client does not load @kubernetes/client-node, so a no-op apply stays cheap.
 import type { Driver, ObservedAddons, ObservedCluster, ObservedNode } from '../drivers/types.js';
 import { MkError } from '../errors.js';
 import { KubeClient, kubeconfigCredentials, type Credentials } from '../kube/index.js';
 import { controlPlaneOrder, serverUrl } from '../kubeadm/endpoint.js';
 import type { Cluster } from '../spec/types.js';
 import { CNI_ADDON_NAME } from '../kubeadm/plan.js';
-import { addonContentHash, desiredAddons } from './diff.js';
 import { readInstalled } from '../manifests/installed.js';
 import { describeRef } from '../manifests/labels.js';
-import { renderAddon } from './render.js';
 import type { RenderEnv } from '../catalog/types.js';
 
 /** Time allowed for reading the addons of a cluster before planning goes on without them. */
@@ -39,37 +37,24 @@ async function adminCredentials(driver: Driver, cluster: Cluster, nodes: readonl
   throw new MkError(`no running control plane of cluster ${name} gives admin access`);
 }
 
+/** Bounds a read (or a download) by OBSERVE_TIMEOUT_MS besides the caller's signal. */
+export function boundedSignal(signal: AbortSignal | undefined, timeoutMs = OBSERVE_TIMEOUT_MS): AbortSignal {
+  return signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+}
+
 /**
- * Installed addons and rendered content hashes of a cluster on which a control plane finished
- * kubeadm. Never throws for an API server that does not answer (or answers with errors): the result
- * then carries `error`, and the planner changes no addon. Aborting `signal` still throws.
+ * Installed addons of a cluster on which a control plane finished kubeadm. Never throws for an API
+ * server that does not answer (or answers with errors): the result then carries `error`, and the
+ * planner changes no addon. Aborting `signal` still throws.
  */
 export async function observeClusterAddons(
   driver: Driver,
   cluster: Cluster,
   observed: ObservedCluster,
-  opts: { signal?: AbortSignal; specDir?: string; timeoutMs?: number } = {},
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<ObservedAddons> {
   const timeoutMs = opts.timeoutMs ?? OBSERVE_TIMEOUT_MS;
-  const bounded = (): AbortSignal => (opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs));
-  const desired = desiredAddons(cluster).filter((a) => a.enabled);
-
-  // Rendering needs no API server: catalog addons are pure, user manifests are read or fetched (sha256-checked, cached).
-  const rendered: Record<string, string> = {};
-  const renderErrors: Record<string, string> = {};
-  const env = addonEnv(observed);
-  const fetchSignal = bounded();
-  for (const a of desired) {
-    try {
-      const r = await renderAddon(a, cluster, { specDir: opts.specDir ?? process.cwd(), env, fetch: { signal: fetchSignal } });
-      rendered[a.name] = addonContentHash(cluster.metadata.name, a.name, r.objects);
-    } catch (err) {
-      opts.signal?.throwIfAborted();
-      renderErrors[a.name] = err instanceof Error ? err.message : String(err);
-    }
-  }
-
-  const signal = bounded();
+  const signal = boundedSignal(opts.signal, timeoutMs);
   let client: KubeClient | undefined;
   try {
     client = new KubeClient(await adminCredentials(driver, cluster, observed.nodes, signal), { signal, timeoutMs: Math.min(5000, timeoutMs), retries: 1 });
@@ -87,13 +72,11 @@ export async function observeClusterAddons(
           missing: i.missing.map(describeRef),
           foreign: i.foreign.map(describeRef),
         })),
-      rendered,
-      renderErrors,
     };
   } catch (err) {
     opts.signal?.throwIfAborted();
     const why = signal.aborted ? `no answer within ${Math.round(timeoutMs / 1000)} s` : err instanceof Error ? err.message : String(err);
-    return { installed: [], rendered, renderErrors, error: `the API server of cluster ${cluster.metadata.name} could not be asked about addons: ${why}` };
+    return { installed: [], error: `the API server of cluster ${cluster.metadata.name} could not be asked about addons: ${why}` };
   } finally {
     client?.close();
   }

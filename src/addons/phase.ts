@@ -28,11 +28,11 @@ export const addons: Phase<AddonStep> = {
     const cps = observed.nodes.filter((n) => n.role === 'control-plane');
     if (cps.some((n) => n.kubeadm === 'done')) {
       const { observeClusterAddons } = await import('./observe.js');
-      return { ...observed, addons: await observeClusterAddons(ctx.driver, spec, observed, { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.specDir ? { specDir: ctx.specDir } : {}) }) };
+      return { ...observed, addons: await observeClusterAddons(ctx.driver, spec, observed, ctx.signal ? { signal: ctx.signal } : {}) };
     }
     if (cps.some((n) => n.state !== 'running')) {
       const error = `no control plane of cluster ${spec.metadata.name} is running, so its addons cannot be read`;
-      return { ...observed, addons: { installed: [], rendered: {}, renderErrors: {}, error } };
+      return { ...observed, addons: { installed: [], error } };
     }
     return observed;
   },

@@ -13,6 +13,7 @@ import type { AddonSpec, Cluster } from '../spec/types.js';
 import { catalogAddon } from '../catalog/index.js';
 import { CNI_ADDON_NAME } from '../kubeadm/plan.js';
 import { addonDependencies, desiredAddons, diffAddons, type AddonDiff } from './diff.js';
+import type { RenderedAddons } from './render.js';
 
 export type AddonStep = { kind: 'addon.apply'; addon: AddonSpec } | { kind: 'addon.remove'; addon: string };
 
@@ -48,10 +49,11 @@ function removalReason(cluster: Cluster, name: string): string {
 }
 
 /**
- * Adds the addon steps. `after`: the step after which the cluster is usable (addons wait for it);
- * `fresh`: the cluster is bootstrapped in this run, so every enabled addon is installed.
+ * Adds the addon steps. kube.ready: the step after which the cluster is usable (addons wait for it);
+ * kube.fresh: the cluster is bootstrapped in this run, so every enabled addon is installed.
+ * rendered: what each enabled addon renders to now (content changes are seen by it).
  */
-export function planAddonSteps(b: StepSink<AddonStep>, cluster: Cluster, actual: ObservedCluster, kube: { ready?: string; fresh: boolean }): void {
+export function planAddonSteps(b: StepSink<AddonStep>, cluster: Cluster, actual: ObservedCluster, kube: { ready?: string; fresh: boolean }, rendered: RenderedAddons = { hashes: {}, errors: {} }): void {
   const name = cluster.metadata.name;
   const desired = desiredAddons(cluster);
   const enabled = desired.filter((a) => a.enabled);
@@ -93,7 +95,7 @@ export function planAddonSteps(b: StepSink<AddonStep>, cluster: Cluster, actual:
       b.warnings.push(`addon ${i.name}: ${i.foreign.join(', ')} now exist${i.foreign.length === 1 ? 's' : ''} without mk's labels (replaced by someone else); mk leaves ${i.foreign.length === 1 ? 'it' : 'them'} alone unless the addon says force: true`);
     }
   }
-  const d = diffAddons(desired, observed.installed, { contentHashes: observed.rendered });
+  const d = diffAddons(desired, observed.installed, { contentHashes: rendered.hashes });
 
   const removes = new Map<string, string>();
   for (const r of d.remove) {
@@ -103,7 +105,7 @@ export function planAddonSteps(b: StepSink<AddonStep>, cluster: Cluster, actual:
     removes.set(r, b.add({ kind: 'addon.remove', addon: r }, r, 'remove', `remove addon ${r} (${inst.objects} object${inst.objects === 1 ? '' : 's'})`, removalReason(cluster, r), [kube.ready, ...dependents.map((x) => removes.get(x))]));
   }
   for (const a of enabled) {
-    const broken = observed.renderErrors[a.name];
+    const broken = rendered.errors[a.name];
     const reason = d.reasons[a.name];
     if (broken === undefined && reason === undefined) continue;
     const text = broken !== undefined ? `cannot be rendered: ${broken}` : addonReason(a, reason!, installed.get(a.name));

@@ -2,6 +2,7 @@
 // manifests (a file/folder inside the spec's folder, or a verified https:// download).
 import type { AddonSpec, Cluster } from '../spec/types.js';
 import { catalogAddon } from '../catalog/index.js';
+import { addonContentHash, desiredAddons } from './diff.js';
 import { AddonError } from '../manifests/errors.js';
 import { checkOptions } from '../catalog/options.js';
 import { fetchVerified, loadLocalManifests, parseManifests, type FetchOptions } from '../manifests/load.js';
@@ -47,6 +48,32 @@ export async function renderAddon(addon: AddonSpec, cluster: Cluster, ctx: Rende
   } catch (err) {
     throw new AddonError(addon.name, (err as Error).message, { cause: err });
   }
+}
+
+/** What every enabled addon of the spec renders to now, as content hashes, or why it cannot be rendered. */
+export interface RenderedAddons {
+  hashes: Record<string, string>;
+  errors: Record<string, string>;
+}
+
+/**
+ * The desired side of the addons, for the planner: each enabled addon rendered (catalog addons are
+ * pure; user manifests are read or fetched, sha256-checked and cached; metallb's auto pool comes
+ * from the observed node network). Never throws for an addon that cannot be rendered: its error is
+ * recorded and the planner says so. Aborting the signal still throws.
+ */
+export async function renderAddons(cluster: Cluster, ctx: RenderContext & { signal?: AbortSignal }): Promise<RenderedAddons> {
+  const out: RenderedAddons = { hashes: {}, errors: {} };
+  for (const a of desiredAddons(cluster).filter((d) => d.enabled)) {
+    try {
+      const r = await renderAddon(a, cluster, ctx);
+      out.hashes[a.name] = addonContentHash(cluster.metadata.name, a.name, r.objects);
+    } catch (err) {
+      ctx.signal?.throwIfAborted();
+      out.errors[a.name] = err instanceof Error ? err.message : String(err);
+    }
+  }
+  return out;
 }
 
 /** A catalog addon's pinned upstream files, by key: from the cache or downloaded and verified. */

@@ -3,8 +3,7 @@ import { driverFor, driverForName, listAllClusters } from '../drivers/index.js';
 import type { Driver, ObservedCluster } from '../drivers/types.js';
 import { EXIT, MkError } from '../errors.js';
 import type { Plan } from '../plan.js';
-import { planCluster } from '../reconcile/phases.js';
-import { observeCluster } from '../reconcile/runner.js';
+import { planFor } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
 import type { Cluster } from '../spec/types.js';
 import { loadLastApplied } from '../state.js';
@@ -78,10 +77,10 @@ async function loadBalancersOf(ctx: CommandContext, name: string, observed: Obse
 
 export async function status(ctx: CommandContext, name: string | undefined, file: string | undefined): Promise<number> {
   const debug = ctx.reporter.debug.bind(ctx.reporter);
-  const targets: Array<{ name: string; spec?: Cluster; comparedWith: ClusterStatus['comparedWith'] }> = [];
+  const targets: Array<{ name: string; spec?: Cluster; file?: string; comparedWith: ClusterStatus['comparedWith'] }> = [];
   if (file) {
     for (const s of await loadSpecs(file, { stdin: ctx.stdin })) {
-      if (!name || s.cluster.metadata.name === name) targets.push({ name: s.cluster.metadata.name, spec: s.cluster, comparedWith: 'spec' });
+      if (!name || s.cluster.metadata.name === name) targets.push({ name: s.cluster.metadata.name, spec: s.cluster, file: s.file, comparedWith: 'spec' });
     }
   } else {
     let names: string[];
@@ -100,13 +99,14 @@ export async function status(ctx: CommandContext, name: string | undefined, file
   for (const t of targets) {
     const driver: Driver = t.spec ? await driverFor(t.spec, debug) : await driverForName(t.name, debug);
     try {
-      // With a spec, observe as apply does (kubeadm state, kubeconfig, addons), so "in sync" means what apply would say.
-      const observed = t.spec ? await observeCluster(driver, t.spec, { signal: ctx.signal }) : await driver.observe(t.name, ctx.signal);
+      // With a spec, observe and plan as apply does (kubeadm state, kubeconfig, addons), so "in sync" means what apply would say.
+      const planned = t.spec ? await planFor(driver, t.spec, { signal: ctx.signal, ...(t.file ? { file: t.file } : {}) }) : undefined;
+      const observed = planned ? planned.actual : await driver.observe(t.name, ctx.signal);
       let plan: Plan | undefined;
       let refusal: string | undefined;
-      if (t.spec) {
+      if (planned) {
         try {
-          plan = planCluster(t.spec, observed);
+          plan = planned.plan();
         } catch (err) {
           // A plan that mk would refuse is still a status, and not "in sync".
           if (!(err instanceof MkError)) throw err;

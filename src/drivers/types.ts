@@ -77,10 +77,6 @@ export interface ObservedCluster {
 export interface ObservedAddons {
   /** Installed addons, from their inventories. Empty when `error` is set. */
   installed: ObservedAddon[];
-  /** Per enabled addon of the spec: the content hash of what it renders to now. */
-  rendered: Record<string, string>;
-  /** Per enabled addon of the spec that could not be rendered (a manifest outside the spec's folder, a sha256 mismatch, ...): why. */
-  renderErrors: Record<string, string>;
   /** Why the addons could not be read (API server not answering, no control plane running): the plan then changes no addon. */
   error?: string;
 }

@@ -13,6 +13,7 @@
 //         1 volume.remove    4 node.create   7 cni.apply     10 cluster.wait       13 network.remove
 //         2 kubeadm.reset    5 node.start    8 kubeadm.join  11 addon.apply
 import { addons, planAddonSteps, type AddonStep } from '../addons/phase.js';
+import type { RenderedAddons } from '../addons/render.js';
 import { capabilitiesOf } from '../drivers/capabilities.js';
 import type { ObservedCluster } from '../drivers/types.js';
 import { infrastructure, planInfrastructure, planInfrastructureDelete, type InfraStep } from '../infrastructure/index.js';
@@ -58,12 +59,29 @@ function finish(b: PlanBuilder<Step>, cluster: string, file: string | undefined)
   };
 }
 
-/** desired + observed -> the plan, phase by phase. Pure: no I/O, deterministic, no secrets. */
-export function planCluster(cluster: Cluster, actual: ObservedCluster, opts: { file?: string } = {}): ClusterPlan {
+/** What the spec asks for beyond itself, resolved by reading files or downloading (never the cluster). */
+export interface Resolved {
+  /** What each enabled addon renders to now; only when the cluster's addons could be observed. */
+  addons?: RenderedAddons;
+}
+
+/**
+ * The desired side that takes I/O: the addons' rendered content (user manifests read or fetched,
+ * metallb's auto pool from the observed node network). Only what the plan will compare is resolved.
+ */
+export async function resolveDesired(cluster: Cluster, actual: ObservedCluster, opts: { specDir?: string; signal?: AbortSignal } = {}): Promise<Resolved> {
+  if (!actual.addons || actual.addons.error) return {};
+  const [{ renderAddons }, { addonEnv, boundedSignal }] = await Promise.all([import('../addons/render.js'), import('../addons/observe.js')]);
+  const fetch = { signal: boundedSignal(opts.signal) };
+  return { addons: await renderAddons(cluster, { specDir: opts.specDir ?? process.cwd(), env: addonEnv(actual), fetch, ...(opts.signal ? { signal: opts.signal } : {}) }) };
+}
+
+/** desired (the spec, resolved) + observed -> the plan, phase by phase. Pure: no I/O, deterministic, no secrets. */
+export function planCluster(cluster: Cluster, actual: ObservedCluster, opts: { file?: string; resolved?: Resolved } = {}): ClusterPlan {
   const b = new PlanBuilder<Step>();
   const nodes = planInfrastructure(b, cluster, actual);
   const kube = planKubernetes(b, cluster, actual, nodes);
-  planAddonSteps(b, cluster, actual, kube);
+  planAddonSteps(b, cluster, actual, kube, opts.resolved?.addons);
   return finish(b, cluster.metadata.name, opts.file);
 }
 

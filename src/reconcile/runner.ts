@@ -11,7 +11,7 @@ import type { Plan, StepOutcome } from '../plan.js';
 import type { Cluster } from '../spec/types.js';
 import { resumeFrom, runMachine } from './machine.js';
 import type { RunOutput, StepRecord } from './machine.js';
-import { observePhases, planCluster, planDelete, type ClusterPlan } from './phases.js';
+import { observePhases, planCluster, planDelete, resolveDesired, type ClusterPlan } from './phases.js';
 import { schedule } from './schedule.js';
 import { stepActors } from './steps.js';
 
@@ -148,10 +148,18 @@ export interface ReconcileOptions {
 }
 
 /** What planning compares the spec with: each phase's part of the actual state. */
-export async function observeCluster(driver: Driver, cluster: Cluster, opts: { signal?: AbortSignal; specDir?: string } = {}): Promise<ObservedCluster> {
-  return observing(opts.signal, () =>
-    observePhases({ driver, cluster: cluster.metadata.name, spec: cluster, purpose: 'reconcile', ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.specDir ? { specDir: opts.specDir } : {}) }),
-  );
+export async function observeCluster(driver: Driver, cluster: Cluster, opts: { signal?: AbortSignal } = {}): Promise<ObservedCluster> {
+  return observing(opts.signal, () => observePhases({ driver, cluster: cluster.metadata.name, spec: cluster, purpose: 'reconcile', ...(opts.signal ? { signal: opts.signal } : {}) }));
+}
+
+/** observe -> resolve the spec's files -> plan: the plan mk plan prints, mk status summarises and mk apply runs. */
+export async function planFor(driver: Driver, cluster: Cluster, opts: { signal?: AbortSignal; file?: string } = {}): Promise<{ actual: ObservedCluster; plan: () => ClusterPlan }> {
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  const specDir = opts.file && opts.file !== '-' ? dirname(opts.file) : undefined;
+  const actual = await observeCluster(driver, cluster, signal);
+  const resolved = await observing(opts.signal, () => resolveDesired(cluster, actual, { ...signal, ...(specDir ? { specDir } : {}) }));
+  // Planning may refuse (PlanError): mk status still shows what it observed.
+  return { actual, plan: () => planCluster(cluster, actual, { resolved, ...(opts.file !== undefined ? { file: opts.file } : {}) }) };
 }
 
 /** Observation cut short by the signal is an interruption, whatever error the cut made. */
@@ -177,9 +185,8 @@ function executeOptions(opts: { driver: Driver; reporter: Reporter; signal?: Abo
 export async function reconcile(cluster: Cluster, opts: ReconcileOptions): Promise<{ plan: Plan; result?: RunResult }> {
   const { driver, reporter, signal } = opts;
   if (signal?.aborted) throw abortedError(signal);
+  const plan = (await planFor(driver, cluster, { ...(signal ? { signal } : {}), ...(opts.file !== undefined ? { file: opts.file } : {}) })).plan();
   const specDir = opts.file && opts.file !== '-' ? dirname(opts.file) : undefined;
-  const actual = await observeCluster(driver, cluster, { ...(signal ? { signal } : {}), ...(specDir ? { specDir } : {}) });
-  const plan = planCluster(cluster, actual, opts.file !== undefined ? { file: opts.file } : {});
   reporter.emit({ type: 'plan', plan });
   if (opts.mode === 'plan') return { plan };
   const spec: BootstrapSpec = {

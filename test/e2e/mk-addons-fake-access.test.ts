@@ -147,7 +147,7 @@ describe.skipIf(gate.skip)('addons through plan/apply/watch with a fake admin ac
     const nodesOnly: number[] = [];
     for (let i = 0; i < 7; i++) {
       let t = performance.now();
-      const o = await observeCluster(driver, c, { specDir: dir });
+      const o = await observeCluster(driver, c);
       withAddons.push(performance.now() - t);
       expect(o.addons?.installed.map((a) => a.name)).toEqual(['metallb', 'metrics-server', 'storage']);
       t = performance.now();

@@ -28,7 +28,7 @@ const withNodes = (o: ObservedCluster, f: (n: ObservedNode) => ObservedNode | un
   ...o,
   nodes: o.nodes.map(f).filter((n): n is ObservedNode => n !== undefined),
 });
-const addons = (a: Partial<ObservedAddons>): ObservedAddons => ({ installed: [], rendered: {}, renderErrors: {}, ...a });
+const addons = (a: Partial<ObservedAddons>): ObservedAddons => ({ installed: [], ...a });
 
 /** Every step that must finish before each step (dependencies, transitively): what the order of execution rests on. */
 function ancestors(plan: Plan): Map<string, string[]> {
@@ -97,14 +97,9 @@ const scenarios: Record<string, () => Plan> = {
     const c = aCluster('dev').withWorkers(1).withAddon('metrics-server').withAddon('storage').withAddon('csi-hostpath-driver').build();
     const o = kubeadmDone(observedOf(c));
     const inst = (name: string, extra: Record<string, unknown> = {}) => ({ name, version: 'v0', specHash: 'old', contentHash: 'old', objects: 4, missing: [], foreign: [], ...extra });
-    return planCluster(c, {
-      ...o,
-      addons: addons({
-        installed: [inst('metrics-server', { missing: ['Deployment kube-system/metrics-server', 'Service kube-system/metrics-server'] }), inst('registry'), inst('dashboard', { foreign: ['Namespace kubernetes-dashboard'] })],
-        rendered: { 'metrics-server': 'old', storage: 'new', 'csi-hostpath-driver': 'new', volumesnapshots: 'new' },
-        renderErrors: { storage: 'manifest missing.yaml: no such file' },
-      }),
-    });
+    const installed = [inst('metrics-server', { missing: ['Deployment kube-system/metrics-server', 'Service kube-system/metrics-server'] }), inst('registry'), inst('dashboard', { foreign: ['Namespace kubernetes-dashboard'] })];
+    const rendered = { hashes: { 'metrics-server': 'old', storage: 'new', 'csi-hostpath-driver': 'new', volumesnapshots: 'new' }, errors: { storage: 'manifest missing.yaml: no such file' } };
+    return planCluster(c, { ...o, addons: addons({ installed }) }, { resolved: { addons: rendered } });
   },
   'addons-unchecked': () => planCluster(dev(1), { ...kubeadmDone(observedOf(dev(1))), addons: addons({ error: 'the API server of cluster dev could not be asked about addons: no answer within 20 s' }) }),
   'delete': () => planDelete({ ...observedOf(dev(2)), orphanVolumes: ['dev-worker-9-var'] }),

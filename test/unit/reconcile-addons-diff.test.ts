@@ -1,4 +1,4 @@
-// The addon part of the pure planner: planCluster(spec, observed) -> addon.apply / addon.remove steps.
+// The addon part of the pure planner: planWith(spec, observed) -> addon.apply / addon.remove steps.
 import { describe, expect, it } from 'vitest';
 import { addonContentHash, addonSpecHash, catalogAddon, desiredAddons, renderAddon } from '../../src/addons/index.js';
 import { CNI_ADDON_NAME } from '../../src/kubeadm/plan.js';
@@ -6,7 +6,8 @@ import { addonEnv } from '../../src/addons/observe.js';
 import { addonWaitMs } from '../../src/addons/steps.js';
 import type { ObservedAddon, ObservedAddons, ObservedCluster } from '../../src/drivers/types.js';
 import { PlanError } from '../../src/errors.js';
-import { planCluster } from '../../src/reconcile/phases.js';
+import type { RenderedAddons } from '../../src/addons/render.js';
+import { planCluster, type Resolved } from '../../src/reconcile/phases.js';
 import { inSync } from '../../src/plan.js';
 import type { ClusterPlan as Plan } from '../../src/reconcile/phases.js';
 import { schedule } from '../../src/reconcile/schedule.js';
@@ -47,15 +48,20 @@ async function installedAs(c: Cluster, a: AddonSpec, observed: ObservedCluster, 
   };
 }
 
-/** What the runner's observe returns for `c` when the cluster has exactly `installed`. */
-async function observedWith(c: Cluster, installed: ObservedAddon[], base: ObservedCluster = observedOf(c)): Promise<ObservedCluster> {
-  const addons: ObservedAddons = { installed, rendered: {}, renderErrors: {} };
-  for (const a of desiredAddons(c).filter((x) => x.enabled)) addons.rendered[a.name] = await renderedHash(c, a, base);
-  return { ...base, addons };
+/** What the runner observes of `c` when the cluster has exactly `installed`, with what the spec renders to (resolved). */
+type Observed = ObservedCluster & { resolved?: Resolved };
+async function observedWith(c: Cluster, installed: ObservedAddon[], base: ObservedCluster = observedOf(c)): Promise<Observed & { resolved: { addons: RenderedAddons } }> {
+  const addons: ObservedAddons = { installed };
+  const rendered: RenderedAddons = { hashes: {}, errors: {} };
+  for (const a of desiredAddons(c).filter((x) => x.enabled)) rendered.hashes[a.name] = await renderedHash(c, a, base);
+  return { ...base, addons, resolved: { addons: rendered } };
 }
 
+/** The plan for `c` against what was observed (and resolved). */
+const planWith = (c: Cluster, o: Observed) => planCluster(c, o, o.resolved ? { resolved: o.resolved } : {});
+
 /** Every enabled addon of c installed as rendered: the cluster is in sync. */
-async function inSyncWith(c: Cluster): Promise<ObservedCluster> {
+async function inSyncWith(c: Cluster): ReturnType<typeof observedWith> {
   const base = observedOf(c);
   return observedWith(c, await Promise.all(desiredAddons(c).filter((a) => a.enabled).map((a) => installedAs(c, a, base))), base);
 }
@@ -65,7 +71,7 @@ const dev = aCluster('dev').withWorkers(1).build();
 describe('diff: addons on a new cluster', () => {
   it('installs every enabled addon after the bootstrap, dependencies first, implied ones named', () => {
     const c = withAddons(dev, [on('csi-hostpath-driver'), on('metrics-server'), off('dashboard')], { enabled: true, addressPool: 'auto' });
-    const plan = planCluster(c, empty());
+    const plan = planWith(c, empty());
     const addons = ids(plan).filter((i) => i.startsWith('addon.'));
     expect(addons.sort()).toEqual(['addon.apply:csi-hostpath-driver', 'addon.apply:metallb', 'addon.apply:metrics-server', 'addon.apply:volumesnapshots']);
     expect(ids(plan).indexOf('addon.apply:volumesnapshots')).toBeLessThan(ids(plan).indexOf('addon.apply:csi-hostpath-driver'));
@@ -85,7 +91,7 @@ describe('diff: addons on a new cluster', () => {
 
   it('bootstrap: none installs no addon and says so', () => {
     const c = withAddons(aCluster('dev').withoutKubernetes().build(), [on('metrics-server')]);
-    const plan = planCluster(c, empty());
+    const plan = planWith(c, empty());
     expect(ids(plan).filter((i) => i.startsWith('addon.'))).toEqual([]);
     expect(plan.warnings).toEqual(['bootstrap: none runs no Kubernetes, so addons (metrics-server) are not installed']);
   });
@@ -95,13 +101,13 @@ describe('diff: addons of an existing cluster', () => {
   const c = withAddons(dev, [on('metrics-server'), on('storage')]);
 
   it('in sync: nothing planned, no warning', async () => {
-    const plan = planCluster(c, await inSyncWith(c));
+    const plan = planWith(c, await inSyncWith(c));
     expect(inSync(plan)).toBe(true);
     expect(plan.warnings).toEqual([]);
   });
 
   it('a caller that did not observe addons (undefined) gets no addon steps', () => {
-    expect(inSync(planCluster(c, observedOf(c)))).toBe(true);
+    expect(inSync(planWith(c, observedOf(c)))).toBe(true);
   });
 
   it('applies what is missing, changed or drifted; the reason says which', async () => {
@@ -113,7 +119,7 @@ describe('diff: addons of an existing cluster', () => {
       await installedAs(c, on('registry'), base, { contentHash: 'stale' }),
       await installedAs(c, on('dashboard'), base, { version: 'v2.6.0', specHash: 'old' }),
     ];
-    const plan = planCluster(changed, await observedWith(changed, installed, base));
+    const plan = planWith(changed, await observedWith(changed, installed, base));
     expect(ids(plan)).toEqual(['addon.apply:dashboard', 'addon.apply:metrics-server', 'addon.apply:registry', 'addon.apply:storage']);
     expect(step(plan, 'addon.apply:metrics-server')).toMatchObject({ action: 'change', description: 'update addon metrics-server', reason: 'spec changed (options, manifests or force)', dependsOn: [] });
     expect(step(plan, 'addon.apply:dashboard').reason).toBe(`version v2.6.0 → ${catalogAddon('dashboard')!.version}`);
@@ -129,7 +135,7 @@ describe('diff: addons of an existing cluster', () => {
 
   it('an enabled addon that is not installed yet is installed', async () => {
     const base = observedOf(c);
-    const plan = planCluster(c, await observedWith(c, [await installedAs(c, on('metrics-server'), base)], base));
+    const plan = planWith(c, await observedWith(c, [await installedAs(c, on('metrics-server'), base)], base));
     expect(ids(plan)).toEqual(['addon.apply:storage']);
     expect(step(plan, 'addon.apply:storage')).toMatchObject({ action: 'create', description: 'install addon storage', reason: 'not installed' });
   });
@@ -139,7 +145,7 @@ describe('diff: addons of an existing cluster', () => {
     const base = observedOf(before);
     const installed = await Promise.all(desiredAddons(before).map((a) => installedAs(before, a, base)));
     const after = withAddons(dev, [off('metrics-server'), on('storage'), on('registry')]);
-    const plan = planCluster(after, await observedWith(after, installed, base));
+    const plan = planWith(after, await observedWith(after, installed, base));
     expect(ids(plan)).toEqual(['addon.remove:csi-hostpath-driver', 'addon.remove:metallb', 'addon.remove:metrics-server', 'addon.remove:volumesnapshots', 'addon.apply:registry']);
     expect(step(plan, 'addon.remove:metrics-server')).toMatchObject({ action: 'remove', description: 'remove addon metrics-server (7 objects)', reason: 'disabled in the spec' });
     expect(step(plan, 'addon.remove:metallb').reason).toBe('spec.loadBalancer.enabled is false and metallb is not in spec.addons');
@@ -152,14 +158,14 @@ describe('diff: addons of an existing cluster', () => {
     const base = observedOf(dev);
     const user = { name: 'csi-hostpath-driver', version: 'user', specHash: 'x', contentHash: 'y', objects: 2, missing: [], foreign: [] };
     const vs = await installedAs(dev, on('volumesnapshots'), base);
-    const plan = planCluster(dev, await observedWith(dev, [user, vs], base));
+    const plan = planWith(dev, await observedWith(dev, [user, vs], base));
     expect(step(plan, 'addon.remove:volumesnapshots').dependsOn).toEqual([]);
   });
 
   it('addon steps come after the node steps of the same plan', async () => {
     const grown = withAddons(aCluster('dev').withWorkers(2).build(), [on('metrics-server'), on('storage')]);
     const base = observedOf(c);
-    const plan = planCluster(grown, await observedWith(grown, [await installedAs(grown, on('metrics-server'), base)], base));
+    const plan = planWith(grown, await observedWith(grown, [await installedAs(grown, on('metrics-server'), base)], base));
     expect(ids(plan)).toContain('kubeadm.join:dev-worker-2');
     expect(ids(plan).at(-1)).toBe('addon.apply:storage');
     expect(step(plan, 'addon.apply:storage').dependsOn).toEqual(['cluster.wait:dev']);
@@ -168,13 +174,13 @@ describe('diff: addons of an existing cluster', () => {
   it('an API server that does not answer: nodes are still planned, addons left alone with a warning', async () => {
     const grown = withAddons(aCluster('dev').withWorkers(2).build(), [on('metrics-server')]);
     const error = 'the API server of cluster dev could not be asked about addons: connect ECONNREFUSED 127.0.0.1:6443';
-    const plan = planCluster(grown, { ...observedOf(c), addons: { installed: [], rendered: {}, renderErrors: {}, error } });
+    const plan = planWith(grown, { ...observedOf(c), addons: { installed: [], error } });
     expect(ids(plan)).toContain('node.create:dev-worker-2');
     expect(ids(plan).filter((i) => i.startsWith('addon.'))).toEqual([]);
     expect(plan.warnings).toEqual([`${error}; addons are left as they are this run`]);
     expect(plan.unchecked).toEqual(['addons']);
     // With nothing else to do, the plan is still not "in sync": the addons were not seen.
-    const same = planCluster(c, { ...observedOf(c), addons: { installed: [], rendered: {}, renderErrors: {}, error } });
+    const same = planWith(c, { ...observedOf(c), addons: { installed: [], error } });
     expect(same.steps).toEqual([]);
     expect(inSync(same)).toBe(false);
   });
@@ -182,9 +188,9 @@ describe('diff: addons of an existing cluster', () => {
   it('an addon that cannot be rendered is planned with the reason, so its step fails with it', async () => {
     const base = observedOf(c);
     const o = await inSyncWith(c);
-    o.addons!.renderErrors.storage = 'addon storage: manifests ../x leave the spec folder';
-    delete o.addons!.rendered.storage;
-    const plan = planCluster(c, o);
+    o.resolved.addons.errors.storage = 'addon storage: manifests ../x leave the spec folder';
+    delete o.resolved.addons.hashes.storage;
+    const plan = planWith(c, o);
     expect(ids(plan)).toEqual(['addon.apply:storage']);
     expect(step(plan, 'addon.apply:storage').reason).toBe('cannot be rendered: addon storage: manifests ../x leave the spec folder');
     expect(base.addons).toBeUndefined();
@@ -193,7 +199,7 @@ describe('diff: addons of an existing cluster', () => {
   it('objects someone else replaced are reported, not taken over', async () => {
     const o = await inSyncWith(c);
     o.addons!.installed[0]!.foreign = ['Service kube-system/metrics-server'];
-    const plan = planCluster(c, o);
+    const plan = planWith(c, o);
     expect(inSync(plan)).toBe(true);
     expect(plan.warnings).toEqual([
       "addon metrics-server: Service kube-system/metrics-server now exists without mk's labels (replaced by someone else); mk leaves it alone unless the addon says force: true",
@@ -202,8 +208,8 @@ describe('diff: addons of an existing cluster', () => {
 
   it('is deterministic and plain data', async () => {
     const o = await observedWith(c, []);
-    expect(planCluster(c, o)).toEqual(planCluster(c, o));
-    expect(JSON.parse(JSON.stringify(planCluster(c, o)))).toEqual(planCluster(c, o));
+    expect(planWith(c, o)).toEqual(planWith(c, o));
+    expect(JSON.parse(JSON.stringify(planWith(c, o)))).toEqual(planWith(c, o));
   });
 });
 
@@ -223,10 +229,10 @@ describe('diff: LoadBalancer', () => {
     expect((pool.spec as { addresses: string[] }).addresses).toEqual(['172.30.0.192-172.30.0.249', '172.30.0.251-172.30.0.254']);
     // Installed as rendered: in sync; a new node address inside the pool changes the content.
     const installed = await observedWith(c, [await installedAs(c, on('metallb'), base)], base);
-    expect(inSync(planCluster(c, installed))).toBe(true);
+    expect(inSync(planWith(c, installed))).toBe(true);
     const moved = { ...base, nodes: base.nodes.map((n, i) => (i === 1 ? { ...n, address: '172.30.0.200' } : n)) };
     const again = await observedWith(c, installed.addons!.installed, moved);
-    expect(step(planCluster(c, again), 'addon.apply:metallb').reason).toBe('what it renders to changed since the last apply');
+    expect(step(planWith(c, again), 'addon.apply:metallb').reason).toBe('what it renders to changed since the last apply');
   });
 
   it('explicit ranges are used as given', async () => {
@@ -238,11 +244,11 @@ describe('diff: LoadBalancer', () => {
   it('ssh clusters with addressPool auto get a planning error asking for ranges', () => {
     const ssh = aCluster('lan').overSsh().build();
     const auto = withAddons(ssh, [], { enabled: true, addressPool: 'auto' });
-    expect(() => planCluster(auto, empty('lan'))).toThrow(PlanError);
-    expect(() => planCluster(auto, empty('lan'))).toThrow(/addressPool "auto" is carved from the cluster's Docker network, and ssh hosts have none\. List the addresses MetalLB may hand out/);
+    expect(() => planWith(auto, empty('lan'))).toThrow(PlanError);
+    expect(() => planWith(auto, empty('lan'))).toThrow(/addressPool "auto" is carved from the cluster's Docker network, and ssh hosts have none\. List the addresses MetalLB may hand out/);
     // metallb listed by hand needs the pool too; explicit ranges are fine.
-    expect(() => planCluster(withAddons(ssh, [on('metallb')]), empty('lan'))).toThrow(/addressPool: \["192\.168\.1\.240-192\.168\.1\.250"\]/);
-    const plan = planCluster(withAddons(ssh, [], { enabled: true, addressPool: ['192.168.1.240-192.168.1.250'] }), empty('lan'));
+    expect(() => planWith(withAddons(ssh, [on('metallb')]), empty('lan'))).toThrow(/addressPool: \["192\.168\.1\.240-192\.168\.1\.250"\]/);
+    const plan = planWith(withAddons(ssh, [], { enabled: true, addressPool: ['192.168.1.240-192.168.1.250'] }), empty('lan'));
     expect(ids(plan)).toContain('addon.apply:metallb');
   });
 });
@@ -250,7 +256,7 @@ describe('diff: LoadBalancer', () => {
 describe('addons and the CNI inventory', () => {
   it('the name cni is reserved for networking.cni', () => {
     expect(CNI_ADDON_NAME).toBe('cni');
-    expect(() => planCluster(withAddons(dev, [{ ...on('cni'), manifests: 'cni/' }]), empty())).toThrow(/addon name "cni" is reserved/);
+    expect(() => planWith(withAddons(dev, [{ ...on('cni'), manifests: 'cni/' }]), empty())).toThrow(/addon name "cni" is reserved/);
   });
 });
 

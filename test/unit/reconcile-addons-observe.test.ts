@@ -5,7 +5,7 @@ import { MemoryDriver } from '../../src/drivers/memory.js';
 import { ADMIN_CONF_PATH } from '../../src/addons/observe.js';
 import { ADMIN_CONF } from '../../src/kubeadm/context.js';
 import { SENTINEL } from '../../src/kubeadm/node.js';
-import { planCluster } from '../../src/reconcile/phases.js';
+import { planCluster, resolveDesired } from '../../src/reconcile/phases.js';
 import { observeCluster } from '../../src/reconcile/runner.js';
 import { expandNodes } from '../../src/spec/nodes.js';
 import type { Cluster } from '../../src/spec/types.js';
@@ -50,18 +50,18 @@ describe('observe and addons', () => {
     const driver = await driverWith(c, { sentinel: true });
     driver.setState('dev-control-plane-1', 'stopped');
     const observed = await observeCluster(driver, c);
-    expect(observed.addons).toEqual({ installed: [], rendered: {}, renderErrors: {}, error: 'no control plane of cluster dev is running, so its addons cannot be read' });
+    expect(observed.addons).toEqual({ installed: [], error: 'no control plane of cluster dev is running, so its addons cannot be read' });
     const plan = planCluster(c, observed);
     expect(plan.steps.map((s) => s.id)).toEqual(['node.start:dev-control-plane-1', 'cluster.wait:dev']);
     expect(plan.warnings).toEqual(['no control plane of cluster dev is running, so its addons cannot be read; addons are left as they are this run']);
   });
 
-  it('no admin access through any control plane: the addons are reported unreadable, rendering still happened', async () => {
+  it('no admin access through any control plane: the addons are reported unreadable, and nothing is rendered for them', async () => {
     const c = cluster();
     const driver = await driverWith(c, { sentinel: true });
     const observed = await observeCluster(driver, c);
     expect(observed.addons?.error).toBe('the API server of cluster dev could not be asked about addons: no running control plane of cluster dev gives admin access');
-    expect(Object.keys(observed.addons!.rendered)).toEqual(['metrics-server']);
+    expect(await resolveDesired(c, observed)).toEqual({});
     expect(planCluster(c, observed).warnings).toEqual([`${observed.addons!.error}; addons are left as they are this run`]);
   });
 
