@@ -1,6 +1,7 @@
 // The command table. Handlers load lazily so start-up only pays for what runs.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from './commands/context.js';
+import { parseDuration } from './duration.js';
 import { DEFAULT_CONCURRENCY } from './plan.js';
 
 export interface CliRuntime {
@@ -21,11 +22,10 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function seconds(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
-  if (!m) throw new InvalidArgumentError('must be a duration like 500ms, 30s or 2m');
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+function duration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError('must be a duration like 500ms, 30s or 2m');
+  return ms;
 }
 
 export function buildProgram(rt: CliRuntime): Command {
@@ -68,8 +68,8 @@ export function buildProgram(rt: CliRuntime): Command {
     .command('watch')
     .description('reconcile on every save of the spec, and repair drift periodically; Ctrl-C stops')
     .addOption(fileOption())
-    .addOption(new Option('--interval <duration>', 'how often to re-observe the cluster for drift').argParser(seconds).default(30_000, '30s'))
-    .addOption(new Option('--debounce <duration>', 'quiet time after a save before reconciling').argParser(seconds).default(75, '75ms'))
+    .addOption(new Option('--interval <duration>', 'how often to re-observe the cluster for drift').argParser(duration).default(30_000, '30s'))
+    .addOption(new Option('--debounce <duration>', 'quiet time after a save before reconciling').argParser(duration).default(75, '75ms'))
     .addOption(concurrencyOption())
     .addOption(switchContextOption())
     .action(async (opts: { file: string; interval: number; debounce: number; concurrency: number; switchContext: boolean }, cmd: Command) =>
@@ -114,7 +114,7 @@ export function buildProgram(rt: CliRuntime): Command {
     .command('tunnel')
     .description('forward every LoadBalancer Service of a cluster to 127.0.0.1 through the API server while it runs; Ctrl-C stops')
     .argument('<name>', 'cluster name (uses kubeconfig context mk-NAME)')
-    .addOption(new Option('--interval <duration>', 'how often to list Services and endpoints again').argParser(seconds).default(2000, '2s'))
+    .addOption(new Option('--interval <duration>', 'how often to list Services and endpoints again').argParser(duration).default(2000, '2s'))
     .action(async (name: string, opts: { interval: number }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) => (await import('./commands/tunnel.js')).tunnel(ctx, name, { intervalMs: opts.interval })),
     );

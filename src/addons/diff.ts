@@ -6,6 +6,7 @@ import { catalogAddon } from '../catalog/index.js';
 import { canonicalJson, contentHash } from '../manifests/inventory.js';
 import { withAddonLabels } from '../manifests/labels.js';
 import type { K8sObject } from '../manifests/types.js';
+import { PlanError } from '../errors.js';
 
 /** Hash of what the spec says about an addon (and the catalog version it renders). */
 export function addonSpecHash(a: AddonSpec): string {
@@ -31,7 +32,7 @@ export function orderByDependencies(addons: readonly AddonSpec[]): AddonSpec[] {
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (a: AddonSpec) => {
     if (state.get(a.name) === 'done') return;
-    if (state.get(a.name) === 'visiting') throw new Error(`addon dependency cycle through ${a.name}`);
+    if (state.get(a.name) === 'visiting') throw new PlanError(`the addons depend on each other in a circle through ${a.name}; a catalog entry's dependsOn is wrong (please report it)`);
     state.set(a.name, 'visiting');
     for (const d of dependsOn(a)) {
       const dep = byName.get(d);

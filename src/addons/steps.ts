@@ -5,7 +5,10 @@
 // for readiness: MK_ADDON_WAIT seconds (default 60; 0 does not wait). An addon that is not ready by
 // then is reported (step detail and a warning naming each unready object), not failed: its objects
 // are applied, and pods may still be pulling images. addon.remove deletes what the inventory lists.
-import { adminAccess, BootstrapError, done, seconds, skipped, type BootstrapContext, type Outcome } from '../kubeadm/context.js';
+import { adminAccess, type BootstrapContext } from '../kubeadm/context.js';
+import { BootstrapError } from '../kubeadm/errors.js';
+import { done, skipped, type StepResult } from '../plan.js';
+import { formatSeconds } from '../duration.js';
 import type { AddonSpec } from '../spec/types.js';
 import { removeAddon } from '../manifests/remove.js';
 import { poolAddresses } from '../catalog/metallb/index.js';
@@ -28,7 +31,7 @@ export function addonWaitMs(env: NodeJS.ProcessEnv = process.env): number {
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export async function applyAddonStep(ctx: BootstrapContext, addon: AddonSpec): Promise<Outcome> {
+export async function applyAddonStep(ctx: BootstrapContext, addon: AddonSpec): Promise<StepResult> {
   const cluster = ctx.cluster.metadata.name;
   const waitMs = addonWaitMs();
   const admin = await adminAccess(ctx);
@@ -44,19 +47,19 @@ export async function applyAddonStep(ctx: BootstrapContext, addon: AddonSpec): P
       ctx.reporter.debug(`addon ${addon.name}: ${message}`, { cluster });
     },
   });
-  const parts = [`${plural(result.objects.length, 'object')} (${changed} sent), ${result.pruned.length} pruned in ${seconds(result.durationMs)}`];
+  const parts = [`${plural(result.objects.length, 'object')} (${changed} sent), ${result.pruned.length} pruned in ${formatSeconds(result.durationMs)}`];
   if (addon.name === 'metallb' && addon.manifests === undefined) parts.push(`pool ${poolAddresses(ctx.cluster, env).join(', ')}`);
   if (waitMs === 0) {
     parts.push('readiness not awaited (MK_ADDON_WAIT=0)');
   } else {
     try {
       const w = await waitForAddon(admin.client, addon.name, result.objects, { timeoutMs: waitMs, signal: ctx.signal });
-      parts.push(`ready after ${seconds(w.durationMs)}`);
+      parts.push(`ready after ${formatSeconds(w.durationMs)}`);
     } catch (err) {
       if (!(err instanceof AddonNotReadyError)) throw err;
       const first = err.unready[0]!;
       const more = err.unready.length > 1 ? ` (+${err.unready.length - 1} more)` : '';
-      parts.push(`not ready after ${seconds(waitMs)}: ${describeRef(first.ref)} ${first.reason}${more}`);
+      parts.push(`not ready after ${formatSeconds(waitMs)}: ${describeRef(first.ref)} ${first.reason}${more}`);
       ctx.reporter.emit({
         type: 'warning',
         cluster,
@@ -67,11 +70,11 @@ export async function applyAddonStep(ctx: BootstrapContext, addon: AddonSpec): P
   return done(parts.join('; '));
 }
 
-export async function removeAddonStep(ctx: BootstrapContext, name: string): Promise<Outcome> {
+export async function removeAddonStep(ctx: BootstrapContext, name: string): Promise<StepResult> {
   const cluster = ctx.cluster.metadata.name;
   const admin = await adminAccess(ctx);
   const r = await removeAddon(admin.client, ctx.cluster, name, { signal: ctx.signal, log: (message) => ctx.reporter.debug(`addon ${name}: ${message}`, { cluster }) });
   if (!r.inventory) return skipped('no inventory: already removed');
   for (const k of r.kept) ctx.reporter.emit({ type: 'warning', cluster, message: `addon ${name}: kept ${describeRef(k.ref)}: ${k.reason}` });
-  return done(`${plural(r.deleted.length, 'object')} deleted${r.kept.length > 0 ? `, ${r.kept.length} kept (see warnings)` : ''} in ${seconds(r.durationMs)}`);
+  return done(`${plural(r.deleted.length, 'object')} deleted${r.kept.length > 0 ? `, ${r.kept.length} kept (see warnings)` : ''} in ${formatSeconds(r.durationMs)}`);
 }

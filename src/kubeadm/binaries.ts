@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { MkError } from '../errors.js';
 import type { NodeHandle } from '../drivers/types.js';
 import { missingBinaries } from './node.js';
+import { BinaryDownloadError } from './errors.js';
 
 export const KUBE_BINARIES = ['kubeadm', 'kubelet', 'kubectl'] as const;
 export const DEFAULT_RELEASE_URL = 'https://dl.k8s.io/release';
@@ -42,8 +42,6 @@ EnvironmentFile=-/etc/default/kubelet
 ExecStart=
 ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
 `;
-
-export class BinaryDownloadError extends MkError {}
 
 /** uname -m -> the release's architecture name. Pure. */
 export function releaseArch(machine: string): string {

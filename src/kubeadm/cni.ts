@@ -6,12 +6,14 @@ import pLimit from 'p-limit';
 import { expandNodes } from '../spec/nodes.js';
 import { CNI_ADDON_NAME } from './plan.js';
 import { listNodes } from './api.js';
-import { adminAccess, BootstrapError, done, handle, observeNodes, type BootstrapContext, type Outcome } from './context.js';
+import { adminAccess, handle, observeNodes, type BootstrapContext } from './context.js';
+import { BootstrapError } from './errors.js';
+import { done, type StepResult } from '../plan.js';
 import { applyNodeNetwork, type PeerRoute } from './network.js';
 import { poll } from './node.js';
 
 
-export async function applyClusterNetwork(ctx: BootstrapContext): Promise<Outcome> {
+export async function applyClusterNetwork(ctx: BootstrapContext): Promise<StepResult> {
   const cni = ctx.cluster.spec.networking.cni;
   const builtin = cni === 'auto';
   const desired = new Set(expandNodes(ctx.cluster).map((n) => n.name));

@@ -1,6 +1,6 @@
 // What the bootstrap steps share within one run: the driver, the spec, and admin access to the API
 // server through a control plane (read from the node, never cached across runs).
-import { MkError, StepError, WaitingError } from '../errors.js';
+import { StepError, WaitingError } from '../errors.js';
 import type { Driver, NodeHandle, ObservedNode } from '../drivers/types.js';
 import type { Reporter } from '../log.js';
 import type { StepContext } from '../phase/types.js';
@@ -8,6 +8,7 @@ import type { Cluster } from '../spec/types.js';
 import type { KubeClient } from '../kube/index.js';
 import { adminClient } from './api.js';
 import { controlPlaneOrder, serverUrl } from './endpoint.js';
+import { BootstrapError } from './errors.js';
 
 export interface BootstrapContext {
   driver: Driver;
@@ -35,9 +36,6 @@ export interface AdminAccess {
   client: KubeClient;
 }
 
-export { done, skipped, type StepResult as Outcome } from '../plan.js';
-
-export class BootstrapError extends MkError {}
 
 const ADMIN = 'kubeadm.admin';
 
@@ -60,10 +58,6 @@ export function bootstrapContext(ctx: StepContext, id: string): BootstrapContext
 }
 
 export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
-
-export function opts(ctx: BootstrapContext): { signal: AbortSignal } {
-  return { signal: ctx.signal };
-}
 
 export function handle(ctx: BootstrapContext, name: string): NodeHandle {
   return ctx.driver.node(ctx.cluster.metadata.name, name);
@@ -90,7 +84,7 @@ export async function adminAccess(ctx: BootstrapContext, exclude: readonly strin
     let access = ctx.admin.get(node.name);
     if (!access) {
       access = (async () => {
-        const r = await handle(ctx, node.name).exec(['cat', ADMIN_CONF], opts(ctx));
+        const r = await handle(ctx, node.name).exec(['cat', ADMIN_CONF], { signal: ctx.signal });
         if (r.exitCode !== 0) throw new BootstrapError(`control plane ${node.name} has no ${ADMIN_CONF}`);
         const server = serverUrl(ctx.cluster, node);
         return { node, adminConf: r.stdout, server, client: adminClient(r.stdout, server, { retries: 2 }) };
@@ -105,8 +99,4 @@ export async function adminAccess(ctx: BootstrapContext, exclude: readonly strin
     }
   }
   throw new WaitingError(`no running control plane of cluster ${ctx.cluster.metadata.name} gives admin access${exclude.length ? ` (besides ${exclude.join(', ')})` : ''}`);
-}
-
-export function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
 }

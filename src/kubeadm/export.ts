@@ -1,9 +1,10 @@
 // kubeconfig.export: mk-<cluster> merged into the user's kubeconfig (KUBECONFIG's first file or
 // ~/.kube/config), pointing at the API server as reachable from this machine.
-import { adminAccess, done, type BootstrapContext, type Outcome } from './context.js';
+import { adminAccess, type BootstrapContext } from './context.js';
+import { done, type StepResult } from '../plan.js';
 import { contextName, entryFromAdminConf, kubeconfigPath, mergeEntry, updateKubeconfig } from './kubeconfig.js';
 
-export async function exportKubeconfig(ctx: BootstrapContext): Promise<Outcome> {
+export async function exportKubeconfig(ctx: BootstrapContext): Promise<StepResult> {
   const admin = await adminAccess(ctx);
   const name = contextName(ctx.cluster.metadata.name);
   const entry = entryFromAdminConf(admin.adminConf, name, admin.server);

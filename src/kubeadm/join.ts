@@ -3,7 +3,10 @@
 // get the cluster's CA material copied from a running control plane (keys 0600), as kind does.
 import { caCertHash, createBootstrapToken, deleteBootstrapToken, deleteNodeObject, tokenString } from './api.js';
 import { renderJoinConfig } from './config.js';
-import { adminAccess, BootstrapError, done, handle, opts, runningNode, seconds, skipped, type AdminAccess, type BootstrapContext, type Outcome } from './context.js';
+import { adminAccess, handle, runningNode, type AdminAccess, type BootstrapContext } from './context.js';
+import { BootstrapError } from './errors.js';
+import { done, skipped, type StepResult } from '../plan.js';
+import { formatSeconds } from '../duration.js';
 import { installedNote, nodeFacts, readyForKubeadm } from './prepare.js';
 import { applyNodeNetwork } from './network.js';
 import { JOIN_CONFIG, joinArgv, readSentinel, SENTINEL, writeSentinel } from './node.js';
@@ -25,13 +28,13 @@ export const SHARED_PKI: ReadonlyArray<{ path: string; mode: number }> = [
 async function copySharedPki(ctx: BootstrapContext, from: AdminAccess, to: NodeHandle): Promise<void> {
   const src = handle(ctx, from.node.name);
   for (const f of SHARED_PKI) {
-    const r = await src.exec(['cat', f.path], opts(ctx));
+    const r = await src.exec(['cat', f.path], { signal: ctx.signal });
     if (r.exitCode !== 0) throw new BootstrapError(`control plane ${from.node.name} lacks ${f.path}; cannot add a control plane from it`);
-    await to.writeFile(f.path, r.stdout, f.mode, opts(ctx));
+    await to.writeFile(f.path, r.stdout, f.mode, { signal: ctx.signal });
   }
 }
 
-export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Role): Promise<Outcome> {
+export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Role): Promise<StepResult> {
   const node = await runningNode(ctx, name);
   const h = handle(ctx, name);
   const sentinel = await readSentinel(h, ctx.signal);
@@ -42,7 +45,7 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
     if (!sentinel.caCertHash) return skipped('kubeadm already ran on this node');
     admin = await adminAccess(ctx, [name]);
     if (sentinel.caCertHash === caCertHash(admin.client.ca)) return skipped('kubeadm already ran on this node');
-    await h.run(['rm', '-f', SENTINEL], opts(ctx));
+    await h.run(['rm', '-f', SENTINEL], { signal: ctx.signal });
   }
   const { reset, installed } = await readyForKubeadm(ctx, h);
   admin ??= await adminAccess(ctx, [name]);
@@ -64,15 +67,15 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
       token: tokenString(token),
       caCertHash: clusterHash,
     });
-    await h.writeFile(JOIN_CONFIG, config, 0o600, opts(ctx));
-    await h.run(joinArgv(), opts(ctx));
+    await h.writeFile(JOIN_CONFIG, config, 0o600, { signal: ctx.signal });
+    await h.run(joinArgv(), { signal: ctx.signal });
   } finally {
-    await h.exec(['rm', '-f', JOIN_CONFIG], opts(ctx)).catch(() => undefined);
+    await h.exec(['rm', '-f', JOIN_CONFIG], { signal: ctx.signal }).catch(() => undefined);
     await deleteBootstrapToken(admin.client, token.id).catch((err: unknown) => ctx.reporter.debug('could not delete the join token; it expires in 15 min', { error: String(err) }));
   }
   const joinMs = Date.now() - t0;
   await writeSentinel(h, { cluster: ctx.cluster.metadata.name, role, at: new Date().toISOString(), kubernetesVersion: ctx.cluster.spec.kubernetesVersion, caCertHash: clusterHash }, ctx.signal);
   const resetNote = sentinel ? ' (after resetting its join to an earlier cluster)' : reset ? ' (after resetting a half-done join)' : '';
   const notes = `${installedNote(installed)}${stale ? ', replaced a stale Node object' : ''}${resetNote}`;
-  return done(`kubeadm join ${seconds(joinMs)} through ${admin.node.name}${notes}`);
+  return done(`kubeadm join ${formatSeconds(joinMs)} through ${admin.node.name}${notes}`);
 }

@@ -2,10 +2,10 @@
 // container runtime, read its cgroup driver, and keep the sentinel that says kubeadm finished here.
 // Every command is an argv array; the few sh -c scripts are constants that take values as arguments.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MkError } from '../errors.js';
 import type { NodeHandle } from '../drivers/types.js';
 import type { Cri, Role } from '../spec/types.js';
 import { CRI_SOCKETS } from './config.js';
+import { NodePrepareError } from './errors.js';
 
 /** Written last by init and join: its presence means kubeadm finished on the node. */
 export const SENTINEL = '/etc/mk/kubeadm.json';
@@ -14,8 +14,6 @@ export const INIT_CONFIG = '/etc/mk/kubeadm-init.yaml';
 export const JOIN_CONFIG = '/etc/mk/kubeadm-join.yaml';
 /** Files kubeadm leaves behind a started init/join: any of them without the sentinel means "half done". */
 const KUBEADM_TRACES = ['/etc/kubernetes/kubelet.conf', '/etc/kubernetes/admin.conf', '/etc/kubernetes/manifests/kube-apiserver.yaml', '/etc/kubernetes/pki/ca.crt'];
-
-export class NodePrepareError extends MkError {}
 
 export interface Sentinel {
   cluster: string;

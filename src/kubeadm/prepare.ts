@@ -6,8 +6,9 @@ import type { NodeHandle, ObservedNode } from '../drivers/types.js';
 import { expandNodes } from '../spec/nodes.js';
 import { installKubeBinaries } from './binaries.js';
 import type { KubeletSettings, NodeFacts } from './config.js';
-import { opts, type BootstrapContext } from './context.js';
-import { checkKubeadmVersion, hasKubeadmTraces, NodePrepareError, prepareNode, resetArgv, runtimeCgroupDriver, waitForKubeadmExit } from './node.js';
+import { type BootstrapContext } from './context.js';
+import { NodePrepareError } from './errors.js';
+import { checkKubeadmVersion, hasKubeadmTraces, prepareNode, resetArgv, runtimeCgroupDriver, waitForKubeadmExit } from './node.js';
 import { hostPodResolvConf, POD_RESOLV_CONF, upstreamNameservers } from './resolv.js';
 
 export function nodeFacts(ctx: BootstrapContext, node: ObservedNode): NodeFacts {
@@ -30,12 +31,12 @@ export async function readyForKubeadm(ctx: BootstrapContext, h: NodeHandle): Pro
   if (await waitForKubeadmExit(h, ctx.signal)) ctx.reporter.debug('waited for a kubeadm left running by an interrupted run', { node: h.name });
   if (await hasKubeadmTraces(h, ctx.signal)) {
     ctx.reporter.debug('kubeadm left files without finishing; resetting the node first', { node: h.name });
-    await h.run(resetArgv(cri), opts(ctx));
+    await h.run(resetArgv(cri), { signal: ctx.signal });
     reset = true;
   }
   const kubelet: KubeletSettings = { cgroupDriver: await runtimeCgroupDriver(h, cri, ctx.signal) };
   if (containerNodes) {
-    await h.writeFile(POD_RESOLV_CONF, await hostPodResolvConf(), 0o644, opts(ctx));
+    await h.writeFile(POD_RESOLV_CONF, await hostPodResolvConf(), 0o644, { signal: ctx.signal });
     kubelet.cgroupRoot = '/kubelet';
     kubelet.resolvConf = POD_RESOLV_CONF;
   } else {

@@ -4,7 +4,9 @@
 // removed (docker) or left alone (ssh) by the step after this one.
 import { deleteNodeObject, drainNode } from './api.js';
 import { WaitingError } from '../errors.js';
-import { adminAccess, done, handle, observeNodes, opts, seconds, skipped, type AdminAccess, type BootstrapContext, type Outcome } from './context.js';
+import { adminAccess, handle, observeNodes, type AdminAccess, type BootstrapContext } from './context.js';
+import { done, skipped, type StepResult } from '../plan.js';
+import { formatSeconds } from '../duration.js';
 import { removeNodeNetwork } from './network.js';
 import { hasKubeadmTraces, INIT_CONFIG, JOIN_CONFIG, readSentinel, resetArgv, SENTINEL } from './node.js';
 
@@ -13,7 +15,7 @@ export interface ResetOptions {
   drain: boolean;
 }
 
-export async function kubeadmReset(ctx: BootstrapContext, name: string, o: ResetOptions): Promise<Outcome> {
+export async function kubeadmReset(ctx: BootstrapContext, name: string, o: ResetOptions): Promise<StepResult> {
   const parts: string[] = [];
   let admin: AdminAccess | undefined;
   if (o.drain) {
@@ -30,17 +32,17 @@ export async function kubeadmReset(ctx: BootstrapContext, name: string, o: Reset
     if (admin) {
       const t0 = Date.now();
       const d = await drainNode(admin.client, name, { signal: ctx.signal });
-      if (!d.absent) parts.push(`drained in ${seconds(Date.now() - t0)} (${d.evicted} evicted${d.deleted ? `, ${d.deleted} deleted after the timeout` : ''})`);
+      if (!d.absent) parts.push(`drained in ${formatSeconds(Date.now() - t0)} (${d.evicted} evicted${d.deleted ? `, ${d.deleted} deleted after the timeout` : ''})`);
     }
     const h = handle(ctx, name);
     if ((await readSentinel(h, ctx.signal)) || (await hasKubeadmTraces(h, ctx.signal))) {
       const t0 = Date.now();
-      await h.run(resetArgv(ctx.cluster.spec.cri), opts(ctx));
-      parts.push(`kubeadm reset ${seconds(Date.now() - t0)}`);
+      await h.run(resetArgv(ctx.cluster.spec.cri), { signal: ctx.signal });
+      parts.push(`kubeadm reset ${formatSeconds(Date.now() - t0)}`);
     }
     await removeNodeNetwork(h, ctx.signal);
     // mk's kubeadm files go with kubeadm's own (a host stays: leave no cluster config behind).
-    await h.exec(['rm', '-f', SENTINEL, INIT_CONFIG, JOIN_CONFIG], opts(ctx));
+    await h.exec(['rm', '-f', SENTINEL, INIT_CONFIG, JOIN_CONFIG], { signal: ctx.signal });
   }
   if (admin && (await deleteNodeObject(admin.client, name))) parts.push('Node object deleted');
   return parts.length > 0 ? done(parts.join(', ')) : skipped('not part of the cluster any more');

@@ -2,6 +2,7 @@
 // 127.0.0.11 (its embedded DNS), which pods cannot reach, and CoreDNS forwarding to a loopback
 // address detects a loop and exits. Pods get the host's real resolvers instead.
 import { readFile } from 'node:fs/promises';
+import { NodePrepareError } from './errors.js';
 
 export const POD_RESOLV_CONF = '/etc/mk/resolv.conf';
 
@@ -26,7 +27,12 @@ export function podResolvConf(sources: { etcResolv?: string; resolvedUpstream?: 
   let ns = upstreamNameservers(sources.etcResolv ?? '');
   if (ns.length === 0) ns = upstreamNameservers(sources.resolvedUpstream ?? '');
   if (ns.length === 0 && sources.gateway) ns = [sources.gateway];
-  if (ns.length === 0) throw new Error('no usable DNS resolver found on this machine (only loopback nameservers); pods could not resolve names outside the cluster');
+  if (ns.length === 0) {
+    throw new NodePrepareError(
+      'no usable DNS resolver on this machine (its resolv.conf and systemd-resolved list only loopback nameservers), so pods could not resolve names outside the cluster; ' +
+        'list a reachable resolver in /etc/resolv.conf (or run systemd-resolved with upstream servers) and apply again',
+    );
+  }
   return ns.slice(0, 3).map((n) => `nameserver ${n}`).join('\n') + '\n';
 }
 

@@ -4,7 +4,10 @@
 import { expandNodes } from '../spec/nodes.js';
 import type { KubeClient, KubeEvent } from '../kube/index.js';
 import { isNodeReady, listNodes, readyCondition } from './api.js';
-import { adminAccess, BootstrapError, done, observeNodes, seconds, type BootstrapContext, type Outcome } from './context.js';
+import { adminAccess, observeNodes, type BootstrapContext } from './context.js';
+import { BootstrapError } from './errors.js';
+import { done, type StepResult } from '../plan.js';
+import { formatSeconds } from '../duration.js';
 import { poll } from './node.js';
 
 export const WAIT_TIMEOUT_MS = 300_000;
@@ -49,7 +52,7 @@ async function whatIsNotReady(client: KubeClient, expected: readonly string[], c
   return lines;
 }
 
-export async function waitForCluster(ctx: BootstrapContext, timeoutMs = WAIT_TIMEOUT_MS): Promise<Outcome> {
+export async function waitForCluster(ctx: BootstrapContext, timeoutMs = WAIT_TIMEOUT_MS): Promise<StepResult> {
   const admin = await adminAccess(ctx);
   const client = admin.client;
   const t0 = Date.now();
@@ -57,7 +60,7 @@ export async function waitForCluster(ctx: BootstrapContext, timeoutMs = WAIT_TIM
     timeoutMs,
     intervalMs: 500,
     signal: ctx.signal,
-    onTimeout: () => new BootstrapError(`the API server at ${admin.server} did not answer /readyz within ${seconds(timeoutMs)}`),
+    onTimeout: () => new BootstrapError(`the API server at ${admin.server} did not answer /readyz within ${formatSeconds(timeoutMs)}`),
   });
   const apiAt = Date.now() - ctx.startedAt;
   const desired = new Set(expandNodes(ctx.cluster).map((n) => n.name));
@@ -79,10 +82,10 @@ export async function waitForCluster(ctx: BootstrapContext, timeoutMs = WAIT_TIM
       intervalMs: 1000,
       signal: ctx.signal,
       onTimeout: async () =>
-        new BootstrapError(`cluster not usable after ${seconds(timeoutMs)}:\n  ${(await whatIsNotReady(client, expected, withNetwork)).join('\n  ') || '(nothing reported)'}`),
+        new BootstrapError(`cluster not usable after ${formatSeconds(timeoutMs)}:\n  ${(await whatIsNotReady(client, expected, withNetwork)).join('\n  ') || '(nothing reported)'}`),
     },
   );
   const usableAt = Date.now() - ctx.startedAt;
   const what = withNetwork ? `${expected.length} node${expected.length === 1 ? '' : 's'} Ready, CoreDNS answering` : `${expected.length} node${expected.length === 1 ? '' : 's'} registered (cni: none)`;
-  return done(`API answered ${seconds(apiAt)} after the start; usable (${what}) after ${seconds(usableAt)}`);
+  return done(`API answered ${formatSeconds(apiAt)} after the start; usable (${what}) after ${formatSeconds(usableAt)}`);
 }

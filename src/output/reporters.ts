@@ -4,6 +4,7 @@ import pc from 'picocolors';
 import type { Ora } from 'ora';
 import type { MkEvent, Reporter } from '../log.js';
 import type { StepOutcome } from '../plan.js';
+import { formatDuration } from '../duration.js';
 import { redact, redactDeep } from '../redact.js';
 import { formatPlan } from './plan-text.js';
 
@@ -19,12 +20,6 @@ export const processSink: Sink = {
   err: (line) => process.stderr.write(line + '\n'),
 };
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const m = Math.floor(ms / 60_000);
-  return `${m}m${Math.round((ms % 60_000) / 1000)}s`;
-}
 
 const MARK: Record<StepOutcome, string> = {
   done: pc.green('✓'),

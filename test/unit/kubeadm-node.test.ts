@@ -23,11 +23,11 @@ import {
   renderHosts,
   renderRoutes,
 } from '../../src/kubeadm/network.js';
+import { NodePrepareError } from '../../src/kubeadm/errors.js';
 import {
   checkKubeadmVersion,
   hasKubeadmTraces,
   missingBinaries,
-  NodePrepareError,
   prepareNode,
   PREPARE_TIMEOUTS,
   readSentinel,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterPlan as Plan, ClusterStep as PlannedStep } from '../../src/reconcile/phases.js';
 import { formatPlan } from '../../src/output/plan-text.js';
-import { formatDuration, JsonReporter, TextReporter, type Sink } from '../../src/output/reporters.js';
+import { formatDuration } from '../../src/duration.js';
+import { JsonReporter, TextReporter, type Sink } from '../../src/output/reporters.js';
 
 function captured(): Sink & { outLines: string[]; errLines: string[] } {
   const outLines: string[] = [];

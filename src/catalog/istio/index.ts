@@ -23,6 +23,7 @@ import {
   withDefaults,
 } from '../build.js';
 import { parseManifests } from '../../manifests/load.js';
+import { CatalogError } from '../errors.js';
 
 const VERSION = '1.30.3';
 const HUB = 'docker.io/istio';
@@ -43,11 +44,13 @@ const optionsSchema: OptionsSchema = {
 
 type Options = { injection: boolean; replicas: number; accessLogFile: string };
 
+const RELEASE_HINT = ` (are these istio ${VERSION}'s files? options.releaseMirror must serve that release)`;
+
 /** The default values of the release's istio-discovery chart, as the injection templates read them. */
 function injectorValues(valuesYaml: string): Record<string, unknown> {
   const doc = yaml.load(valuesYaml) as { _internal_defaults_do_not_set?: Record<string, unknown> } | null;
   const d = doc?._internal_defaults_do_not_set;
-  if (!d || typeof d.global !== 'object') throw new Error('the release\'s values.yaml has no _internal_defaults_do_not_set.global');
+  if (!d || typeof d.global !== 'object') throw new CatalogError(`the release's values.yaml has no _internal_defaults_do_not_set.global${RELEASE_HINT}`);
   const pick = (o: unknown, keys: string[]) => Object.fromEntries(keys.filter((k) => o && typeof o === 'object' && k in o).map((k) => [k, (o as Record<string, unknown>)[k]]));
   return {
     global: { ...(d.global as Record<string, unknown>), hub: HUB, tag: VERSION, istioNamespace: NS },
@@ -186,12 +189,12 @@ export const istio: CatalogAddon = {
     },
   },
   render(options, _cluster, _env, files): K8sObject[] {
-    if (!files) throw new Error('istio renders from its release files; they were not fetched');
+    if (!files) throw new CatalogError('istio renders from its release files; they were not fetched');
     const o = withDefaults<Options>(optionsSchema, options);
     const sa = { name: NAME, namespace: NS };
     const labels = { app: NAME, ...REV };
     const crds = parseManifests(files.crds ?? '', 'istio crd-all.gen.yaml');
-    if (crds.length === 0 || crds.some((c) => c.kind !== 'CustomResourceDefinition')) throw new Error('the release\'s crd-all.gen.yaml does not hold only CustomResourceDefinitions');
+    if (crds.length === 0 || crds.some((c) => c.kind !== 'CustomResourceDefinition')) throw new CatalogError(`the release's crd-all.gen.yaml does not hold only CustomResourceDefinitions${RELEASE_HINT}`);
     const injection: K8sObject[] = o.injection
       ? [
           configMap('istio-sidecar-injector', NS, { values: JSON.stringify(injectorValues(files.values ?? ''), null, 2), config: injectorConfig(files) }, labels),

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Driver, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode } from '../types.js';
 import type { DockerDriverOptions } from '../../spec/types.js';
 import { LABELS, ownedLabels } from '../labels.js';
@@ -53,7 +54,7 @@ export class DockerDriver implements Driver {
   private readonly mountLibModules: boolean;
   private readonly kmsgDevice: boolean;
   /** Serialises address picking + container start per cluster within this process. */
-  private readonly clusterLocks = new Map<string, Promise<unknown>>();
+  private readonly clusterLocks = new Map<string, LimitFunction>();
 
   constructor(config: DockerDriverConfig) {
     this.options = config.options;
@@ -441,16 +442,11 @@ export class DockerDriver implements Driver {
     }
   }
 
-  private async withClusterLock<T>(cluster: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.clusterLocks.get(cluster) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.clusterLocks.set(cluster, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.clusterLocks.get(cluster) === tail) this.clusterLocks.delete(cluster);
-    }
+  /** One container creation per cluster at a time (port and address choices must not race). */
+  private withClusterLock<T>(cluster: string, fn: () => Promise<T>): Promise<T> {
+    let limit = this.clusterLocks.get(cluster);
+    if (!limit) this.clusterLocks.set(cluster, (limit = pLimit(1)));
+    return limit(fn);
   }
 }
 
