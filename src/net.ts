@@ -1,5 +1,12 @@
-// IPv4 addresses, CIDRs and ranges, and host addresses. Pure.
+// IPv4 addresses, CIDRs and ranges, host addresses, and Node's network error codes. Pure.
 import { isIP } from 'node:net';
+
+/** Node's codes for a connection that could not be made, broke, or timed out: the peer may answer later. */
+const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export function isNetworkErrorCode(code: unknown): boolean {
+  return typeof code === 'string' && NETWORK_ERROR_CODES.has(code);
+}
 
 /** Parse a dotted-quad IPv4 address to a 32-bit unsigned number; undefined if invalid. */
 export function parseIPv4(text: string): number | undefined {

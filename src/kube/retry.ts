@@ -1,17 +1,14 @@
 // Which failures are worth another try, and the one backoff mk uses for them.
 import pRetry from 'p-retry';
 import { KubeApiError } from './errors.js';
-
-/** Node's codes for a connection that could not be made, broke, or timed out. */
-const TRANSIENT_NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+import { isNetworkErrorCode } from '../net.js';
 
 /** 429, 5xx, or a connection-level failure (its code on the error or on a cause up to four levels down). */
 export function isTransient(err: unknown): boolean {
   if (err instanceof KubeApiError) return err.status === 429 || err.status >= 500;
   let e: unknown = err;
   for (let depth = 0; depth < 4 && e !== null && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code)) return true;
+    if (isNetworkErrorCode((e as { code?: unknown }).code)) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;

@@ -12,6 +12,7 @@ import type { FailureKind } from '../errors.js';
 import type { ExecResult } from '../types.js';
 import type { Auth } from './auth.js';
 import type { Endpoint } from './ssh-config.js';
+import { isNetworkErrorCode } from '../../net.js';
 
 export interface Timeouts {
   /** TCP connect + SSH handshake + authentication. */
@@ -44,7 +45,7 @@ function classify(err: unknown): FailureKind {
   const e = err as { level?: string; code?: string; message?: string };
   if (e.level === 'client-authentication') return 'auth';
   if (e.level === 'client-timeout') return 'unreachable';
-  if (typeof e.code === 'string' && /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|ENOTFOUND|EAI_AGAIN|EPIPE)$/.test(e.code)) return 'unreachable';
+  if (isNetworkErrorCode(e.code)) return 'unreachable';
   if (/keepalive timeout|timed out|connection lost|closed/i.test(String(e.message))) return 'unreachable';
   return 'other';
 }
