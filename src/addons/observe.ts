@@ -2,10 +2,10 @@
 // with a drift check of every listed object. Read-only; what the spec renders to is the desired
 // side (renderAddons in render.ts). Loaded lazily, only for bootstrapped kubeadm clusters; src/kube's
 // client does not load @kubernetes/client-node, so a no-op apply stays cheap.
-import type { Driver, ObservedAddons, ObservedCluster, ObservedNode } from '../drivers/types.js';
+import type { Driver, ObservedAddons, ObservedCluster } from '../drivers/types.js';
 import { MkError } from '../errors.js';
-import { KubeClient, kubeconfigCredentials, type Credentials } from '../kube/index.js';
-import { controlPlaneOrder, serverUrl } from '../kubeadm/endpoint.js';
+import type { KubeClient } from '../kube/index.js';
+import { firstAdminAccess } from '../kubeadm/context.js';
 import type { Cluster } from '../spec/types.js';
 import { CNI_ADDON_NAME } from '../kubeadm/plan.js';
 import { readInstalled } from '../manifests/installed.js';
@@ -15,26 +15,12 @@ import type { RenderEnv } from '../catalog/types.js';
 /** Time allowed for reading the addons of a cluster before planning goes on without them. */
 export const OBSERVE_TIMEOUT_MS = 20_000;
 
-/** kubeadm's admin kubeconfig on a control plane (ADMIN_CONF in src/kubeadm/context.ts). */
-export const ADMIN_CONF_PATH = '/etc/kubernetes/admin.conf';
-
 /** Facts of where the cluster runs that addons render from (metallb's auto pool): the node network and the node addresses. Pure. */
 export function addonEnv(observed: Pick<ObservedCluster, 'network' | 'nodes'>): RenderEnv {
   const net = observed.network;
   if (!net?.subnet) return {};
   const used = observed.nodes.map((n) => n.address).filter((a): a is string => a !== undefined).sort();
   return { network: { subnet: net.subnet, ...(net.gateway ? { gateway: net.gateway } : {}), used } };
-}
-
-/** The API server and admin credentials through the first running control plane (in controlPlaneOrder) that has an admin.conf. */
-async function adminCredentials(driver: Driver, cluster: Cluster, nodes: readonly ObservedNode[], signal: AbortSignal): Promise<Credentials> {
-  const name = cluster.metadata.name;
-  for (const node of controlPlaneOrder(cluster, nodes)) {
-    const r = await driver.node(name, node.name).exec(['cat', ADMIN_CONF_PATH], { signal });
-    if (r.exitCode !== 0) continue;
-    return kubeconfigCredentials(r.stdout, { server: serverUrl(cluster, node), where: `${ADMIN_CONF_PATH} of ${node.name}` });
-  }
-  throw new MkError(`no running control plane of cluster ${name} gives admin access`);
 }
 
 /** Bounds a read (or a download) by OBSERVE_TIMEOUT_MS besides the caller's signal. */
@@ -57,7 +43,9 @@ export async function observeClusterAddons(
   const signal = boundedSignal(opts.signal, timeoutMs);
   let client: KubeClient | undefined;
   try {
-    client = new KubeClient(await adminCredentials(driver, cluster, observed.nodes, signal), { signal, timeoutMs: Math.min(5000, timeoutMs), retries: 1 });
+    const admin = await firstAdminAccess(driver, cluster, observed.nodes, { signal });
+    if (!admin) throw new MkError(`no running control plane of cluster ${cluster.metadata.name} gives admin access`);
+    client = admin.client.with({ signal, timeoutMs: Math.min(5000, timeoutMs), retries: 1 });
     const installed = await readInstalled(client, cluster.metadata.name);
     return {
       // The inventory of a user CNI manifest (networking.cni: path) belongs to the cni.apply step.

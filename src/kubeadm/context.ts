@@ -75,28 +75,41 @@ export async function runningNode(ctx: BootstrapContext, name: string): Promise<
 }
 
 /**
- * Admin access through the first control plane (in controlPlaneOrder) that has an admin.conf,
- * skipping `exclude` (a node being reset). Throws when no control plane can give access.
+ * Admin access through the first of `nodes`' running control planes (in controlPlaneOrder) that has
+ * an admin.conf, skipping `exclude`; undefined when none has. `cache` keeps each control plane's
+ * access for a run.
  */
-export async function adminAccess(ctx: BootstrapContext, exclude: readonly string[] = []): Promise<AdminAccess> {
-  const candidates = controlPlaneOrder(ctx.cluster, await observeNodes(ctx)).filter((n) => !exclude.includes(n.name));
-  for (const node of candidates) {
-    let access = ctx.admin.get(node.name);
+export async function firstAdminAccess(
+  driver: Driver,
+  cluster: Cluster,
+  nodes: readonly ObservedNode[],
+  opts: { signal?: AbortSignal; exclude?: readonly string[]; cache?: Map<string, Promise<AdminAccess>> } = {},
+): Promise<AdminAccess | undefined> {
+  const cache = opts.cache ?? new Map<string, Promise<AdminAccess>>();
+  for (const node of controlPlaneOrder(cluster, nodes).filter((n) => !opts.exclude?.includes(n.name))) {
+    let access = cache.get(node.name);
     if (!access) {
       access = (async () => {
-        const r = await handle(ctx, node.name).exec(['cat', ADMIN_CONF], { signal: ctx.signal });
+        const r = await driver.node(cluster.metadata.name, node.name).exec(['cat', ADMIN_CONF], opts.signal ? { signal: opts.signal } : {});
         if (r.exitCode !== 0) throw new BootstrapError(`control plane ${node.name} has no ${ADMIN_CONF}`);
-        const server = serverUrl(ctx.cluster, node);
+        const server = serverUrl(cluster, node);
         return { node, adminConf: r.stdout, server, client: adminClient(r.stdout, server, { retries: 2 }) };
       })();
-      ctx.admin.set(node.name, access);
+      cache.set(node.name, access);
     }
     try {
       return await access;
     } catch (err) {
-      ctx.admin.delete(node.name);
+      cache.delete(node.name);
       if (!(err instanceof BootstrapError)) throw err;
     }
   }
+  return undefined;
+}
+
+/** Admin access for a step (see firstAdminAccess); without one the step waits. */
+export async function adminAccess(ctx: BootstrapContext, exclude: readonly string[] = []): Promise<AdminAccess> {
+  const access = await firstAdminAccess(ctx.driver, ctx.cluster, await observeNodes(ctx), { signal: ctx.signal, exclude, cache: ctx.admin });
+  if (access) return access;
   throw new WaitingError(`no running control plane of cluster ${ctx.cluster.metadata.name} gives admin access${exclude.length ? ` (besides ${exclude.join(', ')})` : ''}`);
 }

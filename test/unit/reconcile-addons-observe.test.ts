@@ -2,8 +2,6 @@
 // In memory only: no API server is reached here (see test/e2e/mk-addons-fake-access.test.ts for that).
 import { describe, expect, it } from 'vitest';
 import { MemoryDriver } from '../../src/drivers/memory.js';
-import { ADMIN_CONF_PATH } from '../../src/addons/observe.js';
-import { ADMIN_CONF } from '../../src/kubeadm/context.js';
 import { SENTINEL } from '../../src/kubeadm/node.js';
 import { planCluster, resolveDesired } from '../../src/reconcile/phases.js';
 import { observeCluster } from '../../src/reconcile/runner.js';
@@ -65,9 +63,6 @@ describe('observe and addons', () => {
     expect(planCluster(c, observed).warnings).toEqual([`${observed.addons!.error}; addons are left as they are this run`]);
   });
 
-  it('reads the admin.conf kubeadm writes', () => {
-    expect(ADMIN_CONF_PATH).toBe(ADMIN_CONF);
-  });
 
   it('an admin.conf that is not a kubeconfig is an error of the addons observation, not of planning', async () => {
     const c = cluster();
