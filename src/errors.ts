@@ -9,6 +9,8 @@ export const EXIT = {
   locked: 3,
   /** mk apply: every step ended, but some wait for a prerequisite (a node not running, no control plane answering). */
   waiting: 4,
+  /** mk status: a cluster shown is not healthy (a node not running or not Ready, a kubelet down, a problem mk found). */
+  unhealthy: 5,
   /** Interrupted (Ctrl-C / SIGTERM). */
   interrupted: 130,
 } as const;

@@ -31,11 +31,13 @@ export interface Plan<S extends StepBase = StepBase> {
   warnings: string[];
   /** Parts of the cluster that could not be observed this run (a warning says why); the plan leaves them alone. */
   unchecked?: string[];
+  /** What is wrong that no step repairs (a node not Ready for a reason mk cannot fix), each with what to look at. */
+  problems?: string[];
 }
 
-/** True when applying the plan would change nothing and everything could be checked. */
+/** True when applying the plan would change nothing, everything could be checked, and nothing is wrong. */
 export function inSync(plan: Plan): boolean {
-  return plan.steps.length === 0 && !plan.unchecked?.length;
+  return plan.steps.length === 0 && !plan.unchecked?.length && !plan.problems?.length;
 }
 
 /** How many independent steps of a stage run at once unless --concurrency says otherwise. */

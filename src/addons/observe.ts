@@ -5,7 +5,7 @@
 import type { Driver, ObservedAddons, ObservedCluster } from '../drivers/types.js';
 import { MkError } from '../errors.js';
 import type { KubeClient } from '../kube/index.js';
-import { firstAdminAccess } from '../kubeadm/context.js';
+import { firstAdminAccess, type AdminAccess } from '../kubeadm/context.js';
 import type { Cluster } from '../spec/types.js';
 import { CNI_ADDON_NAME } from '../kubeadm/plan.js';
 import { readInstalled } from '../manifests/installed.js';
@@ -37,13 +37,13 @@ export async function observeClusterAddons(
   driver: Driver,
   cluster: Cluster,
   observed: ObservedCluster,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  opts: { signal?: AbortSignal; timeoutMs?: number; admin?: Map<string, Promise<AdminAccess>> } = {},
 ): Promise<ObservedAddons> {
   const timeoutMs = opts.timeoutMs ?? OBSERVE_TIMEOUT_MS;
   const signal = boundedSignal(opts.signal, timeoutMs);
   let client: KubeClient | undefined;
   try {
-    const admin = await firstAdminAccess(driver, cluster, observed.nodes, { signal });
+    const admin = await firstAdminAccess(driver, cluster, observed.nodes, { signal, ...(opts.admin ? { cache: opts.admin } : {}) });
     if (!admin) throw new MkError(`no running control plane of cluster ${cluster.metadata.name} gives admin access`);
     client = admin.client.with({ signal, timeoutMs: Math.min(5000, timeoutMs), retries: 1 });
     const installed = await readInstalled(client, cluster.metadata.name);
@@ -66,6 +66,7 @@ export async function observeClusterAddons(
     const why = signal.aborted ? `no answer within ${Math.round(timeoutMs / 1000)} s` : err instanceof Error ? err.message : String(err);
     return { installed: [], error: `the API server of cluster ${cluster.metadata.name} could not be asked about addons: ${why}` };
   } finally {
-    client?.close();
+    // Connections of an admin access shared with other observers stay open for them (idle sockets close themselves).
+    if (!opts.admin) client?.close();
   }
 }

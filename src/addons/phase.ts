@@ -1,6 +1,6 @@
 // The addons phase: catalog addons and user manifests, kept in sync through the API server.
 // The addons engine loads only when a bootstrapped cluster is observed or an addon step runs.
-import { bootstrapContext } from '../kubeadm/context.js';
+import { adminCache, bootstrapContext } from '../kubeadm/context.js';
 import type { Phase, StepKinds } from '../phase/types.js';
 import type { AddonStep } from './plan.js';
 
@@ -28,7 +28,7 @@ export const addons: Phase<AddonStep> = {
     const cps = observed.nodes.filter((n) => n.role === 'control-plane');
     if (cps.some((n) => n.kubeadm === 'done')) {
       const { observeClusterAddons } = await import('./observe.js');
-      return { ...observed, addons: await observeClusterAddons(ctx.driver, spec, observed, ctx.signal ? { signal: ctx.signal } : {}) };
+      return { ...observed, addons: await observeClusterAddons(ctx.driver, spec, observed, { admin: adminCache(ctx.shared), ...(ctx.signal ? { signal: ctx.signal } : {}) }) };
     }
     if (cps.some((n) => n.state !== 'running')) {
       const error = `no control plane of cluster ${spec.metadata.name} is running, so its addons cannot be read`;

@@ -1,6 +1,6 @@
 // mk status [NAME] [-f FILE]: what runs, and what differs from the spec (given, or last applied).
 import { driverFor, driverForName, listAllClusters } from '../drivers/index.js';
-import type { Driver, ObservedCluster } from '../drivers/types.js';
+import type { Driver, NodeHealth, ObservedCluster, ObservedNode } from '../drivers/types.js';
 import { EXIT, MkError } from '../errors.js';
 import type { Plan } from '../plan.js';
 import { planFor } from '../reconcile/runner.js';
@@ -14,7 +14,11 @@ import type { CommandContext } from './context.js';
 export interface ClusterStatus {
   name: string;
   network?: { name: string; subnet?: string };
-  nodes: Array<{ name: string; role: string; pool: string; state: string; address?: string; apiServerPort?: number; image: string }>;
+  nodes: Array<{ name: string; role: string; pool: string; state: string; address?: string; apiServerPort?: number; image: string; health?: NodeHealth }>;
+  /** Whether every node runs and (where checked) is Ready, its kubelet active and its CNI config in place, and no problem was found. */
+  healthy: boolean;
+  /** What is wrong, one line each (empty when healthy). */
+  unhealthy: string[];
   /** Compared against: 'spec' (-f), 'last-applied', or none. */
   comparedWith: 'spec' | 'last-applied' | 'none';
   outOfSync: string[];
@@ -26,7 +30,33 @@ export interface ClusterStatus {
   loadBalancersError?: string;
 }
 
+/** What is wrong with a node, as few words as can say it; undefined when nothing is (or nothing was checked). */
+export function nodeTrouble(n: ObservedNode): string | undefined {
+  if (n.state !== 'running') return n.state;
+  const h = n.health;
+  if (!h) return undefined;
+  const parts: string[] = [];
+  if (h.kubelet !== 'active') parts.push(`kubelet ${h.kubelet || 'not running'}`);
+  if (h.cniConfig === false) parts.push('no CNI config');
+  if (h.ready === 'unregistered') parts.push('not registered');
+  else if (h.ready && h.ready.status !== 'True') parts.push(`NotReady${h.ready.reason ? ` (${h.ready.reason})` : ''}`);
+  return parts.length ? parts.join(', ') : undefined;
+}
+
+function readyText(n: { health?: NodeHealth }): string {
+  const h = n.health;
+  if (!h?.ready) return '-';
+  return h.ready === 'unregistered' ? 'unregistered' : h.ready.status === 'True' ? 'Ready' : 'NotReady';
+}
+
 export function summarize(observed: ObservedCluster, plan: Plan | undefined, comparedWith: ClusterStatus['comparedWith']): ClusterStatus {
+  const unhealthy = [
+    ...observed.nodes.flatMap((n) => {
+      const t = nodeTrouble(n);
+      return t ? [`node ${n.name}: ${t}`] : [];
+    }),
+    ...(plan?.problems ?? []),
+  ];
   return {
     name: observed.name,
     ...(observed.network ? { network: { name: observed.network.name, ...(observed.network.subnet ? { subnet: observed.network.subnet } : {}) } } : {}),
@@ -39,8 +69,11 @@ export function summarize(observed: ObservedCluster, plan: Plan | undefined, com
         ...(n.address ? { address: n.address } : {}),
         ...(n.apiServerPort ? { apiServerPort: n.apiServerPort } : {}),
         image: n.image,
+        ...(n.health ? { health: n.health } : {}),
       }))
       .sort((a, b) => a.name.localeCompare(b.name)),
+    healthy: unhealthy.length === 0,
+    unhealthy,
     comparedWith,
     outOfSync: plan ? [...plan.steps.map((s) => stepLine(s).trim()), ...(plan.unchecked ?? []).map((u) => `${u}: not checked (see the warning)`)] : [],
     warnings: plan?.warnings ?? [],
@@ -50,11 +83,24 @@ export function summarize(observed: ObservedCluster, plan: Plan | undefined, com
 export function formatStatus(s: ClusterStatus): string {
   const lines = [`cluster ${s.name}${s.network ? `  network ${s.network.name}${s.network.subnet ? ` ${s.network.subnet}` : ''}` : ''}`];
   if (s.nodes.length === 0) lines.push('  (no nodes)');
-  const rows = [['NAME', 'ROLE', 'STATE', 'ADDRESS', 'API', 'IMAGE'], ...s.nodes.map((n) => [n.name, n.role, n.state, n.address ?? '-', n.apiServerPort ? `127.0.0.1:${n.apiServerPort}` : '-', n.image])];
+  const withHealth = s.nodes.some((n) => n.health);
+  const rows = [
+    ['NAME', 'ROLE', 'STATE', ...(withHealth ? ['READY', 'KUBELET'] : []), 'ADDRESS', 'API', 'IMAGE'],
+    ...s.nodes.map((n) => [
+      n.name,
+      n.role,
+      n.state,
+      ...(withHealth ? [readyText(n), n.health?.kubelet || '-'] : []),
+      n.address ?? '-',
+      n.apiServerPort ? `127.0.0.1:${n.apiServerPort}` : '-',
+      n.image,
+    ]),
+  ];
   if (s.nodes.length) {
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) lines.push('  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   }
+  if (s.nodes.length > 0) lines.push(s.healthy ? '  health: ok' : '  health: NOT OK', ...s.unhealthy.map((u) => `    ${u}`));
   if (s.comparedWith === 'none') lines.push('  sync: unknown (never applied from this machine; pass -f FILE to compare)');
   else if (s.outOfSync.length === 0) lines.push(`  sync: in sync with the ${s.comparedWith === 'spec' ? 'spec' : 'last applied spec'}`);
   else lines.push(`  sync: out of sync with the ${s.comparedWith === 'spec' ? 'spec' : 'last applied spec'}:`, ...s.outOfSync.map((l) => `    ${l}`));
@@ -124,5 +170,7 @@ export async function status(ctx: CommandContext, name: string | undefined, file
   if (ctx.output === 'json') ctx.print(JSON.stringify({ clusters: result }));
   else if (result.length === 0) ctx.print(name ? `no cluster named "${name}"` : 'no clusters');
   else ctx.print(result.map(formatStatus).join('\n\n'));
-  return name && result.every((r) => r.nodes.length === 0 && !r.network) ? EXIT.error : EXIT.ok;
+  // Like minikube status: 0 only when every cluster shown is there and healthy.
+  if (name && result.every((r) => r.nodes.length === 0 && !r.network)) return EXIT.error;
+  return result.every((r) => r.healthy) ? EXIT.ok : EXIT.unhealthy;
 }

@@ -50,6 +50,17 @@ export interface ObservedNode {
    * Undefined: not checked.
    */
   kubeadm?: 'done' | 'none' | 'stale';
+  /** Running nodes kubeadm finished on, filled in after observe: whether the node works. Undefined: not checked. */
+  health?: NodeHealth;
+}
+
+export interface NodeHealth {
+  /** What `systemctl is-active kubelet` says: active, inactive, failed, activating... */
+  kubelet: string;
+  /** Whether mk's CNI config is on the node (cni: auto; undefined otherwise). */
+  cniConfig?: boolean;
+  /** The Node's Ready condition as the API server has it; 'unregistered': no Node object; undefined: the API server did not answer. */
+  ready?: { status: string; reason?: string; message?: string } | 'unregistered';
 }
 
 export interface ObservedNetwork {

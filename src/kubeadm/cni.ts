@@ -12,6 +12,8 @@ import { done, type StepResult } from '../plan.js';
 import { applyNodeNetwork, type PeerRoute } from './network.js';
 import { poll } from './node.js';
 
+/** How long the network step waits for every node to be registered with its podCIDR. */
+const CIDR_TIMEOUT_MS = 90_000;
 
 export async function applyClusterNetwork(ctx: BootstrapContext): Promise<StepResult> {
   const cni = ctx.cluster.spec.networking.cni;
@@ -20,17 +22,33 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<StepRe
   const members = (await observeNodes(ctx)).filter((n) => desired.has(n.name) && n.state === 'running' && n.address);
   const admin = await adminAccess(ctx);
 
-  // Every registered member needs its podCIDR (the controller-manager assigns it shortly after registration).
+  // Every member, by name, must be registered and have its podCIDR (the controller-manager assigns it
+  // shortly after registration): a node that registers a moment after the others still gets its routes.
   let cidrs = new Map<string, string>();
   if (builtin) {
-    let waitingFor: string[] = [];
+    let unregistered: string[] = [];
+    let noCidr: string[] = [];
     cidrs = await poll(
       async () => {
-        const registered = (await listNodes(admin.client)).filter((k) => desired.has(k.metadata.name));
-        waitingFor = registered.filter((k) => !k.spec?.podCIDR).map((k) => k.metadata.name);
-        return waitingFor.length === 0 ? new Map(registered.map((k) => [k.metadata.name, k.spec!.podCIDR!])) : undefined;
+        const registered = new Map((await listNodes(admin.client)).map((k) => [k.metadata.name, k.spec?.podCIDR]));
+        unregistered = members.filter((m) => !registered.has(m.name)).map((m) => m.name);
+        noCidr = members.filter((m) => registered.has(m.name) && !registered.get(m.name)).map((m) => m.name);
+        return unregistered.length === 0 && noCidr.length === 0 ? new Map(members.map((m) => [m.name, registered.get(m.name)!])) : undefined;
       },
-      { timeoutMs: 90_000, intervalMs: 500, signal: ctx.signal, onTimeout: () => new BootstrapError(`no podCIDR assigned to ${waitingFor.join(', ')} after 90 s (is the controller-manager running with --allocate-node-cidrs?)`) },
+      {
+        timeoutMs: CIDR_TIMEOUT_MS,
+        intervalMs: 500,
+        signal: ctx.signal,
+        onTimeout: () =>
+          new BootstrapError(
+            [
+              unregistered.length ? `${unregistered.join(', ')} never registered with the API server (is its kubelet running? its journal says why)` : '',
+              noCidr.length ? `no podCIDR assigned to ${noCidr.join(', ')} (is the controller-manager running with --allocate-node-cidrs?)` : '',
+            ]
+              .filter(Boolean)
+              .join('; ') + ` after ${CIDR_TIMEOUT_MS / 1000} s`,
+          ),
+      },
     );
   }
 

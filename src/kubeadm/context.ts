@@ -37,14 +37,18 @@ export interface AdminAccess {
 }
 
 
-const ADMIN = 'kubeadm.admin';
+/** Admin access per control plane, kept in what a run's steps (or an observation's phases) share. */
+export function adminCache(shared: Map<string, unknown>): Map<string, Promise<AdminAccess>> {
+  let cache = shared.get('kubeadm.admin') as Map<string, Promise<AdminAccess>> | undefined;
+  if (!cache) shared.set('kubeadm.admin', (cache = new Map()));
+  return cache;
+}
 
 /** The bootstrap context of a step: what it needs of the run (the spec above all). */
 export function bootstrapContext(ctx: StepContext, id: string): BootstrapContext {
   const run = ctx.run;
   if (!run) throw new StepError(id, `step ${id} needs the cluster spec`);
-  let admin = run.shared.get(ADMIN) as BootstrapContext['admin'] | undefined;
-  if (!admin) run.shared.set(ADMIN, (admin = new Map()));
+  const admin = adminCache(run.shared);
   return {
     driver: ctx.driver,
     cluster: run.cluster,

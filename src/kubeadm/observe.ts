@@ -1,33 +1,99 @@
-// The bootstrap half of observing a cluster: which running nodes kubeadm finished on (their sentinel),
-// and whether the user's kubeconfig has mk's context. Adds to what the driver observed; read-only.
+// The Kubernetes half of observing a cluster: per running node, whether kubeadm finished there (its
+// sentinel), whether its kubelet runs and mk's CNI config is there, and the Node's Ready condition as
+// the API server has it; whether the user's kubeconfig has mk's context. Adds to what the driver
+// observed; read-only.
 import pLimit from 'p-limit';
-import type { Driver, ObservedCluster, ObservedNode } from '../drivers/types.js';
+import type { Driver, NodeHandle, ObservedCluster, ObservedNode } from '../drivers/types.js';
 import type { Cluster } from '../spec/types.js';
+import { readyCondition, type KubeNode } from './api.js';
+import { adminCache, firstAdminAccess } from './context.js';
 import { controlPlaneOrder, serverUrl } from './endpoint.js';
 import { contextName, hasEntry, kubeconfigPath, readKubeconfig } from './kubeconfig.js';
-import { readSentinel, type Sentinel } from './node.js';
+import { CNI_CONFLIST } from './network.js';
+import { SENTINEL, type Sentinel } from './node.js';
 
-export async function observeBootstrap(driver: Driver, cluster: Cluster, observed: ObservedCluster, signal?: AbortSignal): Promise<ObservedCluster> {
+/** How long observing waits for the API server's list of Nodes before going on without it. */
+const NODES_TIMEOUT_MS = 5000;
+
+/** One exec tells what observe needs of a running node: kubeadm's sentinel, the kubelet's state, mk's CNI config. */
+export const NODE_FACTS_SCRIPT = 'cat "$1" 2>/dev/null; echo; echo --mk--; systemctl is-active kubelet 2>/dev/null; echo --mk--; [ -f "$2" ] && echo yes; exit 0';
+
+export interface NodeFacts {
+  sentinel?: Sentinel;
+  /** What systemctl says of the kubelet ('' when it could not say). */
+  kubelet: string;
+  cniConfig: boolean;
+}
+
+export function nodeFactsArgv(): string[] {
+  return ['sh', '-c', NODE_FACTS_SCRIPT, 'mk-node-facts', SENTINEL, CNI_CONFLIST];
+}
+
+/** Parses what NODE_FACTS_SCRIPT printed. Pure. */
+export function parseNodeFacts(stdout: string): NodeFacts {
+  const [sentinel = '', kubelet = '', cni = ''] = stdout.split('--mk--\n');
+  let parsed: Sentinel | undefined;
+  try {
+    parsed = sentinel.trim() ? (JSON.parse(sentinel) as Sentinel) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { ...(parsed ? { sentinel: parsed } : {}), kubelet: kubelet.trim(), cniConfig: cni.trim() === 'yes' };
+}
+
+export async function readNodeFacts(node: NodeHandle, signal?: AbortSignal): Promise<NodeFacts> {
+  return parseNodeFacts((await node.exec(nodeFactsArgv(), signal ? { signal } : {})).stdout);
+}
+
+/** Each Node's Ready condition, through the first control plane that gives admin access; undefined when the API server does not answer in time. */
+async function readyConditions(driver: Driver, cluster: Cluster, nodes: readonly ObservedNode[], shared: Map<string, unknown>, signal?: AbortSignal): Promise<Map<string, KubeNode> | undefined> {
+  const bounded = signal ? AbortSignal.any([signal, AbortSignal.timeout(NODES_TIMEOUT_MS)]) : AbortSignal.timeout(NODES_TIMEOUT_MS);
+  try {
+    const admin = await firstAdminAccess(driver, cluster, nodes, { signal: bounded, cache: adminCache(shared) });
+    if (!admin) return undefined;
+    const list = await admin.client.with({ signal: bounded, timeoutMs: NODES_TIMEOUT_MS, retries: 0 }).json<{ items: KubeNode[] }>('GET', '/api/v1/nodes');
+    return new Map(list.items.map((n) => [n.metadata.name, n]));
+  } catch {
+    signal?.throwIfAborted();
+    return undefined;
+  }
+}
+
+export async function observeBootstrap(
+  driver: Driver,
+  cluster: Cluster,
+  observed: ObservedCluster,
+  opts: { signal?: AbortSignal; shared?: Map<string, unknown> } = {},
+): Promise<ObservedCluster> {
   if (cluster.spec.bootstrap !== 'kubeadm') return observed;
+  const { signal } = opts;
   const limit = pLimit(8);
-  const sentinels = new Map<string, Sentinel>();
+  const facts = new Map<string, NodeFacts>();
   const read = await Promise.all(
     observed.nodes.map((n) =>
       limit(async (): Promise<ObservedNode> => {
         if (n.state !== 'running') return n;
-        const sentinel = await readSentinel(driver.node(observed.name, n.name), signal);
-        if (sentinel) sentinels.set(n.name, sentinel);
-        return { ...n, kubeadm: sentinel ? 'done' : 'none' };
+        const f = await readNodeFacts(driver.node(observed.name, n.name), signal);
+        facts.set(n.name, f);
+        return { ...n, kubeadm: f.sentinel ? 'done' : 'none' };
       }),
     ),
   );
   const primary = controlPlaneOrder(cluster, read).find((n) => n.kubeadm === 'done');
   // The CA of the first finished control plane is the cluster's: a node set up with another one
   // joined an earlier cluster of this name (the control plane was initialised again) and must join again.
-  const clusterCa = primary && sentinels.get(primary.name)?.caCertHash;
+  const clusterCa = primary && facts.get(primary.name)?.sentinel?.caCertHash;
+  const registered = primary ? await readyConditions(driver, cluster, read, opts.shared ?? new Map(), signal) : undefined;
+  const builtinCni = cluster.spec.networking.cni === 'auto';
   const nodes = read.map((n): ObservedNode => {
-    const ca = sentinels.get(n.name)?.caCertHash;
-    return clusterCa && ca && ca !== clusterCa ? { ...n, kubeadm: 'stale' } : n;
+    const f = facts.get(n.name);
+    const ca = f?.sentinel?.caCertHash;
+    if (clusterCa && ca && ca !== clusterCa) return { ...n, kubeadm: 'stale' };
+    if (n.kubeadm !== 'done' || !f) return n;
+    const k = registered?.get(n.name);
+    const c = k && readyCondition(k);
+    const ready = registered && (k ? { status: c?.status ?? 'Unknown', ...(c?.reason ? { reason: c.reason } : {}), ...(c?.message ? { message: c.message } : {}) } : ('unregistered' as const));
+    return { ...n, health: { kubelet: f.kubelet, ...(builtinCni ? { cniConfig: f.cniConfig } : {}), ...(ready ? { ready } : {}) } };
   });
   let kubeconfig: ObservedCluster['kubeconfig'];
   if (primary) {

@@ -29,6 +29,11 @@ const kinds: StepKinds<KubeStep> = {
     serial: controlPlane,
     run: async (ctx, step, id) => (await import('./join.js')).kubeadmJoin(bootstrapContext(ctx, id), step.node, step.role),
   },
+  'kubelet.restart': {
+    rank: 8.5,
+    serial: controlPlane,
+    run: async (ctx, step, id) => (await import('./repair.js')).restartKubelet(bootstrapContext(ctx, id), step.node),
+  },
   'kubeconfig.export': {
     rank: 9,
     serial: always,
@@ -43,7 +48,8 @@ const kinds: StepKinds<KubeStep> = {
 
 export const kubernetes: Phase<KubeStep> = {
   name: 'kubernetes',
-  observe: async (ctx, observed) => (ctx.purpose === 'reconcile' && ctx.spec ? observeBootstrap(ctx.driver, ctx.spec, observed, ctx.signal) : observed),
+  observe: async (ctx, observed) =>
+    ctx.purpose === 'reconcile' && ctx.spec ? observeBootstrap(ctx.driver, ctx.spec, observed, { shared: ctx.shared, ...(ctx.signal ? { signal: ctx.signal } : {}) }) : observed,
   kinds,
 };
 

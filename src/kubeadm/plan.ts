@@ -3,7 +3,7 @@
 // (before the infrastructure phase removes them), the kubeconfig, and the wait until the cluster is
 // usable. Pure.
 import type { NodePlan } from '../infrastructure/plan.js';
-import type { ObservedCluster, ObservedNode } from '../drivers/types.js';
+import type { NodeHealth, ObservedCluster, ObservedNode } from '../drivers/types.js';
 import type { StepSink } from '../phase/builder.js';
 import type { Action } from '../plan.js';
 import { roleText } from '../spec/nodes.js';
@@ -16,6 +16,8 @@ export type KubeStep =
   | { kind: 'kubeadm.reset'; node: string; role: Role; drain: boolean }
   /** The cluster network: API endpoint name on every node, and the CNI. */
   | { kind: 'cni.apply'; cni: string }
+  /** A joined node whose kubelet does not run: restart it (and fail with its journal if it does not stay up). */
+  | { kind: 'kubelet.restart'; node: string; role: Role }
   | { kind: 'kubeconfig.export'; cluster: string }
   /** Every node Ready and CoreDNS answering. */
   | { kind: 'cluster.wait'; cluster: string };
@@ -88,13 +90,32 @@ export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: 
     joins.push(join(r.node, 'replace', r.reason, [r.create, init]));
   }
 
-  // Cluster network (endpoint name, CNI) whenever the set of nodes changes; removals come after it,
-  // so no node still points at a control plane that is leaving.
+  // Health of the nodes that stay as they are: a kubelet that does not run is restarted; a node
+  // without mk's CNI config gets the cluster network again; what no step repairs is a problem.
+  const repairs: string[] = [];
+  const noCni: string[] = [];
+  for (const node of desired) {
+    const h = observed.get(node.name)?.health;
+    if (!h || joinReason(node) || replaced.some((r) => r.node.name === node.name)) continue;
+    if (h.kubelet !== 'active') {
+      repairs.push(b.add({ kind: 'kubelet.restart', node: node.name, role: node.role }, node.name, 'change', `restart the kubelet on ${node.name}`, `kubelet is ${h.kubelet || 'not running'}${notReady(h)}`));
+    } else if (h.cniConfig === false) {
+      noCni.push(`${node.name}${notReady(h)}`);
+    } else if (h.ready !== undefined && (h.ready === 'unregistered' || h.ready.status !== 'True')) {
+      const what = h.ready === 'unregistered' ? 'not registered with the API server' : `NotReady${h.ready.message || h.ready.reason ? ` (${h.ready.message ?? h.ready.reason})` : ''}`;
+      b.problems.push(`node ${node.name} is ${what}, though its kubelet runs; its kubelet journal says why (journalctl -u kubelet on the node)`);
+    }
+  }
+
+  // Cluster network (endpoint name, CNI) whenever the set of nodes changes or a node lost mk's CNI
+  // config; removals come after it, so no node still points at a control plane that is leaving.
   let net: string | undefined;
-  if (init || joins.length > 0 || removed.some((r) => r.observed.kubeadm !== 'none')) {
+  if (init || joins.length > 0 || removed.some((r) => r.observed.kubeadm !== 'none') || noCni.length > 0) {
     const cni = cluster.spec.networking.cni;
     const what = cni === 'auto' ? 'mk CNI' : cni === 'none' ? 'no CNI' : `CNI from ${cni}`;
-    net = b.add({ kind: 'cni.apply', cni }, name, init ? 'create' : 'change', `cluster network: API endpoint name, ${what}`, init ? 'new cluster' : 'nodes join or leave', [init, ...joins]);
+    const changed = joins.length > 0 || removed.some((r) => r.observed.kubeadm !== 'none');
+    const reason = init ? 'new cluster' : changed ? 'nodes join or leave' : `repair: no mk CNI config on ${noCni.join(', ')}`;
+    net = b.add({ kind: 'cni.apply', cni }, name, init ? 'create' : 'change', `cluster network: API endpoint name, ${what}`, reason, [init, ...joins]);
   }
   // Scale down: control planes only after every new control plane has joined.
   for (const r of removed) leave(r.observed, r.remove, 'remove', r.reason, [net, ...(r.observed.role === 'control-plane' ? cpJoins : [])]);
@@ -105,10 +126,16 @@ export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: 
     const reason = init ? 'new cluster' : cpChanged ? 'a control plane leaves' : `context mk-${name} is missing or points elsewhere`;
     last = b.add({ kind: 'kubeconfig.export', cluster: name }, name, init ? 'create' : 'change', `export kubeconfig context mk-${name}`, reason, b.ids());
   }
-  if (init || joins.length > 0 || net || nodes.stopped.length > 0) {
+  if (init || joins.length > 0 || net || nodes.stopped.length > 0 || repairs.length > 0) {
     last = b.add({ kind: 'cluster.wait', cluster: name }, name, init ? 'create' : 'change', 'wait until every node is Ready and CoreDNS answers', init ? 'new cluster' : 'nodes changed', b.ids());
   }
   return { ...(last ?? init ? { ready: (last ?? init)! } : {}), fresh: first !== undefined };
+}
+
+/** "; node NotReady: cni plugin not initialized" when the API server says so. */
+function notReady(h: NodeHealth): string {
+  if (h.ready === undefined || h.ready === 'unregistered' || h.ready.status === 'True') return '';
+  return `; node NotReady${h.ready.reason || h.ready.message ? `: ${h.ready.message ?? h.ready.reason}` : ''}`;
 }
 
 /** mk delete of a cluster whose nodes are machines that stay (ssh): kubeadm reset on each running one before it is let go. */

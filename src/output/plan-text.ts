@@ -17,11 +17,14 @@ export function formatPlan(plan: Plan): string {
   const where = plan.file ? ` (${plan.file})` : '';
   const lines: string[] = [];
   for (const w of plan.warnings) lines.push(`warning: ${w}`);
+  for (const p of plan.problems ?? []) lines.push(`problem: ${p}`);
   if (plan.steps.length === 0) {
     lines.push(
-      plan.unchecked?.length
-        ? `No changes planned for cluster "${plan.cluster}"${where}, but its ${plan.unchecked.join(' and ')} could not be checked: not known to be in sync.`
-        : `No changes. Cluster "${plan.cluster}" is in sync${where}.`,
+      plan.problems?.length
+        ? `No changes planned for cluster "${plan.cluster}"${where}, but it is not healthy (the problems above are not for mk to repair).`
+        : plan.unchecked?.length
+          ? `No changes planned for cluster "${plan.cluster}"${where}, but its ${plan.unchecked.join(' and ')} could not be checked: not known to be in sync.`
+          : `No changes. Cluster "${plan.cluster}" is in sync${where}.`,
     );
     return lines.join('\n');
   }

@@ -9,6 +9,7 @@ export interface StepSink<S extends StepBase> {
   ids(): string[];
   readonly warnings: string[];
   readonly unchecked: string[];
+  readonly problems: string[];
 }
 
 export class PlanBuilder<S extends StepBase = StepBase> implements StepSink<S> {
@@ -18,6 +19,8 @@ export class PlanBuilder<S extends StepBase = StepBase> implements StepSink<S> {
   readonly warnings: string[] = [];
   /** Parts of the cluster that could not be observed (a warning says why). */
   readonly unchecked: string[] = [];
+  /** What is wrong that no step repairs. */
+  readonly problems: string[] = [];
 
   /** Adds a step whose id is "<kind>:<subject>" and returns the id, so later steps can depend on it. */
   add(step: S, subject: string, action: Action, description: string, reason: string, dependsOn: readonly (string | undefined)[] = []): string {

@@ -55,7 +55,8 @@ export interface ObserveContext {
   /** 'delete': the cluster goes, so only what removal needs is read. */
   purpose: 'reconcile' | 'delete';
   signal?: AbortSignal;
-  specDir?: string;
+  /** Values the phases of one observation share (e.g. admin access to the API server); each phase names its own keys. */
+  shared: Map<string, unknown>;
 }
 
 export interface Phase<S extends StepBase> {

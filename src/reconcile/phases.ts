@@ -7,11 +7,8 @@
 //
 // Each phase observes its part of the actual state (after the phases before it), plans its steps
 // from the spec and what was observed (pure), and runs its own step kinds. A new step kind is added
-// in its phase's folder. Ranks: the reading order of kinds among steps ready at the same time.
-//
-//   rank  0 network.create   3 node.remove   6 kubeadm.init   9 kubeconfig.export  12 addon.remove
-//         1 volume.remove    4 node.create   7 cni.apply     10 cluster.wait       13 network.remove
-//         2 kubeadm.reset    5 node.start    8 kubeadm.join  11 addon.apply
+// in its phase's folder; its rank (the reading order among steps ready at the same time) sits on
+// one scale for all phases: infrastructure 0-5 and 13, kubernetes 2 and 6-10, addons 11-12.
 import { addons, planAddonSteps, type AddonStep } from '../addons/phase.js';
 import type { RenderedAddons } from '../addons/render.js';
 import { capabilitiesOf } from '../drivers/capabilities.js';
@@ -40,7 +37,8 @@ export function kindOf<S extends Step>(step: S): StepKind<S> {
 export const rankOf = (step: Step): number => kindOf(step).rank;
 
 /** What the cluster is now: each phase adds its part to what the phases before it observed. */
-export async function observePhases(ctx: ObserveContext): Promise<ObservedCluster> {
+export async function observePhases(opts: Omit<ObserveContext, 'shared'>): Promise<ObservedCluster> {
+  const ctx: ObserveContext = { ...opts, shared: new Map() };
   let observed: ObservedCluster = { name: ctx.cluster, nodes: [], orphanVolumes: [] };
   for (const phase of PHASES) {
     ctx.signal?.throwIfAborted();
@@ -56,6 +54,7 @@ function finish(b: PlanBuilder<Step>, cluster: string, file: string | undefined)
     steps: orderSteps(b.list, rankOf),
     warnings: b.warnings,
     ...(b.unchecked.length ? { unchecked: b.unchecked } : {}),
+    ...(b.problems.length ? { problems: b.problems } : {}),
   };
 }
 

@@ -19,7 +19,7 @@ import { observeClusterAddons } from '../../src/addons/observe.js';
 import { MemoryDriver } from '../../src/drivers/memory.js';
 import { observeBootstrap } from '../../src/kubeadm/observe.js';
 import { ADMIN_CONF } from '../../src/kubeadm/context.js';
-import { SENTINEL } from '../../src/kubeadm/node.js';
+import { isNodeFacts, nodeFacts } from '../helpers/node-facts.js';
 import { RecordingReporter, type MkEvent } from '../../src/log.js';
 import { nodeConfigHash, nodeImage } from '../../src/infrastructure/node-config.js';
 import { observeCluster, reconcile } from '../../src/reconcile/runner.js';
@@ -91,7 +91,7 @@ describe.skipIf(gate.skip)('addons through plan/apply/watch with a fake admin ac
     driver = new MemoryDriver({
       onExec: (_node, argv) => {
         if (argv[0] === 'cat' && argv[1] === ADMIN_CONF) return { stdout: adminConf, stderr: '', exitCode: 0 };
-        if (argv[0] === 'cat' && argv[1] === SENTINEL) return { stdout: sentinel, stderr: '', exitCode: 0 };
+        if (isNodeFacts(argv)) return nodeFacts(sentinel);
         return { stdout: '', stderr: 'not faked', exitCode: 1 };
       },
     });

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PlanError } from '../../src/errors.js';
-import type { ObservedAddons, ObservedCluster, ObservedNode } from '../../src/drivers/types.js';
+import type { NodeHealth, ObservedAddons, ObservedCluster, ObservedNode } from '../../src/drivers/types.js';
 import { formatPlan } from '../../src/output/plan-text.js';
 import { planCluster, planDelete } from '../../src/reconcile/phases.js';
 import type { ClusterPlan as Plan } from '../../src/reconcile/phases.js';
@@ -54,7 +54,7 @@ function ancestors(plan: Plan): Map<string, string[]> {
 function render(plan: Plan): string {
   const before = ancestors(plan);
   const steps = plan.steps.map((s) => ({ id: s.id, action: s.action, step: s.step, description: s.description, reason: s.reason, after: before.get(s.id) }));
-  return `${formatPlan(plan)}\n\n${JSON.stringify({ warnings: plan.warnings, unchecked: plan.unchecked ?? [], steps }, null, 2)}\n`;
+  return `${formatPlan(plan)}\n\n${JSON.stringify({ warnings: plan.warnings, unchecked: plan.unchecked ?? [], ...(plan.problems ? { problems: plan.problems } : {}), steps }, null, 2)}\n`;
 }
 
 const dev = (workers: number) => aCluster('dev').withWorkers(workers).build();
@@ -100,6 +100,16 @@ const scenarios: Record<string, () => Plan> = {
     const installed = [inst('metrics-server', { missing: ['Deployment kube-system/metrics-server', 'Service kube-system/metrics-server'] }), inst('registry'), inst('dashboard', { foreign: ['Namespace kubernetes-dashboard'] })];
     const rendered = { hashes: { 'metrics-server': 'old', storage: 'new', 'csi-hostpath-driver': 'new', volumesnapshots: 'new' }, errors: { storage: 'manifest missing.yaml: no such file' } };
     return planCluster(c, { ...o, addons: addons({ installed }) }, { resolved: { addons: rendered } });
+  },
+  'unhealthy-nodes': () => {
+    const notReady = (message: string) => ({ status: 'False', reason: 'KubeletNotReady', message });
+    const health: Record<string, NodeHealth> = {
+      'dev-worker-1': { kubelet: 'failed', cniConfig: true, ready: { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' } },
+      'dev-worker-2': { kubelet: 'active', cniConfig: false, ready: notReady('container runtime network not ready: cni plugin not initialized') },
+      'dev-worker-3': { kubelet: 'active', cniConfig: true, ready: notReady('PLEG is not healthy') },
+    };
+    const o = kubeadmDone(observedOf(dev(3)));
+    return planCluster(dev(3), { ...o, nodes: o.nodes.map((n) => ({ ...n, health: health[n.name] ?? { kubelet: 'active', cniConfig: true, ready: { status: 'True' } } })) });
   },
   'addons-unchecked': () => planCluster(dev(1), { ...kubeadmDone(observedOf(dev(1))), addons: addons({ error: 'the API server of cluster dev could not be asked about addons: no answer within 20 s' }) }),
   'delete': () => planDelete({ ...observedOf(dev(2)), orphanVolumes: ['dev-worker-9-var'] }),

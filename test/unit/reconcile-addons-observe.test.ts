@@ -2,7 +2,7 @@
 // In memory only: no API server is reached here (see test/e2e/mk-addons-fake-access.test.ts for that).
 import { describe, expect, it } from 'vitest';
 import { MemoryDriver } from '../../src/drivers/memory.js';
-import { SENTINEL } from '../../src/kubeadm/node.js';
+import { isNodeFacts, nodeFacts } from '../helpers/node-facts.js';
 import { planCluster, resolveDesired } from '../../src/reconcile/phases.js';
 import { observeCluster } from '../../src/reconcile/runner.js';
 import { expandNodes } from '../../src/spec/nodes.js';
@@ -16,7 +16,7 @@ const cluster = (): Cluster => aCluster('dev').withAddon('metrics-server').build
 async function driverWith(c: Cluster, opts: { sentinel: boolean; adminConf?: boolean }): Promise<MemoryDriver> {
   const driver = new MemoryDriver({
     onExec: (_node, argv) => {
-      if (argv[1] === SENTINEL && opts.sentinel) return { stdout: JSON.stringify({ cluster: 'dev', role: 'control-plane', at: '', kubernetesVersion: 'v1.31.0' }), stderr: '', exitCode: 0 };
+      if (isNodeFacts(argv)) return nodeFacts(opts.sentinel ? JSON.stringify({ cluster: 'dev', role: 'control-plane', at: '', kubernetesVersion: 'v1.31.0' }) : undefined);
       if (argv[1] === '/etc/kubernetes/admin.conf' && opts.adminConf) return { stdout: 'not: a kubeconfig', stderr: '', exitCode: 0 };
       return { stdout: '', stderr: 'No such file or directory', exitCode: 1 };
     },
@@ -32,7 +32,8 @@ describe('observe and addons', () => {
     const driver = await driverWith(c, { sentinel: false });
     const observed = await observeCluster(driver, c);
     expect(observed.addons).toBeUndefined();
-    expect(driver.execs.map((e) => e.argv[1])).toEqual([SENTINEL]);
+    // One exec per running node (kubeadm's sentinel, kubelet and CNI config at once), and no admin.conf read.
+    expect(driver.execs.map((e) => isNodeFacts(e.argv))).toEqual([true]);
     expect(planCluster(c, observed).steps.map((s) => s.id)).toContain('addon.apply:metrics-server');
   });
 
@@ -77,7 +78,7 @@ describe('observe: which cluster each node joined', () => {
   async function observedWith(cas: Record<string, string | undefined>) {
     const c = aCluster('dev').withWorkers(2).build();
     const driver = new MemoryDriver({
-      onExec: (node, argv) => (argv[1] === SENTINEL && node in cas ? { stdout: sentinelOf(cas[node]), stderr: '', exitCode: 0 } : { stdout: '', stderr: 'No such file or directory', exitCode: 1 }),
+      onExec: (node, argv) => (isNodeFacts(argv) ? nodeFacts(node in cas ? sentinelOf(cas[node]) : undefined) : { stdout: '', stderr: 'No such file or directory', exitCode: 1 }),
     });
     await driver.ensureNetwork({ cluster: 'dev', subnet: '172.30.9.0/24' });
     for (const node of expandNodes(c)) await driver.createNode({ node, image: nodeImage(c), configHash: nodeConfigHash(c, node), ...(node.role === 'control-plane' ? { apiServerPort: 0 } : {}) });

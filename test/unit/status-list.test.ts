@@ -39,10 +39,12 @@ describe('mk status without a name', () => {
   it('lists an ssh cluster from the host inventory, observed over ssh, and warns that Docker could not be asked', async () => {
     await new HostInventory(process.env.MK_HOME!).remember('edge', 'edge-cp-1', { address: '127.0.0.1', port: 1, pool: 'cp', ordinal: 1, role: 'control-plane', configHash: 'h' });
     const ctx = context();
-    expect(await status(ctx, undefined, undefined)).toBe(0);
+    // Listed, but not healthy: its host does not answer (status exits 5, like minikube status for a stopped cluster).
+    expect(await status(ctx, undefined, undefined)).toBe(5);
     const text = ctx.lines.join('\n');
     expect(text).toMatch(/^cluster edge$/m);
     expect(text).toMatch(/^ {2}edge-cp-1\s+control-plane\s+unreachable\s+127\.0\.0\.1\b/m);
+    expect(text).toMatch(/^ {2}health: NOT OK\n {4}node edge-cp-1: unreachable$/m);
     expect(ctx.reporter.events).toContainEqual(expect.objectContaining({ type: 'warning', message: expect.stringMatching(/^Docker clusters are not listed: /) }));
   });
 
