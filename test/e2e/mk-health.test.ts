@@ -1,0 +1,90 @@
+// Health on a real cluster made by mk apply (tier 3: Kubernetes built from source in Docker nodes):
+// a worker that loses mk's CNI config, and a worker whose kubelet is stopped, are seen by plan and
+// status and repaired by apply. Needs the test-bed binaries and Docker; MK_E2E_TIER3=0 skips.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KubeNode } from '../../src/kubeadm/api.js';
+import { CNI_CONFLIST } from '../../src/kubeadm/network.js';
+import { k8sVersion } from '../k8s/binaries.js';
+import { ensureNodeImage, tier3Skip } from '../k8s/cluster.js';
+import { buildCli, expectSuccess, mk as runMk, mkJson, timingLine, type JsonRun, type Run } from '../helpers/cli.js';
+import { clusterYaml, controlPlanes, dockerDriver, workers } from '../helpers/spec.js';
+import { mkClient, readyNodes } from './helpers.js';
+
+const execFileP = promisify(execFile);
+const skip = await tier3Skip();
+const name = `h${process.pid % 10000}`;
+const worker = `${name}-w-1`;
+
+describe.skipIf(skip)(`health: seen by plan and status, repaired by apply (${k8sVersion()})`, () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let specFile: string;
+  const timings: string[] = [];
+  const mk = (...args: string[]): Promise<Run> => runMk(args, env);
+  const mkj = (...args: string[]): Promise<JsonRun> => mkJson(args, env);
+  const onWorker = (...argv: string[]) => execFileP('docker', ['exec', worker, ...argv]);
+  const ready = () => readyNodes<KubeNode>(mkClient(env.KUBECONFIG!, name), [`${name}-cp-1`, worker]);
+
+  beforeAll(async () => {
+    const image = await ensureNodeImage();
+    await buildCli();
+    dir = await mkdtemp(join(tmpdir(), 'mk-e2e-health-'));
+    specFile = join(dir, 'cluster.yaml');
+    env = { ...process.env, MK_HOME: join(dir, 'mk-home'), KUBECONFIG: join(dir, 'kubeconfig'), NO_COLOR: '1' };
+    await writeFile(specFile, clusterYaml({ name, kubernetesVersion: k8sVersion(), driver: dockerDriver(image), nodes: [controlPlanes(1), workers(1)] }));
+    const r = await mkj('apply', '-f', specFile);
+    expectSuccess(r);
+    timings.push(timingLine('apply (1 control plane, 1 worker)', r));
+    await ready();
+  });
+
+  afterAll(async () => {
+    if (!dir) return;
+    console.log(`[mk-health] timings\n  ${timings.join('\n  ')}`);
+    expect((await mk('delete', name)).code).toBe(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a healthy cluster: plan is in sync, status says health ok and exits 0', async () => {
+    expect((await mk('plan', '-f', specFile)).code).toBe(0);
+    const status = await mk('status', name);
+    expect(status.code, status.output).toBe(0);
+    expect(status.stdout).toContain('  health: ok');
+    expect(status.stdout).toMatch(new RegExp(`${worker}\\s+worker\\s+running\\s+Ready\\s+active`));
+  });
+
+  it("a worker's CNI config removed: plan exits 2 naming it, apply puts it back, the worker is Ready", async () => {
+    await onWorker('rm', '-f', CNI_CONFLIST);
+    const plan = await mk('plan', '-f', specFile);
+    expect(plan.code, plan.output).toBe(2);
+    expect(plan.stdout).toContain(`~ cluster network: API endpoint name, mk CNI  (repair: no mk CNI config on ${worker}`);
+    const r = await mkj('apply', '-f', specFile);
+    expectSuccess(r);
+    timings.push(timingLine('repair of a CNI config', r));
+    expect(r.events.filter((e) => e.type === 'step.finished').map((e) => e.step!.id)).toEqual([`cni.apply:${name}`, `cluster.wait:${name}`]);
+    await onWorker('test', '-f', CNI_CONFLIST);
+    await ready();
+    expect((await mk('plan', '-f', specFile)).code).toBe(0);
+  });
+
+  it('a stopped kubelet: status exits 5 naming it, apply restarts it, status is ok again', async () => {
+    await onWorker('systemctl', 'stop', 'kubelet');
+    const status = await mk('status', name);
+    expect(status.code, status.output).toBe(5);
+    expect(status.stdout).toContain('  health: NOT OK');
+    expect(status.stdout).toMatch(new RegExp(`^ {4}node ${worker}: kubelet inactive`, 'm'));
+    const r = await mkj('apply', '-f', specFile);
+    expectSuccess(r);
+    timings.push(timingLine('restart of a stopped kubelet', r));
+    const restart = r.events.find((e) => e.type === 'step.finished' && e.step!.id === `kubelet.restart:${worker}`);
+    expect(restart?.detail).toMatch(/^kubelet was inactive; active again after \d+\.\d s$/);
+    await ready();
+    const after = await mk('status', name);
+    expect(after.code, after.output).toBe(0);
+  });
+});
