@@ -1,6 +1,6 @@
-// mk's local state directory. It caches (last applied spec, locks); it never decides:
+// mk's local state directory. It caches (last applied spec, last run, locks); it never decides:
 // the cluster itself, found by labels, is the source of truth.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from './spec/types.js';
@@ -26,11 +26,55 @@ export async function saveLastApplied(cluster: Cluster, home = mkHome()): Promis
   await writePrivateFile(clusterStateDir(cluster.metadata.name, home), 'last-applied.json', JSON.stringify(cluster, null, 2) + '\n');
 }
 
-export async function loadLastApplied(name: string, home = mkHome()): Promise<Cluster | undefined> {
+async function readJson<T>(file: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(join(clusterStateDir(name, home), 'last-applied.json'), 'utf8')) as Cluster;
+    return JSON.parse(await readFile(file, 'utf8')) as T;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+export async function loadLastApplied(name: string, home = mkHome()): Promise<Cluster | undefined> {
+  return readJson<Cluster>(join(clusterStateDir(name, home), 'last-applied.json'));
+}
+
+/** The last apply that was attempted, and how it ended. */
+export interface LastRun {
+  spec: Cluster;
+  /** The spec file, when there was one. */
+  file?: string;
+  startedAt: string;
+  finishedAt?: string;
+  /** 'running': not finished (or mk was killed before it could say). */
+  outcome: 'running' | 'done' | 'waiting' | 'failed' | 'aborted';
+  /** The step that failed, when one did. */
+  failedStep?: string;
+  /** Why it failed (an mk error message: never holds secrets). */
+  error?: string;
+}
+
+export async function saveLastRun(run: LastRun, home = mkHome()): Promise<void> {
+  await writePrivateFile(clusterStateDir(run.spec.metadata.name, home), 'last-run.json', JSON.stringify(run, null, 2) + '\n');
+}
+
+export async function loadLastRun(name: string, home = mkHome()): Promise<LastRun | undefined> {
+  return readJson<LastRun>(join(clusterStateDir(name, home), 'last-run.json'));
+}
+
+/** The spec mk knows a cluster by: the last applied one, else the last attempted one (a first apply that failed). */
+export async function knownSpec(name: string, home = mkHome()): Promise<{ spec: Cluster; applied: boolean } | undefined> {
+  const applied = await loadLastApplied(name, home);
+  if (applied) return { spec: applied, applied: true };
+  const run = await loadLastRun(name, home);
+  return run ? { spec: run.spec, applied: false } : undefined;
+}
+
+export async function hasClusterState(name: string, home = mkHome()): Promise<boolean> {
+  return stat(clusterStateDir(name, home)).then(() => true, () => false);
+}
+
+/** Forgets a deleted cluster: its last applied spec, last run and lock folder. */
+export async function removeClusterState(name: string, home = mkHome()): Promise<void> {
+  await rm(clusterStateDir(name, home), { recursive: true, force: true });
 }

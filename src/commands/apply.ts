@@ -1,12 +1,13 @@
 // mk plan / mk apply: load every spec, then per cluster: (lock) → observe → diff → print → execute.
 import { driverFor } from '../drivers/index.js';
-import { EXIT, MkError } from '../errors.js';
+import { AbortedError, EXIT, MkError, StepError } from '../errors.js';
+import { redact } from '../redact.js';
 import { withClusterLock } from '../reconcile/lock.js';
 import { inSync } from '../plan.js';
 import { reconcile } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
 import type { LoadedCluster } from '../spec/types.js';
-import { saveLastApplied } from '../state.js';
+import { saveLastApplied, saveLastRun, type LastRun } from '../state.js';
 import type { CommandContext } from './context.js';
 
 export async function plan(ctx: CommandContext, target: string): Promise<number> {
@@ -33,9 +34,16 @@ export interface ApplyOptions {
   switchContext?: boolean;
 }
 
-/** Applies one loaded spec under the cluster lock. Shared by apply and watch. Resolves true when steps wait for a prerequisite. */
+/**
+ * Applies one loaded spec under the cluster lock. Shared by apply and watch. Resolves true when steps
+ * wait for a prerequisite. The attempt and how it ended are recorded (last-run.json), so after a
+ * failed apply mk status says where it failed and mk kubeconfig still finds the cluster.
+ */
 export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<boolean> {
+  const run: LastRun = { spec: spec.cluster, ...(spec.file !== '-' ? { file: spec.file } : {}), startedAt: new Date().toISOString(), outcome: 'running' };
+  const ended = (outcome: Omit<LastRun, 'spec' | 'startedAt'>) => saveLastRun({ ...run, ...outcome, finishedAt: new Date().toISOString() });
   return withClusterLock(spec.cluster.metadata.name, ctx.signal, async (signal) => {
+    await saveLastRun(run);
     const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
     try {
       const { result } = await reconcile(spec.cluster, {
@@ -48,7 +56,15 @@ export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: A
         ...(opts.switchContext !== undefined ? { switchContext: opts.switchContext } : {}),
       });
       await saveLastApplied(spec.cluster);
+      await ended({ outcome: result?.status === 'waiting' ? 'waiting' : 'done' });
       return result?.status === 'waiting';
+    } catch (err) {
+      await ended({
+        outcome: err instanceof AbortedError ? 'aborted' : 'failed',
+        ...(err instanceof StepError ? { failedStep: err.stepId } : {}),
+        error: redact(err instanceof Error ? err.message : String(err)),
+      }).catch(() => undefined);
+      throw err;
     } finally {
       await driver.close?.();
     }

@@ -1,11 +1,11 @@
 // mk delete NAME | -f FILE: remove everything mk owns for the cluster, found by label.
-import { dockerDriver, driverFor } from '../drivers/index.js';
+import { driverFor, driverForName } from '../drivers/index.js';
 import type { Driver } from '../drivers/types.js';
 import { MkError, EXIT } from '../errors.js';
 import { withClusterLock } from '../reconcile/lock.js';
 import { deleteCluster } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
-import { loadLastApplied } from '../state.js';
+import { hasClusterState, knownSpec, removeClusterState } from '../state.js';
 import type { Cluster } from '../spec/types.js';
 import type { CommandContext } from './context.js';
 
@@ -23,6 +23,12 @@ async function removeContext(ctx: CommandContext, cluster: string): Promise<void
   if (removed) ctx.reporter.emit({ type: 'info', cluster, message: `removed context ${name} from ${path}` });
 }
 
+/**
+ * mk delete NAME | -f FILE. A cluster mk cannot find (nothing labelled with its name, on the driver
+ * it was applied with) is not created by asking: NAME says so and exits 1; -f says "nothing to
+ * delete" and goes on (the files' clusters are gone, as asked). Once deleted, mk forgets the cluster
+ * ($MK_HOME/clusters/NAME: last applied spec, last run, lock).
+ */
 export async function deleteClusters(ctx: CommandContext, name: string | undefined, file: string | undefined): Promise<number> {
   if (!name && !file) throw new MkError('name a cluster (mk delete NAME) or a spec (mk delete -f FILE)');
   if (name && file) throw new MkError('give either a cluster name or -f, not both');
@@ -33,20 +39,33 @@ export async function deleteClusters(ctx: CommandContext, name: string | undefin
       targets.push({ name: spec.cluster.metadata.name, spec: spec.cluster, driver: () => driverFor(spec.cluster, debug) });
     }
   } else if (name) {
-    // Reach the cluster through the driver settings it was last applied with (e.g. a remote DOCKER_HOST).
-    const last = await loadLastApplied(name);
-    targets.push({ name, ...(last ? { spec: last } : {}), driver: () => (last ? driverFor(last, debug) : dockerDriver({}, debug)) });
+    // Reach the cluster through the driver settings it was applied with (e.g. a remote DOCKER_HOST, ssh hosts).
+    const known = (await knownSpec(name))?.spec;
+    targets.push({ name, ...(known ? { spec: known } : {}), driver: () => (known ? driverFor(known, debug) : driverForName(name, debug)) });
   }
   for (const t of targets) {
-    await withClusterLock(t.name, ctx.signal, async (signal) => {
-      const driver = await t.driver();
-      try {
-        await deleteCluster(t.name, { driver, reporter: ctx.reporter, signal, ...(t.spec ? { spec: t.spec } : {}) });
-        await removeContext(ctx, t.name);
-      } finally {
-        await driver.close?.();
+    const driver = await t.driver();
+    try {
+      const found = await driver.observe(t.name, ctx.signal);
+      if (found.nodes.length === 0 && !found.network && found.orphanVolumes.length === 0) {
+        const forgotten = await hasClusterState(t.name);
+        if (forgotten) await removeClusterState(t.name);
+        if (file || forgotten) {
+          ctx.reporter.emit({ type: 'info', cluster: t.name, message: `cluster "${t.name}" does not exist: nothing to delete${forgotten ? ` (mk's local state for it is removed)` : ''}` });
+          continue;
+        }
+        throw new MkError(`no cluster named "${t.name}": nothing carries mk's label mk.dev/cluster=${t.name} (mk status lists the clusters mk finds)`);
       }
-    });
+      const complete = await withClusterLock(t.name, ctx.signal, async (signal) => {
+        const { result } = await deleteCluster(t.name, { driver, reporter: ctx.reporter, signal, ...(t.spec ? { spec: t.spec } : {}) });
+        await removeContext(ctx, t.name);
+        return result.status === 'done';
+      });
+      // What mk remembers (ssh hosts among it) goes only once everything is gone.
+      if (complete) await removeClusterState(t.name);
+    } finally {
+      await driver.close?.();
+    }
   }
   return EXIT.ok;
 }

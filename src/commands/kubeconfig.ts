@@ -4,7 +4,7 @@ import { driverFor } from '../drivers/index.js';
 import { EXIT, MkError } from '../errors.js';
 import { loadSpecs } from '../spec/load.js';
 import type { Cluster } from '../spec/types.js';
-import { loadLastApplied } from '../state.js';
+import { knownSpec } from '../state.js';
 import type { CommandContext } from './context.js';
 
 async function specFor(ctx: CommandContext, name: string, file: string | undefined): Promise<Cluster> {
@@ -13,9 +13,10 @@ async function specFor(ctx: CommandContext, name: string, file: string | undefin
     if (!found) throw new MkError(`${file} does not describe a cluster named "${name}"`);
     return found.cluster;
   }
-  const last = await loadLastApplied(name);
-  if (!last) throw new MkError(`cluster "${name}" was never applied from this machine; pass -f FILE with its spec`);
-  return last;
+  // The last applied spec, else the last attempted one: a first apply that failed after kubeadm init still has a control plane to read.
+  const known = await knownSpec(name);
+  if (!known) throw new MkError(`cluster "${name}" was never applied from this machine; pass -f FILE with its spec`);
+  return known.spec;
 }
 
 export async function kubeconfig(ctx: CommandContext, name: string, opts: { file?: string; switch?: boolean }): Promise<number> {

@@ -1,4 +1,5 @@
-// mk status [NAME] [-f FILE]: what runs, and what differs from the spec (given, or last applied).
+// mk status [NAME] [-f FILE]: what runs, whether it is healthy, how the last apply ended, and what
+// differs from the spec (given, or last applied, or last attempted).
 import { driverFor, driverForName, listAllClusters } from '../drivers/index.js';
 import type { Driver, NodeHealth, ObservedCluster, ObservedNode } from '../drivers/types.js';
 import { EXIT, MkError } from '../errors.js';
@@ -6,7 +7,7 @@ import type { Plan } from '../plan.js';
 import { planFor } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
 import type { Cluster } from '../spec/types.js';
-import { loadLastApplied } from '../state.js';
+import { knownSpec, loadLastRun, type LastRun } from '../state.js';
 import { stepLine } from '../output/plan-text.js';
 import { formatLoadBalancers, type LoadBalancerService } from '../tunnel/loadbalancers.js';
 import type { CommandContext } from './context.js';
@@ -19,8 +20,10 @@ export interface ClusterStatus {
   healthy: boolean;
   /** What is wrong, one line each (empty when healthy). */
   unhealthy: string[];
-  /** Compared against: 'spec' (-f), 'last-applied', or none. */
-  comparedWith: 'spec' | 'last-applied' | 'none';
+  /** Compared against: 'spec' (-f), 'last-applied', 'last-attempted' (no apply finished yet), or none. */
+  comparedWith: 'spec' | 'last-applied' | 'last-attempted' | 'none';
+  /** The last apply from this machine, when it did not end well (failed, aborted, waiting, or still running). */
+  lastRun?: Omit<LastRun, 'spec'>;
   outOfSync: string[];
   /** Plan warnings, e.g. a change mk would refuse or parts it does not reconcile yet. */
   warnings: string[];
@@ -80,6 +83,13 @@ export function summarize(observed: ObservedCluster, plan: Plan | undefined, com
   };
 }
 
+/** "failed at 2026-12-06T06:40:12Z in step kubeadm.join:dev-worker-1: <first line of the error>". */
+function lastRunText(r: Omit<LastRun, 'spec'>): string {
+  const when = r.finishedAt ?? r.startedAt;
+  const what = r.outcome === 'running' ? `started at ${r.startedAt} and did not finish (still running, or mk was killed)` : `${r.outcome} at ${when}`;
+  return `${what}${r.failedStep ? ` in step ${r.failedStep}` : ''}${r.error ? `: ${r.error.split('\n')[0]}` : ''}`;
+}
+
 export function formatStatus(s: ClusterStatus): string {
   const lines = [`cluster ${s.name}${s.network ? `  network ${s.network.name}${s.network.subnet ? ` ${s.network.subnet}` : ''}` : ''}`];
   if (s.nodes.length === 0) lines.push('  (no nodes)');
@@ -101,9 +111,11 @@ export function formatStatus(s: ClusterStatus): string {
     for (const r of rows) lines.push('  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   }
   if (s.nodes.length > 0) lines.push(s.healthy ? '  health: ok' : '  health: NOT OK', ...s.unhealthy.map((u) => `    ${u}`));
+  if (s.lastRun) lines.push(`  last apply: ${lastRunText(s.lastRun)}`);
+  const against = s.comparedWith === 'spec' ? 'spec' : s.comparedWith === 'last-applied' ? 'last applied spec' : 'spec of the last apply attempted (none finished)';
   if (s.comparedWith === 'none') lines.push('  sync: unknown (never applied from this machine; pass -f FILE to compare)');
-  else if (s.outOfSync.length === 0) lines.push(`  sync: in sync with the ${s.comparedWith === 'spec' ? 'spec' : 'last applied spec'}`);
-  else lines.push(`  sync: out of sync with the ${s.comparedWith === 'spec' ? 'spec' : 'last applied spec'}:`, ...s.outOfSync.map((l) => `    ${l}`));
+  else if (s.outOfSync.length === 0) lines.push(`  sync: in sync with the ${against}`);
+  else lines.push(`  sync: out of sync with the ${against}:`, ...s.outOfSync.map((l) => `    ${l}`));
   if (s.loadBalancers) lines.push(...formatLoadBalancers({ loadBalancers: s.loadBalancers }));
   else if (s.loadBalancersError) lines.push(...formatLoadBalancers({ loadBalancersError: s.loadBalancersError }));
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
@@ -137,8 +149,8 @@ export async function status(ctx: CommandContext, name: string | undefined, file
       names = listed.names;
     }
     for (const n of names) {
-      const last = await loadLastApplied(n);
-      targets.push(last ? { name: n, spec: last, comparedWith: 'last-applied' } : { name: n, comparedWith: 'none' });
+      const known = await knownSpec(n);
+      targets.push(known ? { name: n, spec: known.spec, comparedWith: known.applied ? 'last-applied' : 'last-attempted' } : { name: n, comparedWith: 'none' });
     }
   }
   const result: ClusterStatus[] = [];
@@ -160,6 +172,8 @@ export async function status(ctx: CommandContext, name: string | undefined, file
         }
       }
       const summary = summarize(observed, plan, t.comparedWith);
+      const last = await loadLastRun(t.name);
+      if (last && last.outcome !== 'done') summary.lastRun = (({ spec: _spec, ...rest }) => rest)(last);
       if (refusal) summary.outOfSync.push(refusal);
       Object.assign(summary, await loadBalancersOf(ctx, t.name, observed, t.spec));
       result.push(summary);
