@@ -9,6 +9,7 @@ import type { KubeClient } from '../kube/index.js';
 import { adminClient } from './api.js';
 import { controlPlaneOrder, serverUrl } from './endpoint.js';
 import { BootstrapError } from './errors.js';
+import { capabilitiesOf } from '../drivers/capabilities.js';
 
 export interface BootstrapContext {
   driver: Driver;
@@ -71,9 +72,20 @@ export async function observeNodes(ctx: BootstrapContext): Promise<ObservedNode[
   return (await ctx.driver.observe(ctx.cluster.metadata.name, ctx.signal)).nodes;
 }
 
+/**
+ * The node, running. Missing or unreachable: the step waits (the next apply creates it, or the host
+ * answers again). Stopped or dead although a step of this run needs it: it exited after it started,
+ * which fails the step at once with how it ended.
+ */
 export async function runningNode(ctx: BootstrapContext, name: string): Promise<ObservedNode> {
   const n = (await observeNodes(ctx)).find((x) => x.name === name);
-  if (!n || n.state !== 'running') throw new WaitingError(`node ${name} is ${n ? n.state : 'missing'}; the next apply goes on once it runs`);
+  if (!n || n.state === 'unreachable') throw new WaitingError(`node ${name} is ${n ? `unreachable${n.detail ? ` (${n.detail})` : ''}` : 'missing'}; the next apply goes on once it is there`);
+  if (n.state !== 'running') {
+    const hint = capabilitiesOf(ctx.cluster).containerNodes
+      ? '; a node container that exits right after it starts (often with code 255 and no output) is usually out of inotify instances on this host (README, Troubleshooting)'
+      : '';
+    throw new BootstrapError(`node ${name} is ${n.state}${n.detail ? ` (${n.detail})` : ''} though it was started for this step${hint}`);
+  }
   if (!n.address) throw new BootstrapError(`node ${name} has no address on the cluster network`);
   return n;
 }

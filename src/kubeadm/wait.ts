@@ -15,10 +15,14 @@ export const WAIT_TIMEOUT_MS = 300_000;
 interface EndpointSlice {
   endpoints?: Array<{ conditions?: { ready?: boolean } }>;
 }
-interface Pod {
+export interface Pod {
   metadata: { name: string; namespace: string };
   spec?: { nodeName?: string };
-  status?: { phase?: string; conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ name: string; state?: Record<string, { reason?: string; message?: string }> }> };
+  status?: {
+    phase?: string;
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+    containerStatuses?: Array<{ name: string; state?: Record<string, { reason?: string; message?: string }> }>;
+  };
 }
 
 async function coreDnsReady(client: KubeClient): Promise<boolean> {
@@ -27,7 +31,16 @@ async function coreDnsReady(client: KubeClient): Promise<boolean> {
 }
 
 /** Lines naming what is not ready, for the timeout error. */
-async function whatIsNotReady(client: KubeClient, expected: readonly string[], checkDns: boolean): Promise<string[]> {
+/** Why a pod is not ready now: a container's waiting or terminated reason, else why it is not scheduled. Pure. */
+export function podReason(p: Pod): string {
+  const container = p.status?.containerStatuses?.map((c) => c.state?.waiting ?? c.state?.terminated).find((s) => s?.reason);
+  if (container?.reason) return ` (${container.reason}${container.message ? `: ${container.message}` : ''})`;
+  const unscheduled = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  return unscheduled ? ` (${unscheduled.reason ?? 'Unschedulable'}${unscheduled.message ? `: ${unscheduled.message}` : ''})` : '';
+}
+
+/** What is not ready now: nodes with their condition, pods with their current reason, warnings since `since` (never older ones). */
+async function whatIsNotReady(client: KubeClient, expected: readonly string[], checkDns: boolean, since: number): Promise<string[]> {
   const lines: string[] = [];
   const nodes = await listNodes(client).catch(() => []);
   for (const name of expected) {
@@ -43,11 +56,11 @@ async function whatIsNotReady(client: KubeClient, expected: readonly string[], c
     for (const p of pods) {
       const ready = p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
       if (ready || p.status?.phase === 'Succeeded') continue;
-      const waiting = p.status?.containerStatuses?.map((c) => c.state?.waiting ?? c.state?.terminated).find((s) => s?.reason);
-      lines.push(`pod kube-system/${p.metadata.name} on ${p.spec?.nodeName ?? '(unscheduled)'}: ${p.status?.phase ?? 'Unknown'}${waiting?.reason ? ` (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''})` : ''}`);
+      lines.push(`pod kube-system/${p.metadata.name} on ${p.spec?.nodeName ?? '(unscheduled)'}: ${p.status?.phase ?? 'Unknown'}${podReason(p)}`);
     }
     const events = (await client.json<{ items: KubeEvent[] }>('GET', `/api/v1/namespaces/kube-system/events?fieldSelector=${encodeURIComponent('type=Warning')}`).catch(() => undefined))?.items ?? [];
-    for (const e of events.slice(-5)) lines.push(`event ${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}: ${e.reason ?? ''} ${e.message ?? ''}`.trim());
+    const recent = events.filter((e) => Date.parse(e.lastTimestamp ?? e.eventTime ?? '') >= since - 1000);
+    for (const e of recent.slice(-5)) lines.push(`event ${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}: ${e.reason ?? ''} ${e.message ?? ''}`.trim());
   }
   return lines;
 }
@@ -82,7 +95,7 @@ export async function waitForCluster(ctx: BootstrapContext, timeoutMs = WAIT_TIM
       intervalMs: 1000,
       signal: ctx.signal,
       onTimeout: async () =>
-        new BootstrapError(`cluster not usable after ${formatSeconds(timeoutMs)}:\n  ${(await whatIsNotReady(client, expected, withNetwork)).join('\n  ') || '(nothing reported)'}`),
+        new BootstrapError(`cluster not usable after ${formatSeconds(timeoutMs)}:\n  ${(await whatIsNotReady(client, expected, withNetwork, t0)).join('\n  ') || '(nothing reported)'}`),
     },
   );
   const usableAt = Date.now() - ctx.startedAt;

@@ -53,6 +53,7 @@ describe('observedCluster', () => {
     const cp = container('demo-cp-1', { Ports: [{ IP: '127.0.0.1', PrivatePort: 6443, PublicPort: 41234, Type: 'tcp' }] });
     const w = container('demo-w-1', {
       State: 'exited',
+      Status: 'Exited (255) 3 seconds ago',
       Labels: { ...container('x').Labels, 'mk.dev/node': 'demo-w-1', 'mk.dev/pool': 'w', 'mk.dev/role': 'worker', 'mk.dev/ordinal': '2', 'mk.dev/config-hash': 'h2' },
       NetworkSettings: { Networks: { 'mk-demo': { ...container('x').NetworkSettings.Networks['mk-demo']!, IPAddress: '', IPAMConfig: { IPv4Address: '172.28.0.3' } } } },
     });
@@ -60,7 +61,8 @@ describe('observedCluster', () => {
     expect(observed.network).toEqual({ id: 'net1', name: 'mk-demo', subnet: '172.28.0.0/24', gateway: '172.28.0.1' });
     expect(observed.nodes).toEqual([
       { name: 'demo-cp-1', pool: 'cp', ordinal: 1, role: 'control-plane', id: 'id-demo-cp-1', state: 'running', address: '172.28.0.2', apiServerPort: 41234, image: 'mk.local/node:dev', configHash: 'h1' },
-      { name: 'demo-w-1', pool: 'w', ordinal: 2, role: 'worker', id: 'id-demo-w-1', state: 'stopped', address: '172.28.0.3', image: 'mk.local/node:dev', configHash: 'h2' },
+      // How a node that is not running ended is kept as its detail.
+      { name: 'demo-w-1', pool: 'w', ordinal: 2, role: 'worker', id: 'id-demo-w-1', state: 'stopped', address: '172.28.0.3', image: 'mk.local/node:dev', configHash: 'h2', detail: 'Exited (255) 3 seconds ago' },
     ]);
     expect(observed.orphanVolumes).toEqual([]);
   });

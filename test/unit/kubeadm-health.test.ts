@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { MemoryDriver } from '../../src/drivers/memory.js';
 import type { ExecResult, NodeHealth, ObservedCluster } from '../../src/drivers/types.js';
 import { nodeConfigHash, nodeImage } from '../../src/infrastructure/node-config.js';
-import type { BootstrapContext } from '../../src/kubeadm/context.js';
+import { runningNode, type BootstrapContext } from '../../src/kubeadm/context.js';
+import { podReason } from '../../src/kubeadm/wait.js';
+import { WaitingError } from '../../src/errors.js';
 import { BootstrapError } from '../../src/kubeadm/errors.js';
 import { observeBootstrap, parseNodeFacts } from '../../src/kubeadm/observe.js';
 import { restartKubelet } from '../../src/kubeadm/repair.js';
@@ -132,5 +134,45 @@ describe('kubelet.restart on a node', () => {
     const n = nodeWithKubelet(one, ['active']);
     expect(await restartKubelet(await n.ctx(), 'dev-worker-1')).toEqual({ outcome: 'skipped', detail: 'kubelet is active' });
     expect(n.calls).not.toContainEqual(['systemctl', 'restart', 'kubelet']);
+  });
+});
+
+describe('a node a step needs', () => {
+  const one = aCluster('dev').withWorkers(1).build();
+  async function ctxWith(state: 'stopped' | 'unreachable', detail?: string): Promise<BootstrapContext> {
+    const driver = new MemoryDriver();
+    await driver.ensureNetwork({ cluster: 'dev', subnet: '172.30.9.0/24' });
+    for (const node of expandNodes(one)) await driver.createNode({ node, image: nodeImage(one), configHash: nodeConfigHash(one, node) });
+    driver.setState('dev-worker-1', state);
+    if (detail) {
+      const observe = driver.observe.bind(driver);
+      driver.observe = async (c, s) => {
+        const o = await observe(c, s);
+        return { ...o, nodes: o.nodes.map((n) => (n.name === 'dev-worker-1' ? { ...n, detail } : n)) };
+      };
+    }
+    return { driver, cluster: one, reporter: new RecordingReporter(), signal: new AbortController().signal, startedAt: Date.now(), switchContext: false, admin: new Map() };
+  }
+
+  it('that exited after it started fails the step at once, with how it ended and the likely cause', async () => {
+    const err = await runningNode(await ctxWith('stopped', 'Exited (255) 2 seconds ago'), 'dev-worker-1').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BootstrapError);
+    expect((err as Error).message).toBe(
+      'node dev-worker-1 is stopped (Exited (255) 2 seconds ago) though it was started for this step; a node container that exits right after it starts (often with code 255 and no output) is usually out of inotify instances on this host (README, Troubleshooting)',
+    );
+  });
+
+  it('that does not answer makes the step wait', async () => {
+    expect(await runningNode(await ctxWith('unreachable'), 'dev-worker-1').catch((e: unknown) => e)).toBeInstanceOf(WaitingError);
+  });
+});
+
+describe('why a pod is not ready, now', () => {
+  it('a container\'s waiting reason, else why it is not scheduled', () => {
+    expect(podReason({ metadata: { name: 'p', namespace: 'kube-system' }, status: { containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ErrImagePull', message: 'no registry' } } }] } })).toBe(' (ErrImagePull: no registry)');
+    expect(
+      podReason({ metadata: { name: 'p', namespace: 'kube-system' }, status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/2 nodes are available: 2 node(s) had untolerated taint' }] } }),
+    ).toBe(' (Unschedulable: 0/2 nodes are available: 2 node(s) had untolerated taint)');
+    expect(podReason({ metadata: { name: 'p', namespace: 'kube-system' }, status: { phase: 'Pending' } })).toBe('');
   });
 });

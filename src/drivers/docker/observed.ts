@@ -59,6 +59,8 @@ export function observedNode(c: Dockerode.ContainerInfo, network: string | undef
     ...(port ? { apiServerPort: port.PublicPort } : {}),
     image: c.Image,
     configHash: labels[LABELS.configHash] ?? '',
+    // "Exited (255) 3 seconds ago": how a node that is not running ended.
+    ...(c.State !== 'running' && c.Status ? { detail: c.Status } : {}),
   };
 }
 
