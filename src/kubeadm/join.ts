@@ -3,7 +3,7 @@
 // get the cluster's CA material copied from a running control plane (keys 0600), as kind does.
 import { caCertHash, createBootstrapToken, deleteBootstrapToken, deleteNodeObject, tokenString } from './api.js';
 import { renderJoinConfig } from './config.js';
-import { adminAccess, handle, runningNode, type AdminAccess, type BootstrapContext } from './context.js';
+import { adminAccess, firstAdminAccess, handle, observeNodes, runningNode, type AdminAccess, type BootstrapContext } from './context.js';
 import { BootstrapError } from './errors.js';
 import { done, skipped, type StepResult } from '../plan.js';
 import { formatSeconds } from '../duration.js';
@@ -42,9 +42,10 @@ export async function kubeadmJoin(ctx: BootstrapContext, name: string, role: Rol
   if (sentinel) {
     // Joined to this cluster: nothing to do. Joined to an earlier cluster of this name (its control
     // plane was initialised again, so the CA differs): forget that join; it is reset below.
+    // With no other control plane to compare with, this node is the cluster (a lone control plane started again).
     if (!sentinel.caCertHash) return skipped('kubeadm already ran on this node');
-    admin = await adminAccess(ctx, [name]);
-    if (sentinel.caCertHash === caCertHash(admin.client.ca)) return skipped('kubeadm already ran on this node');
+    admin = await firstAdminAccess(ctx.driver, ctx.cluster, await observeNodes(ctx), { signal: ctx.signal, exclude: [name], cache: ctx.admin });
+    if (!admin || sentinel.caCertHash === caCertHash(admin.client.ca)) return skipped('kubeadm already ran on this node');
     await h.run(['rm', '-f', SENTINEL], { signal: ctx.signal });
   }
   const { reset, installed } = await readyForKubeadm(ctx, h);

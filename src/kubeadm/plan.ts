@@ -42,11 +42,13 @@ export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: 
   const bootstrap = !actual.nodes.some((n) => n.role === 'control-plane' && joined(n));
   const first = bootstrap ? desired.find((n) => n.role === 'control-plane') : undefined;
 
-  // Which nodes kubeadm must still run on: new containers and running nodes without the sentinel
-  // (a stopped node's sentinel is read once it runs again, on the next apply).
+  // Which nodes kubeadm must still run on: new containers, stopped ones started again, and running
+  // nodes without the sentinel (or with an earlier cluster's).
   const joinReason = (node: DesiredNode): string | undefined => {
     const o = observed.get(node.name);
     if (created.includes(node)) return 'new node';
+    // A stopped node's sentinel is read once it runs: the join goes on unless kubeadm finished there (it may have been stopped mid-join).
+    if (nodes.stopped.includes(node)) return 'started again: joins unless kubeadm finished there';
     if (o?.state === 'running' && o.kubeadm === 'none') return 'kubeadm has not finished on this node (left by an interrupted run)';
     if (o?.state === 'running' && o.kubeadm === 'stale') return 'joined an earlier cluster of this name (another CA): reset, then join again';
     // Initialising the control plane again (it was removed) makes a new CA: joined nodes follow.

@@ -11,8 +11,9 @@ import type { KubeNode } from '../../src/kubeadm/api.js';
 import { CNI_CONFLIST } from '../../src/kubeadm/network.js';
 import { k8sVersion } from '../k8s/binaries.js';
 import { ensureNodeImage, tier3Skip } from '../k8s/cluster.js';
-import { buildCli, expectSuccess, mk as runMk, mkJson, timingLine, type JsonRun, type Run } from '../helpers/cli.js';
+import { Background, buildCli, expectSuccess, mk as runMk, mkJson, timingLine, type JsonRun, type Run } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, dockerDriver, workers } from '../helpers/spec.js';
+import { eventually } from '../helpers/wait.js';
 import { mkClient, readyNodes } from './helpers.js';
 
 const execFileP = promisify(execFile);
@@ -28,10 +29,11 @@ describe.skipIf(skip)(`health: seen by plan and status, repaired by apply (${k8s
   const mk = (...args: string[]): Promise<Run> => runMk(args, env);
   const mkj = (...args: string[]): Promise<JsonRun> => mkJson(args, env);
   const onWorker = (...argv: string[]) => execFileP('docker', ['exec', worker, ...argv]);
-  const ready = () => readyNodes<KubeNode>(mkClient(env.KUBECONFIG!, name), [`${name}-cp-1`, worker]);
+  const ready = (nodes = [`${name}-cp-1`, worker]) => readyNodes<KubeNode>(mkClient(env.KUBECONFIG!, name), nodes);
+  let image: string;
 
   beforeAll(async () => {
-    const image = await ensureNodeImage();
+    image = await ensureNodeImage();
     await buildCli();
     dir = await mkdtemp(join(tmpdir(), 'mk-e2e-health-'));
     specFile = join(dir, 'cluster.yaml');
@@ -86,5 +88,27 @@ describe.skipIf(skip)(`health: seen by plan and status, repaired by apply (${k8s
     await ready();
     const after = await mk('status', name);
     expect(after.code, after.output).toBe(0);
+  });
+
+  it('a node container killed during its join: the step fails within seconds, naming the node and how it ended; the next apply converges', async () => {
+    const second = `${name}-w-2`;
+    await writeFile(specFile, clusterYaml({ name, kubernetesVersion: k8sVersion(), driver: dockerDriver(image), nodes: [controlPlanes(1), workers(2)] }));
+    const run = new Background(['-o', 'json', 'apply', '-f', specFile], env);
+    // kubeadm join has started on the new worker once its CA file is there (before the sentinel).
+    await eventually('kubeadm join under way on the new worker', () => execFileP('docker', ['exec', second, 'test', '-e', '/etc/kubernetes/pki/ca.crt']).then(() => true, () => false), 120_000, 200);
+    await execFileP('docker', ['kill', second]);
+    const killedAt = Date.now();
+    const { code } = await run.exited;
+    const failedAfterMs = Date.now() - killedAt;
+    timings.push(`join of a killed node failed ${(failedAfterMs / 1000).toFixed(1)} s after the kill`);
+    expect(code, run.output).toBe(1);
+    expect(failedAfterMs).toBeLessThan(30_000);
+    const failed = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: { id: string }; error?: string }).find((e) => e.type === 'step.failed');
+    expect(failed?.step?.id).toBe(`kubeadm.join:${second}`);
+    expect(failed?.error).toMatch(new RegExp(second));
+    const again = await mkj('apply', '-f', specFile);
+    expectSuccess(again);
+    timings.push(timingLine('apply after the killed join', again));
+    await ready([`${name}-cp-1`, worker, second]);
   });
 });

@@ -82,7 +82,8 @@ const cases: Case[] = [
       'cluster.wait:dev',
     ],
   },
-  { name: 'stopped node: start, then wait for it', desired: dev(2), actual: stoppedWorker(), steps: ['node.start:dev-worker-2', 'cluster.wait:dev'] },
+  // Its sentinel is read once it runs: the join skips when kubeadm finished there (it may have been stopped mid-join).
+  { name: 'stopped node: start, join unless done, network, then wait for it', desired: dev(2), actual: stoppedWorker(), steps: ['node.start:dev-worker-2', 'kubeadm.join:dev-worker-2', 'cni.apply:dev', 'cluster.wait:dev'] },
   {
     name: 'removed pool',
     desired: dev(1),
@@ -271,8 +272,10 @@ describe('diff: nodes left half-made by a killed run', () => {
     assertTopological(plan);
   });
 
-  it('keeps a stopped (once started) node as a start', () => {
-    expect(ids(planCluster(dev(2), stoppedWorker()))).toEqual(['node.start:dev-worker-2', 'cluster.wait:dev']);
+  it('keeps a stopped (once started) node as a start, and joins it unless kubeadm finished there', () => {
+    const plan = planCluster(dev(2), stoppedWorker());
+    expect(ids(plan)).toEqual(['node.start:dev-worker-2', 'kubeadm.join:dev-worker-2', 'cni.apply:dev', 'cluster.wait:dev']);
+    expect(step(plan, 'kubeadm.join:dev-worker-2')).toMatchObject({ reason: 'started again: joins unless kubeadm finished there', dependsOn: ['node.start:dev-worker-2'] });
   });
 });
 
