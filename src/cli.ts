@@ -11,6 +11,8 @@ export interface CliRuntime {
 }
 
 export interface GlobalOptions {
+  /** The command's name (apply, watch...). */
+  command: string;
   output: 'text' | 'json';
   verbose: number;
   trustNewHostKeys?: boolean;
@@ -38,7 +40,7 @@ export function buildProgram(rt: CliRuntime): Command {
     .showHelpAfterError('(run mk --help for usage)')
     .configureHelp({ showGlobalOptions: true });
 
-  const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals() as GlobalOptions;
+  const globals = (cmd: Command): GlobalOptions => ({ ...cmd.optsWithGlobals(), command: cmd.name() }) as GlobalOptions;
   const fileOption = () => new Option('-f, --file <path>', 'cluster spec: a file, a directory of specs, or - for stdin').makeOptionMandatory();
 
   program

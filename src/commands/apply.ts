@@ -1,6 +1,7 @@
 // mk plan / mk apply: load every spec, then per cluster: (lock) → observe → diff → print → execute.
 import { driverFor } from '../drivers/index.js';
 import { EXIT, MkError } from '../errors.js';
+import type { Reporter } from '../log.js';
 import { withClusterLock } from '../reconcile/lock.js';
 import { inSync } from '../plan.js';
 import { reconcile } from '../reconcile/runner.js';
@@ -35,6 +36,21 @@ export interface ApplyOptions {
 
 /** Applies one loaded spec under the cluster lock. Shared by apply and watch. Resolves true when steps wait for a prerequisite. */
 export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<boolean> {
+  return withRunLog(ctx, spec.cluster.metadata.name, (reporter) => applyLocked({ ...ctx, reporter }, spec, opts));
+}
+
+/** Runs fn with ctx.reporter teed into the cluster's run log, which also records the error that ends it. */
+export async function withRunLog<T>(ctx: CommandContext, cluster: string, fn: (reporter: Reporter) => Promise<T>): Promise<T> {
+  const log = ctx.runLog(cluster);
+  try {
+    return await fn(log.tee(ctx.reporter));
+  } catch (err) {
+    log.failed(err);
+    throw err;
+  }
+}
+
+function applyLocked(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<boolean> {
   return withClusterLock(spec.cluster.metadata.name, ctx.signal, async (signal) => {
     const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
     try {

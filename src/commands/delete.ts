@@ -7,6 +7,7 @@ import { deleteCluster } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
 import { loadLastApplied } from '../state.js';
 import type { Cluster } from '../spec/types.js';
+import { withRunLog } from './apply.js';
 import type { CommandContext } from './context.js';
 
 /** Drops mk's kubeconfig context for the cluster (only that entry). */
@@ -38,15 +39,17 @@ export async function deleteClusters(ctx: CommandContext, name: string | undefin
     targets.push({ name, ...(last ? { spec: last } : {}), driver: () => (last ? driverFor(last, debug) : dockerDriver({}, debug)) });
   }
   for (const t of targets) {
-    await withClusterLock(t.name, ctx.signal, async (signal) => {
-      const driver = await t.driver();
-      try {
-        await deleteCluster(t.name, { driver, reporter: ctx.reporter, signal, ...(t.spec ? { spec: t.spec } : {}) });
-        await removeContext(ctx, t.name);
-      } finally {
-        await driver.close?.();
-      }
-    });
+    await withRunLog(ctx, t.name, (reporter) =>
+      withClusterLock(t.name, ctx.signal, async (signal) => {
+        const driver = await t.driver();
+        try {
+          await deleteCluster(t.name, { driver, reporter, signal, ...(t.spec ? { spec: t.spec } : {}) });
+          await removeContext({ ...ctx, reporter }, t.name);
+        } finally {
+          await driver.close?.();
+        }
+      }),
+    );
   }
   return EXIT.ok;
 }
