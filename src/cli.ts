@@ -113,6 +113,15 @@ export function buildProgram(rt: CliRuntime): Command {
     );
 
   program
+    .command('logs')
+    .description('collect what a bug report needs into a folder, secrets redacted: node journals, container logs and inspect, mk\'s files on the nodes, Nodes, Pods and Events, mk\'s log of its recent runs')
+    .argument('<name>', 'cluster name')
+    .option('--output-dir <dir>', 'the folder to write (default: a new folder mk-logs-NAME-TIME in the current directory)')
+    .action(async (name: string, opts: { outputDir?: string }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/logs.js')).logs(ctx, name, opts.outputDir ? { outputDir: opts.outputDir } : {})),
+    );
+
+  program
     .command('tunnel')
     .description('forward every LoadBalancer Service of a cluster to 127.0.0.1 through the API server while it runs; Ctrl-C stops')
     .argument('<name>', 'cluster name (uses kubeconfig context mk-NAME)')
