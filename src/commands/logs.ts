@@ -13,7 +13,7 @@ import { clusterForName, driverFor } from '../drivers/index.js';
 import type { Driver, ObservedCluster, ObservedNode, ReportFile } from '../drivers/types.js';
 import { EXIT, MkError } from '../errors.js';
 import { firstAdminAccess } from '../kubeadm/context.js';
-import { clusterReport, readNodeFiles } from '../kubeadm/diagnostics.js';
+import { clusterReport, readNodeFiles, table } from '../kubeadm/diagnostics.js';
 import { runLogDir, runLogFiles } from '../output/run-log.js';
 import { redact } from '../redact.js';
 import type { Cluster } from '../spec/types.js';
@@ -142,10 +142,9 @@ export function formatLogsReport(r: LogsReport, opts: { details?: boolean } = {}
     ['mk/', 'this machine', [plural(r.mk.runs, 'run log'), ...(r.mk.files.includes(join('mk', 'last-applied.json')) ? ['last applied spec'] : [])].join(', ')],
     ['summary.txt', '', ''],
   ];
-  const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
   const lines = [
     `mk logs of cluster "${r.cluster}", collected ${r.collectedAt} by mk ${VERSION} (node ${process.version}, ${process.platform}/${process.arch}); secrets redacted`,
-    ...rows.map((row) => `  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`.trimEnd()),
+    ...table(rows).trimEnd().split('\n').map((l) => `  ${l}`),
   ];
   const problems = [
     ...r.problems,

@@ -54,6 +54,8 @@ export const NODE_FILES: readonly string[] = [
   '/etc/resolv.conf',
 ];
 
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
 /** What journalctl prints for a unit without entries. */
 export function emptyJournal(stdout: string): boolean {
   return stdout.trim() === '-- No entries --';
@@ -80,7 +82,7 @@ export async function readNodeFiles(node: NodeHandle, opts: { containerNode: boo
         await fn();
       } catch (err) {
         opts.signal?.throwIfAborted();
-        out.problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+        out.problems.push(`${what}: ${message(err)}`);
       }
     });
   await Promise.all([
@@ -286,7 +288,7 @@ export async function clusterReport(client: KubeClient, opts: { now: Date; signa
         files.push({ name: r.name, content: r.render(list.items) });
       } catch (err) {
         opts.signal?.throwIfAborted();
-        problems.push(`${r.name}: GET ${r.path}: ${err instanceof Error ? err.message : String(err)}`);
+        problems.push(`${r.name}: GET ${r.path}: ${message(err)}`);
       }
     }),
   );
