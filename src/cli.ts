@@ -11,6 +11,8 @@ export interface CliRuntime {
 }
 
 export interface GlobalOptions {
+  /** The command's name (apply, watch...). */
+  command: string;
   output: 'text' | 'json';
   verbose: number;
   trustNewHostKeys?: boolean;
@@ -38,7 +40,7 @@ export function buildProgram(rt: CliRuntime): Command {
     .showHelpAfterError('(run mk --help for usage)')
     .configureHelp({ showGlobalOptions: true });
 
-  const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals() as GlobalOptions;
+  const globals = (cmd: Command): GlobalOptions => ({ ...cmd.optsWithGlobals(), command: cmd.name() }) as GlobalOptions;
   const fileOption = () => new Option('-f, --file <path>', 'cluster spec: a file, a directory of specs, or - for stdin').makeOptionMandatory();
 
   program
@@ -108,6 +110,15 @@ export function buildProgram(rt: CliRuntime): Command {
     .option('--switch', 'instead of printing, merge it into KUBECONFIG (or ~/.kube/config) and make it the current context')
     .action(async (name: string, opts: { file?: string; switch?: boolean }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) => (await import('./commands/kubeconfig.js')).kubeconfig(ctx, name, opts)),
+    );
+
+  program
+    .command('logs')
+    .description('collect what a bug report needs into a folder, secrets redacted: node journals, container logs and inspect, mk\'s files on the nodes, Nodes, Pods and Events, mk\'s log of its recent runs')
+    .argument('<name>', 'cluster name')
+    .option('--output-dir <dir>', 'the folder to write (default: a new folder mk-logs-NAME-TIME in the current directory)')
+    .action(async (name: string, opts: { outputDir?: string }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/logs.js')).logs(ctx, name, opts.outputDir ? { outputDir: opts.outputDir } : {})),
     );
 
   program

@@ -6,6 +6,7 @@ import { buildProgram, type GlobalOptions } from './cli.js';
 import type { CommandContext } from './commands/context.js';
 import { EXIT, MkError, SpecError } from './errors.js';
 import { createReporter } from './output/reporters.js';
+import { RunLogs } from './output/run-log.js';
 import { redact } from './redact.js';
 import { VERSION } from './version.js';
 
@@ -20,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram({
     version: VERSION,
     run: async (opts: GlobalOptions, fn) => {
-      exitCode = await runCommand(opts, fn);
+      exitCode = await runCommand(opts, argv, fn);
     },
   });
   program.exitOverride();
@@ -36,8 +37,18 @@ export async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-async function runCommand(opts: GlobalOptions, fn: (ctx: CommandContext) => Promise<number>): Promise<number> {
+async function runCommand(opts: GlobalOptions, argv: readonly string[], fn: (ctx: CommandContext) => Promise<number>): Promise<number> {
   const reporter = await createReporter(opts.output, opts.verbose);
+  let logWarned = false;
+  const runLogs = new RunLogs({
+    command: opts.command,
+    argv,
+    onError: (err) => {
+      if (logWarned) return;
+      logWarned = true;
+      reporter.emit({ type: 'warning', message: `mk's run log cannot be written (${err.message}); going on without it` });
+    },
+  });
   // Read by the ssh driver (src/drivers/index.ts), which also honours the variable when set by hand.
   if (opts.trustNewHostKeys) process.env.MK_SSH_TRUST_ON_FIRST_USE = '1';
   const controller = new AbortController();
@@ -66,6 +77,7 @@ async function runCommand(opts: GlobalOptions, fn: (ctx: CommandContext) => Prom
     stdin: readStdin,
     print: (line) => process.stdout.write(redact(line) + '\n'),
     printSecret: (text) => process.stdout.write(text + '\n'),
+    runLog: (cluster) => runLogs.get(cluster),
   };
   try {
     return await fn(ctx);
@@ -74,6 +86,7 @@ async function runCommand(opts: GlobalOptions, fn: (ctx: CommandContext) => Prom
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    runLogs.close();
     reporter.close();
   }
 }

@@ -1,6 +1,7 @@
 // mk plan / mk apply: load every spec, then per cluster: (lock) → observe → diff → print → execute.
 import { driverFor } from '../drivers/index.js';
 import { AbortedError, EXIT, MkError, StepError } from '../errors.js';
+import type { Reporter } from '../log.js';
 import { redact } from '../redact.js';
 import { withClusterLock } from '../reconcile/lock.js';
 import { inSync } from '../plan.js';
@@ -40,6 +41,21 @@ export interface ApplyOptions {
  * failed apply mk status says where it failed and mk kubeconfig still finds the cluster.
  */
 export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<boolean> {
+  return withRunLog(ctx, spec.cluster.metadata.name, (reporter) => applyLocked({ ...ctx, reporter }, spec, opts));
+}
+
+/** Runs fn with ctx.reporter teed into the cluster's run log, which also records the error that ends it. */
+export async function withRunLog<T>(ctx: CommandContext, cluster: string, fn: (reporter: Reporter) => Promise<T>): Promise<T> {
+  const log = ctx.runLog(cluster);
+  try {
+    return await fn(log.tee(ctx.reporter));
+  } catch (err) {
+    log.failed(err);
+    throw err;
+  }
+}
+
+function applyLocked(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<boolean> {
   const run: LastRun = { spec: spec.cluster, ...(spec.file !== '-' ? { file: spec.file } : {}), startedAt: new Date().toISOString(), outcome: 'running' };
   const ended = (outcome: Omit<LastRun, 'spec' | 'startedAt'>) => saveLastRun({ ...run, ...outcome, finishedAt: new Date().toISOString() });
   return withClusterLock(spec.cluster.metadata.name, ctx.signal, async (signal) => {

@@ -1,6 +1,7 @@
 // What every command receives from the CLI layer.
 import type { Reporter } from '../log.js';
 import type { OutputFormat } from '../output/reporters.js';
+import type { RunLog } from '../output/run-log.js';
 
 export interface CommandContext {
   reporter: Reporter;
@@ -14,4 +15,6 @@ export interface CommandContext {
   print: (line: string) => void;
   /** Unredacted output the user asked for explicitly (mk kubeconfig). Never for logs or events. */
   printSecret: (text: string) => void;
+  /** mk's log of this run for one cluster under $MK_HOME (apply, watch and delete tee their reporter into it; mk logs reads it). */
+  runLog: (cluster: string) => RunLog;
 }

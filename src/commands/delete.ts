@@ -7,6 +7,7 @@ import { deleteCluster } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
 import { hasClusterState, knownSpec, removeClusterState } from '../state.js';
 import type { Cluster } from '../spec/types.js';
+import { withRunLog } from './apply.js';
 import type { CommandContext } from './context.js';
 
 /** Drops mk's kubeconfig context for the cluster (only that entry). */
@@ -56,12 +57,14 @@ export async function deleteClusters(ctx: CommandContext, name: string | undefin
         }
         throw new MkError(`no cluster named "${t.name}": nothing carries mk's label mk.dev/cluster=${t.name} (mk status lists the clusters mk finds)`);
       }
-      const complete = await withClusterLock(t.name, ctx.signal, async (signal) => {
-        const { result } = await deleteCluster(t.name, { driver, reporter: ctx.reporter, signal, ...(t.spec ? { spec: t.spec } : {}) });
-        await removeContext(ctx, t.name);
-        return result.status === 'done';
-      });
-      // What mk remembers (ssh hosts among it) goes only once everything is gone.
+      const complete = await withRunLog(ctx, t.name, (reporter) =>
+        withClusterLock(t.name, ctx.signal, async (signal) => {
+          const { result } = await deleteCluster(t.name, { driver, reporter, signal, ...(t.spec ? { spec: t.spec } : {}) });
+          await removeContext({ ...ctx, reporter }, t.name);
+          return result.status === 'done';
+        }),
+      );
+      // What mk remembers (ssh hosts and run logs among it) goes only once everything is gone.
       if (complete) await removeClusterState(t.name);
     } finally {
       await driver.close?.();

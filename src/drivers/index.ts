@@ -1,6 +1,6 @@
 // Builds the driver a cluster spec names, and finds clusters without one. Drivers load lazily so
 // `mk --version` stays fast, and the ssh library loads only for an ssh cluster.
-import type { Cluster, DockerDriverOptions } from '../spec/types.js';
+import { API_VERSION, KIND, type Cluster, type DockerDriverOptions } from '../spec/types.js';
 import { mkHome } from '../state.js';
 import { VERSION } from '../version.js';
 import type { Driver } from './types.js';
@@ -83,4 +83,15 @@ export async function driverForName(name: string, log?: DebugLog, home = mkHome(
   const { SshDriver } = await import('./ssh/driver.js');
   // No desired nodes: every host comes from the inventory, and cri (checked on desired hosts only) plays no part.
   return new SshDriver({ cluster: name, options: {}, nodes: [], cri: 'containerd', version: VERSION, mkHome: home, ...(log ? { log } : {}) });
+}
+
+/**
+ * A cluster known only by its name: the driver that finds it (driverForName) and the spec mk assumes
+ * for it, that driver with its defaults and no nodes: enough to reach its nodes and, through a
+ * control plane, its API server (nothing to plan with).
+ */
+export async function clusterForName(name: string, log?: DebugLog, home = mkHome()): Promise<{ driver: Driver; cluster: Cluster }> {
+  const [driver, { applyDefaults }] = await Promise.all([driverForName(name, log, home), import('../spec/defaults.js')]);
+  const cluster = applyDefaults({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec: { driver: driver.name === 'ssh' ? { name: 'ssh', ssh: {} } : { name: 'docker' }, nodes: [] } });
+  return { driver, cluster };
 }

@@ -13,6 +13,7 @@ import type {
   ObservedCluster,
   ObservedNetwork,
   ObservedNode,
+  ReportFile,
 } from './types.js';
 
 export type MemoryMethod =
@@ -36,6 +37,8 @@ export interface MemoryDriverOptions {
   failOn?: Partial<Record<MemoryMethod, string | ((subject: string) => boolean)>>;
   /** Result of NodeHandle.exec; default exit 0 with empty output. */
   onExec?: (node: string, argv: readonly string[]) => ExecResult;
+  /** Files of Driver.nodeReport besides node.json (what the node looks like to the driver). */
+  onNodeReport?: (node: string) => ReportFile[];
 }
 
 interface StoredNode extends ObservedNode {
@@ -220,6 +223,12 @@ export class MemoryDriver implements Driver {
       if ([...this.nodes.values()].some((n) => n.cluster === cluster)) throw new DriverError(`network of ${cluster} still has nodes`);
       this.networks.delete(cluster);
     });
+  }
+
+  nodeReport(cluster: string, name: string): Promise<ReportFile[]> {
+    const n = this.nodes.get(name);
+    if (!n || n.cluster !== cluster) return Promise.reject(new DriverError(`node ${name} not found`));
+    return Promise.resolve([{ name: 'node.json', content: JSON.stringify(observed(n), null, 2) + '\n' }, ...(this.opts.onNodeReport?.(name) ?? [])]);
   }
 
   node(cluster: string, name: string): NodeHandle {

@@ -138,5 +138,16 @@ export interface Driver {
   /** Removes the cluster network; tolerates "already gone". */
   removeNetwork(cluster: string, signal?: AbortSignal): Promise<void>;
   node(cluster: string, name: string): NodeHandle;
+  /**
+   * What the driver itself knows of a node, for a bug report (mk logs), also when the node does not
+   * run: docker: the container's log and inspect; ssh: the host's facts and mk's marker. Read-only.
+   */
+  nodeReport(cluster: string, name: string, signal?: AbortSignal): Promise<ReportFile[]>;
   close?(): Promise<void>;
+}
+
+/** One file of a bug report: its name in the node's folder, and its content (redacted by the caller before it is written). */
+export interface ReportFile {
+  name: string;
+  content: string;
 }

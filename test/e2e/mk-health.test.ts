@@ -1,12 +1,13 @@
 // Health on a real cluster made by mk apply (tier 3: Kubernetes built from source in Docker nodes):
 // a first apply whose worker is killed during its join fails at once with the cause, and status and
 // kubeconfig still work; a worker that loses mk's CNI config, and a worker whose kubelet is stopped,
-// are seen by plan and status and repaired by apply. Needs the test-bed binaries and Docker;
+// are seen by plan and status and repaired by apply; then mk logs of that cluster. Needs the
+// test-bed binaries and Docker;
 // MK_E2E_TIER3=0 skips.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeNode } from '../../src/kubeadm/api.js';
@@ -113,5 +114,37 @@ describe.skipIf(skip)(`health: seen by plan and status, repaired by apply (${k8s
     await ready();
     const after = await mk('status', name);
     expect(after.code, after.output).toBe(0);
+  });
+
+  it('mk logs: each node\'s journals, files and container, the API\'s Nodes, Pods and Events, mk\'s run logs; no key of the cluster', async () => {
+    const out = join(dir, 'report');
+    const r = await mk('logs', name, '--output-dir', out);
+    expect(r.code, r.output).toBe(0);
+    timings.push(`mk logs (2 nodes): ${(r.ms / 1000).toFixed(1)} s`);
+    expect(r.stdout).toContain(`written to ${out}: attach it to the bug report`);
+    const files = (await readdir(out, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => relative(out, join(e.parentPath, e.name)));
+    const read = (f: string) => readFile(join(out, f), 'utf8');
+    for (const node of [`${name}-cp-1`, worker]) {
+      const at = (f: string) => `nodes/${node}/${f}`;
+      expect(files).toEqual(expect.arrayContaining(['kubelet.log', 'containerd.log', 'journal.log', 'inspect.json', 'container.log', 'ip-route.txt', 'files/etc/mk/kubeadm.json', `files${CNI_CONFLIST}`].map(at)));
+      expect(await read(at('kubelet.log'))).toMatch(/ kubelet\[\d+\]: /);
+      expect(JSON.parse(await read(at('inspect.json')))).toMatchObject({ Name: `/${node}`, State: { Running: true } });
+      expect(JSON.parse(await read(at('files/etc/mk/kubeadm.json')))).toMatchObject({ cluster: name });
+    }
+    expect(await read('cluster/nodes.txt')).toMatch(new RegExp(`^${worker} +Ready +<none> `, 'm'));
+    expect(await read('cluster/pods.txt')).toMatch(/^kube-system +coredns-\S+ +1\/1 +Running /m);
+    expect(await read('cluster/events.txt')).toMatch(/^NAMESPACE +LAST SEEN +TYPE +REASON +OBJECT/);
+    // The three applies of this file, each with its debug lines.
+    const runs = files.filter((f) => f.startsWith('mk/runs/'));
+    expect(runs.filter((f) => /-apply-\d+\.log$/.test(f))).toHaveLength(3);
+    expect(await read(runs[0]!)).toMatch(/"type":"debug".*\n[\s\S]*"type":"step.finished"/);
+    // No key of the cluster and no admin credential in any file: the control plane's own are read to compare.
+    const onCp = async (path: string) => (await execFileP('docker', ['exec', `${name}-cp-1`, 'cat', path])).stdout;
+    const caKey = (await onCp('/etc/kubernetes/pki/ca.key')).split('\n').filter((l) => l.length > 40);
+    const adminKey = /client-key-data: (\S+)/.exec(await onCp('/etc/kubernetes/admin.conf'))![1]!;
+    for (const f of files) {
+      const text = await read(f);
+      for (const secret of [...caKey, adminKey]) expect(text.includes(secret), `${f} holds a key`).toBe(false);
+    }
   });
 });

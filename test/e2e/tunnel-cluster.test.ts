@@ -18,7 +18,8 @@ import { k8sVersion } from '../k8s/binaries.js';
 import { createKubeadmCluster, tier3Skip, ensureNodeImage, type KubeadmCluster } from '../k8s/cluster.js';
 import { runKubeadm } from '../k8s/kubeadm.js';
 import { eventually } from '../helpers/wait.js';
-import { testContext, writeMkKubeconfig } from './tunnel-helpers.js';
+import { testContext } from '../helpers/context.js';
+import { writeMkKubeconfig } from './tunnel-helpers.js';
 
 const skip = await tier3Skip();
 
@@ -130,7 +131,7 @@ describe.skipIf(skip)(`mk tunnel on a two-node kubeadm cluster (${k8sVersion()})
   let kubeconfig: string;
   const name = `tun${process.pid}`;
   const stop = new AbortController();
-  const ctx = testContext('json', stop.signal);
+  const ctx = testContext({ output: 'json', signal: stop.signal, verbose: 1 });
   let running: Promise<number>;
   const printed = (): Printed[] => ctx.lines.map((l) => JSON.parse(l) as Printed);
   const forwardOf = (service: string, port: number) =>

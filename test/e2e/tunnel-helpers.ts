@@ -2,8 +2,6 @@
 // as `mk apply` writes it, made from a test bed's admin KubeConfig.
 import { KubeConfig } from '@kubernetes/client-node';
 import { writeFile } from 'node:fs/promises';
-import type { CommandContext } from '../../src/commands/context.js';
-import { RecordingReporter } from '../../src/log.js';
 
 /**
  * Writes `file` with context mk-<cluster> (and `server` instead of the admin's, when given) beside
@@ -28,20 +26,4 @@ export async function writeMkKubeconfig(admin: KubeConfig, cluster: string, file
     currentContext: 'elsewhere',
   });
   await writeFile(file, kc.exportConfig(), { mode: 0o600 });
-}
-
-/** A CommandContext for running a command in-process: records events, debug and printed lines. */
-export function testContext(output: 'text' | 'json', signal: AbortSignal): CommandContext & { reporter: RecordingReporter; lines: string[] } {
-  const reporter = new RecordingReporter();
-  const lines: string[] = [];
-  return {
-    reporter,
-    lines,
-    output,
-    verbose: 1,
-    signal,
-    stdin: async () => '',
-    print: (line) => lines.push(line),
-    printSecret: (text) => lines.push(text),
-  };
 }

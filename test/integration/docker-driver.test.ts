@@ -170,6 +170,11 @@ describe('DockerDriver (real engine)', () => {
     const stopped = (await driver.observe(cluster)).nodes.find((n) => n.name === worker.node.name)!;
     expect(stopped.state).toBe('stopped');
     expect(stopped.address).toBe(workerNode.address);
+    // A stopped node still has its inspect and its console log (timestamped; systemd in this image writes nothing there) for a bug report.
+    const report = Object.fromEntries((await driver.nodeReport(cluster, worker.node.name)).map((f) => [f.name, f.content]));
+    expect(Object.keys(report).sort()).toEqual(['container.log', 'inspect.json']);
+    expect(JSON.parse(report['inspect.json']!)).toMatchObject({ Id: workerNode.id, State: { Status: 'exited' } });
+    expect(report['container.log']).toMatch(/^(?:(?:\d{4}-\d\d-\d\dT[\d:.]+Z .*)?\n)+$|^\(empty: /);
     await driver.startNode(cluster, worker.node.name);
     await driver.startNode(cluster, worker.node.name); // already running: a no-op
     const again = (await driver.observe(cluster)).nodes.find((n) => n.name === worker.node.name)!;

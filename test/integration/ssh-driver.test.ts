@@ -134,6 +134,10 @@ describe('ssh driver on real sshd', () => {
     expect(JSON.parse(await docker('exec', h1, 'cat', '/etc/mk/node.json'))).toMatchObject({ cluster: CLUSTER, node: `${CLUSTER}-w-1`, role: 'worker' });
     const observed = await d.observe(CLUSTER);
     expect(observed.nodes.map((n) => n.name).sort()).toEqual(nodes().map((n) => n.name));
+    // For a bug report: the host's facts and mk's marker.
+    const report = Object.fromEntries((await d.nodeReport(CLUSTER, `${CLUSTER}-w-1`)).map((f) => [f.name, f.content]));
+    expect(report['host.txt']).toMatch(new RegExp(`^mk@${bed.hosts[0]!.ip.replace(/\./g, '\\.')}\n\\S+ .* systemd; `));
+    expect(JSON.parse(report['marker.json']!)).toMatchObject({ cluster: CLUSTER, node: `${CLUSTER}-w-1` });
 
     const handle = d.node(CLUSTER, `${CLUSTER}-w-1`);
     expect((await handle.run(['id', '-u'])).stdout.trim()).toBe('0');

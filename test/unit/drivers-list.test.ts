@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { driverForName, listAllClusters } from '../../src/drivers/index.js';
+import { capabilitiesOf } from '../../src/drivers/capabilities.js';
+import { clusterForName, driverForName, listAllClusters } from '../../src/drivers/index.js';
 import { HostInventory } from '../../src/drivers/ssh/inventory.js';
 
 const ssh2 = vi.hoisted(() => ({ loaded: false }));
@@ -52,5 +53,17 @@ describe('listAllClusters', () => {
     expect(driver.name).toBe('ssh');
     expect(ssh2.loaded).toBe(true);
     await driver.close?.();
+  });
+
+  it('assumes a spec for a cluster known only by name: its driver with defaults and no nodes, enough to reach an API server', async () => {
+    const docker = await clusterForName('nothing-here', undefined, home);
+    expect(docker.driver.name).toBe('docker');
+    expect(docker.cluster).toMatchObject({ metadata: { name: 'nothing-here' }, spec: { driver: { name: 'docker' }, nodes: [], bootstrap: 'kubeadm' } });
+    await new HostInventory(home).remember('edge', 'edge-cp-1', { address: '10.0.0.5', pool: 'cp', ordinal: 1, role: 'control-plane', configHash: 'h' });
+    const ssh = await clusterForName('edge', undefined, home);
+    expect(ssh.driver.name).toBe('ssh');
+    const node = { name: 'edge-cp-1', pool: 'cp', ordinal: 1, role: 'control-plane' as const, id: 'x', state: 'running' as const, address: '10.0.0.5', image: '', configHash: 'h' };
+    expect(capabilitiesOf(ssh.cluster).apiServerUrl(node)).toBe('https://10.0.0.5:6443');
+    await ssh.driver.close?.();
   });
 });

@@ -5,10 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CommandContext } from '../../src/commands/context.js';
 import { status } from '../../src/commands/status.js';
 import { HostInventory } from '../../src/drivers/ssh/inventory.js';
-import { RecordingReporter } from '../../src/log.js';
+import { testContext } from '../helpers/context.js';
 
 const ENV = ['MK_HOME', 'HOME', 'DOCKER_HOST', 'SSH_AUTH_SOCK'] as const;
 const saved = Object.fromEntries(ENV.map((k) => [k, process.env[k]]));
@@ -30,15 +29,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function context(output: 'text' | 'json' = 'text'): CommandContext & { lines: string[]; reporter: RecordingReporter } {
-  const lines: string[] = [];
-  return { reporter: new RecordingReporter(), output, verbose: 0, signal: new AbortController().signal, stdin: async () => '', print: (l) => lines.push(l), printSecret: (l) => lines.push(l), lines };
-}
-
 describe('mk status without a name', () => {
   it('lists an ssh cluster from the host inventory, observed over ssh, and warns that Docker could not be asked', async () => {
     await new HostInventory(process.env.MK_HOME!).remember('edge', 'edge-cp-1', { address: '127.0.0.1', port: 1, pool: 'cp', ordinal: 1, role: 'control-plane', configHash: 'h' });
-    const ctx = context();
+    const ctx = testContext();
     // Listed, but not healthy: its host does not answer (status exits 5, like minikube status for a stopped cluster).
     expect(await status(ctx, undefined, undefined)).toBe(5);
     const text = ctx.lines.join('\n');
@@ -49,7 +43,7 @@ describe('mk status without a name', () => {
   });
 
   it('says there are no clusters when neither Docker nor the inventory knows one', async () => {
-    const ctx = context('json');
+    const ctx = testContext({ output: 'json' });
     expect(await status(ctx, undefined, undefined)).toBe(0);
     expect(JSON.parse(ctx.lines.join(''))).toEqual({ clusters: [] });
   });

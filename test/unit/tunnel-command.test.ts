@@ -5,25 +5,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandContext } from '../../src/commands/context.js';
 import { tunnel } from '../../src/commands/tunnel.js';
 import { MkError } from '../../src/errors.js';
-import { RecordingReporter } from '../../src/log.js';
+import { testContext as context } from '../helpers/context.js';
 import { kubeconfigYaml, testPki } from './fake-apiserver.js';
 
-function context(): CommandContext & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    reporter: new RecordingReporter(),
-    output: 'text',
-    verbose: 0,
-    signal: new AbortController().signal,
-    stdin: async () => '',
-    print: (l) => lines.push(l),
-    printSecret: (l) => lines.push(l),
-    lines,
-  };
-}
 
 describe('mk tunnel NAME', () => {
   let dir: string;

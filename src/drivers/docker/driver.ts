@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Driver, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode } from '../types.js';
+import type { Driver, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
 import type { DockerDriverOptions } from '../../spec/types.js';
 import { LABELS, ownedLabels } from '../labels.js';
 import { DriverError } from '../../errors.js';
@@ -14,6 +14,7 @@ import { isNotFound, statusCode, wrapDockerError } from './docker-errors.js';
 import { readFileIfExists, resolveDockerEndpoint } from './endpoint.js';
 import { throwIfAborted } from './exec.js';
 import { defaultGateway, firstFreeAddress, pickFreeSubnet } from './ipam.js';
+import { demuxLog } from './logs.js';
 import { DockerNodeHandle } from './node-handle.js';
 import type { DockerLog } from './node-handle.js';
 import { observedCluster, observedNetwork, observedNode } from './observed.js';
@@ -39,6 +40,8 @@ export interface DockerDriverConfig {
 
 /** How often createNode retries when a picked static address or subnet was taken meanwhile. */
 const ADDRESS_ATTEMPTS = 4;
+/** Lines of a node container's own log in a bug report (its systemd's console). */
+const REPORT_LOG_LINES = 5000;
 /** A name held by a container the engine is removing: retry for up to 20 x 250 ms. */
 const NAME_CONFLICT_RETRIES = 20;
 const NAME_CONFLICT_WAIT_MS = 250;
@@ -218,6 +221,26 @@ export class DockerDriver implements Driver {
       return c.Id;
     };
     return new DockerNodeHandle(this.docker, name, resolve, this.log);
+  }
+
+  /** The node container's inspect and the last lines of its log (systemd's console), also of a stopped container. */
+  async nodeReport(cluster: string, name: string, signal?: AbortSignal): Promise<ReportFile[]> {
+    const c = await this.findNodeContainer(cluster, name, signal);
+    if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
+    const container = this.docker.getContainer(c.Id);
+    this.log('docker inspect and logs', { container: c.Id, node: name });
+    try {
+      const [inspect, log] = await Promise.all([
+        container.inspect(withSignal({}, signal)),
+        container.logs(withSignal({ stdout: true, stderr: true, timestamps: true, tail: REPORT_LOG_LINES, follow: false as const }, signal)),
+      ]);
+      return [
+        { name: 'inspect.json', content: JSON.stringify(inspect, null, 2) + '\n' },
+        { name: 'container.log', content: demuxLog(log) || "(empty: the node's init wrote nothing to its console; systemd logs to the journal)\n" },
+      ];
+    } catch (err) {
+      throw wrapDockerError(`read the log and inspect of node ${name}`, err);
+    }
   }
 
   // ---- internals ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import { CommandError, DriverError } from '../../errors.js';
 import { mkHome } from '../../state.js';
 import type { Cri, DesiredNode, Role, SshDriverOptions } from '../../spec/types.js';
 import { SshConnectError, hostsFailed } from '../errors.js';
-import type { Driver, ExecOptions, ExecResult, NetworkRequest, NodeCreateRequest, NodeHandle, ObservedCluster, ObservedNetwork, ObservedNode } from '../types.js';
+import type { Driver, ExecOptions, ExecResult, NetworkRequest, NodeCreateRequest, NodeHandle, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
 import { DEFAULT_TIMEOUTS, describeEndpoint } from './connection.js';
 import type { Timeouts } from './connection.js';
 import { HostFactsCache, describeFacts, missingPrerequisites } from './facts.js';
@@ -242,6 +242,18 @@ export class SshDriver implements Driver {
       },
       writeFile: async (path, content, mode, opts) => this.remote.writeFile(await target(opts?.signal), path, content, mode, opts?.signal),
     };
+  }
+
+  /** The host's facts (OS, kernel, binaries and versions, kubelet, sudo) and mk's marker on it. */
+  async nodeReport(cluster: string, name: string, signal?: AbortSignal): Promise<ReportFile[]> {
+    const t = await this.target(cluster, name);
+    const [facts, marker] = await Promise.all([this.facts.of(t, signal), this.readMarker(t, signal)]);
+    const resolved = this.pool.endpoint(t.name);
+    const endpoint = resolved ? describeEndpoint(resolved) : t.address;
+    return [
+      { name: 'host.txt', content: `${endpoint}\n${describeFacts(facts)}\n\n${JSON.stringify(facts, null, 2)}\n` },
+      { name: 'marker.json', content: marker ? JSON.stringify(marker, null, 2) + '\n' : `no mk marker (${MARKER_PATH}) on this host\n` },
+    ];
   }
 
   /** Facts of every desired host (parallel); unreachable ones are left out. Other failures name each host. */
