@@ -5,6 +5,7 @@ import { CommandError, DriverError } from '../errors.js';
 import type {
   Driver,
   ExecOptions,
+  HostFacts,
   ExecResult,
   NetworkRequest,
   NodeCreateRequest,
@@ -24,6 +25,7 @@ export type MemoryMethod =
   | 'removeNode'
   | 'removeVolume'
   | 'removeNetwork'
+  | 'hostFacts'
   | 'exec'
   | 'writeFile';
 
@@ -36,6 +38,8 @@ export interface MemoryDriverOptions {
   failOn?: Partial<Record<MemoryMethod, string | ((subject: string) => boolean)>>;
   /** Result of NodeHandle.exec; default exit 0 with empty output. */
   onExec?: (node: string, argv: readonly string[]) => ExecResult;
+  /** What hostFacts() answers; default: nothing known. */
+  hostFacts?: HostFacts;
 }
 
 interface StoredNode extends ObservedNode {
@@ -73,6 +77,7 @@ export class MemoryDriver implements Driver {
     removeNode: 0,
     removeVolume: 0,
     removeNetwork: 0,
+    hostFacts: 0,
     exec: 0,
     writeFile: 0,
   };
@@ -130,6 +135,10 @@ export class MemoryDriver implements Driver {
   private volumeInUse(volume: string): boolean {
     // Node volumes are named after their node.
     return this.nodes.get(volume.replace(/-var$/, ''))?.volume === volume;
+  }
+
+  hostFacts(signal?: AbortSignal): Promise<HostFacts> {
+    return this.call('hostFacts', 'host', signal, () => structuredClone(this.opts.hostFacts ?? {}));
   }
 
   observe(cluster: string, signal?: AbortSignal): Promise<ObservedCluster> {
