@@ -23,8 +23,8 @@ const GiB = 1024 ** 3;
 /**
  * Measured on running nodes (Kubernetes v1.36.3, containerd, systemd; inotify descriptors held by the
  * node's processes and their watches, /var volume): a kubeadm control plane 29 instances, 249 watches,
- * 1.35 GB; a joined worker 16, 121, 1.2 GB; a node without Kubernetes 7, 22, 13 MB. The budget below
- * rounds up: the kubelet watches more as pods come.
+ * 1.35 GB; a joined worker 16-17, 121-122, 1.2 GB; a node without Kubernetes 7, 22, 13 MB. The budget below
+ * rounds up: the kubelet watches more as pods come. test/e2e/mk-inotify.test.ts measures it again.
  */
 export const NODE_COST: { kubeadm: Record<Role, NodeCost>; none: NodeCost } = {
   kubeadm: {
