@@ -5,8 +5,8 @@ import { CommandError, DriverError } from '../errors.js';
 import type {
   Driver,
   ExecOptions,
-  HostFacts,
   ExecResult,
+  HostFacts,
   NetworkRequest,
   NodeCreateRequest,
   NodeHandle,

@@ -3,7 +3,7 @@
 // every node's processes run as one user), free disk where the engine keeps its data, the
 // capabilities and the memory cgroup the engine must give them. Pure: observe read the facts.
 import { capabilitiesOf } from '../drivers/capabilities.js';
-import type { HostFacts } from '../drivers/types.js';
+import type { HostFacts, InotifyFacts } from '../drivers/types.js';
 import { PlanError } from '../errors.js';
 import type { StepSink } from '../phase/builder.js';
 import { roleText } from '../spec/nodes.js';
@@ -35,7 +35,7 @@ export const NODE_COST: { kubeadm: Record<Role, NodeCost>; none: NodeCost } = {
 };
 
 /** The values kind's known-issues page asks for. */
-export const RECOMMENDED_INOTIFY = { instances: 512, watches: 524_288 } as const;
+const RECOMMENDED_INOTIFY = { instances: 512, watches: 524_288 } as const;
 
 /** The nodes a plan brings up. */
 export interface NodesUp {
@@ -56,7 +56,7 @@ export interface Preflight {
   warnings: string[];
 }
 
-export const nodeCost = (cluster: Cluster, node: DesiredNode): NodeCost =>
+const nodeCost = (cluster: Cluster, node: DesiredNode): NodeCost =>
   cluster.spec.bootstrap === 'kubeadm' ? NODE_COST.kubeadm[node.role] : NODE_COST.none;
 
 const sum = (cluster: Cluster, nodes: DesiredNode[], key: keyof NodeCost): number => nodes.reduce((n, node) => n + nodeCost(cluster, node)[key], 0);
@@ -75,7 +75,7 @@ function nodesText(nodes: DesiredNode[]): string {
 /** The smallest power of two that holds `n`, and never less than kind's value. */
 const limitFor = (n: number, recommended: number): number => Math.max(recommended, 2 ** Math.ceil(Math.log2(Math.max(n, 1))));
 
-function checkInotify(cluster: Cluster, facts: NonNullable<HostFacts['inotify']>, up: DesiredNode[], out: Preflight): void {
+function checkInotify(cluster: Cluster, facts: InotifyFacts, up: DesiredNode[], out: Preflight): void {
   const who = facts.uid === 0 ? "root's" : `uid ${facts.uid}'s`;
   const inUse = (n: number): string => (facts.unreadable > 0 ? `at least ${n}` : String(n));
   const short: string[] = [];
@@ -117,7 +117,7 @@ export function checkHost(cluster: Cluster, host: HostFacts, nodes: NodesUp): Pr
   if (host.inotify && up.length > 0) checkInotify(cluster, host.inotify, up, out);
 
   const diskNeed = sum(cluster, nodes.created, 'diskBytes');
-  if (host.disk && nodes.created.length > 0 && host.disk.freeBytes < diskNeed) {
+  if (host.disk && host.disk.freeBytes < diskNeed) {
     out.problems.push(`disk: ${gib(host.disk.freeBytes)} free in ${host.disk.path} (where the container engine keeps its data), and the ${nodesText(nodes.created)} to create need about ${gib(diskNeed)}`);
     out.fixes.push(`free space in ${host.disk.path}: "docker system prune" removes stopped containers, unused networks, dangling images and build cache; "mk delete NAME" removes a cluster you no longer need`);
   }
@@ -143,7 +143,7 @@ export function checkHost(cluster: Cluster, host: HostFacts, nodes: NodesUp): Pr
 }
 
 /** The refusal: every problem, then every fix, then the override. */
-export function preflightRefusal(cluster: Cluster, nodes: NodesUp, found: Preflight): string {
+function preflightRefusal(cluster: Cluster, nodes: NodesUp, found: Preflight): string {
   const count = countUp(nodes);
   const inotify = found.problems.some((p) => p.startsWith('inotify'))
     ? [
