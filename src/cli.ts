@@ -43,12 +43,16 @@ export function buildProgram(rt: CliRuntime): Command {
   const globals = (cmd: Command): GlobalOptions => ({ ...cmd.optsWithGlobals(), command: cmd.name() }) as GlobalOptions;
   const fileOption = () => new Option('-f, --file <path>', 'cluster spec: a file, a directory of specs, or - for stdin').makeOptionMandatory();
 
+  const skipPreflightOption = () =>
+    new Option('--skip-preflight', 'bring nodes up even where the host would kill them (inotify limits, disk, capabilities, cgroups); each problem becomes a warning');
+
   program
     .command('plan')
     .description('show what apply would change (exit 0 in sync, 2 changes pending, 1 error)')
     .addOption(fileOption())
-    .action(async (opts: { file: string }, cmd: Command) =>
-      rt.run(globals(cmd), async (ctx) => (await import('./commands/apply.js')).plan(ctx, opts.file)),
+    .addOption(skipPreflightOption())
+    .action(async (opts: { file: string; skipPreflight?: boolean }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/apply.js')).plan(ctx, opts.file, { skipPreflight: opts.skipPreflight ?? false })),
     );
 
   const concurrencyOption = () => new Option('--concurrency <n>', 'parallel node and addon operations').argParser(positiveInt).default(DEFAULT_CONCURRENCY);
@@ -60,9 +64,14 @@ export function buildProgram(rt: CliRuntime): Command {
     .addOption(fileOption())
     .addOption(concurrencyOption())
     .addOption(switchContextOption())
-    .action(async (opts: { file: string; concurrency: number; switchContext: boolean }, cmd: Command) =>
+    .addOption(skipPreflightOption())
+    .action(async (opts: { file: string; concurrency: number; switchContext: boolean; skipPreflight?: boolean }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) =>
-        (await import('./commands/apply.js')).apply(ctx, opts.file, { concurrency: opts.concurrency, switchContext: opts.switchContext }),
+        (await import('./commands/apply.js')).apply(ctx, opts.file, {
+          concurrency: opts.concurrency,
+          switchContext: opts.switchContext,
+          skipPreflight: opts.skipPreflight ?? false,
+        }),
       ),
     );
 
@@ -74,12 +83,13 @@ export function buildProgram(rt: CliRuntime): Command {
     .addOption(new Option('--debounce <duration>', 'quiet time after a save before reconciling').argParser(duration).default(75, '75ms'))
     .addOption(concurrencyOption())
     .addOption(switchContextOption())
-    .action(async (opts: { file: string; interval: number; debounce: number; concurrency: number; switchContext: boolean }, cmd: Command) =>
+    .addOption(skipPreflightOption())
+    .action(async (opts: { file: string; interval: number; debounce: number; concurrency: number; switchContext: boolean; skipPreflight?: boolean }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) =>
         (await import('./commands/watch.js')).watch(ctx, opts.file, {
           intervalMs: opts.interval,
           debounceMs: opts.debounce,
-          apply: { concurrency: opts.concurrency, switchContext: opts.switchContext },
+          apply: { concurrency: opts.concurrency, switchContext: opts.switchContext, skipPreflight: opts.skipPreflight ?? false },
         }),
       ),
     );

@@ -11,14 +11,14 @@ import type { LoadedCluster } from '../spec/types.js';
 import { saveLastApplied, saveLastRun, type LastRun } from '../state.js';
 import type { CommandContext } from './context.js';
 
-export async function plan(ctx: CommandContext, target: string): Promise<number> {
+export async function plan(ctx: CommandContext, target: string, opts: { skipPreflight?: boolean } = {}): Promise<number> {
   const specs = await loadSpecs(target, { stdin: ctx.stdin });
   let pending = false;
   let unknown = false;
   for (const spec of specs) {
     const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
     try {
-      const { plan } = await reconcile(spec.cluster, { driver, reporter: ctx.reporter, signal: ctx.signal, mode: 'plan', file: spec.file });
+      const { plan } = await reconcile(spec.cluster, { driver, reporter: ctx.reporter, signal: ctx.signal, mode: 'plan', file: spec.file, skipPreflight: opts.skipPreflight ?? false });
       if (plan.steps.length > 0) pending = true;
       else if (!inSync(plan)) unknown = true;
     } finally {
@@ -33,6 +33,8 @@ export interface ApplyOptions {
   concurrency: number;
   /** Make mk-NAME the current kubeconfig context when it is exported (default true). */
   switchContext?: boolean;
+  /** Bring nodes up even where the host's preflight finds what would kill them (said in warnings). */
+  skipPreflight?: boolean;
 }
 
 /**
@@ -69,6 +71,7 @@ function applyLocked(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOption
         mode: 'apply',
         file: spec.file,
         concurrency: opts.concurrency,
+        skipPreflight: opts.skipPreflight ?? false,
         ...(opts.switchContext !== undefined ? { switchContext: opts.switchContext } : {}),
       });
       await saveLastApplied(spec.cluster);

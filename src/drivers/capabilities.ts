@@ -2,6 +2,7 @@
 // asks here instead of branching on the driver's name. The one place (with src/spec) that does.
 import { MkError } from '../errors.js';
 import type { Cluster } from '../spec/types.js';
+import { REDUCED_CAPABILITIES } from './docker/container-spec.js';
 import type { NetworkRequest, ObservedNode } from './types.js';
 
 export interface DriverCapabilities {
@@ -11,6 +12,8 @@ export interface DriverCapabilities {
   nodeImage: string;
   /** Whether nodes run privileged (hosts always are). */
   privileged: boolean;
+  /** Linux capabilities nodes go without (every other one is asked of the engine that starts them). */
+  droppedCapabilities: readonly string[];
   /** Nodes are machines that outlive the cluster (ssh hosts): deleting the cluster resets each with kubeadm. */
   nodesOutliveCluster: boolean;
   /** The node network is mk's own, so a LoadBalancer address pool can be carved from it (addressPool: auto). */
@@ -33,6 +36,7 @@ export function capabilitiesOf(cluster: Cluster): DriverCapabilities {
         },
         nodeImage: o.image,
         privileged: o.privileged,
+        droppedCapabilities: o.privileged ? [] : REDUCED_CAPABILITIES.CapDrop.map((c) => `CAP_${c}`),
         nodesOutliveCluster: false,
         autoAddressPool: true,
         containerNodes: true,
@@ -46,6 +50,7 @@ export function capabilitiesOf(cluster: Cluster): DriverCapabilities {
       return {
         nodeImage: '',
         privileged: true,
+        droppedCapabilities: [],
         nodesOutliveCluster: true,
         autoAddressPool: false,
         containerNodes: false,

@@ -9,7 +9,9 @@ export type DebugLog = (message: string, context?: Record<string, unknown>) => v
 
 export async function dockerDriver(options: Partial<DockerDriverOptions>, log?: DebugLog): Promise<Driver> {
   const { DockerDriver } = await import('./docker/driver.js');
-  return new DockerDriver({ options: { image: '', privileged: true, ...options }, version: VERSION, ...(log ? { log } : {}) });
+  // MK_HOST_PROC moves the /proc that host facts are read from (tests point it at fake files).
+  const procRoot = process.env.MK_HOST_PROC;
+  return new DockerDriver({ options: { image: '', privileged: true, ...options }, version: VERSION, ...(procRoot ? { procRoot } : {}), ...(log ? { log } : {}) });
 }
 
 export async function driverFor(cluster: Cluster, log?: DebugLog): Promise<Driver> {

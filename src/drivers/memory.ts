@@ -6,6 +6,7 @@ import type {
   Driver,
   ExecOptions,
   ExecResult,
+  HostFacts,
   NetworkRequest,
   NodeCreateRequest,
   NodeHandle,
@@ -25,6 +26,7 @@ export type MemoryMethod =
   | 'removeNode'
   | 'removeVolume'
   | 'removeNetwork'
+  | 'hostFacts'
   | 'exec'
   | 'writeFile';
 
@@ -39,6 +41,8 @@ export interface MemoryDriverOptions {
   onExec?: (node: string, argv: readonly string[]) => ExecResult;
   /** Files of Driver.nodeReport besides node.json (what the node looks like to the driver). */
   onNodeReport?: (node: string) => ReportFile[];
+  /** What hostFacts() answers; default: nothing known. */
+  hostFacts?: HostFacts;
 }
 
 interface StoredNode extends ObservedNode {
@@ -76,6 +80,7 @@ export class MemoryDriver implements Driver {
     removeNode: 0,
     removeVolume: 0,
     removeNetwork: 0,
+    hostFacts: 0,
     exec: 0,
     writeFile: 0,
   };
@@ -133,6 +138,10 @@ export class MemoryDriver implements Driver {
   private volumeInUse(volume: string): boolean {
     // Node volumes are named after their node.
     return this.nodes.get(volume.replace(/-var$/, ''))?.volume === volume;
+  }
+
+  hostFacts(signal?: AbortSignal): Promise<HostFacts> {
+    return this.call('hostFacts', 'host', signal, () => structuredClone(this.opts.hostFacts ?? {}));
   }
 
   observe(cluster: string, signal?: AbortSignal): Promise<ObservedCluster> {

@@ -82,6 +82,35 @@ export interface ObservedCluster {
   kubeconfig?: 'ok' | 'missing';
   /** Addons of a bootstrapped kubeadm cluster, read through its API server. Undefined: not checked (not bootstrapped yet, or the caller did not look). */
   addons?: ObservedAddons;
+  /** The machine the nodes share (Docker: the engine's host); read only when the plan may bring nodes up. Undefined: not read. */
+  host?: HostFacts;
+}
+
+/**
+ * What kills nodes that share a machine's kernel, as read there. Each part is undefined where it
+ * cannot be read (a remote engine's /proc, an engine that does not say).
+ */
+export interface HostFacts {
+  inotify?: InotifyFacts;
+  /** Free space where the engine keeps images, containers and the nodes' volumes. */
+  disk?: { path: string; freeBytes: number };
+  /** Capabilities the engine cannot give a container (missing from its bounding set), e.g. CAP_SYS_RESOURCE in a sandbox. */
+  engineLacksCapabilities?: string[];
+  /** Whether the engine has the memory cgroup controller (the kubelet needs it). */
+  memoryCgroup?: boolean;
+}
+
+export interface InotifyFacts {
+  /** fs.inotify.max_user_instances and max_user_watches: per user, and node processes run as one user (root with a rootful engine). */
+  maxUserInstances: number;
+  maxUserWatches: number;
+  /** The user whose processes were counted (node processes run as it). */
+  uid: number;
+  /** Instances and watches held now by that user's processes. */
+  instancesInUse: number;
+  watchesInUse: number;
+  /** Processes of that user whose descriptors could not be read (mk not running as root): the counts above are a lower bound. */
+  unreadable: number;
 }
 
 /** What the planner needs to know about addons (src/addons/observe.ts fills it in). */
@@ -143,6 +172,8 @@ export interface Driver {
    * run: docker: the container's log and inspect; ssh: the host's facts and mk's marker. Read-only.
    */
   nodeReport(cluster: string, name: string, signal?: AbortSignal): Promise<ReportFile[]>;
+  /** Drivers whose nodes share a machine's kernel (Docker): what that machine has left for more nodes. Read only; called before nodes come up. */
+  hostFacts?(signal?: AbortSignal): Promise<HostFacts>;
   close?(): Promise<void>;
 }
 

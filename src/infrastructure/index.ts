@@ -1,12 +1,22 @@
 // The infrastructure phase: the cluster network, nodes and volumes, through the driver.
-import type { Phase } from '../phase/types.js';
+import type { ObserveContext, Phase } from '../phase/types.js';
+import type { ObservedCluster } from '../drivers/types.js';
+import { classifyNodes, nodesUp } from './plan.js';
+import { countUp } from './preflight.js';
 import { infraKinds, type InfraStep } from './steps.js';
 
-export const infrastructure: Phase<InfraStep> = {
-  name: 'infrastructure',
-  observe: (ctx) => ctx.driver.observe(ctx.cluster, ctx.signal),
-  kinds: infraKinds,
-};
+/**
+ * The driver's view of the cluster; and when the plan will bring nodes up (create, start, replace),
+ * the facts of the machine they share, for the preflight. A plan that brings none up reads nothing more.
+ */
+async function observe(ctx: ObserveContext): Promise<ObservedCluster> {
+  const observed = await ctx.driver.observe(ctx.cluster, ctx.signal);
+  if (ctx.purpose !== 'reconcile' || !ctx.spec || !ctx.driver.hostFacts) return observed;
+  if (countUp(nodesUp(classifyNodes(ctx.spec, observed))) === 0) return observed;
+  return { ...observed, host: await ctx.driver.hostFacts(ctx.signal) };
+}
+
+export const infrastructure: Phase<InfraStep> = { name: 'infrastructure', observe, kinds: infraKinds };
 
 export { planInfrastructure, planInfrastructureDelete, type NodePlan } from './plan.js';
 export type { InfraStep } from './steps.js';

@@ -9,6 +9,7 @@ import type { Action } from '../plan.js';
 import { expandNodes, roleText } from '../spec/nodes.js';
 import type { Cluster, DesiredNode, Role } from '../spec/types.js';
 import { nodeConfigHash, nodeImage } from './node-config.js';
+import { preflightHost, type NodesUp } from './preflight.js';
 import type { InfraStep } from './steps.js';
 
 /** A node whose creation settings changed: removed, then created again. */
@@ -98,30 +99,56 @@ function guardControlPlanes(cluster: Cluster, desired: DesiredNode[], actual: Ob
 const removeStep = (b: StepSink<InfraStep>, o: ObservedNode, role: Role, action: Action, reason: string, after: (string | undefined)[] = []): string =>
   b.add({ kind: 'node.remove', node: o.name, role }, o.name, action, `remove node ${o.name} (${roleText(role)})`, reason, after);
 
-export function planInfrastructure(b: StepSink<InfraStep>, cluster: Cluster, actual: ObservedCluster): NodePlan {
-  const name = cluster.metadata.name;
-  const desired = expandNodes(cluster);
-  const desiredNames = new Set(desired.map((n) => n.name));
-  const observed = new Map(actual.nodes.map((n) => [n.name, n]));
-  const image = nodeImage(cluster);
+/** Every desired node sorted by what it needs: created, changed (replaced), stopped (started), or left alone. */
+export interface NodeClasses {
+  desired: DesiredNode[];
+  observed: Map<string, ObservedNode>;
+  /** Node containers a killed run created but never started: created again. */
+  halfMade: Set<string>;
+  created: DesiredNode[];
+  changed: Omit<Replacement, 'remove' | 'create'>[];
+  stopped: DesiredNode[];
+  /** Unreachable hosts (ssh): never created, replaced or started over. */
+  unreachable: ObservedNode[];
+}
 
-  // Classify every node. A node container that was never started (a run killed mid-create) is
-  // created again: the driver's createNode starts or recreates it.
+export function classifyNodes(cluster: Cluster, actual: ObservedCluster): NodeClasses {
+  const desired = expandNodes(cluster);
+  const observed = new Map(actual.nodes.map((n) => [n.name, n]));
+  // A node container that was never started (a run killed mid-create) is created again: the
+  // driver's createNode starts or recreates it.
   const halfMade = new Set(actual.nodes.filter((n) => n.state === 'created').map((n) => n.name));
-  const created: DesiredNode[] = [];
-  const changed: Omit<Replacement, 'remove' | 'create'>[] = [];
-  const stopped: DesiredNode[] = [];
+  const classes: NodeClasses = { desired, observed, halfMade, created: [], changed: [], stopped: [], unreachable: [] };
   for (const node of desired) {
     const o = observed.get(node.name);
     const hash = nodeConfigHash(cluster, node);
-    // An unreachable host (ssh) is never created, replaced or started over: it is left alone and said so.
-    if (o?.state === 'unreachable') b.warnings.push(`node ${node.name} is unreachable and left alone this run${o.detail ? `: ${o.detail}` : ''}`);
-    else if (!o || (halfMade.has(node.name) && o.configHash === hash)) created.push(node);
-    else if (o.configHash !== hash) changed.push({ node, observed: o, reason: changeReason(cluster, node, o, hash) });
-    else if (o.state !== 'running') stopped.push(node);
+    if (o?.state === 'unreachable') classes.unreachable.push(o);
+    else if (!o || (halfMade.has(node.name) && o.configHash === hash)) classes.created.push(node);
+    else if (o.configHash !== hash) classes.changed.push({ node, observed: o, reason: changeReason(cluster, node, o, hash) });
+    else if (o.state !== 'running') classes.stopped.push(node);
   }
+  return classes;
+}
+
+/** The nodes a plan with these classes brings up (what the host's preflight checks). */
+export const nodesUp = (c: NodeClasses): NodesUp => ({ created: c.created, started: c.stopped, replaced: c.changed.map((r) => r.node) });
+
+export interface InfrastructureOptions {
+  /** Host problems become warnings instead of refusing the plan (--skip-preflight). */
+  skipPreflight?: boolean;
+}
+
+export function planInfrastructure(b: StepSink<InfraStep>, cluster: Cluster, actual: ObservedCluster, opts: InfrastructureOptions = {}): NodePlan {
+  const name = cluster.metadata.name;
+  const classes = classifyNodes(cluster, actual);
+  const { desired, observed, halfMade, created, changed, stopped } = classes;
+  const desiredNames = new Set(desired.map((n) => n.name));
+  const image = nodeImage(cluster);
+  // An unreachable host (ssh) is left alone and said so.
+  for (const o of classes.unreachable) b.warnings.push(`node ${o.name} is unreachable and left alone this run${o.detail ? `: ${o.detail}` : ''}`);
   const leaving = actual.nodes.filter((n) => !desiredNames.has(n.name)).sort((a, b) => b.ordinal - a.ordinal || a.name.localeCompare(b.name));
   guardControlPlanes(cluster, desired, actual, leaving, changed);
+  if (actual.host) preflightHost(b, cluster, actual.host, nodesUp(classes), opts.skipPreflight ?? false);
 
   // The network (when the driver makes one) and the volumes no node uses: before any node is created.
   let network: string | undefined;

@@ -75,10 +75,17 @@ export async function resolveDesired(cluster: Cluster, actual: ObservedCluster, 
   return { addons: await renderAddons(cluster, { specDir: opts.specDir ?? process.cwd(), env: addonEnv(actual), fetch, ...(opts.signal ? { signal: opts.signal } : {}) }) };
 }
 
+export interface PlanOptions {
+  file?: string;
+  resolved?: Resolved;
+  /** What the host's preflight finds becomes warnings instead of refusing the plan (--skip-preflight). */
+  skipPreflight?: boolean;
+}
+
 /** desired (the spec, resolved) + observed -> the plan, phase by phase. Pure: no I/O, deterministic, no secrets. */
-export function planCluster(cluster: Cluster, actual: ObservedCluster, opts: { file?: string; resolved?: Resolved } = {}): ClusterPlan {
+export function planCluster(cluster: Cluster, actual: ObservedCluster, opts: PlanOptions = {}): ClusterPlan {
   const b = new PlanBuilder<Step>();
-  const nodes = planInfrastructure(b, cluster, actual);
+  const nodes = planInfrastructure(b, cluster, actual, { skipPreflight: opts.skipPreflight ?? false });
   const kube = planKubernetes(b, cluster, actual, nodes);
   planAddonSteps(b, cluster, actual, kube, opts.resolved?.addons);
   return finish(b, cluster.metadata.name, opts.file);

@@ -145,6 +145,8 @@ export interface ReconcileOptions {
   concurrency?: number;
   /** Make mk's kubeconfig context the current one (default true). */
   switchContext?: boolean;
+  /** Host problems found before nodes come up are warnings, not a refused plan. */
+  skipPreflight?: boolean;
 }
 
 /** What planning compares the spec with: each phase's part of the actual state. */
@@ -153,13 +155,17 @@ export async function observeCluster(driver: Driver, cluster: Cluster, opts: { s
 }
 
 /** observe -> resolve the spec's files -> plan: the plan mk plan prints, mk status summarises and mk apply runs. */
-export async function planFor(driver: Driver, cluster: Cluster, opts: { signal?: AbortSignal; file?: string } = {}): Promise<{ actual: ObservedCluster; plan: () => ClusterPlan }> {
+export async function planFor(
+  driver: Driver,
+  cluster: Cluster,
+  opts: { signal?: AbortSignal; file?: string; skipPreflight?: boolean } = {},
+): Promise<{ actual: ObservedCluster; plan: () => ClusterPlan }> {
   const signal = opts.signal ? { signal: opts.signal } : {};
   const specDir = opts.file && opts.file !== '-' ? dirname(opts.file) : undefined;
   const actual = await observeCluster(driver, cluster, signal);
   const resolved = await observing(opts.signal, () => resolveDesired(cluster, actual, { ...signal, ...(specDir ? { specDir } : {}) }));
   // Planning may refuse (PlanError): mk status still shows what it observed.
-  return { actual, plan: () => planCluster(cluster, actual, { resolved, ...(opts.file !== undefined ? { file: opts.file } : {}) }) };
+  return { actual, plan: () => planCluster(cluster, actual, { resolved, skipPreflight: opts.skipPreflight ?? false, ...(opts.file !== undefined ? { file: opts.file } : {}) }) };
 }
 
 /** Observation cut short by the signal is an interruption, whatever error the cut made. */
@@ -185,7 +191,9 @@ function executeOptions(opts: { driver: Driver; reporter: Reporter; signal?: Abo
 export async function reconcile(cluster: Cluster, opts: ReconcileOptions): Promise<{ plan: Plan; result?: RunResult }> {
   const { driver, reporter, signal } = opts;
   if (signal?.aborted) throw abortedError(signal);
-  const plan = (await planFor(driver, cluster, { ...(signal ? { signal } : {}), ...(opts.file !== undefined ? { file: opts.file } : {}) })).plan();
+  const plan = (
+    await planFor(driver, cluster, { ...(signal ? { signal } : {}), ...(opts.file !== undefined ? { file: opts.file } : {}), skipPreflight: opts.skipPreflight ?? false })
+  ).plan();
   const specDir = opts.file && opts.file !== '-' ? dirname(opts.file) : undefined;
   reporter.emit({ type: 'plan', plan });
   if (opts.mode === 'plan') return { plan };

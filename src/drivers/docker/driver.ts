@@ -1,12 +1,14 @@
 // The Docker driver: nodes are systemd containers on one labelled bridge network per cluster.
 // Everything is found by mk's labels (src/drivers/labels.ts), never by name patterns.
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, release } from 'node:os';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Driver, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
+import type { Driver, HostFacts, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
 import type { DockerDriverOptions } from '../../spec/types.js';
+import { DEFAULT_PROC_ROOT, freeBytes, missingCapabilities, readInotify } from '../host-facts.js';
 import { LABELS, ownedLabels } from '../labels.js';
 import { DriverError } from '../../errors.js';
 import { nodeContainerOptions, varVolumeName, varVolumeOptions } from './container-spec.js';
@@ -36,6 +38,8 @@ export interface DockerDriverConfig {
   libModules?: HostPathChoice;
   /** Pass /dev/kmsg into unprivileged nodes (default 'auto'). */
   kmsg?: HostPathChoice;
+  /** Where this machine's /proc is read for host facts (default /proc; tests point it at fake files). */
+  procRoot?: string;
 }
 
 /** How often createNode retries when a picked static address or subnet was taken meanwhile. */
@@ -56,6 +60,9 @@ export class DockerDriver implements Driver {
   private readonly log: DockerLog;
   private readonly mountLibModules: boolean;
   private readonly kmsgDevice: boolean;
+  /** The engine's unix socket when it is on this machine. */
+  private readonly socketPath: string | undefined;
+  private readonly procRoot: string;
   /** Serialises address picking + container start per cluster within this process. */
   private readonly clusterLocks = new Map<string, LimitFunction>();
 
@@ -70,10 +77,12 @@ export class DockerDriver implements Driver {
       this.log('docker endpoint', { host: endpoint.host, source: endpoint.source, ...(endpoint.context ? { context: endpoint.context } : {}) });
       this.docker = new Dockerode(endpoint.dockerOptions);
     }
-    const local = typeof (this.docker.modem as { socketPath?: unknown }).socketPath !== 'undefined';
+    const socketPath = (this.docker.modem as { socketPath?: unknown }).socketPath;
+    this.socketPath = typeof socketPath === 'string' ? socketPath : undefined;
+    this.procRoot = config.procRoot ?? DEFAULT_PROC_ROOT;
     // /lib/modules: on by default (cannot be checked on a remote host); /dev/kmsg: nice-to-have only.
-    this.mountLibModules = choose(config.libModules ?? 'auto', local, '/lib/modules', true);
-    this.kmsgDevice = choose(config.kmsg ?? 'auto', local, '/dev/kmsg', false);
+    this.mountLibModules = choose(config.libModules ?? 'auto', this.socketPath !== undefined, '/lib/modules', true);
+    this.kmsgDevice = choose(config.kmsg ?? 'auto', this.socketPath !== undefined, '/dev/kmsg', false);
   }
 
   networkName(cluster: string): string {
@@ -105,6 +114,38 @@ export class DockerDriver implements Driver {
       if (name) names.add(name);
     }
     return [...names].sort();
+  }
+
+  /**
+   * The engine's cgroup facts; and when it runs on this machine's kernel (a local socket, the same
+   * kernel release: not a Docker Desktop VM), this machine's inotify limits and what the nodes' user
+   * holds of them (root, or this user for a rootless engine), free space in the engine's data root,
+   * and the capabilities missing from the engine's bounding set (its pid file sits next to its socket).
+   */
+  async hostFacts(signal?: AbortSignal): Promise<HostFacts> {
+    throwIfAborted(signal, 'docker info');
+    this.log('docker info');
+    type Info = { DockerRootDir?: string; MemoryLimit?: boolean; KernelVersion?: string; SecurityOptions?: string[] };
+    // dockerode passes an abort signal to /info; its types do not declare the options.
+    const readInfo = this.docker.info.bind(this.docker) as unknown as (opts: { abortSignal?: AbortSignal }) => Promise<Info>;
+    let info: Info;
+    try {
+      info = await readInfo(withSignal({}, signal));
+    } catch (err) {
+      throw wrapDockerError('docker info', err);
+    }
+    const facts: HostFacts = typeof info.MemoryLimit === 'boolean' ? { memoryCgroup: info.MemoryLimit } : {};
+    if (!this.socketPath || info.KernelVersion !== release()) return facts;
+    const rootless = (info.SecurityOptions ?? []).some((o) => o.includes('name=rootless'));
+    const [inotify, free, lacks] = await Promise.all([
+      readInotify(this.procRoot, rootless ? (process.getuid?.() ?? 0) : 0),
+      info.DockerRootDir ? freeBytes(info.DockerRootDir) : undefined,
+      missingCapabilities(this.procRoot, join(dirname(this.socketPath), 'docker.pid')),
+    ]);
+    if (inotify) facts.inotify = inotify;
+    if (free !== undefined && info.DockerRootDir) facts.disk = { path: info.DockerRootDir, freeBytes: free };
+    if (lacks) facts.engineLacksCapabilities = lacks;
+    return facts;
   }
 
   // ---- network -----------------------------------------------------------------------------
