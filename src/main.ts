@@ -10,9 +10,8 @@ import { redact } from './redact.js';
 import { VERSION } from './version.js';
 
 async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  // Loaded on use: `mk --version` stays light.
+  return (await import('./spec/load.js')).readSpecSource();
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,9 +1,11 @@
 // Loading cluster specs: YAML text -> validated, defaulted LoadedCluster, with every problem
 // reported at once as a SpecError carrying file:line:column and the data path.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SpecError } from '../errors.js';
 import type { SpecProblem } from '../errors.js';
+import { SPEC_LIMITS, sizeProblem } from './bounds.js';
 import { applyDefaults } from './defaults.js';
 import type { ClusterInput } from './input.js';
 import { parseYamlDocuments, YamlSyntaxError } from './positions.js';
@@ -34,12 +36,14 @@ interface Parsed {
 }
 
 function parseWithPositions(text: string, file: string): Parsed {
+  const tooLarge = sizeProblem(Buffer.byteLength(text, 'utf8'));
+  if (tooLarge) return { clusters: [], problems: [fileProblem(file, tooLarge)] };
   let docs;
   try {
     docs = parseYamlDocuments(text);
   } catch (err) {
     if (err instanceof YamlSyntaxError) {
-      return { clusters: [], problems: [{ file, ...err.position, path: '', message: err.message }] };
+      return { clusters: [], problems: [{ file, ...err.position, path: err.path, message: err.message }] };
     }
     throw err;
   }
@@ -102,9 +106,18 @@ export function parseSpec(text: string, file: string): LoadedCluster {
   return all[0]!;
 }
 
-async function readStdin(): Promise<string> {
+/**
+ * The text of a spec file or of standard input (the default), read up to one byte past the size
+ * limit: an endless stream (`-f - < /dev/zero`) or a 20 MB file is read no further, then refused.
+ */
+export async function readSpecSource(input: AsyncIterable<Buffer> = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  let bytes = 0;
+  for await (const chunk of input) {
+    chunks.push(chunk);
+    bytes += chunk.length;
+    if (bytes > SPEC_LIMITS.fileBytes) break;
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -142,7 +155,7 @@ export async function loadSpecs(target: string, opts: LoadOptions = {}): Promise
   for (const file of files) {
     let text: string;
     try {
-      text = file === '-' ? await (opts.stdin ?? readStdin)() : await readFile(file, 'utf8');
+      text = file === '-' ? await (opts.stdin ?? readSpecSource)() : await readSpecSource(createReadStream(file));
     } catch (err) {
       problems.push(fileProblem(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`));
       continue;
