@@ -97,7 +97,7 @@ function checkAddress(value: unknown, path: string, out: Issue[]): void {
   }
 }
 
-/** A path relative to the spec file: not absolute, no URL, no control characters. */
+/** A path relative to the spec file: not absolute, no URL, no control characters, no `..` segment. */
 function checkRelativePath(value: string, path: string, what: string, out: Issue[]): boolean {
   if (value.trim() === '') {
     out.push({ path, message: `${what} must not be empty` });
@@ -107,6 +107,9 @@ function checkRelativePath(value: string, path: string, what: string, out: Issue
     out.push({ path, message: `${what} ${quote(value)} must be relative to the spec file, not absolute` });
   } else if (/^[a-z][a-z0-9+.-]*:/i.test(value)) {
     out.push({ path, message: `${what} ${quote(value)} must be a relative path` });
+  } else if (value.split(/[\\/]/).includes('..')) {
+    // Even a/../b: when a is a symlink, the system resolves it from where the link points.
+    out.push({ path, message: `${what} ${quote(value)} must not contain "..": it names a file in the spec's folder or below` });
   } else {
     return true;
   }
