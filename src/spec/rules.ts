@@ -379,6 +379,9 @@ function checkAddons(spec: Obj, out: Issue[]): void {
     } else if (addon.sha256 !== undefined && !isUrl) {
       out.push({ path: joinPath(p, 'sha256'), message: 'sha256 only applies to manifests from an https:// URL', at: 'key' });
     }
+    if (manifests !== undefined && addon.options !== undefined) {
+      out.push({ path: joinPath(p, 'options'), message: 'options are for addons of mk\'s catalog; an addon with manifests: has none (remove options)', at: 'key' });
+    }
     checkCatalogAddon(addon, name, p, out);
   });
   checkAddonDependencies(spec, out);
