@@ -16,7 +16,7 @@ import type { Cluster, LoadedCluster } from './types.js';
 import { validateCluster } from './validate.js';
 
 export interface LoadOptions {
-  /** Reads all of standard input; used when the target is `-`. Default: process.stdin. */
+  /** Reads standard input; used when the target is `-`. Default: readSpecSource (process.stdin, up to the size limit). */
   stdin?: () => Promise<string>;
 }
 

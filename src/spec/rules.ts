@@ -380,7 +380,7 @@ function checkAddons(spec: Obj, out: Issue[]): void {
       out.push({ path: joinPath(p, 'sha256'), message: 'sha256 only applies to manifests from an https:// URL', at: 'key' });
     }
     if (manifests !== undefined && addon.options !== undefined) {
-      out.push({ path: joinPath(p, 'options'), message: 'options are for addons of mk\'s catalog; an addon with manifests: has none (remove options)', at: 'key' });
+      out.push({ path: joinPath(p, 'options'), message: "options are for addons of mk's catalog; an addon with manifests: has none (remove options)", at: 'key' });
     }
     checkCatalogAddon(addon, name, p, out);
   });

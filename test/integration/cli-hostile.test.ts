@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Background, buildCli, MK } from '../helpers/cli.js';
+import { billionLaughs } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
 import { labelled, removeLabelled, testEnv, uniqueClusterName, type TestEnv } from './helpers.js';
 
@@ -25,11 +26,8 @@ afterAll(async () => {
 });
 
 /** A cluster whose user-manifest addon carries 9^10 values once its aliases are expanded. */
-function laughs(cluster: string): string {
-  const levels = [`        a0: &a0 [${Array(9).fill('lol').join(', ')}]`];
-  for (let i = 1; i < 10; i++) levels.push(`        a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
-  return `apiVersion: mk.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: ${cluster}\nspec:\n  addons:\n    - name: mine\n      manifests: app.yaml\n      options:\n${levels.join('\n')}\n`;
-}
+const laughs = (cluster: string): string =>
+  `apiVersion: mk.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: ${cluster}\nspec:\n  addons:\n    - name: mine\n      manifests: app.yaml\n      options:\n${billionLaughs(8)}`;
 
 interface Exit {
   code: number | null;

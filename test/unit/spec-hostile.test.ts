@@ -11,6 +11,7 @@ import { ManifestOutsideError } from '../../src/manifests/errors.js';
 import { resolveLocalManifests } from '../../src/manifests/load.js';
 import { SPEC_LIMITS } from '../../src/spec/bounds.js';
 import { loadSpecs, parseSpecs, readSpecSource } from '../../src/spec/load.js';
+import { billionLaughs } from '../helpers/spec.js';
 
 const HEAD = 'apiVersion: mk.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: hostile\n';
 const CM = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n';
@@ -116,14 +117,6 @@ describe('options of an addon with manifests', () => {
   });
 });
 
-/** A billion laughs under `indent`: 10 levels of 9 aliases each, 9^10 values once expanded. */
-function laughs(indent: number): string {
-  const pad = ' '.repeat(indent);
-  const lines = [`${pad}a0: &a0 [${Array(9).fill('lol').join(', ')}]`];
-  for (let i = 1; i < 10; i++) lines.push(`${pad}a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
-  return lines.join('\n') + '\n';
-}
-
 /**
  * Where the laughs are refused: the second alias on the a4 line (a1 to a3 and a4[0] add 15,670
  * values, a4[1] 7,381 more, past 20,000).
@@ -139,13 +132,13 @@ const LAUGHS = 'YAML aliases expand the file past 20000 values (a "billion laugh
 
 describe('size and alias expansion', () => {
   const cases: Record<string, [text: string, path: string]> = {
-    'metadata.labels': [`${HEAD}  labels:\n${laughs(4)}`, 'metadata.labels'],
-    'an unknown field': [`${HEAD}spec:\n  junk:\n${laughs(4)}`, 'spec.junk'],
-    'a pool': [`${HEAD}spec:\n  nodes:\n    - name: cp\n      role: control-plane\n      count: 1\n      labels:\n${laughs(8)}`, 'spec.nodes[0].labels'],
-    'a catalog addon': [`${HEAD}spec:\n  addons:\n    - name: metrics-server\n      options:\n${laughs(8)}`, 'spec.addons[0].options'],
-    'an addon with manifests': [`${HEAD}spec:\n  addons:\n    - name: mine\n      manifests: app.yaml\n      options:\n${laughs(8)}`, 'spec.addons[0].options'],
-    'a second document': [`${HEAD}---\n${HEAD.replace('hostile', 'second')}  labels:\n${laughs(4)}`, 'metadata.labels'],
-    'the root of a document': [laughs(0), ''],
+    'metadata.labels': [`${HEAD}  labels:\n${billionLaughs(4)}`, 'metadata.labels'],
+    'an unknown field': [`${HEAD}spec:\n  junk:\n${billionLaughs(4)}`, 'spec.junk'],
+    'a pool': [`${HEAD}spec:\n  nodes:\n    - name: cp\n      role: control-plane\n      count: 1\n      labels:\n${billionLaughs(8)}`, 'spec.nodes[0].labels'],
+    'a catalog addon': [`${HEAD}spec:\n  addons:\n    - name: metrics-server\n      options:\n${billionLaughs(8)}`, 'spec.addons[0].options'],
+    'an addon with manifests': [`${HEAD}spec:\n  addons:\n    - name: mine\n      manifests: app.yaml\n      options:\n${billionLaughs(8)}`, 'spec.addons[0].options'],
+    'a second document': [`${HEAD}---\n${HEAD.replace('hostile', 'second')}  labels:\n${billionLaughs(4)}`, 'metadata.labels'],
+    'the root of a document': [billionLaughs(0), ''],
   };
   it.each(Object.entries(cases))('a billion laughs in %s is refused in under a second at the alias that goes past the limit', async (_, [text, path]) => {
     const [where, line, column] = fourthLevel(text, path);
