@@ -1,6 +1,7 @@
 // Entry point: parse the command line, run one command, print errors in one place, exit with a
 // documented code (see README "Exit codes"). bin/mk.js sets the exit code; process.exit is called only
-// here, for a second Ctrl-C (forced exit) and a reader of stdout that went away (EPIPE).
+// here, for a second Ctrl-C or a command still running 1.5 s after the first (forced exit), and a
+// reader of stdout that went away (EPIPE).
 import { CommanderError } from 'commander';
 import { buildProgram, type GlobalOptions } from './cli.js';
 import type { CommandContext } from './commands/context.js';
@@ -10,10 +11,12 @@ import { RunLogs } from './output/run-log.js';
 import { redact } from './redact.js';
 import { VERSION } from './version.js';
 
+/** After the first Ctrl-C or SIGTERM, what runs gets this long to stop before mk exits anyway. */
+const STOP_GRACE_MS = 1500;
+
 async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  // Loaded on use: `mk --version` stays light.
+  return (await import('./spec/load.js')).readSpecSource();
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -61,6 +64,13 @@ async function runCommand(opts: GlobalOptions, argv: readonly string[], fn: (ctx
     }
     reporter.emit({ type: 'warning', message: `${sig} received: stopping (an interrupted apply converges when run again; ${sig} again forces the exit)` });
     controller.abort(new Error(`interrupted by ${sig}`));
+    // Whatever does not heed the abort (a read of stdin that never ends, a call without a signal)
+    // does not keep mk running: unref'd, so a command that stops in time exits with its own code.
+    setTimeout(() => {
+      reporter.close();
+      process.stderr.write(`\nstill running ${STOP_GRACE_MS / 1000} s after ${sig}: exiting\n`);
+      process.exit(EXIT.interrupted);
+    }, STOP_GRACE_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

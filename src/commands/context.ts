@@ -9,7 +9,7 @@ export interface CommandContext {
   verbose: number;
   /** Aborted on Ctrl-C / SIGTERM. */
   signal: AbortSignal;
-  /** Reads all of stdin (for `-f -`). */
+  /** Reads stdin (for `-f -`), no further than a spec may be long. */
   stdin: () => Promise<string>;
   /** Plain lines for command results that are not events (status tables, kubeconfig). */
   print: (line: string) => void;

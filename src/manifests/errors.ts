@@ -49,3 +49,6 @@ export class AddonNotReadyError extends MkError {
 
 /** User manifests that cannot be used (outside the spec's folder, a kustomization, a download that fails or does not match its sha256...). */
 export class ManifestError extends MkError {}
+
+/** A manifest path that leads outside the spec's folder (through `..`, a symlink or a symlinked folder). */
+export class ManifestOutsideError extends ManifestError {}

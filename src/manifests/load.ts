@@ -5,7 +5,7 @@ import { mkdir, readFile, readdir, realpath, rename, stat, writeFile } from 'nod
 import { homedir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import { ManifestError } from './errors.js';
+import { ManifestError, ManifestOutsideError } from './errors.js';
 import type { K8sObject } from './types.js';
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
@@ -30,6 +30,21 @@ export function isInside(base: string, child: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
+function throughSymlink(relative: string, real: string, base: string): ManifestOutsideError {
+  return new ManifestOutsideError(`manifests "${relative}" resolves to ${real}, outside the spec's folder ${base} (through a symlink)`);
+}
+
+/** The real path of the deepest folder of `target` that exists (a missing file may still lie under a symlinked folder). */
+async function realAncestor(target: string): Promise<string> {
+  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+    try {
+      return await realpath(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dir === path.dirname(dir)) throw err;
+    }
+  }
+}
+
 /**
  * The real path of a manifest file or folder named relative to the spec's folder. Refused if it,
  * or any file under it, resolves (through .. or symlinks) outside the spec's real folder.
@@ -39,15 +54,17 @@ export async function resolveLocalManifests(specDir: string, relative: string): 
   if (path.isAbsolute(relative)) throw new ManifestError(`manifests "${relative}" must be relative to the spec file`);
   const base = await realpath(specDir);
   const target = path.resolve(base, relative);
-  if (!isInside(base, target)) throw new ManifestError(`manifests "${relative}" is outside the spec's folder ${base}`);
+  if (!isInside(base, target)) throw new ManifestOutsideError(`manifests "${relative}" is outside the spec's folder ${base}`);
   let real: string;
   try {
     real = await realpath(target);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ManifestError(`manifests "${relative}" not found (looked at ${target})`);
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const folder = await realAncestor(target);
+    if (!isInside(base, folder)) throw throughSymlink(relative, folder, base);
+    throw new ManifestError(`manifests "${relative}" not found (looked at ${target})`);
   }
-  if (!isInside(base, real)) throw new ManifestError(`manifests "${relative}" resolves to ${real}, outside the spec's folder ${base} (through a symlink)`);
+  if (!isInside(base, real)) throw throughSymlink(relative, real, base);
   const st = await stat(real);
   if (st.isFile()) {
     refuseKustomization(real, relative);
@@ -60,7 +77,7 @@ export async function resolveLocalManifests(specDir: string, relative: string): 
     for (const e of entries) {
       const p = path.join(dir, e.name);
       const r = await realpath(p);
-      if (!isInside(base, r)) throw new ManifestError(`manifests "${path.relative(base, p)}" resolves to ${r}, outside the spec's folder ${base} (through a symlink)`);
+      if (!isInside(base, r)) throw throughSymlink(path.relative(base, p), r, base);
       const s = await stat(r);
       if (s.isFile()) refuseKustomization(e.name, path.relative(base, p));
       if (s.isDirectory()) await walk(p);

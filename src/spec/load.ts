@@ -1,9 +1,13 @@
 // Loading cluster specs: YAML text -> validated, defaulted LoadedCluster, with every problem
 // reported at once as a SpecError carrying file:line:column and the data path.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SpecError } from '../errors.js';
 import type { SpecProblem } from '../errors.js';
+import { ManifestOutsideError } from '../manifests/errors.js';
+import { resolveLocalManifests } from '../manifests/load.js';
+import { SPEC_LIMITS, sizeProblem } from './bounds.js';
 import { applyDefaults } from './defaults.js';
 import type { ClusterInput } from './input.js';
 import { parseYamlDocuments, YamlSyntaxError } from './positions.js';
@@ -12,20 +16,30 @@ import type { Cluster, LoadedCluster } from './types.js';
 import { validateCluster } from './validate.js';
 
 export interface LoadOptions {
-  /** Reads all of standard input; used when the target is `-`. Default: process.stdin. */
+  /** Reads standard input; used when the target is `-`. Default: readSpecSource (process.stdin, up to the size limit). */
   stdin?: () => Promise<string>;
+}
+
+/** The folder a spec's relative paths are resolved against: its file's, or the working directory for stdin. */
+function specDir(file: string): string {
+  return file === '-' ? process.cwd() : path.dirname(path.resolve(file));
+}
+
+/** The local paths a cluster names (CNI manifest, addon manifests), each with its data path. */
+function localPaths(cluster: Cluster): { path: string; relative: string }[] {
+  const out: { path: string; relative: string }[] = [];
+  const cni = cluster.spec.networking.cni;
+  if (cni !== 'auto' && cni !== 'none') out.push({ path: 'spec.networking.cni', relative: cni });
+  cluster.spec.addons.forEach((addon, i) => {
+    if (addon.manifests !== undefined && !/^https:\/\//.test(addon.manifests)) out.push({ path: `spec.addons[${i}].manifests`, relative: addon.manifests });
+  });
+  return out;
 }
 
 /** Local files a cluster refers to (CNI manifest, addon manifests), resolved against the spec's directory. */
 export function specReferences(cluster: Cluster, file: string): string[] {
-  const base = file === '-' ? process.cwd() : path.dirname(path.resolve(file));
-  const refs: string[] = [];
-  const cni = cluster.spec.networking.cni;
-  if (cni !== 'auto' && cni !== 'none') refs.push(path.resolve(base, cni));
-  for (const addon of cluster.spec.addons) {
-    if (addon.manifests !== undefined && !/^https:\/\//.test(addon.manifests)) refs.push(path.resolve(base, addon.manifests));
-  }
-  return [...new Set(refs)];
+  const base = specDir(file);
+  return [...new Set(localPaths(cluster).map((p) => path.resolve(base, p.relative)))];
 }
 
 interface Parsed {
@@ -34,12 +48,14 @@ interface Parsed {
 }
 
 function parseWithPositions(text: string, file: string): Parsed {
+  const tooLarge = sizeProblem(Buffer.byteLength(text, 'utf8'));
+  if (tooLarge) return { clusters: [], problems: [fileProblem(file, tooLarge)] };
   let docs;
   try {
     docs = parseYamlDocuments(text);
   } catch (err) {
     if (err instanceof YamlSyntaxError) {
-      return { clusters: [], problems: [{ file, ...err.position, path: '', message: err.message }] };
+      return { clusters: [], problems: [{ file, ...err.position, path: err.path, message: err.message }] };
     }
     throw err;
   }
@@ -102,14 +118,42 @@ export function parseSpec(text: string, file: string): LoadedCluster {
   return all[0]!;
 }
 
-async function readStdin(): Promise<string> {
+/**
+ * The text of a spec file or of standard input (the default), read up to one byte past the size
+ * limit: an endless stream (`-f - < /dev/zero`) or a 20 MB file is read no further, then refused.
+ */
+export async function readSpecSource(input: AsyncIterable<Buffer> = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  let bytes = 0;
+  for await (const chunk of input) {
+    chunks.push(chunk);
+    bytes += chunk.length;
+    if (bytes > SPEC_LIMITS.fileBytes) break;
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
 function fileProblem(file: string, message: string): SpecProblem {
   return { file, line: 1, column: 1, path: '', message };
+}
+
+/**
+ * Manifest paths that lead outside the spec's folder through the file system (a symlink, a file
+ * under a symlinked folder, a symlink inside a manifests folder); `..` is refused by the rules
+ * already. Other problems with the files (missing, a kustomization) are left to when they are read.
+ */
+async function outsideProblems(c: Parsed['clusters'][number]): Promise<SpecProblem[]> {
+  const { file, cluster } = c.loaded;
+  const problems: SpecProblem[] = [];
+  for (const ref of localPaths(cluster)) {
+    try {
+      await resolveLocalManifests(specDir(file), ref.relative);
+    } catch (err) {
+      if (!(err instanceof ManifestOutsideError)) continue;
+      problems.push({ file, ...c.positions.at(ref.path), path: ref.path, message: err.message });
+    }
+  }
+  return problems;
 }
 
 /** The files a target names: `-`, one file, or every *.yaml / *.yml directly in a directory (sorted). */
@@ -134,7 +178,8 @@ async function sources(target: string): Promise<{ files: string[]; problems: Spe
 
 /**
  * Load every cluster of a file, a directory (its *.yaml / *.yml files, not recursive) or `-` (stdin).
- * Problems from all files are collected and thrown as one SpecError; a cluster name defined twice is one.
+ * Problems from all files are collected and thrown as one SpecError; a cluster name defined twice is one,
+ * and so is a manifest path that the file system leads outside the spec's folder.
  */
 export async function loadSpecs(target: string, opts: LoadOptions = {}): Promise<LoadedCluster[]> {
   const { files, problems } = await sources(target);
@@ -142,7 +187,7 @@ export async function loadSpecs(target: string, opts: LoadOptions = {}): Promise
   for (const file of files) {
     let text: string;
     try {
-      text = file === '-' ? await (opts.stdin ?? readStdin)() : await readFile(file, 'utf8');
+      text = file === '-' ? await (opts.stdin ?? readSpecSource)() : await readSpecSource(createReadStream(file));
     } catch (err) {
       problems.push(fileProblem(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`));
       continue;
@@ -151,6 +196,7 @@ export async function loadSpecs(target: string, opts: LoadOptions = {}): Promise
     problems.push(...parsed.problems);
     clusters.push(...parsed.clusters);
   }
+  for (const c of clusters) problems.push(...(await outsideProblems(c)));
   problems.push(...duplicateProblems(clusters));
   if (problems.length > 0) throw new SpecError(problems);
   return clusters.map((c) => c.loaded);

@@ -10,6 +10,7 @@
 // are handled by dropping siblings that a re-read starts at or before, and by unwrapping. Values that
 // have no node of their own (merged `<<` keys) fall back to the nearest enclosing path.
 import yaml from 'js-yaml';
+import { AliasBudget, SPEC_LIMITS, TOO_MANY_VALUES } from './bounds.js';
 import { joinPath, parentPath } from './paths.js';
 
 export interface Position {
@@ -64,10 +65,12 @@ export interface ParsedDocument {
   positions: PositionMap;
 }
 
+/** YAML mk does not read: invalid, or past a limit of SPEC_LIMITS (then `path` may say where). */
 export class YamlSyntaxError extends Error {
   constructor(
     message: string,
     readonly position: Position,
+    readonly path = '',
   ) {
     super(message);
     this.name = 'YamlSyntaxError';
@@ -155,9 +158,18 @@ function record(node: Node, path: string, values: Map<string, number>, keys: Map
   }
 }
 
+/** Thrown from the listener to stop js-yaml once the file holds too many values. */
+class TooManyValues extends Error {
+  constructor(readonly offset: number) {
+    super(TOO_MANY_VALUES);
+  }
+}
+
 /**
  * Parse every document of a YAML stream. Empty documents (a trailing `---`) are dropped.
- * Throws YamlSyntaxError with a 1-based position on invalid YAML.
+ * Throws YamlSyntaxError with a 1-based position on invalid YAML, and on YAML past SPEC_LIMITS
+ * (values written or expanded through aliases, recursive aliases, nesting, merge keys): parsing
+ * stops at the limit, so a hostile file costs no more than a large valid one.
  */
 export function parseYamlDocuments(source: string): ParsedDocument[] {
   // js-yaml drops a leading BOM, which would shift every offset by one; drop it here instead.
@@ -165,9 +177,17 @@ export function parseYamlDocuments(source: string): ParsedDocument[] {
   const lineStarts = computeLineStarts(text);
   const stack: Node[] = [];
   const roots: Node[] = [];
+  // Values are counted by where they start: a re-read, or a mapping and its first key, count once.
+  let written = 0;
+  let furthest = -1;
   const listener = (event: 'open' | 'close', state: { position: number; result: unknown }): void => {
     if (event === 'open') {
-      stack.push({ start: contentStart(text, state.position), result: undefined, children: [] });
+      const start = contentStart(text, state.position);
+      if (start > furthest) {
+        furthest = start;
+        if (++written > SPEC_LIMITS.values) throw new TooManyValues(start);
+      }
+      stack.push({ start, result: undefined, children: [] });
       return;
     }
     const node = stack.pop();
@@ -185,8 +205,11 @@ export function parseYamlDocuments(source: string): ParsedDocument[] {
   };
   let docs: unknown[];
   try {
-    docs = yaml.loadAll(text, undefined, { listener: listener as never });
+    // maxDepth and maxTotalMergeKeys are js-yaml 4.3's own bounds (not in its type definitions yet).
+    const options = { listener, maxDepth: SPEC_LIMITS.depth, maxTotalMergeKeys: SPEC_LIMITS.mergeKeys };
+    docs = yaml.loadAll(text, undefined, options as yaml.LoadOptions);
   } catch (err) {
+    if (err instanceof TooManyValues) throw new YamlSyntaxError(err.message, offsetToPosition(lineStarts, err.offset));
     if (err instanceof yaml.YAMLException) {
       const mark = err.mark as { line?: number; column?: number } | undefined;
       throw new YamlSyntaxError(`invalid YAML: ${err.reason}`, {
@@ -197,13 +220,18 @@ export function parseYamlDocuments(source: string): ParsedDocument[] {
     throw err;
   }
   const out: ParsedDocument[] = [];
+  const aliases = new AliasBudget(SPEC_LIMITS.values - written);
   docs.forEach((data, i) => {
     if (data === null || data === undefined) return;
     const values = new Map<string, number>();
     const keys = new Map<string, number>();
     const root = roots[i];
     if (root) record(root, '', values, keys);
-    out.push({ data, positions: new PositionMap(text, lineStarts, values, keys) });
+    const positions = new PositionMap(text, lineStarts, values, keys);
+    // Before anything walks the document: past this point it is no larger than its text says.
+    const expanded = aliases.check(data);
+    if (expanded) throw new YamlSyntaxError(expanded.message, positions.at(expanded.path), expanded.path);
+    out.push({ data, positions });
   });
   return out;
 }

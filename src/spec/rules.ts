@@ -97,7 +97,7 @@ function checkAddress(value: unknown, path: string, out: Issue[]): void {
   }
 }
 
-/** A path relative to the spec file: not absolute, no URL, no control characters. */
+/** A path relative to the spec file: not absolute, no URL, no control characters, no `..` segment. */
 function checkRelativePath(value: string, path: string, what: string, out: Issue[]): boolean {
   if (value.trim() === '') {
     out.push({ path, message: `${what} must not be empty` });
@@ -107,6 +107,9 @@ function checkRelativePath(value: string, path: string, what: string, out: Issue
     out.push({ path, message: `${what} ${quote(value)} must be relative to the spec file, not absolute` });
   } else if (/^[a-z][a-z0-9+.-]*:/i.test(value)) {
     out.push({ path, message: `${what} ${quote(value)} must be a relative path` });
+  } else if (value.split(/[\\/]/).includes('..')) {
+    // Even a/../b: when a is a symlink, the system resolves it from where the link points.
+    out.push({ path, message: `${what} ${quote(value)} must not contain "..": it names a file in the spec's folder or below` });
   } else {
     return true;
   }
@@ -375,6 +378,9 @@ function checkAddons(spec: Obj, out: Issue[]): void {
       out.push({ path: joinPath(p, 'sha256'), message: `${quote(sha)} is not a SHA-256 digest (64 lowercase hex digits)` });
     } else if (addon.sha256 !== undefined && !isUrl) {
       out.push({ path: joinPath(p, 'sha256'), message: 'sha256 only applies to manifests from an https:// URL', at: 'key' });
+    }
+    if (manifests !== undefined && addon.options !== undefined) {
+      out.push({ path: joinPath(p, 'options'), message: "options are for addons of mk's catalog; an addon with manifests: has none (remove options)", at: 'key' });
     }
     checkCatalogAddon(addon, name, p, out);
   });

@@ -52,3 +52,11 @@ export const controlPlanes = (nodes: number | Array<string | HostSpec>): PoolSpe
 
 /** Pool "w": `count` Docker nodes, or one node per host address. */
 export const workers = (nodes: number | Array<string | HostSpec>): PoolSpec => pool('w', 'worker', nodes);
+
+/** YAML lines of a "billion laughs" mapping at `indent`: 10 levels of 9 aliases each, 9^10 values once expanded. */
+export function billionLaughs(indent: number): string {
+  const pad = ' '.repeat(indent);
+  const lines = [`${pad}a0: &a0 [${Array(9).fill('lol').join(', ')}]`];
+  for (let i = 1; i < 10; i++) lines.push(`${pad}a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+  return lines.join('\n') + '\n';
+}
