@@ -134,9 +134,9 @@ describe.skipIf(skip)(`health: seen by plan and status, repaired by apply (${k8s
     expect(await read('cluster/nodes.txt')).toMatch(new RegExp(`^${worker} +Ready +<none> `, 'm'));
     expect(await read('cluster/pods.txt')).toMatch(/^kube-system +coredns-\S+ +1\/1 +Running /m);
     expect(await read('cluster/events.txt')).toMatch(/^NAMESPACE +LAST SEEN +TYPE +REASON +OBJECT/);
-    // The three applies of this file, each with its debug lines.
+    // The four applies of this file (the first one killed), each with its debug lines.
     const runs = files.filter((f) => f.startsWith('mk/runs/'));
-    expect(runs.filter((f) => /-apply-\d+\.log$/.test(f))).toHaveLength(3);
+    expect(runs.filter((f) => /-apply-\d+\.log$/.test(f))).toHaveLength(4);
     expect(await read(runs[0]!)).toMatch(/"type":"debug".*\n[\s\S]*"type":"step.finished"/);
     // No key of the cluster and no admin credential in any file: the control plane's own are read to compare.
     const onCp = async (path: string) => (await execFileP('docker', ['exec', `${name}-cp-1`, 'cat', path])).stdout;
