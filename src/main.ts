@@ -2,13 +2,11 @@
 // documented code (see README "Exit codes"). bin/mk.js sets the exit code; process.exit is called only
 // here, for a second Ctrl-C or a command still running 1.5 s after the first (forced exit), and a
 // reader of stdout that went away (EPIPE).
-import { CommanderError } from 'commander';
-import { buildProgram, type GlobalOptions } from './cli.js';
+// Only the version is imported up front: `mk --version` prints it without loading commander or any
+// command (it is measured against `node -e 0`); everything else loads once it is needed.
+import type { GlobalOptions } from './cli.js';
 import type { CommandContext } from './commands/context.js';
 import { EXIT, MkError, SpecError } from './errors.js';
-import { createReporter } from './output/reporters.js';
-import { RunLogs } from './output/run-log.js';
-import { redact } from './redact.js';
 import { VERSION } from './version.js';
 
 /** After the first Ctrl-C or SIGTERM, what runs gets this long to stop before mk exits anyway. */
@@ -20,6 +18,11 @@ async function readStdin(): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const [{ buildProgram }, { CommanderError }] = await Promise.all([import('./cli.js'), import('commander')]);
   let exitCode: number = EXIT.ok;
   const program = buildProgram({
     version: VERSION,
@@ -41,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function runCommand(opts: GlobalOptions, argv: readonly string[], fn: (ctx: CommandContext) => Promise<number>): Promise<number> {
+  const [{ createReporter }, { RunLogs }, { redact }] = await Promise.all([import('./output/reporters.js'), import('./output/run-log.js'), import('./redact.js')]);
   const reporter = await createReporter(opts.output, opts.verbose);
   let logWarned = false;
   const runLogs = new RunLogs({
