@@ -1,6 +1,6 @@
 // What every command receives from the CLI layer.
 import type { Reporter } from '../log.js';
-import type { OutputFormat } from '../output/reporters.js';
+import type { OutputFormat } from '../output/format.js';
 import type { RunLog } from '../output/run-log.js';
 
 export interface CommandContext {

@@ -14,6 +14,7 @@ import type { Driver, ObservedCluster, ObservedNode, ReportFile } from '../drive
 import { EXIT, MkError } from '../errors.js';
 import { firstAdminAccess } from '../kubeadm/context.js';
 import { clusterReport, readNodeFiles, table } from '../kubeadm/diagnostics.js';
+import { formatStreamEvent, machineFormat } from '../output/format.js';
 import { runLogDir, runLogFiles } from '../output/run-log.js';
 import { redact } from '../redact.js';
 import type { Cluster } from '../spec/types.js';
@@ -213,8 +214,9 @@ export async function exportLogs(ctx: CommandContext, target: { driver: Driver; 
   const dir = opts.outputDir ? resolve(cwd, opts.outputDir) : await newFolder(cwd, name, now);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const report = await collectLogs({ driver, cluster, ...(observed ? { observed } : {}), problems, dir, now, signal: ctx.signal });
-  if (ctx.output === 'json') {
-    const event = (type: string, body: object) => ctx.print(JSON.stringify({ ts: new Date().toISOString(), type, cluster: name, ...body }));
+  const machine = machineFormat(ctx.output);
+  if (machine) {
+    const event = (type: string, body: object) => ctx.print(formatStreamEvent(machine, { ts: new Date().toISOString(), type, cluster: name, ...body }));
     for (const n of report.nodes) event('logs.node', n);
     event('logs.cluster', report.api);
     event('logs.mk', report.mk);

@@ -8,6 +8,7 @@ import { planFor } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
 import type { Cluster } from '../spec/types.js';
 import { knownSpec, loadLastRun, type LastRun } from '../state.js';
+import { formatDocument, machineFormat } from '../output/format.js';
 import { stepLine } from '../output/plan-text.js';
 import { formatLoadBalancers, type LoadBalancerService } from '../tunnel/loadbalancers.js';
 import type { CommandContext } from './context.js';
@@ -181,7 +182,8 @@ export async function status(ctx: CommandContext, name: string | undefined, file
       await driver.close?.();
     }
   }
-  if (ctx.output === 'json') ctx.print(JSON.stringify({ clusters: result }));
+  const machine = machineFormat(ctx.output);
+  if (machine) ctx.print(formatDocument(machine, { clusters: result }));
   else if (result.length === 0) ctx.print(name ? `no cluster named "${name}"` : 'no clusters');
   else ctx.print(result.map(formatStatus).join('\n\n'));
   // Like minikube status: 0 only when every cluster shown is there and healthy.

@@ -2,6 +2,7 @@
 // through the API server (context mk-NAME), for hosts that cannot reach node addresses (Docker
 // Desktop on macOS/Windows, a remote DOCKER_HOST). Writes nothing into the cluster.
 import { EXIT, MkError } from '../errors.js';
+import { formatStreamEvent, machineFormat } from '../output/format.js';
 import type { CommandContext } from './context.js';
 
 export interface TunnelCommandOptions {
@@ -16,6 +17,7 @@ export async function tunnel(ctx: CommandContext, name: string, opts: TunnelComm
   const access = await clusterAccess(name, opts.kubeconfig);
   if (!access.ok) throw new MkError(`cannot reach the API server of cluster "${name}": ${access.reason}`);
   const { Tunnel, apiSource, formatTunnelEvent } = await import('../tunnel/tunnel.js');
+  const machine = machineFormat(ctx.output);
 
   const tunnel = new Tunnel({
     source: apiSource(access.client),
@@ -31,9 +33,9 @@ export async function tunnel(ctx: CommandContext, name: string, opts: TunnelComm
           ctx.reporter.debug(e.message, { cluster: name });
           return;
         default: {
-          if (ctx.output !== 'json') return ctx.print(formatTunnelEvent(e));
+          if (!machine) return ctx.print(formatTunnelEvent(e));
           const { type, ...rest } = e;
-          ctx.print(JSON.stringify({ ts: new Date().toISOString(), type, cluster: name, ...rest }));
+          ctx.print(formatStreamEvent(machine, { ts: new Date().toISOString(), type, cluster: name, ...rest }));
         }
       }
     },

@@ -1,14 +1,16 @@
 // Reporter implementations: text for people (one line per step with its duration, a spinner only
-// on a TTY) and NDJSON for machines. Every string passes through redact() before it is written.
+// on a TTY) and events for machines (NDJSON, or a YAML stream with -o yaml). Every string passes
+// through redact() before it is written.
 import pc from 'picocolors';
 import type { Ora } from 'ora';
 import type { MkEvent, Reporter } from '../log.js';
 import type { StepOutcome } from '../plan.js';
 import { formatDuration } from '../duration.js';
 import { redact, redactDeep } from '../redact.js';
+import { formatStreamEvent, machineFormat, type MachineFormat, type OutputFormat } from './format.js';
 import { formatPlan } from './plan-text.js';
 
-export type OutputFormat = 'text' | 'json';
+export type { OutputFormat } from './format.js';
 
 export interface Sink {
   out: (line: string) => void;
@@ -125,30 +127,37 @@ export class TextReporter implements Reporter {
   }
 }
 
-/** NDJSON: one event per line on stdout, with a timestamp; debug lines go to stderr as NDJSON too. */
+/**
+ * Events for machines, each with a timestamp, on stdout: NDJSON (one per line), or with format yaml a
+ * YAML stream (one `---` document each). Debug lines go to stderr in the same format.
+ */
 export class JsonReporter implements Reporter {
-  constructor(private readonly opts: { verbose: number; sink?: Sink; now?: () => Date }) {}
+  constructor(private readonly opts: { verbose: number; sink?: Sink; now?: () => Date; format?: MachineFormat }) {}
 
   private get sink(): Sink {
     return this.opts.sink ?? processSink;
   }
 
-  emit(e: MkEvent): void {
+  private write(stream: 'out' | 'err', event: object): void {
     const ts = (this.opts.now?.() ?? new Date()).toISOString();
-    this.sink.out(JSON.stringify(redactDeep({ ts, ...e })));
+    this.sink[stream](formatStreamEvent(this.opts.format ?? 'json', redactDeep({ ts, ...event })));
+  }
+
+  emit(e: MkEvent): void {
+    this.write('out', e);
   }
 
   debug(message: string, context?: Record<string, unknown>): void {
     if (this.opts.verbose < 1) return;
-    const ts = (this.opts.now?.() ?? new Date()).toISOString();
-    this.sink.err(JSON.stringify(redactDeep({ ts, type: 'debug', message, ...(context ? { context } : {}) })));
+    this.write('err', { type: 'debug', message, ...(context ? { context } : {}) });
   }
 
   close(): void {}
 }
 
 export async function createReporter(format: OutputFormat, verbose: number): Promise<TextReporter | JsonReporter> {
-  if (format === 'json') return new JsonReporter({ verbose });
+  const machine = machineFormat(format);
+  if (machine) return new JsonReporter({ verbose, format: machine });
   const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
   if (!tty) return new TextReporter({ verbose, tty });
   const { default: ora } = await import('ora');
