@@ -1,7 +1,10 @@
-// The command table. Handlers load lazily so start-up only pays for what runs.
+// The command table. Handlers load lazily so start-up only pays for what runs. Every command's help
+// ends with examples; the top-level help alone lists the global options, the environment variables
+// mk reads and the exit codes.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from './commands/context.js';
 import { parseDuration } from './duration.js';
+import type { OutputFormat } from './output/format.js';
 import { DEFAULT_CONCURRENCY } from './plan.js';
 
 export interface CliRuntime {
@@ -13,7 +16,7 @@ export interface CliRuntime {
 export interface GlobalOptions {
   /** The command's name (apply, watch...). */
   command: string;
-  output: 'text' | 'json';
+  output: OutputFormat;
   verbose: number;
   trustNewHostKeys?: boolean;
 }
@@ -30,17 +33,86 @@ function duration(value: string): number {
   return ms;
 }
 
+/** `-o` values: text for people; json and yaml for machines; name (cluster names only) for the commands in NAME_OUTPUT. */
+const OUTPUT_CHOICES: readonly OutputFormat[] = ['text', 'json', 'yaml', 'name'];
+/** Commands that print a list of clusters, the only ones that know `-o name`. */
+const NAME_OUTPUT = new Set(['list', 'get']);
+
+/** "Examples:" for a command's help: each example a comment line and the command line under it. */
+export function examples(...items: Array<[comment: string, line: string]>): string {
+  return `\nExamples:\n${items.map(([comment, line]) => `  # ${comment}\n  ${line.replace(/\n/g, '\n  ')}`).join('\n\n')}`;
+}
+
+/** Every environment variable mk reads (a unit test holds this list to src/), for the top-level help. */
+const ENVIRONMENT: ReadonlyArray<[string, string]> = [
+  ['MK_HOME', "mk's state: last applied specs, locks, run logs, ssh hosts (default ~/.mk)"],
+  ['KUBECONFIG', 'the kubeconfig mk merges context mk-NAME into: its first file (default ~/.kube/config)'],
+  ['DOCKER_HOST', 'the Docker engine, as the docker CLI finds it (driver.docker.host or .context in the spec win)'],
+  ['DOCKER_CONTEXT', 'a docker CLI context to use when DOCKER_HOST is not set'],
+  ['DOCKER_CONFIG', 'the docker CLI config folder, for its contexts (default ~/.docker)'],
+  ['DOCKER_TLS_VERIFY, DOCKER_TLS, DOCKER_CERT_PATH', 'TLS for a tcp:// DOCKER_HOST, as for the docker CLI'],
+  ['MK_ADDON_WAIT', 'seconds apply waits for each addon to be ready (default 60; 0: no wait)'],
+  ['MK_KUBERNETES_RELEASE_URL', 'a mirror of https://dl.k8s.io/release for kubeadm, kubelet and kubectl'],
+  ['MK_SSH_TRUST_ON_FIRST_USE', '1: as --trust-new-host-keys'],
+  ['MK_HOST_PROC', 'read the host facts of the preflight from this /proc instead of /proc (tests)'],
+  ['SSH_AUTH_SOCK', 'the ssh agent the ssh driver asks for keys'],
+  ['USER', 'the ssh user when neither the spec nor ~/.ssh/config names one'],
+  ['XDG_CACHE_HOME', 'where downloaded addon files are cached (default ~/.cache; mk/addons in it)'],
+  ['NO_COLOR, CI', 'NO_COLOR: no colours; CI: no spinner'],
+];
+
+/** The exit codes of README "Exit codes", short (a unit test holds it to EXIT in src/errors.ts). */
+const EXIT_CODES: ReadonlyArray<[number, string]> = [
+  [0, 'success; plan: in sync'],
+  [1, 'error: invalid spec, failed step, refused plan, unknown cluster...'],
+  [2, 'plan (and apply --dry-run): changes are pending'],
+  [3, "another mk holds the cluster's lock"],
+  [4, 'apply: some steps wait for a prerequisite (apply again, or leave mk watch running)'],
+  [5, 'status: a cluster shown is not healthy'],
+  [130, 'interrupted (Ctrl-C, SIGTERM)'],
+];
+
+/** "get", "addons list": the command's words after mk. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+function table(rows: ReadonlyArray<readonly [string | number, string]>): string {
+  const width = Math.max(...rows.map(([k]) => String(k).length));
+  return rows.map(([k, v]) => `  ${String(k).padEnd(width)}  ${v}`).join('\n');
+}
+
 export function buildProgram(rt: CliRuntime): Command {
   const program = new Command('mk')
     .description('Turn a cluster.yaml into a running Kubernetes cluster and keep it that way.')
+    .optionsGroup('Global options (before or after the command):')
     .version(rt.version, '--version', 'print the mk version')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-o, --output <format>', 'output format: text; json and yaml (one document, or a stream of events); name (mk list)').choices(OUTPUT_CHOICES).default('text'))
     .option('--trust-new-host-keys', 'ssh driver: accept and record the host key of hosts not yet in known_hosts (a changed key is always refused)')
     .option('-v, --verbose', 'more detail (repeat for more); error stacks at -v', (_: string, prev: number) => prev + 1, 0)
+    .optionsGroup('Options:')
     .showHelpAfterError('(run mk --help for usage)')
-    .configureHelp({ showGlobalOptions: true });
+    .addHelpText(
+      'after',
+      [
+        `\nEnvironment:\n${table(ENVIRONMENT)}\n`,
+        `\nExit codes:\n${table(EXIT_CODES)}\n`,
+        examples(
+          ['a starter cluster.yaml, what applying it would change, then apply it', 'mk init dev && mk plan -f cluster.yaml && mk apply -f cluster.yaml'],
+          ['the clusters mk finds, and one in detail', 'mk list && mk status dev'],
+          ['help on one command', 'mk apply --help'],
+        ),
+      ].join(''),
+    );
 
-  const globals = (cmd: Command): GlobalOptions => ({ ...cmd.optsWithGlobals(), command: cmd.name() }) as GlobalOptions;
+  const globals = (cmd: Command): GlobalOptions => {
+    const opts = { ...cmd.optsWithGlobals(), command: cmd.name() } as GlobalOptions;
+    const path = commandPath(cmd);
+    if (opts.output === 'name' && !NAME_OUTPUT.has(path)) cmd.error(`error: -o name is for mk list (mk get clusters); mk ${path} prints text, json or yaml`);
+    return opts;
+  };
   const fileOption = () => new Option('-f, --file <path>', 'cluster spec: a file, a directory of specs, or - for stdin').makeOptionMandatory();
 
   const skipPreflightOption = () =>
@@ -51,6 +123,14 @@ export function buildProgram(rt: CliRuntime): Command {
     .description('show what apply would change (exit 0 in sync, 2 changes pending, 1 error)')
     .addOption(fileOption())
     .addOption(skipPreflightOption())
+    .addHelpText(
+      'after',
+      examples(
+        ['what apply would change; exit 2 when something would', 'mk plan -f cluster.yaml'],
+        ['every *.yaml and *.yml in a folder, or the spec on stdin', 'mk plan -f clusters/\ncat cluster.yaml | mk plan -f -'],
+        ['the plan as a JSON event (steps with id, action, reason, dependsOn)', 'mk plan -f cluster.yaml -o json'],
+      ),
+    )
     .action(async (opts: { file: string; skipPreflight?: boolean }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) => (await import('./commands/apply.js')).plan(ctx, opts.file, { skipPreflight: opts.skipPreflight ?? false })),
     );
@@ -65,14 +145,23 @@ export function buildProgram(rt: CliRuntime): Command {
     .addOption(concurrencyOption())
     .addOption(switchContextOption())
     .addOption(skipPreflightOption())
-    .action(async (opts: { file: string; concurrency: number; switchContext: boolean; skipPreflight?: boolean }, cmd: Command) =>
-      rt.run(globals(cmd), async (ctx) =>
-        (await import('./commands/apply.js')).apply(ctx, opts.file, {
-          concurrency: opts.concurrency,
-          switchContext: opts.switchContext,
-          skipPreflight: opts.skipPreflight ?? false,
-        }),
+    .option('--dry-run', 'change nothing: print the plan, as mk plan does (same output and exit codes)')
+    .addHelpText(
+      'after',
+      examples(
+        ['create or converge the cluster; mk-NAME becomes the current kubeconfig context', 'mk apply -f cluster.yaml'],
+        ['what it would do, changing nothing (mk plan)', 'mk apply -f cluster.yaml --dry-run'],
+        ['every cluster of a folder, 8 operations at a time, keeping the current context', 'mk apply -f clusters/ --concurrency 8 --no-switch-context'],
+        ['one JSON event per line (step.started, step.finished, summary...)', 'mk apply -f cluster.yaml -o json'],
       ),
+    )
+    .action(async (opts: { file: string; concurrency: number; switchContext: boolean; skipPreflight?: boolean; dryRun?: boolean }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => {
+        const { apply, plan } = await import('./commands/apply.js');
+        const skipPreflight = opts.skipPreflight ?? false;
+        if (opts.dryRun) return plan(ctx, opts.file, { skipPreflight });
+        return apply(ctx, opts.file, { concurrency: opts.concurrency, switchContext: opts.switchContext, skipPreflight });
+      }),
     );
 
   program
@@ -84,6 +173,13 @@ export function buildProgram(rt: CliRuntime): Command {
     .addOption(concurrencyOption())
     .addOption(switchContextOption())
     .addOption(skipPreflightOption())
+    .addHelpText(
+      'after',
+      examples(
+        ['apply on every save of the file, and repair drift every 30 s; Ctrl-C stops', 'mk watch -f cluster.yaml'],
+        ['a folder of specs, drift checked every 2 minutes', 'mk watch -f clusters/ --interval 2m'],
+      ),
+    )
     .action(async (opts: { file: string; interval: number; debounce: number; concurrency: number; switchContext: boolean; skipPreflight?: boolean }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) =>
         (await import('./commands/watch.js')).watch(ctx, opts.file, {
@@ -99,6 +195,14 @@ export function buildProgram(rt: CliRuntime): Command {
     .description('nodes, roles, state and addresses of one or all clusters, and what is out of sync')
     .argument('[name]', 'cluster name (default: every cluster mk finds)')
     .option('-f, --file <path>', 'compare against this spec instead of the last applied one')
+    .addHelpText(
+      'after',
+      examples(
+        ['every cluster mk finds; exit 5 when one is not healthy', 'mk status'],
+        ['one cluster, compared with a spec rather than the last applied one', 'mk status dev -f cluster.yaml'],
+        ['as YAML (or -o json)', 'mk status dev -o yaml'],
+      ),
+    )
     .action(async (name: string | undefined, opts: { file?: string }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) => (await import('./commands/status.js')).status(ctx, name, opts.file)),
     );
@@ -108,6 +212,13 @@ export function buildProgram(rt: CliRuntime): Command {
     .description('remove everything mk owns for a cluster (found by label), nothing else')
     .argument('[name]', 'cluster name')
     .option('-f, --file <path>', 'delete the cluster(s) this spec describes')
+    .addHelpText(
+      'after',
+      examples(
+        ['remove the cluster: its nodes, volumes, network, kubeconfig context and mk\'s state for it', 'mk delete dev'],
+        ['the clusters a spec (or a folder of specs) describes', 'mk delete -f cluster.yaml'],
+      ),
+    )
     .action(async (name: string | undefined, opts: { file?: string }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) => (await import('./commands/delete.js')).deleteClusters(ctx, name, opts.file)),
     );
@@ -118,6 +229,13 @@ export function buildProgram(rt: CliRuntime): Command {
     .argument('<name>', 'cluster name')
     .option('-f, --file <path>', 'the cluster\'s spec (default: the one last applied from this machine)')
     .option('--switch', 'instead of printing, merge it into KUBECONFIG (or ~/.kube/config) and make it the current context')
+    .addHelpText(
+      'after',
+      examples(
+        ['the admin kubeconfig, to a file of its own', 'mk kubeconfig dev > dev.kubeconfig && kubectl --kubeconfig dev.kubeconfig get nodes'],
+        ['merge context mk-dev into ~/.kube/config and make it current', 'mk kubeconfig dev --switch'],
+      ),
+    )
     .action(async (name: string, opts: { file?: string; switch?: boolean }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) => (await import('./commands/kubeconfig.js')).kubeconfig(ctx, name, opts)),
     );
@@ -127,6 +245,13 @@ export function buildProgram(rt: CliRuntime): Command {
     .description('collect what a bug report needs into a folder, secrets redacted: node journals, container logs and inspect, mk\'s files on the nodes, Nodes, Pods and Events, mk\'s log of its recent runs')
     .argument('<name>', 'cluster name')
     .option('--output-dir <dir>', 'the folder to write (default: a new folder mk-logs-NAME-TIME in the current directory)')
+    .addHelpText(
+      'after',
+      examples(
+        ['a new folder mk-logs-dev-TIME here, to attach to a bug report', 'mk logs dev'],
+        ['into a folder of your choice', 'mk logs dev --output-dir /tmp/dev-logs'],
+      ),
+    )
     .action(async (name: string, opts: { outputDir?: string }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) => (await import('./commands/logs.js')).logs(ctx, name, opts.outputDir ? { outputDir: opts.outputDir } : {})),
     );
@@ -136,16 +261,31 @@ export function buildProgram(rt: CliRuntime): Command {
     .description('forward every LoadBalancer Service of a cluster to 127.0.0.1 through the API server while it runs; Ctrl-C stops')
     .argument('<name>', 'cluster name (uses kubeconfig context mk-NAME)')
     .addOption(new Option('--interval <duration>', 'how often to list Services and endpoints again').argParser(duration).default(2000, '2s'))
+    .addHelpText(
+      'after',
+      examples(
+        ['reach every LoadBalancer Service on 127.0.0.1 until Ctrl-C', 'mk tunnel dev'],
+        ['one JSON event per forward opened or closed', 'mk tunnel dev -o json'],
+      ),
+    )
     .action(async (name: string, opts: { interval: number }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) => (await import('./commands/tunnel.js')).tunnel(ctx, name, { intervalMs: opts.interval })),
     );
 
   program
     .command('version')
-    .description('print the mk version')
-    .action(() => {
-      process.stdout.write(`mk ${rt.version}\n`);
-    });
+    .description("mk's version and commit, Node's, the Docker engine's and the default Kubernetes version")
+    .addHelpText(
+      'after',
+      examples(
+        ['every version, the Docker engine asked (3 s at most)', 'mk version'],
+        ['as JSON or YAML', 'mk version -o json'],
+        ["mk's version alone, without asking anything", 'mk --version'],
+      ),
+    )
+    .action(async (_opts: object, cmd: Command) => rt.run(globals(cmd), async (ctx) => (await import('./commands/version.js')).version(ctx)));
 
+  // The global options are listed once, in mk --help.
+  for (const cmd of program.commands) cmd.addHelpText('after', '\nGlobal options (-o, -v, --trust-new-host-keys): mk --help');
   return program;
 }

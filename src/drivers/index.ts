@@ -3,6 +3,7 @@
 import { API_VERSION, KIND, type Cluster, type DockerDriverOptions } from '../spec/types.js';
 import { mkHome } from '../state.js';
 import { VERSION } from '../version.js';
+import type { DockerEngine } from './docker/driver.js';
 import type { Driver } from './types.js';
 
 export type DebugLog = (message: string, context?: Record<string, unknown>) => void;
@@ -12,6 +13,12 @@ export async function dockerDriver(options: Partial<DockerDriverOptions>, log?: 
   // MK_HOST_PROC moves the /proc that host facts are read from (tests point it at fake files).
   const procRoot = process.env.MK_HOST_PROC;
   return new DockerDriver({ options: { image: '', privileged: true, ...options }, version: VERSION, ...(procRoot ? { procRoot } : {}), ...(log ? { log } : {}) });
+}
+
+/** The Docker engine mk uses for a spec that names none (DOCKER_HOST, DOCKER_CONTEXT, the docker CLI's context, the local socket): its version. */
+export async function dockerEngineVersion(signal?: AbortSignal): Promise<DockerEngine> {
+  const { DockerDriver } = await import('./docker/driver.js');
+  return new DockerDriver({ options: { privileged: true } }).engineVersion(signal);
 }
 
 export async function driverFor(cluster: Cluster, log?: DebugLog): Promise<Driver> {

@@ -23,6 +23,13 @@ import { observedCluster, observedNetwork, observedNode } from './observed.js';
 
 export type { DockerLog } from './node-handle.js';
 
+export interface DockerEngine {
+  version: string;
+  apiVersion: string;
+  /** unix:///var/run/docker.sock, tcp://..., ssh://... */
+  host?: string;
+}
+
 /** 'auto': a local daemon (unix socket) gets it when the path exists here; a remote one gets `remoteDefault`. */
 export type HostPathChoice = boolean | 'auto';
 
@@ -62,6 +69,8 @@ export class DockerDriver implements Driver {
   private readonly kmsgDevice: boolean;
   /** The engine's unix socket when it is on this machine. */
   private readonly socketPath: string | undefined;
+  /** The engine's address as resolved (unix://, tcp://, ssh://); undefined for a client given ready-made. */
+  private readonly host: string | undefined;
   private readonly procRoot: string;
   /** Serialises address picking + container start per cluster within this process. */
   private readonly clusterLocks = new Map<string, LimitFunction>();
@@ -72,10 +81,12 @@ export class DockerDriver implements Driver {
     this.log = config.log ?? (() => {});
     if (config.docker) {
       this.docker = config.docker;
+      this.host = undefined;
     } else {
       const endpoint = resolveDockerEndpoint({ options: config.options, env: process.env, homeDir: homedir(), readFile: readFileIfExists });
       this.log('docker endpoint', { host: endpoint.host, source: endpoint.source, ...(endpoint.context ? { context: endpoint.context } : {}) });
       this.docker = new Dockerode(endpoint.dockerOptions);
+      this.host = endpoint.host;
     }
     const socketPath = (this.docker.modem as { socketPath?: unknown }).socketPath;
     this.socketPath = typeof socketPath === 'string' ? socketPath : undefined;
@@ -114,6 +125,19 @@ export class DockerDriver implements Driver {
       if (name) names.add(name);
     }
     return [...names].sort();
+  }
+
+  /** The engine's version (`docker version`: Server), and where it was found. */
+  async engineVersion(signal?: AbortSignal): Promise<DockerEngine> {
+    this.log('docker version');
+    // dockerode passes an abort signal to /version; its types do not declare the options.
+    const readVersion = this.docker.version.bind(this.docker) as unknown as (opts: { abortSignal?: AbortSignal }) => Promise<{ Version?: string; ApiVersion?: string }>;
+    try {
+      const v = await readVersion(withSignal({}, signal));
+      return { version: v.Version ?? 'unknown', apiVersion: v.ApiVersion ?? 'unknown', ...(this.host ? { host: this.host } : {}) };
+    } catch (err) {
+      throw wrapDockerError('docker version', err);
+    }
   }
 
   /**
