@@ -1,7 +1,7 @@
 // The command table. Handlers load lazily so start-up only pays for what runs. Every command's help
 // ends with examples; the top-level help alone lists the global options, the environment variables
 // mk reads and the exit codes.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from './commands/context.js';
 import { parseDuration } from './duration.js';
 import type { OutputFormat } from './output/format.js';
@@ -284,6 +284,28 @@ export function buildProgram(rt: CliRuntime): Command {
       ),
     )
     .action(async (_opts: object, cmd: Command) => rt.run(globals(cmd), async (ctx) => (await import('./commands/version.js')).version(ctx)));
+
+  const listAction = async (_opts: object, cmd: Command) => rt.run(globals(cmd), async (ctx) => (await import('./commands/list.js')).list(ctx));
+  program
+    .command('list')
+    .alias('ls')
+    .description('the clusters mk finds, one line each: driver, nodes ready/total, Kubernetes version, health')
+    .addHelpText(
+      'after',
+      examples(
+        ['every cluster mk finds (Docker engine and remembered ssh hosts)', 'mk list'],
+        ['their names only, one a line (what shell completion reads)', 'mk list -o name'],
+        ['as YAML (or -o json)', 'mk list -o yaml'],
+      ),
+    )
+    .action(listAction);
+
+  program
+    .command('get')
+    .description('kubectl-style listing: mk get clusters is mk list')
+    .addArgument(new Argument('<resource>', 'what to list').choices(['clusters', 'cluster']))
+    .addHelpText('after', examples(['as mk list', 'mk get clusters'], ['their names only', 'mk get clusters -o name']))
+    .action((_resource: string, opts: object, cmd: Command) => listAction(opts, cmd));
 
   // The global options are listed once, in mk --help.
   for (const cmd of program.commands) cmd.addHelpText('after', '\nGlobal options (-o, -v, --trust-new-host-keys): mk --help');

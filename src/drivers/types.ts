@@ -61,6 +61,8 @@ export interface NodeHealth {
   cniConfig?: boolean;
   /** The Node's Ready condition as the API server has it; 'unregistered': no Node object; undefined: the API server did not answer. */
   ready?: { status: string; reason?: string; message?: string } | 'unregistered';
+  /** The kubelet's version as its Node reports it (status.nodeInfo.kubeletVersion); undefined: not registered or not read. */
+  version?: string;
 }
 
 export interface ObservedNetwork {

@@ -104,7 +104,7 @@ export interface NodeCondition {
 export interface KubeNode {
   metadata: { name: string; labels?: Record<string, string> };
   spec?: { podCIDR?: string; unschedulable?: boolean };
-  status?: { conditions?: NodeCondition[] };
+  status?: { conditions?: NodeCondition[]; nodeInfo?: { kubeletVersion?: string } };
 }
 
 export async function listNodes(client: KubeClient): Promise<KubeNode[]> {

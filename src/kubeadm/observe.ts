@@ -93,7 +93,8 @@ export async function observeBootstrap(
     const k = registered?.get(n.name);
     const c = k && readyCondition(k);
     const ready = registered && (k ? { status: c?.status ?? 'Unknown', ...(c?.reason ? { reason: c.reason } : {}), ...(c?.message ? { message: c.message } : {}) } : ('unregistered' as const));
-    return { ...n, health: { kubelet: f.kubelet, ...(builtinCni ? { cniConfig: f.cniConfig } : {}), ...(ready ? { ready } : {}) } };
+    const version = k?.status?.nodeInfo?.kubeletVersion;
+    return { ...n, health: { kubelet: f.kubelet, ...(builtinCni ? { cniConfig: f.cniConfig } : {}), ...(ready ? { ready } : {}), ...(version ? { version } : {}) } };
   });
   let kubeconfig: ObservedCluster['kubeconfig'];
   if (primary) {
