@@ -3,6 +3,7 @@
 // mk reads and the exit codes.
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from './commands/context.js';
+import type { CommandModel, Completes } from './commands/completion.js';
 import { parseDuration } from './duration.js';
 import type { OutputFormat } from './output/format.js';
 import { DEFAULT_CONCURRENCY } from './plan.js';
@@ -37,6 +38,13 @@ function duration(value: string): number {
 const OUTPUT_CHOICES: readonly OutputFormat[] = ['text', 'json', 'yaml', 'name'];
 /** Commands that print a list of clusters, the only ones that know `-o name`. */
 const NAME_OUTPUT = new Set(['list', 'get']);
+
+/** What the shell completes for an option's value or an argument, where the convention (completesFor) would guess wrong. */
+const COMPLETES = new WeakMap<Option | Argument, Completes>();
+function completes<T extends Option | Argument>(target: T, what: Completes): T {
+  COMPLETES.set(target, what);
+  return target;
+}
 
 /** "Examples:" for a command's help: each example a comment line and the command line under it. */
 export function examples(...items: Array<[comment: string, line: string]>): string {
@@ -307,7 +315,91 @@ export function buildProgram(rt: CliRuntime): Command {
     .addHelpText('after', examples(['as mk list', 'mk get clusters'], ['their names only', 'mk get clusters -o name']))
     .action((_resource: string, opts: object, cmd: Command) => listAction(opts, cmd));
 
+  program
+    .command('init')
+    .description('write a starter cluster.yaml (never over an existing file), and the JSON Schema its modeline names next to it')
+    .addArgument(completes(new Argument('[name]', 'the cluster\'s name (default: dev)'), 'none'))
+    .option('-f, --file <path>', 'the spec file to write', 'cluster.yaml')
+    .addOption(
+      completes(
+        new Option('--addon <name>', 'an addon of the catalog to enable (repeat, or separate by commas)').argParser((value: string, prev: string[] = []) => [...prev, ...value.split(',').map((a) => a.trim()).filter(Boolean)]),
+        'addon',
+      ),
+    )
+    .addHelpText(
+      'after',
+      examples(
+        ['cluster.yaml for a cluster "dev", and cluster.v1alpha1.json for editors', 'mk init'],
+        ['cluster "web" with two catalog addons, in a folder of specs', 'mk init web --addon metrics-server,storage -f clusters/web.yaml'],
+      ),
+    )
+    .action(async (name: string | undefined, opts: { file: string; addon?: string[] }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/init.js')).init(ctx, { name: name ?? 'dev', file: opts.file, addons: opts.addon ?? [] })),
+    );
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of cluster.yaml (apiVersion mk.dev/v1alpha1), for editors and CI')
+    .addHelpText(
+      'after',
+      examples(
+        ['refresh the schema mk init wrote, after upgrading mk', 'mk schema > cluster.v1alpha1.json'],
+        ['as YAML', 'mk schema -o yaml'],
+      ),
+    )
+    .action(async (_opts: object, cmd: Command) => rt.run(globals(cmd), async (ctx) => (await import('./commands/init.js')).schema(ctx)));
+
+  program
+    .command('completion')
+    .description('print a shell completion script: commands, options, cluster names (from mk list -o name when you press Tab), addon names')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
+    .addHelpText(
+      'after',
+      examples(
+        ['bash: this shell, then every new one', 'source <(mk completion bash)\necho \'source <(mk completion bash)\' >> ~/.bashrc'],
+        ['zsh (after compinit in ~/.zshrc)', 'source <(mk completion zsh)'],
+        ['fish', 'mk completion fish > ~/.config/fish/completions/mk.fish'],
+      ),
+    )
+    .action(async (shell: 'bash' | 'zsh' | 'fish', _opts: object, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/completion.js')).completion(ctx, shell, completionModel(program))),
+    );
+
   // The global options are listed once, in mk --help.
   for (const cmd of program.commands) cmd.addHelpText('after', '\nGlobal options (-o, -v, --trust-new-host-keys): mk --help');
   return program;
+}
+
+/** What the shell completes, by convention where no completes() said otherwise. */
+function completesFor(target: Option | Argument): Completes {
+  const set = COMPLETES.get(target);
+  if (set) return set;
+  if (target.argChoices) return target.argChoices;
+  const name = target instanceof Option ? target.attributeName() : target.name();
+  if (name === 'file') return 'file';
+  if (name === 'outputDir') return 'dir';
+  if (name === 'name' || name === 'cluster') return 'cluster';
+  return 'none';
+}
+
+/** The command tree as the completion scripts need it: names, aliases, options and what their values are. */
+export function completionModel(cmd: Command): CommandModel {
+  return {
+    name: cmd.name(),
+    aliases: cmd.aliases(),
+    description: cmd.description(),
+    flags: [
+      ...cmd.options
+        .filter((o) => !o.hidden)
+        .map((o) => ({
+          names: [o.short, o.long].filter((n): n is string => Boolean(n)),
+          description: o.description,
+          ...(o.required || o.optional ? { value: completesFor(o) } : {}),
+        })),
+      ...(cmd.parent ? [{ names: ['-h', '--help'], description: 'help for this command' }] : []),
+    ],
+    args: cmd.registeredArguments.map(completesFor),
+    variadic: cmd.registeredArguments.at(-1)?.variadic ?? false,
+    commands: cmd.commands.map(completionModel),
+  };
 }
