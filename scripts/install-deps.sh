@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages mk's tests need: the Docker engine, debootstrap + zstd for the node image,
-# and what the Kubernetes test bed builds with. Installs only what is missing.
+# what the Kubernetes test bed builds with, and zsh and fish (mk completion's scripts are loaded in
+# them). Installs only what is missing.
 set -euo pipefail
-want=(docker.io debootstrap zstd openssl iproute2 gcc libc6-dev)
+want=(docker.io debootstrap zstd openssl iproute2 gcc libc6-dev zsh fish)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -22,13 +22,15 @@ export interface Run {
 export interface MkOptions {
   /** Another copy of bin/mk.js to run. */
   bin?: string;
+  /** The working directory (default: the test's). */
+  cwd?: string;
 }
 
 /** Runs mk to completion (stdin empty). */
 export function mk(args: readonly string[], env: NodeJS.ProcessEnv, opts: MkOptions = {}): Promise<Run> {
   const t0 = Date.now();
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [opts.bin ?? MK, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [opts.bin ?? MK, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
