@@ -39,7 +39,7 @@ const OUTPUT_CHOICES: readonly OutputFormat[] = ['text', 'json', 'yaml', 'name']
 /** Commands that print a list of clusters, the only ones that know `-o name`. */
 const NAME_OUTPUT = new Set(['list', 'get']);
 
-/** What the shell completes for an option's value or an argument, where the convention (completesFor) would guess wrong. */
+/** What the shell completes for an option's value or an argument, where the convention of completesFor would guess wrong. */
 const COMPLETES = new WeakMap<Option | Argument, Completes>();
 function completes<T extends Option | Argument>(target: T, what: Completes): T {
   COMPLETES.set(target, what);
@@ -321,10 +321,10 @@ export function buildProgram(rt: CliRuntime): Command {
     .addArgument(completes(new Argument('[name]', 'the cluster\'s name (default: dev)'), 'none'))
     .option('-f, --file <path>', 'the spec file to write', 'cluster.yaml')
     .addOption(
-      completes(
-        new Option('--addon <name>', 'an addon of the catalog to enable (repeat, or separate by commas)').argParser((value: string, prev: string[] = []) => [...prev, ...value.split(',').map((a) => a.trim()).filter(Boolean)]),
-        'addon',
-      ),
+      new Option('--addon <name>', 'an addon of the catalog to enable (repeat, or separate by commas)').argParser((value: string, prev: string[] = []) => [
+        ...prev,
+        ...value.split(',').map((a) => a.trim()).filter(Boolean),
+      ]),
     )
     .addHelpText(
       'after',
@@ -379,6 +379,7 @@ function completesFor(target: Option | Argument): Completes {
   if (name === 'file') return 'file';
   if (name === 'outputDir') return 'dir';
   if (name === 'name' || name === 'cluster') return 'cluster';
+  if (name === 'addon') return 'addon';
   return 'none';
 }
 

@@ -61,6 +61,18 @@ const valueFlagNames = (flags: FlagModel[]) => flagNames(flags.filter((f) => f.v
 const described = (m: CommandModel) => m.commands.flatMap((c) => [c.name, ...c.aliases].map((n) => [n, c.description] as const));
 const describedFlags = (flags: FlagModel[]) => flags.flatMap((f) => f.names.map((n) => [n, f.description] as const));
 
+/**
+ * What each option's value is, keyed "PATH|FLAG" (a shell glob on the command path and the flag):
+ * a command's own options first, then the global ones, the same after any path.
+ */
+function valueRules(root: CommandModel): Array<{ keys: Array<{ anyPath: boolean; key: string }>; kind: string }> {
+  const rules = entries(root).flatMap(({ spellings, model }) =>
+    model === root ? [] : model.flags.flatMap((f) => (f.value === undefined ? [] : [{ keys: spellings.flatMap((p) => f.names.map((n) => ({ anyPath: false, key: `${p}|${n}` }))), kind: kindWord(f.value) }])),
+  );
+  const globals = root.flags.flatMap((f) => (f.value === undefined ? [] : [{ keys: f.names.map((n) => ({ anyPath: true, key: `|${n}` })), kind: kindWord(f.value) }]));
+  return [...rules, ...globals];
+}
+
 /** A POSIX single-quoted word (bash and zsh). */
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** A fish single-quoted word. */
@@ -68,8 +80,7 @@ const fq = (s: string) => `'${s.replace(/[\\']/g, '\\$&')}'`;
 
 /** bash and zsh share the table: `_mk_command PATH` sets what the command at PATH has; `_mk_value PATH FLAG` prints what FLAG's value is. */
 function shTable(root: CommandModel, withDescriptions: boolean): string {
-  const all = entries(root);
-  const commandCases = all.map(({ spellings, model, flags }) => {
+  const commandCases = entries(root).map(({ spellings, model, flags }) => {
     const vars = [
       `_mk_subs=${sq(subNames(model).join(' '))}`,
       `_mk_flags=${sq(flagNames(flags).join(' '))}`,
@@ -85,13 +96,7 @@ function shTable(root: CommandModel, withDescriptions: boolean): string {
     ];
     return `    ${spellings.map(sq).join('|')})\n      ${vars.join('\n      ')}\n      ;;`;
   });
-  const valueCases: string[] = [];
-  const valueCase = (patterns: string[], c: Completes) => valueCases.push(`    ${patterns.join('|')}) echo ${sq(kindWord(c))} ;;`);
-  for (const { spellings, model } of all) {
-    if (model === root) continue;
-    for (const f of model.flags) if (f.value !== undefined) valueCase(spellings.flatMap((p) => f.names.map((n) => sq(`${p}|${n}`))), f.value);
-  }
-  for (const f of root.flags) if (f.value !== undefined) valueCase(f.names.map((n) => `*${sq(`|${n}`)}`), f.value);
+  const valueCases = valueRules(root).map(({ keys, kind }) => `    ${keys.map((k) => (k.anyPath ? '*' : '') + sq(k.key)).join('|')}) echo ${sq(kind)} ;;`);
   return `_mk_command() {
   case "$1" in
 ${commandCases.join('\n')}
@@ -220,9 +225,8 @@ fi
 }
 
 function fish(root: CommandModel, addons: string[]): string {
-  const all = entries(root);
   const list = (items: readonly string[]) => items.map(fq).join(' ');
-  const commandCases = all.map(({ spellings, model, flags }) =>
+  const commandCases = entries(root).map(({ spellings, model, flags }) =>
     [
       `        case ${spellings.map(fq).join(' ')}`,
       `            set -g __mk_subs ${list(described(model).map(([n]) => n))}`,
@@ -234,12 +238,7 @@ function fish(root: CommandModel, addons: string[]): string {
       `            set -g __mk_rest ${model.variadic ? '1' : "''"}`,
     ].join('\n'),
   );
-  const valueCases: string[] = [];
-  for (const { spellings, model } of all) {
-    if (model === root) continue;
-    for (const f of model.flags) if (f.value !== undefined) valueCases.push(`        case ${spellings.flatMap((p) => f.names.map((n) => fq(`${p}|${n}`))).join(' ')}\n            echo ${fq(kindWord(f.value))}`);
-  }
-  for (const f of root.flags) if (f.value !== undefined) valueCases.push(`        case ${f.names.map((n) => fq(`*|${n}`)).join(' ')}\n            echo ${fq(kindWord(f.value))}`);
+  const valueCases = valueRules(root).map(({ keys, kind }) => `        case ${keys.map((k) => fq((k.anyPath ? '*' : '') + k.key)).join(' ')}\n            echo ${fq(kind)}`);
   return `# fish completion for mk. Install it with: mk completion fish > ~/.config/fish/completions/mk.fish
 function __mk_command --argument-names cmdpath
     set -g __mk_subs; set -g __mk_subs_desc; set -g __mk_flags; set -g __mk_flags_desc

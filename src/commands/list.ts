@@ -6,6 +6,7 @@ import pLimit from 'p-limit';
 import { clusterForName, driverFor, listAllClusters } from '../drivers/index.js';
 import type { Driver, ObservedNode } from '../drivers/types.js';
 import { EXIT } from '../errors.js';
+import { table } from '../kubeadm/diagnostics.js';
 import { observeBootstrap } from '../kubeadm/observe.js';
 import { formatDocument, machineFormat } from '../output/format.js';
 import type { Cluster } from '../spec/types.js';
@@ -44,9 +45,7 @@ export function summarizeCluster(name: string, driver: string, nodes: readonly O
 }
 
 export function formatClusterList(clusters: readonly ClusterSummary[]): string {
-  const rows = [['NAME', 'DRIVER', 'READY', 'KUBERNETES', 'HEALTH'], ...clusters.map((c) => [c.name, c.driver, `${c.nodes.ready}/${c.nodes.total}`, c.kubernetesVersion ?? '-', c.health])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return table([['NAME', 'DRIVER', 'READY', 'KUBERNETES', 'HEALTH'], ...clusters.map((c) => [c.name, c.driver, `${c.nodes.ready}/${c.nodes.total}`, c.kubernetesVersion ?? '-', c.health])]).trimEnd();
 }
 
 async function observeOne(ctx: CommandContext, name: string): Promise<ClusterSummary> {

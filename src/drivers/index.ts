@@ -3,12 +3,12 @@
 import { API_VERSION, KIND, type Cluster, type DockerDriverOptions } from '../spec/types.js';
 import { mkHome } from '../state.js';
 import { VERSION } from '../version.js';
-import type { DockerEngine } from './docker/driver.js';
+import type { DockerDriver, DockerEngine } from './docker/driver.js';
 import type { Driver } from './types.js';
 
 export type DebugLog = (message: string, context?: Record<string, unknown>) => void;
 
-export async function dockerDriver(options: Partial<DockerDriverOptions>, log?: DebugLog): Promise<Driver> {
+export async function dockerDriver(options: Partial<DockerDriverOptions>, log?: DebugLog): Promise<DockerDriver> {
   const { DockerDriver } = await import('./docker/driver.js');
   // MK_HOST_PROC moves the /proc that host facts are read from (tests point it at fake files).
   const procRoot = process.env.MK_HOST_PROC;
@@ -17,8 +17,7 @@ export async function dockerDriver(options: Partial<DockerDriverOptions>, log?: 
 
 /** The Docker engine mk uses for a spec that names none (DOCKER_HOST, DOCKER_CONTEXT, the docker CLI's context, the local socket): its version. */
 export async function dockerEngineVersion(signal?: AbortSignal): Promise<DockerEngine> {
-  const { DockerDriver } = await import('./docker/driver.js');
-  return new DockerDriver({ options: { privileged: true } }).engineVersion(signal);
+  return (await dockerDriver({})).engineVersion(signal);
 }
 
 export async function driverFor(cluster: Cluster, log?: DebugLog): Promise<Driver> {

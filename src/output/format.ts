@@ -4,8 +4,7 @@
 import yaml from 'js-yaml';
 
 /** -o: text for people; json and yaml for machines; name: cluster names only (mk list). */
-export const OUTPUT_FORMATS = ['text', 'json', 'yaml', 'name'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export type OutputFormat = 'text' | 'json' | 'yaml' | 'name';
 export type MachineFormat = 'json' | 'yaml';
 
 /** json or yaml when the user asked for a machine format, else undefined. */

@@ -10,8 +10,6 @@ import { redact, redactDeep } from '../redact.js';
 import { formatStreamEvent, machineFormat, type MachineFormat, type OutputFormat } from './format.js';
 import { formatPlan } from './plan-text.js';
 
-export type { OutputFormat } from './format.js';
-
 export interface Sink {
   out: (line: string) => void;
   err: (line: string) => void;

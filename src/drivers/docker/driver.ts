@@ -81,7 +81,6 @@ export class DockerDriver implements Driver {
     this.log = config.log ?? (() => {});
     if (config.docker) {
       this.docker = config.docker;
-      this.host = undefined;
     } else {
       const endpoint = resolveDockerEndpoint({ options: config.options, env: process.env, homeDir: homedir(), readFile: readFileIfExists });
       this.log('docker endpoint', { host: endpoint.host, source: endpoint.source, ...(endpoint.context ? { context: endpoint.context } : {}) });
