@@ -9,6 +9,7 @@ import { nodeName } from './nodes.js';
 import { joinPath } from './paths.js';
 import { CATALOG } from '../catalog/index.js';
 import { checkOptions } from '../catalog/options.js';
+import { KUBERNETES_VERSION_PATTERN, unsupportedVersion } from './versions.js';
 
 export interface Issue {
   path: string;
@@ -433,8 +434,11 @@ export function semanticIssues(data: unknown): Issue[] {
   const spec = obj(root.spec) ?? (root.spec === undefined ? {} : undefined);
   if (!spec) return out;
   const version = str(spec.kubernetesVersion);
-  if (version !== undefined && !/^v1\.\d+\.\d+$/.test(version)) {
+  if (version !== undefined && !KUBERNETES_VERSION_PATTERN.test(version)) {
     out.push({ path: 'spec.kubernetesVersion', message: `${quote(version)} is not a Kubernetes version like v1.36.3` });
+  } else if (version !== undefined && spec.bootstrap !== 'none') {
+    const refused = unsupportedVersion(version);
+    if (refused) out.push({ path: 'spec.kubernetesVersion', message: refused });
   }
   const driver = checkDriver(spec, out);
   checkNodes(spec, cluster, driver, out);
