@@ -151,7 +151,9 @@ export class MemoryDriver implements Driver {
       for (const n of this.nodes.values()) if (n.cluster === cluster) nodes.push(observed(n));
       const orphanVolumes: string[] = [];
       for (const [v, c] of this.volumes) if (c === cluster && !this.volumeInUse(v)) orphanVolumes.push(v);
-      return { name: cluster, ...(network ? { network: { ...network } } : {}), nodes, orphanVolumes: orphanVolumes.sort() };
+      // Node volumes are named after their node.
+      const owners = orphanVolumes.filter((v) => v.endsWith('-var')).map((v) => [v, v.slice(0, -'-var'.length)]);
+      return { name: cluster, ...(network ? { network: { ...network } } : {}), nodes, orphanVolumes: orphanVolumes.sort(), ...(owners.length ? { orphanVolumeNodes: Object.fromEntries(owners) } : {}) };
     });
   }
 

@@ -87,6 +87,11 @@ const scenarios: Record<string, () => Plan> = {
       kubeconfig: 'missing',
     });
   },
+  // A worker container removed by hand (its /var volume left), and the volume of a node no longer in the spec.
+  'node-removed-by-hand': () => {
+    const o = withNodes(kubeadmDone(observedOf(dev(2))), (n) => (n.name === 'dev-worker-1' ? undefined : n));
+    return planCluster(dev(2), { ...o, orphanVolumes: ['dev-worker-1-var', 'dev-worker-3-var'], orphanVolumeNodes: { 'dev-worker-1-var': 'dev-worker-1', 'dev-worker-3-var': 'dev-worker-3' } });
+  },
   'stale-and-lost-control-plane': () =>
     planCluster(dev(2), withNodes(kubeadmDone(observedOf(dev(2)), { 'dev-worker-2': 'stale' }), (n) => (n.role === 'control-plane' ? undefined : n))),
   'bootstrap-none': () => planCluster(aCluster('dev').withWorkers(2).withoutKubernetes().withNetwork('lab', '10.9.0.0/24').build(), empty('dev')),
