@@ -7,7 +7,13 @@ import { DEFAULT_CONCURRENCY } from './plan.js';
 export interface CliRuntime {
   version: string;
   /** Builds the context once options are parsed; returns the exit code of the command. */
-  run: (opts: GlobalOptions, fn: (ctx: CommandContext) => Promise<number>) => Promise<void>;
+  run: (opts: GlobalOptions, fn: (ctx: CommandContext) => Promise<number>, settings?: RunSettings) => Promise<void>;
+}
+
+/** How a command's output is set up beyond the global options. */
+export interface RunSettings {
+  /** Text lines start with the local time (long-running commands: mk watch). */
+  timestamps?: boolean;
 }
 
 export interface GlobalOptions {
@@ -85,12 +91,15 @@ export function buildProgram(rt: CliRuntime): Command {
     .addOption(switchContextOption())
     .addOption(skipPreflightOption())
     .action(async (opts: { file: string; interval: number; debounce: number; concurrency: number; switchContext: boolean; skipPreflight?: boolean }, cmd: Command) =>
-      rt.run(globals(cmd), async (ctx) =>
-        (await import('./commands/watch.js')).watch(ctx, opts.file, {
-          intervalMs: opts.interval,
-          debounceMs: opts.debounce,
-          apply: { concurrency: opts.concurrency, switchContext: opts.switchContext, skipPreflight: opts.skipPreflight ?? false },
-        }),
+      rt.run(
+        globals(cmd),
+        async (ctx) =>
+          (await import('./commands/watch.js')).watch(ctx, opts.file, {
+            intervalMs: opts.interval,
+            debounceMs: opts.debounce,
+            apply: { concurrency: opts.concurrency, switchContext: opts.switchContext, skipPreflight: opts.skipPreflight ?? false },
+          }),
+        { timestamps: true },
       ),
     );
 
