@@ -150,6 +150,16 @@ export function buildProgram(rt: CliRuntime): Command {
     );
 
   program
+    .command('addons')
+    .description("mk's addon catalog")
+    .command('list')
+    .description("every addon of mk's catalog: description, version, images, what mk's tests verified; with a cluster name, whether its spec enables each and whether it is installed")
+    .argument('[name]', 'cluster name (default: the catalog alone)')
+    .action(async (name: string | undefined, _opts: object, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/addons.js')).addonsList(ctx, name)),
+    );
+
+  program
     .command('version')
     .description('print the mk version')
     .action(() => {
