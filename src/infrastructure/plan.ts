@@ -160,16 +160,16 @@ export function planInfrastructure(b: StepSink<InfraStep>, cluster: Cluster, act
   }
   // A node container removed by hand leaves its /var volume: the node is missing, and the volume goes with it.
   const missing = new Set(created.filter((n) => !halfMade.has(n.name)).map((n) => n.name));
-  const owner = (v: string): string | undefined => actual.orphanVolumeNodes?.[v];
+  const removedByHand = new Set<string>();
   const volumes = [...actual.orphanVolumes].sort().map((v) => {
-    const node = owner(v);
+    const node = actual.orphanVolumeNodes?.[v];
     if (node && missing.has(node)) {
+      removedByHand.add(node);
       return b.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove volume ${v} (/var of node ${node})`, `node ${node} is missing: its container was removed, and its /var volume goes with it`);
     }
     const why = node && !desiredNames.has(node) ? `node ${node} is gone and no longer in the spec` : 'left by an interrupted run';
     return b.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove orphan volume ${v}`, `no node uses it (${why})`);
   });
-  const volumeGone = new Set(actual.orphanVolumes.map(owner).filter((n): n is string => n !== undefined && missing.has(n)));
 
   // The first control plane created gets the requested API port; a replaced one keeps its port, so kubeconfigs stay valid.
   let portGiven = actual.nodes.some((n) => n.role === 'control-plane' && !halfMade.has(n.name) && n.apiServerPort !== undefined);
@@ -192,7 +192,7 @@ export function planInfrastructure(b: StepSink<InfraStep>, cluster: Cluster, act
 
   const up = new Map<string, string>();
   const createReason = (node: DesiredNode): string =>
-    halfMade.has(node.name) ? 'never started (left by an interrupted run)' : volumeGone.has(node.name) ? 'missing: its container was removed; created again with a new /var volume' : 'missing';
+    halfMade.has(node.name) ? 'never started (left by an interrupted run)' : removedByHand.has(node.name) ? 'missing: its container was removed; created again with a new /var volume' : 'missing';
   for (const node of created) up.set(node.name, createStep(node, 'create', createReason(node), []));
   for (const node of stopped) {
     const o = observed.get(node.name)!;

@@ -60,7 +60,7 @@ export class TextReporter implements Reporter {
   /** Writes a line without tearing the spinner. */
   private line(text: string, stream: 'out' | 'err' = 'out'): void {
     this.spinner?.clear();
-    this.sink[stream](redact(this.opts.timestamps ? stamped(text, (this.opts.now ?? (() => new Date()))()) : text));
+    this.sink[stream](redact(this.opts.timestamps ? stamped(text, this.opts.now?.() ?? new Date()) : text));
     this.refreshSpinner();
   }
 

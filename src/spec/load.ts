@@ -186,8 +186,9 @@ async function sources(target: string): Promise<string[]> {
 
 /**
  * Load every cluster of a file, a directory (its *.yaml / *.yml files, not recursive) or `-` (stdin).
- * A target that cannot be read is a SpecFileError. Problems from all files are collected and thrown as one SpecError; a cluster name defined twice is one,
- * and so is a manifest path that the file system leads outside the spec's folder.
+ * A target (or a file of it) that cannot be read is a SpecFileError. Problems from all files are
+ * collected and thrown as one SpecError; a cluster name defined twice is one, and so is a manifest
+ * path that the file system leads outside the spec's folder.
  */
 export async function loadSpecs(target: string, opts: LoadOptions = {}): Promise<LoadedCluster[]> {
   const files = await sources(target);

@@ -35,7 +35,7 @@ const range = `v1.${KUBERNETES_MINORS.oldest} to v1.${KUBERNETES_MINORS.newest}`
 export function unsupportedVersion(version: string): string | undefined {
   const minor = kubernetesMinor(version);
   if (minor === undefined || minor >= KUBERNETES_MINORS.oldest) return undefined;
-  return `Kubernetes ${normalizeKubernetesVersion(version)} is older than mk bootstraps (${range}): kubeadm before 1.24 lacks the configuration and control-plane taint mk uses`;
+  return `Kubernetes ${normalizeKubernetesVersion(version)} is older than mk bootstraps (${range}): kubeadm before 1.${KUBERNETES_MINORS.oldest} lacks the configuration and control-plane taint mk uses`;
 }
 
 /** A warning for a version newer than mk knows, or undefined. */
