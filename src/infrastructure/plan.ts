@@ -165,7 +165,7 @@ export function planInfrastructure(b: StepSink<InfraStep>, cluster: Cluster, act
     const node = actual.orphanVolumeNodes?.[v];
     if (node && missing.has(node)) {
       removedByHand.add(node);
-      return b.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove volume ${v} (/var of node ${node})`, `node ${node} is missing: its container was removed, and its /var volume goes with it`);
+      return b.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove volume ${v} (/var of node ${node})`, `node ${node} is missing (its container was removed, or an interrupted run never created it), and its /var volume goes with it`);
     }
     const why = node && !desiredNames.has(node) ? `node ${node} is gone and no longer in the spec` : 'left by an interrupted run';
     return b.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove orphan volume ${v}`, `no node uses it (${why})`);
@@ -192,7 +192,7 @@ export function planInfrastructure(b: StepSink<InfraStep>, cluster: Cluster, act
 
   const up = new Map<string, string>();
   const createReason = (node: DesiredNode): string =>
-    halfMade.has(node.name) ? 'never started (left by an interrupted run)' : removedByHand.has(node.name) ? 'missing: its container was removed; created again with a new /var volume' : 'missing';
+    halfMade.has(node.name) ? 'never started (left by an interrupted run)' : removedByHand.has(node.name) ? 'missing: created again, with a new /var volume' : 'missing';
   for (const node of created) up.set(node.name, createStep(node, 'create', createReason(node), []));
   for (const node of stopped) {
     const o = observed.get(node.name)!;

@@ -56,8 +56,8 @@ describe('mk watch', () => {
     await docker.getContainer(worker.Id).remove({ force: true });
     await watcher.waitFor(/drift detected/, 60_000);
     await eventually(() => watcher!.output, async () => (await labelled(name)).containers.some((c) => c.Names[0] === `/${name}-w-1` && c.State === 'running'), 60_000, 100);
-    expect(watcher.output).toContain(`remove volume ${name}-w-1-var (/var of node ${name}-w-1)  (node ${name}-w-1 is missing: its container was removed, and its /var volume goes with it)`);
-    expect(watcher.output).toContain(`create node ${name}-w-1 (worker)  (missing: its container was removed; created again with a new /var volume)`);
+    expect(watcher.output).toContain(`remove volume ${name}-w-1-var (/var of node ${name}-w-1)  (node ${name}-w-1 is missing (its container was removed, or an interrupted run never created it), and its /var volume goes with it)`);
+    expect(watcher.output).toContain(`create node ${name}-w-1 (worker)  (missing: created again, with a new /var volume)`);
     expect(watcher.output).not.toContain('left by an interrupted run');
 
     // Every text line starts with the time.
