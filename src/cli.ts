@@ -11,7 +11,13 @@ import { DEFAULT_CONCURRENCY } from './plan.js';
 export interface CliRuntime {
   version: string;
   /** Builds the context once options are parsed; returns the exit code of the command. */
-  run: (opts: GlobalOptions, fn: (ctx: CommandContext) => Promise<number>) => Promise<void>;
+  run: (opts: GlobalOptions, fn: (ctx: CommandContext) => Promise<number>, settings?: RunSettings) => Promise<void>;
+}
+
+/** How a command's output is set up beyond the global options. */
+export interface RunSettings {
+  /** Text lines start with the local time (long-running commands: mk watch). */
+  timestamps?: boolean;
 }
 
 export interface GlobalOptions {
@@ -189,12 +195,15 @@ export function buildProgram(rt: CliRuntime): Command {
       ),
     )
     .action(async (opts: { file: string; interval: number; debounce: number; concurrency: number; switchContext: boolean; skipPreflight?: boolean }, cmd: Command) =>
-      rt.run(globals(cmd), async (ctx) =>
-        (await import('./commands/watch.js')).watch(ctx, opts.file, {
-          intervalMs: opts.interval,
-          debounceMs: opts.debounce,
-          apply: { concurrency: opts.concurrency, switchContext: opts.switchContext, skipPreflight: opts.skipPreflight ?? false },
-        }),
+      rt.run(
+        globals(cmd),
+        async (ctx) =>
+          (await import('./commands/watch.js')).watch(ctx, opts.file, {
+            intervalMs: opts.interval,
+            debounceMs: opts.debounce,
+            apply: { concurrency: opts.concurrency, switchContext: opts.switchContext, skipPreflight: opts.skipPreflight ?? false },
+          }),
+        { timestamps: true },
       ),
     );
 
@@ -278,6 +287,23 @@ export function buildProgram(rt: CliRuntime): Command {
     )
     .action(async (name: string, opts: { interval: number }, cmd: Command) =>
       rt.run(globals(cmd), async (ctx) => (await import('./commands/tunnel.js')).tunnel(ctx, name, { intervalMs: opts.interval })),
+    );
+
+  const addonExamples = examples(
+    ["the catalog: description, version, images, what mk's tests verified", 'mk addons list'],
+    ["with a cluster: whether its spec enables each addon and whether it is installed", 'mk addons list dev'],
+    ['as JSON (or -o yaml)', 'mk addons list dev -o json'],
+  );
+  program
+    .command('addons')
+    .description("mk's addon catalog")
+    .addHelpText('after', addonExamples)
+    .command('list')
+    .description("every addon of mk's catalog: description, version, images, what mk's tests verified; with a cluster name, whether its spec enables each and whether it is installed")
+    .argument('[name]', 'cluster name (default: the catalog alone)')
+    .addHelpText('after', addonExamples)
+    .action(async (name: string | undefined, _opts: object, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/addons.js')).addonsList(ctx, name)),
     );
 
   program
@@ -365,8 +391,14 @@ export function buildProgram(rt: CliRuntime): Command {
       rt.run(globals(cmd), async (ctx) => (await import('./commands/completion.js')).completion(ctx, shell, completionModel(program))),
     );
 
-  // The global options are listed once, in mk --help.
-  for (const cmd of program.commands) cmd.addHelpText('after', '\nGlobal options (-o, -v, --trust-new-host-keys): mk --help');
+  // The global options are listed once, in mk --help; every command (subcommands too) points there.
+  const pointTo = (cmds: readonly Command[]): void => {
+    for (const cmd of cmds) {
+      cmd.addHelpText('after', '\nGlobal options (-o, -v, --trust-new-host-keys): mk --help');
+      pointTo(cmd.commands);
+    }
+  };
+  pointTo(program.commands);
   return program;
 }
 

@@ -38,6 +38,13 @@ export class SpecError extends MkError {
   }
 }
 
+/** The spec named on the command line cannot be read at all: a missing file, a directory without specs, no permission. */
+export class SpecFileError extends MkError {
+  constructor(readonly file: string, problem: string) {
+    super(`cannot read the spec: ${file} ${problem} (-f takes a cluster spec file, a directory of *.yaml specs, or - for standard input)`);
+  }
+}
+
 export class CommandError extends MkError {
   constructor(
     readonly argv: readonly string[],

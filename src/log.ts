@@ -1,5 +1,6 @@
 // Output channels. Reporter: one status line per step for people, NDJSON events for machines.
 // Implementations live in src/output/reporters.ts; the engine only sees this interface.
+import { MkError, SpecError, StepError } from './errors.js';
 import type { Plan, PlannedStep, StepOutcome } from './plan.js';
 
 export type MkEvent =
@@ -10,7 +11,26 @@ export type MkEvent =
   | { type: 'summary'; cluster: string; ok: boolean; inSync: boolean; counts: Partial<Record<StepOutcome, number>>; durationMs: number }
   | { type: 'info'; cluster?: string; message: string }
   | { type: 'warning'; cluster?: string; message: string }
-  | { type: 'error'; cluster?: string; message: string; problems?: unknown[] };
+  /** step: the failed step whose step.failed event carried this error already (text output does not print it twice). */
+  | { type: 'error'; cluster?: string; message: string; problems?: unknown[]; step?: string };
+
+export type ErrorEvent = Extract<MkEvent, { type: 'error' }>;
+
+/**
+ * The event for an error that ends a command, or one cluster's run: an invalid spec with its
+ * problems, a failed step (a run throws StepError only after reporting the step's failure), mk's
+ * own errors as they are, anything else as unexpected.
+ */
+export function errorEvent(err: unknown, cluster?: string): ErrorEvent {
+  const where = cluster !== undefined ? { cluster } : {};
+  if (err instanceof SpecError) {
+    const n = err.problems.length;
+    return { type: 'error', ...where, message: `invalid spec (${n} problem${n === 1 ? '' : 's'}):\n${err.message}`, problems: err.problems };
+  }
+  if (err instanceof StepError) return { type: 'error', ...where, message: err.message, step: err.stepId };
+  if (err instanceof MkError) return { type: 'error', ...where, message: err.message };
+  return { type: 'error', ...where, message: err instanceof Error ? `unexpected error: ${err.message}` : String(err) };
+}
 
 export interface Reporter {
   emit(event: MkEvent): void;

@@ -4,9 +4,10 @@
 // reader of stdout that went away (EPIPE).
 // Only the version is imported up front: `mk --version` prints it without loading commander or any
 // command (it is measured against `node -e 0`); everything else loads once it is needed.
-import type { GlobalOptions } from './cli.js';
+import type { GlobalOptions, RunSettings } from './cli.js';
 import type { CommandContext } from './commands/context.js';
 import { EXIT, MkError, SpecError } from './errors.js';
+import { errorEvent } from './log.js';
 import { VERSION } from './version.js';
 
 /** After the first Ctrl-C or SIGTERM, what runs gets this long to stop before mk exits anyway. */
@@ -26,8 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = buildProgram({
     version: VERSION,
-    run: async (opts: GlobalOptions, fn) => {
-      exitCode = await runCommand(opts, argv, fn);
+    run: async (opts: GlobalOptions, fn, settings) => {
+      exitCode = await runCommand(opts, argv, fn, settings);
     },
   });
   program.exitOverride();
@@ -43,9 +44,9 @@ export async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-async function runCommand(opts: GlobalOptions, argv: readonly string[], fn: (ctx: CommandContext) => Promise<number>): Promise<number> {
+async function runCommand(opts: GlobalOptions, argv: readonly string[], fn: (ctx: CommandContext) => Promise<number>, settings: RunSettings = {}): Promise<number> {
   const [{ createReporter }, { RunLogs }, { redact }] = await Promise.all([import('./output/reporters.js'), import('./output/run-log.js'), import('./redact.js')]);
-  const reporter = await createReporter(opts.output, opts.verbose);
+  const reporter = await createReporter(opts.output, opts.verbose, settings);
   let logWarned = false;
   const runLogs = new RunLogs({
     command: opts.command,
@@ -60,13 +61,15 @@ async function runCommand(opts: GlobalOptions, argv: readonly string[], fn: (ctx
   if (opts.trustNewHostKeys) process.env.MK_SSH_TRUST_ON_FIRST_USE = '1';
   const controller = new AbortController();
   let interrupts = 0;
+  let idle: (() => boolean) | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
     if (interrupts > 1) {
       process.stderr.write('\nforced exit\n');
       process.exit(EXIT.interrupted);
     }
-    reporter.emit({ type: 'warning', message: `${sig} received: stopping (an interrupted apply converges when run again; ${sig} again forces the exit)` });
+    // A command waiting for its next run (mk watch between saves) has nothing to interrupt: it just stops.
+    if (!idle?.()) reporter.emit({ type: 'warning', message: `${sig} received: stopping (an interrupted apply converges when run again; ${sig} again forces the exit)` });
     controller.abort(new Error(`interrupted by ${sig}`));
     // Whatever does not heed the abort (a read of stdin that never ends, a call without a signal)
     // does not keep mk running: unref'd, so a command that stops in time exits with its own code.
@@ -92,6 +95,9 @@ async function runCommand(opts: GlobalOptions, argv: readonly string[], fn: (ctx
     print: (line) => process.stdout.write(redact(line) + '\n'),
     printSecret: (text) => process.stdout.write(text + '\n'),
     runLog: (cluster) => runLogs.get(cluster),
+    idleWhen: (probe) => {
+      idle = probe;
+    },
   };
   try {
     return await fn(ctx);
@@ -107,15 +113,8 @@ async function runCommand(opts: GlobalOptions, argv: readonly string[], fn: (ctx
 
 function reportError(err: unknown, opts: GlobalOptions, ctx: CommandContext): number {
   const { reporter } = ctx;
-  if (err instanceof SpecError) {
-    reporter.emit({ type: 'error', message: `invalid spec (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}):\n${err.message}`, problems: err.problems });
-  } else if (err instanceof Error) {
-    const message = err instanceof MkError ? err.message : `unexpected error: ${err.message}`;
-    reporter.emit({ type: 'error', message });
-    if (opts.verbose > 0 && err.stack) reporter.debug(err.stack);
-  } else {
-    reporter.emit({ type: 'error', message: String(err) });
-  }
+  reporter.emit(errorEvent(err));
+  if (opts.verbose > 0 && err instanceof Error && !(err instanceof SpecError) && err.stack) reporter.debug(err.stack);
   if (err instanceof MkError) return err.exitCode;
   return ctx.signal.aborted ? EXIT.interrupted : EXIT.error;
 }

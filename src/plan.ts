@@ -33,6 +33,15 @@ export interface Plan<S extends StepBase = StepBase> {
   unchecked?: string[];
   /** What is wrong that no step repairs (a node not Ready for a reason mk cannot fix), each with what to look at. */
   problems?: string[];
+  /** What the nodes this plan creates or replaces start from; absent when it brings no new node. */
+  newNodes?: NewNodes;
+}
+
+export interface NewNodes {
+  /** The node image (container nodes). */
+  image?: string;
+  /** The Kubernetes version kubeadm bootstraps on them (bootstrap: kubeadm). */
+  kubernetesVersion?: string;
 }
 
 /** True when applying the plan would change nothing, everything could be checked, and nothing is wrong. */

@@ -39,6 +39,20 @@ export interface CatalogAddon {
   images: Record<string, string>;
   /** Catalog addons that must be installed first. */
   dependsOn: string[];
+  /** What mk's tests have shown of it (mk addons list says it); tests that prove more update it. */
+  verified: Verified;
   optionsSchema: OptionsSchema;
   render(options: Record<string, unknown>, cluster: RenderCluster, env?: RenderEnv, files?: Record<string, string>): K8sObject[];
+}
+
+/**
+ * How far mk's tests take an addon. 'api': a real kube-apiserver accepts its objects (installed,
+ * applied again without a change, removed exactly); 'mk-apply': also installed by `mk apply` on a
+ * real kubeadm cluster; 'running': its workloads became ready there. None has run yet: the machines
+ * mk is tested on cannot pull the addons' images.
+ */
+export interface Verified {
+  level: 'api' | 'mk-apply' | 'running';
+  /** What was checked and what was not, in a sentence. */
+  detail: string;
 }

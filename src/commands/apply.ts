@@ -1,7 +1,7 @@
 // mk plan / mk apply: load every spec, then per cluster: (lock) → observe → diff → print → execute.
 import { driverFor } from '../drivers/index.js';
 import { AbortedError, EXIT, MkError, StepError } from '../errors.js';
-import type { Reporter } from '../log.js';
+import { errorEvent, type Reporter } from '../log.js';
 import { redact } from '../redact.js';
 import { withClusterLock } from '../reconcile/lock.js';
 import { inSync } from '../plan.js';
@@ -101,7 +101,7 @@ export async function apply(ctx: CommandContext, target: string, opts: ApplyOpti
     } catch (err) {
       // One cluster failing does not stop the others in a directory; the first error decides the exit code.
       if (specs.length === 1 || !(err instanceof MkError)) throw err;
-      ctx.reporter.emit({ type: 'error', cluster: spec.cluster.metadata.name, message: err.message });
+      ctx.reporter.emit(errorEvent(err, spec.cluster.metadata.name));
       failed ??= err;
     }
   }

@@ -17,4 +17,6 @@ export interface CommandContext {
   printSecret: (text: string) => void;
   /** mk's log of this run for one cluster under $MK_HOME (apply, watch and delete tee their reporter into it; mk logs reads it). */
   runLog: (cluster: string) => RunLog;
+  /** A command that waits between runs (mk watch) says when nothing runs: a Ctrl-C then stops it without the "stopping" warning. */
+  idleWhen?: (probe: () => boolean) => void;
 }

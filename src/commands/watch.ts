@@ -1,8 +1,9 @@
 // mk watch -f FILE|DIR: reconcile on every save (debounced, coalesced) and re-observe periodically
-// to repair drift. Invalid edits are reported and leave the cluster alone. Ctrl-C stops cleanly.
+// to repair drift. Invalid edits (or a spec that went missing) are reported once and leave the
+// cluster alone. Ctrl-C stops cleanly; between runs, quietly.
 import { resolve } from 'node:path';
-import { EXIT, MkError, SpecError } from '../errors.js';
-import type { MkEvent, Reporter } from '../log.js';
+import { EXIT, MkError, SpecError, SpecFileError } from '../errors.js';
+import { errorEvent, type ErrorEvent, type MkEvent, type Reporter } from '../log.js';
 import { ReconcileLoop, type Trigger } from '../reconcile/watch.js';
 import { loadSpecs } from '../spec/load.js';
 import { applyOne, type ApplyOptions } from './apply.js';
@@ -36,6 +37,36 @@ class DriftReporter implements Reporter {
   }
 }
 
+/**
+ * Errors that come back at every drift check (an invalid or missing spec, an engine that is down)
+ * are printed once, until a save: a run started by a save prints its error again, and an error
+ * that changes is printed as it is.
+ */
+class RepeatedErrors {
+  private readonly last = new Map<string, string>();
+  constructor(private readonly reporter: Reporter) {}
+
+  /** key: '' for reading the spec, else the cluster whose run failed. */
+  report(key: string, event: ErrorEvent, trigger: Trigger): void {
+    if (trigger.kind !== 'change' && this.last.get(key) === event.message) {
+      this.reporter.debug('the same error as at the last check (printed once until the spec changes)', { ...(key ? { cluster: key } : {}) });
+      return;
+    }
+    this.last.set(key, event.message);
+    this.reporter.emit(event);
+  }
+
+  clear(key: string): void {
+    this.last.delete(key);
+  }
+}
+
+/** Why the spec cannot be reconciled, said as watch goes on: the cluster is left as it is. */
+function specErrorEvent(err: SpecError | SpecFileError): ErrorEvent {
+  if (err instanceof SpecError) return { type: 'error', message: `invalid spec, cluster left as it is:\n${err.message}`, problems: err.problems };
+  return { type: 'error', message: `${err.message}\ncluster left as it is until the spec can be read again` };
+}
+
 export async function watch(ctx: CommandContext, target: string, opts: WatchOptions): Promise<number> {
   if (target === '-') throw new MkError('mk watch needs a file or directory, not stdin');
   const { watch: chokidarWatch } = await import('chokidar');
@@ -46,16 +77,19 @@ export async function watch(ctx: CommandContext, target: string, opts: WatchOpti
   // file event not yet delivered) reports a change, not drift.
   const lastSpec = new Map<string, string>();
 
+  const errors = new RepeatedErrors(ctx.reporter);
+
   const runOnce = async (trigger: Trigger): Promise<void> => {
     if (trigger.kind === 'change') ctx.reporter.emit({ type: 'info', message: `change detected: ${trigger.files.join(', ')}` });
     let specs;
     try {
       specs = await loadSpecs(target, { stdin: ctx.stdin });
     } catch (err) {
-      if (!(err instanceof SpecError)) throw err;
-      ctx.reporter.emit({ type: 'error', message: `invalid spec, cluster left as it is:\n${err.message}`, problems: err.problems });
+      if (!(err instanceof SpecError || err instanceof SpecFileError)) throw err;
+      errors.report('', specErrorEvent(err), trigger);
       return;
     }
+    errors.clear('');
     for (const spec of specs) {
       for (const ref of spec.references) {
         if (!watched.has(ref)) {
@@ -73,10 +107,11 @@ export async function watch(ctx: CommandContext, target: string, opts: WatchOpti
       const reporter = drift ? new DriftReporter(ctx.reporter) : ctx.reporter;
       try {
         await applyOne({ ...ctx, reporter }, spec, opts.apply);
+        errors.clear(name);
       } catch (err) {
         if (ctx.signal.aborted) return;
         // Keep watching: the next save or drift check retries.
-        ctx.reporter.emit({ type: 'error', cluster: name, message: err instanceof Error ? err.message : String(err) });
+        errors.report(name, errorEvent(err, name), trigger);
       }
     }
   };
@@ -85,8 +120,10 @@ export async function watch(ctx: CommandContext, target: string, opts: WatchOpti
     debounceMs: opts.debounceMs,
     intervalMs: opts.intervalMs,
     run: runOnce,
-    onError: (err) => ctx.reporter.emit({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
+    onError: (err) => ctx.reporter.emit(errorEvent(err)),
   });
+  // Ctrl-C between runs has nothing to interrupt.
+  ctx.idleWhen?.(() => !loop.busy);
   const isSpecFile = (p: string) => p === root || watched.has(p) || /\.ya?ml$/.test(p);
   for (const ev of ['add', 'change', 'unlink'] as const) {
     watcher.on(ev, (p: string) => {

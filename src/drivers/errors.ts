@@ -16,6 +16,21 @@ export class SshConnectError extends DriverError {
   }
 }
 
+/** The Docker engine does not answer at all (no socket, nothing listening, no permission); the message says what to do. */
+export class DockerUnreachableError extends DriverError {}
+
+/** The node image is not on the engine and cannot be pulled. */
+export class NodeImageError extends DriverError {
+  constructor(readonly image: string, why: string, options?: { cause?: unknown }) {
+    super(
+      `node image ${image} is not on the Docker engine and could not be pulled: ${why}. ` +
+        `Make it available to the engine (docker pull ${image} where a registry is reachable, or docker load -i FILE from a machine that has it), ` +
+        `or set spec.driver.docker.image to an image the engine has (docker images lists them)`,
+      options,
+    );
+  }
+}
+
 /** Another mk works on the host: exit 3, like the cluster lock. */
 export class HostLockedError extends MkError {
   override readonly exitCode = EXIT.locked;

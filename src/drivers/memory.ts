@@ -135,9 +135,14 @@ export class MemoryDriver implements Driver {
     }
   }
 
+  /** Node volumes are named after their node: <node>-var. */
+  private static nodeOfVolume(volume: string): string | undefined {
+    return volume.endsWith('-var') ? volume.slice(0, -'-var'.length) : undefined;
+  }
+
   private volumeInUse(volume: string): boolean {
-    // Node volumes are named after their node.
-    return this.nodes.get(volume.replace(/-var$/, ''))?.volume === volume;
+    const node = MemoryDriver.nodeOfVolume(volume);
+    return node !== undefined && this.nodes.get(node)?.volume === volume;
   }
 
   hostFacts(signal?: AbortSignal): Promise<HostFacts> {
@@ -151,7 +156,11 @@ export class MemoryDriver implements Driver {
       for (const n of this.nodes.values()) if (n.cluster === cluster) nodes.push(observed(n));
       const orphanVolumes: string[] = [];
       for (const [v, c] of this.volumes) if (c === cluster && !this.volumeInUse(v)) orphanVolumes.push(v);
-      return { name: cluster, ...(network ? { network: { ...network } } : {}), nodes, orphanVolumes: orphanVolumes.sort() };
+      const owners = orphanVolumes.flatMap((v) => {
+        const node = MemoryDriver.nodeOfVolume(v);
+        return node ? [[v, node]] : [];
+      });
+      return { name: cluster, ...(network ? { network: { ...network } } : {}), nodes, orphanVolumes: orphanVolumes.sort(), ...(owners.length ? { orphanVolumeNodes: Object.fromEntries(owners) } : {}) };
     });
   }
 

@@ -76,8 +76,10 @@ export interface ObservedCluster {
   name: string;
   network?: ObservedNetwork;
   nodes: ObservedNode[];
-  /** mk-owned volumes with no node container using them (left by a killed run). */
+  /** mk-owned volumes with no node container using them (left by a killed run, or by a node container removed by hand). */
   orphanVolumes: string[];
+  /** The node each orphan volume was made for, where the driver knows it (its label). */
+  orphanVolumeNodes?: Record<string, string>;
   /** Per desired node that is not a node yet: what the driver found on its host and what it still needs (ssh facts). */
   hostNotes?: Record<string, string>;
   /** Whether the user's kubeconfig has mk's context for the cluster pointing at a control plane. Undefined: not checked. */

@@ -158,9 +158,18 @@ export function planInfrastructure(b: StepSink<InfraStep>, cluster: Cluster, act
   } else if (net?.request.subnet && actual.network?.subnet && net.request.subnet !== actual.network.subnet) {
     b.warnings.push(`network ${actual.network.name} has subnet ${actual.network.subnet}, the spec asks for ${net.request.subnet}; changing it needs "mk delete ${name}"`);
   }
-  const volumes = [...actual.orphanVolumes]
-    .sort()
-    .map((v) => b.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove orphan volume ${v}`, 'no node uses it (left by an interrupted run)'));
+  // A node container removed by hand leaves its /var volume: the node is missing, and the volume goes with it.
+  const missing = new Set(created.filter((n) => !halfMade.has(n.name)).map((n) => n.name));
+  const removedByHand = new Set<string>();
+  const volumes = [...actual.orphanVolumes].sort().map((v) => {
+    const node = actual.orphanVolumeNodes?.[v];
+    if (node && missing.has(node)) {
+      removedByHand.add(node);
+      return b.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove volume ${v} (/var of node ${node})`, `node ${node} is missing (its container was removed, or an interrupted run never created it), and its /var volume goes with it`);
+    }
+    const why = node && !desiredNames.has(node) ? `node ${node} is gone and no longer in the spec` : 'left by an interrupted run';
+    return b.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove orphan volume ${v}`, `no node uses it (${why})`);
+  });
 
   // The first control plane created gets the requested API port; a replaced one keeps its port, so kubeconfigs stay valid.
   let portGiven = actual.nodes.some((n) => n.role === 'control-plane' && !halfMade.has(n.name) && n.apiServerPort !== undefined);
@@ -182,7 +191,9 @@ export function planInfrastructure(b: StepSink<InfraStep>, cluster: Cluster, act
   };
 
   const up = new Map<string, string>();
-  for (const node of created) up.set(node.name, createStep(node, 'create', halfMade.has(node.name) ? 'never started (left by an interrupted run)' : 'missing', []));
+  const createReason = (node: DesiredNode): string =>
+    halfMade.has(node.name) ? 'never started (left by an interrupted run)' : removedByHand.has(node.name) ? 'missing: created again, with a new /var volume' : 'missing';
+  for (const node of created) up.set(node.name, createStep(node, 'create', createReason(node), []));
   for (const node of stopped) {
     const o = observed.get(node.name)!;
     up.set(node.name, b.add({ kind: 'node.start', node: node.name, role: node.role }, node.name, 'start', `start node ${node.name} (${roleText(node.role)})`, `node is ${o.state}`, [network]));

@@ -5,6 +5,7 @@
 // the join config only, which is written to the node with mode 0600 and never logged.
 import yaml from 'js-yaml';
 import type { Cluster, Cri, Role, Taint } from '../spec/types.js';
+import { kubernetesMinor } from '../spec/versions.js';
 import { BootstrapError } from './errors.js';
 
 export type KubeadmApiVersion = 'kubeadm.k8s.io/v1beta3' | 'kubeadm.k8s.io/v1beta4';
@@ -21,9 +22,9 @@ export function controlPlaneEndpointName(cluster: string): string {
 }
 
 export function minorVersion(kubernetesVersion: string): number {
-  const m = /^v1\.(\d+)\.\d+$/.exec(kubernetesVersion);
-  if (!m) throw new BootstrapError(`spec.kubernetesVersion ${JSON.stringify(kubernetesVersion)} is not a Kubernetes version: write it like v1.36.3`);
-  return Number(m[1]);
+  const minor = kubernetesMinor(kubernetesVersion);
+  if (minor === undefined) throw new BootstrapError(`spec.kubernetesVersion ${JSON.stringify(kubernetesVersion)} is not a Kubernetes version: write it like v1.36.3`);
+  return minor;
 }
 
 export function kubeadmApiVersion(kubernetesVersion: string): KubeadmApiVersion {

@@ -8,6 +8,8 @@ import type { StepSink } from '../phase/builder.js';
 import type { Action } from '../plan.js';
 import { roleText } from '../spec/nodes.js';
 import type { Cluster, DesiredNode, Role } from '../spec/types.js';
+import { untestedVersion, versionOfImageTag } from '../spec/versions.js';
+import { capabilitiesOf } from '../drivers/capabilities.js';
 
 export type KubeStep =
   | { kind: 'kubeadm.init'; node: string }
@@ -32,10 +34,27 @@ export interface KubePlan {
   fresh: boolean;
 }
 
+/**
+ * What may stop kubeadm on the nodes a plan brings: a version newer than mk knows, a node image whose
+ * tag names another version than the spec's (kubeadm on the node must be the spec's, checked when
+ * each node comes up: src/kubeadm/node.ts).
+ */
+function versionWarnings(cluster: Cluster): string[] {
+  const version = cluster.spec.kubernetesVersion;
+  const image = capabilitiesOf(cluster).nodeImage;
+  const tagged = image ? versionOfImageTag(image) : undefined;
+  const mismatch =
+    tagged && tagged !== version
+      ? `node image ${image} is tagged for Kubernetes ${tagged}, but spec.kubernetesVersion is ${version}: kubeadm on a node must be the spec's version, so the apply would stop at the first node (set spec.kubernetesVersion: ${tagged}, or use an image of ${version})`
+      : undefined;
+  return [untestedVersion(version), mismatch].filter((w): w is string => w !== undefined);
+}
+
 export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: ObservedCluster, nodes: NodePlan): KubePlan {
   if (cluster.spec.bootstrap !== 'kubeadm') return { fresh: false };
   const name = cluster.metadata.name;
   const { desired, observed, halfMade, created, replaced, removed, up } = nodes;
+  if (created.length + replaced.length > 0) b.warnings.push(...versionWarnings(cluster));
 
   // A node whose sentinel was not read (stopped, unreachable, or a driver that does not say) counts as joined.
   const joined = (o: ObservedNode): boolean => !halfMade.has(o.name) && o.kubeadm !== 'none';

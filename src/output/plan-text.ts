@@ -1,5 +1,5 @@
 // Terraform-style rendering of a Plan. Pure: the same Plan object `mk apply` executes.
-import type { Action, Plan, PlannedStep } from '../plan.js';
+import type { Action, NewNodes, Plan, PlannedStep } from '../plan.js';
 
 const SYMBOL: Record<Action, string> = { create: '+', remove: '-', change: '~', replace: '-/+', start: '>' };
 
@@ -11,6 +11,11 @@ export function countActions(plan: Plan): Record<Action, number> {
   const byAction: Record<Action, number> = { create: 0, remove: 0, change: 0, replace: 0, start: 0 };
   for (const s of plan.steps) byAction[s.action]++;
   return byAction;
+}
+
+/** "Kubernetes v1.36.3, node image kindest/node:v1.36.3". */
+function newNodesText(n: NewNodes): string {
+  return [n.kubernetesVersion && `Kubernetes ${n.kubernetesVersion}`, n.image && `node image ${n.image}`].filter(Boolean).join(', ');
 }
 
 export function formatPlan(plan: Plan): string {
@@ -29,6 +34,8 @@ export function formatPlan(plan: Plan): string {
     return lines.join('\n');
   }
   lines.push(`Plan for cluster "${plan.cluster}"${where}:`);
+  const setup = plan.newNodes && newNodesText(plan.newNodes);
+  if (setup) lines.push(`  new nodes: ${setup}`);
   for (const s of plan.steps) lines.push(stepLine(s));
   const byAction = countActions(plan);
   const parts = [

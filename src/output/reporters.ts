@@ -42,7 +42,15 @@ export class TextReporter implements Reporter {
   private spinner: Ora | undefined;
 
   constructor(
-    private readonly opts: { verbose: number; tty: boolean; sink?: Sink; createSpinner?: () => Ora },
+    private readonly opts: {
+      verbose: number;
+      tty: boolean;
+      sink?: Sink;
+      createSpinner?: () => Ora;
+      /** Start every line with the local time (HH:MM:SS), for commands that run for long (mk watch). */
+      timestamps?: boolean;
+      now?: () => Date;
+    },
   ) {}
 
   private get sink(): Sink {
@@ -52,7 +60,7 @@ export class TextReporter implements Reporter {
   /** Writes a line without tearing the spinner. */
   private line(text: string, stream: 'out' | 'err' = 'out'): void {
     this.spinner?.clear();
-    this.sink[stream](redact(text));
+    this.sink[stream](redact(this.opts.timestamps ? stamped(text, this.opts.now?.() ?? new Date()) : text));
     this.refreshSpinner();
   }
 
@@ -107,6 +115,8 @@ export class TextReporter implements Reporter {
         this.line(pc.yellow(`warning: ${e.message}`), 'err');
         return;
       case 'error':
+        // A failed step's error was printed under its step line; the summary said the cluster was not reconciled.
+        if (e.step !== undefined) return;
         this.line(pc.red(`error: ${e.message}`), 'err');
         return;
     }
@@ -123,6 +133,15 @@ export class TextReporter implements Reporter {
     this.spinner?.stop();
     this.spinner = undefined;
   }
+}
+
+/** Each line of `text` after the local time, "14:03:07 ". */
+function stamped(text: string, at: Date): string {
+  const time = pc.dim([at.getHours(), at.getMinutes(), at.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':'));
+  return text
+    .split('\n')
+    .map((l) => `${time} ${l}`)
+    .join('\n');
 }
 
 /**
@@ -153,11 +172,13 @@ export class JsonReporter implements Reporter {
   close(): void {}
 }
 
-export async function createReporter(format: OutputFormat, verbose: number): Promise<TextReporter | JsonReporter> {
+/** timestamps: text lines start with the local time (machine events always carry theirs). */
+export async function createReporter(format: OutputFormat, verbose: number, opts: { timestamps?: boolean } = {}): Promise<TextReporter | JsonReporter> {
   const machine = machineFormat(format);
   if (machine) return new JsonReporter({ verbose, format: machine });
   const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
-  if (!tty) return new TextReporter({ verbose, tty });
+  const timestamps = opts.timestamps ?? false;
+  if (!tty) return new TextReporter({ verbose, tty, timestamps });
   const { default: ora } = await import('ora');
-  return new TextReporter({ verbose, tty, createSpinner: () => ora({ stream: process.stdout }) });
+  return new TextReporter({ verbose, tty, timestamps, createSpinner: () => ora({ stream: process.stdout }) });
 }

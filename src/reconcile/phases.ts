@@ -13,11 +13,11 @@ import { addons, planAddonSteps, type AddonStep } from '../addons/phase.js';
 import type { RenderedAddons } from '../addons/render.js';
 import { capabilitiesOf } from '../drivers/capabilities.js';
 import type { ObservedCluster } from '../drivers/types.js';
-import { infrastructure, planInfrastructure, planInfrastructureDelete, type InfraStep } from '../infrastructure/index.js';
+import { infrastructure, planInfrastructure, planInfrastructureDelete, type InfraStep, type NodePlan } from '../infrastructure/index.js';
 import { kubernetes, planKubernetes, planKubernetesDelete, type KubeStep } from '../kubeadm/phase.js';
 import { PlanBuilder } from '../phase/builder.js';
 import type { ObserveContext, StepKind, StepKinds } from '../phase/types.js';
-import type { Plan, PlannedStep } from '../plan.js';
+import type { NewNodes, Plan, PlannedStep } from '../plan.js';
 import type { Cluster } from '../spec/types.js';
 import { orderSteps } from './order.js';
 
@@ -47,7 +47,7 @@ export async function observePhases(opts: Omit<ObserveContext, 'shared'>): Promi
   return observed;
 }
 
-function finish(b: PlanBuilder<Step>, cluster: string, file: string | undefined): ClusterPlan {
+function finish(b: PlanBuilder<Step>, cluster: string, file: string | undefined, newNodes?: NewNodes): ClusterPlan {
   return {
     cluster,
     ...(file !== undefined ? { file } : {}),
@@ -55,7 +55,15 @@ function finish(b: PlanBuilder<Step>, cluster: string, file: string | undefined)
     warnings: b.warnings,
     ...(b.unchecked.length ? { unchecked: b.unchecked } : {}),
     ...(b.problems.length ? { problems: b.problems } : {}),
+    ...(newNodes ? { newNodes } : {}),
   };
+}
+
+/** The node image and Kubernetes version of the nodes a plan creates or replaces. */
+function newNodesOf(cluster: Cluster, nodes: NodePlan): NewNodes | undefined {
+  if (nodes.created.length + nodes.replaced.length === 0) return undefined;
+  const image = capabilitiesOf(cluster).nodeImage;
+  return { ...(image ? { image } : {}), ...(cluster.spec.bootstrap === 'kubeadm' ? { kubernetesVersion: cluster.spec.kubernetesVersion } : {}) };
 }
 
 /** What the spec asks for beyond itself, resolved by reading files or downloading (never the cluster). */
@@ -88,7 +96,7 @@ export function planCluster(cluster: Cluster, actual: ObservedCluster, opts: Pla
   const nodes = planInfrastructure(b, cluster, actual, { skipPreflight: opts.skipPreflight ?? false });
   const kube = planKubernetes(b, cluster, actual, nodes);
   planAddonSteps(b, cluster, actual, kube, opts.resolved?.addons);
-  return finish(b, cluster.metadata.name, opts.file);
+  return finish(b, cluster.metadata.name, opts.file, newNodesOf(cluster, nodes));
 }
 
 /**

@@ -62,6 +62,11 @@ export class ReconcileLoop {
     }, this.opts.intervalMs);
   }
 
+  /** Whether a run is in flight (between runs, a stop interrupts nothing). */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
   /** A watched file changed; reconciles once the debounce window is quiet. */
   fileChanged(file: string): void {
     if (this.stopped) return;

@@ -2,6 +2,7 @@
 import type { AddonInput, ClusterInput, PoolInput } from './input.js';
 import { API_VERSION, KIND } from './types.js';
 import type { AddonSpec, Cluster, Cri, DriverSpec, NodePool } from './types.js';
+import { normalizeKubernetesVersion } from './versions.js';
 
 export const DEFAULT_KUBERNETES_VERSION = 'v1.36.3';
 export const DEFAULT_CRI: Cri = 'containerd';
@@ -64,7 +65,7 @@ function addon(a: AddonInput): AddonSpec {
 
 export function applyDefaults(input: ClusterInput): Cluster {
   const spec = input.spec ?? {};
-  const version = spec.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION;
+  const version = normalizeKubernetesVersion(spec.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION);
   const cri = spec.cri ?? DEFAULT_CRI;
   const net = spec.networking ?? {};
   const lb = spec.loadBalancer ?? {};

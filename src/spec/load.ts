@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { SpecError } from '../errors.js';
+import { SpecError, SpecFileError } from '../errors.js';
 import type { SpecProblem } from '../errors.js';
 import { ManifestOutsideError } from '../manifests/errors.js';
 import { resolveLocalManifests } from '../manifests/load.js';
@@ -156,41 +156,51 @@ async function outsideProblems(c: Parsed['clusters'][number]): Promise<SpecProbl
   return problems;
 }
 
-/** The files a target names: `-`, one file, or every *.yaml / *.yml directly in a directory (sorted). */
-async function sources(target: string): Promise<{ files: string[]; problems: SpecProblem[] }> {
-  if (target === '-') return { files: ['-'], problems: [] };
+/** What a failed read of a spec file or directory means, in words. */
+function readProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'does not exist' : code === 'EACCES' || code === 'EPERM' ? 'may not be read (permission denied)' : `cannot be read (${code ?? String(err)})`;
+}
+
+/** The files a target names: `-`, one file, or every *.yaml / *.yml directly in a directory (sorted). Throws SpecFileError when there are none. */
+async function sources(target: string): Promise<string[]> {
+  if (target === '-') return ['-'];
   const abs = path.resolve(target);
   let info;
   try {
     info = await stat(abs);
-  } catch {
-    return { files: [], problems: [fileProblem(abs, 'no such file or directory')] };
+  } catch (err) {
+    throw new SpecFileError(target, readProblem(err));
   }
-  if (!info.isDirectory()) return { files: [abs], problems: [] };
-  const entries = await readdir(abs, { withFileTypes: true });
+  if (!info.isDirectory()) return [abs];
+  const entries = await readdir(abs, { withFileTypes: true }).catch((err: unknown) => {
+    throw new SpecFileError(target, readProblem(err));
+  });
   const files = entries
     .filter((e) => (e.isFile() || e.isSymbolicLink()) && /\.ya?ml$/i.test(e.name))
     .map((e) => path.join(abs, e.name))
     .sort();
-  if (files.length === 0) return { files, problems: [fileProblem(abs, 'no *.yaml or *.yml files in this directory')] };
-  return { files, problems: [] };
+  if (files.length === 0) throw new SpecFileError(target, 'is a directory without *.yaml or *.yml files');
+  return files;
 }
 
 /**
  * Load every cluster of a file, a directory (its *.yaml / *.yml files, not recursive) or `-` (stdin).
- * Problems from all files are collected and thrown as one SpecError; a cluster name defined twice is one,
- * and so is a manifest path that the file system leads outside the spec's folder.
+ * A target (or a file of it) that cannot be read is a SpecFileError. Problems from all files are
+ * collected and thrown as one SpecError; a cluster name defined twice is one, and so is a manifest
+ * path that the file system leads outside the spec's folder.
  */
 export async function loadSpecs(target: string, opts: LoadOptions = {}): Promise<LoadedCluster[]> {
-  const { files, problems } = await sources(target);
+  const files = await sources(target);
+  const problems: SpecProblem[] = [];
   const clusters: Parsed['clusters'] = [];
   for (const file of files) {
     let text: string;
     try {
       text = file === '-' ? await (opts.stdin ?? readSpecSource)() : await readSpecSource(createReadStream(file));
     } catch (err) {
-      problems.push(fileProblem(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`));
-      continue;
+      // A file of the directory that went away or may not be read.
+      throw new SpecFileError(file, readProblem(err));
     }
     const parsed = parseWithPositions(text, file);
     problems.push(...parsed.problems);

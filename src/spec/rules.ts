@@ -2,13 +2,13 @@
 // schema-invalid: every rule checks the shape it needs and skips what the schema already reports.
 // Pure; problems carry data paths, load.ts turns them into file positions.
 import { DEFAULT_POD_SUBNET, DEFAULT_POOLS, DEFAULT_SERVICE_SUBNET } from './defaults.js';
-import { checkDns1123Label, checkLabelValue, checkLoginName, checkQualifiedName, quote } from './names.js';
+import { checkDns1123Label, checkLabelValue, checkLoginName, checkQualifiedName, quote, suggest } from './names.js';
 import { isHostAddress, overlaps, parseAddressRange, parseCidr } from '../net.js';
 import type { Cidr } from '../net.js';
 import { nodeName } from './nodes.js';
 import { joinPath } from './paths.js';
 import { CATALOG } from '../catalog/index.js';
-import { checkOptions } from '../catalog/options.js';
+import { KUBERNETES_VERSION_PATTERN, unsupportedVersion } from './versions.js';
 
 export interface Issue {
   path: string;
@@ -387,21 +387,13 @@ function checkAddons(spec: Obj, out: Issue[]): void {
   checkAddonDependencies(spec, out);
 }
 
-/** A catalog addon (no manifests): known name, options that fit its schema. */
+/** An addon without manifests must be of the catalog (the schema checks each catalog addon's options). */
 function checkCatalogAddon(addon: Obj, name: string | undefined, p: string, out: Issue[]): void {
-  if (name === undefined || addon.manifests !== undefined || checkDns1123Label(name, LIMITS.addonName)) return;
-  const entry = CATALOG.get(name);
-  if (!entry) {
-    if (addon.enabled !== false) {
-      out.push({ path: joinPath(p, 'name'), message: `"${name}" is not an addon of mk's catalog (${[...CATALOG.keys()].sort().join(', ')}); give manifests: to install your own` });
-    }
-    return;
-  }
-  const options = obj(addon.options);
-  if (!options) return;
-  for (const problem of checkOptions(entry.optionsSchema, options)) {
-    out.push({ path: joinPath(joinPath(p, 'options'), problem.option), message: problem.message, ...(problem.message.startsWith('unknown') ? { at: 'key' as const } : {}) });
-  }
+  if (name === undefined || addon.manifests !== undefined || addon.enabled === false || checkDns1123Label(name, LIMITS.addonName) || CATALOG.has(name)) return;
+  const names = [...CATALOG.keys()].sort();
+  const guess = suggest(name, names);
+  const hint = guess ? `did you mean "${guess}"?` : names.join(', ');
+  out.push({ path: joinPath(p, 'name'), message: `"${name}" is not an addon of mk's catalog (${hint}); give manifests: to install your own` });
 }
 
 /** An enabled catalog addon whose dependency is listed but disabled. */
@@ -433,8 +425,11 @@ export function semanticIssues(data: unknown): Issue[] {
   const spec = obj(root.spec) ?? (root.spec === undefined ? {} : undefined);
   if (!spec) return out;
   const version = str(spec.kubernetesVersion);
-  if (version !== undefined && !/^v1\.\d+\.\d+$/.test(version)) {
+  if (version !== undefined && !KUBERNETES_VERSION_PATTERN.test(version)) {
     out.push({ path: 'spec.kubernetesVersion', message: `${quote(version)} is not a Kubernetes version like v1.36.3` });
+  } else if (version !== undefined && spec.bootstrap !== 'none') {
+    const refused = unsupportedVersion(version);
+    if (refused) out.push({ path: 'spec.kubernetesVersion', message: refused });
   }
   const driver = checkDriver(spec, out);
   checkNodes(spec, cluster, driver, out);

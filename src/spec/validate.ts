@@ -63,7 +63,7 @@ function message(e: ErrorObject, data: unknown): Issue {
       const field = String(params.additionalProperty);
       const known = Object.keys((e.parentSchema as SchemaNode | undefined)?.properties ?? {});
       const guess = known.length > 0 ? suggest(field, known) : undefined;
-      const hint = guess ? ` (did you mean "${guess}"?)` : known.length > 0 ? ` (known fields: ${known.join(', ')})` : '';
+      const hint = guess ? ` (did you mean "${guess}"?)` : known.length > 0 ? ` (known fields: ${known.join(', ')})` : ' (none may be set here)';
       return { path: joinPath(path, field), message: `unknown field "${field}"${hint}`, at: 'key' };
     }
     case 'required':
@@ -119,7 +119,8 @@ function schemaIssues(data: unknown, errors: ErrorObject[]): (Issue & { keyword:
   const out: (Issue & { keyword: string })[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
-    if (dropped.has(e)) continue;
+    // "must match the then schema": the errors of the branch (a catalog addon's options) say what.
+    if (dropped.has(e) || e.keyword === 'if') continue;
     const issue = message(e, data);
     const key = `${issue.path}\u0000${issue.message}`;
     if (seen.has(key)) continue;

@@ -9,7 +9,8 @@ import { nodeContainerOptions, varVolumeOptions } from '../../src/drivers/docker
 import { readFileIfExists, resolveDockerEndpoint } from '../../src/drivers/docker/endpoint.js';
 import type { NodeCreateRequest, ObservedNode } from '../../src/drivers/types.js';
 import type { DesiredNode, Role } from '../../src/spec/types.js';
-import { AbortedError, CommandError, DriverError } from '../../src/errors.js';
+import { AbortedError, CommandError } from '../../src/errors.js';
+import { NodeImageError } from '../../src/drivers/errors.js';
 
 const IMAGE = 'mk.local/node:dev';
 const cluster = `t${randomBytes(4).toString('hex')}`;
@@ -214,9 +215,10 @@ describe('DockerDriver (real engine)', () => {
   it('names the image and the way out when the image is missing and cannot be pulled', async () => {
     const missing: NodeCreateRequest = { node: desired('x', 1, 'worker'), image: 'mk.invalid/no-such-node:0', configHash: 'h' };
     const err = await driver.createNode(missing).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DriverError);
-    expect((err as Error).message).toContain('mk.invalid/no-such-node:0');
-    expect((err as Error).message).toContain('npm run node-image');
+    expect(err).toBeInstanceOf(NodeImageError);
+    expect((err as Error).message).toMatch(/^node image mk\.invalid\/no-such-node:0 is not on the Docker engine and could not be pulled: /);
+    expect((err as Error).message).toContain('docker pull mk.invalid/no-such-node:0 where a registry is reachable, or docker load -i FILE');
+    expect((err as Error).message).not.toMatch(/npm run|scripts\//);
     expect((await driver.observe(cluster)).nodes.map((n) => n.name)).not.toContain(missing.node.name);
   });
 

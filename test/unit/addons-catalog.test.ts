@@ -219,7 +219,7 @@ describe('objectReadiness', () => {
 
 describe('spec rules for addons', () => {
   const base = { apiVersion: 'mk.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'dev' } };
-  it('reports unknown catalog addons, options that do not fit, and disabled dependencies', () => {
+  it('reports unknown catalog addons (with a guess when one is close), options that do not fit their schema, and disabled dependencies', () => {
     const issues = validateCluster({
       ...base,
       spec: {
@@ -235,11 +235,20 @@ describe('spec rules for addons', () => {
       },
     });
     expect(issues).toEqual([
+      { path: 'spec.addons[1].options.bogus', message: 'unknown field "bogus" (known fields: kubeletInsecureTLS, metricResolution, replicas)', at: 'key' },
+      { path: 'spec.addons[1].options.replicas', message: 'must be a whole number, not a string' },
+      { path: 'spec.addons[2].options.storage', message: 'must be one of: emptyDir, hostPath' },
       { path: 'spec.addons[0].name', message: expect.stringMatching(/^"not-in-catalog" is not an addon of mk's catalog \(.*metrics-server.*\); give manifests: to install your own$/) },
-      { path: 'spec.addons[1].options.replicas', message: 'must be an integer' },
-      { path: 'spec.addons[1].options.bogus', message: expect.stringMatching(/^unknown option \(known: kubeletInsecureTLS, metricResolution, replicas\)$/), at: 'key' },
-      { path: 'spec.addons[2].options.storage', message: 'must be one of emptyDir, hostPath' },
       { path: 'spec.addons[3].name', message: 'addon "default-storageclass" needs "storage", which spec.addons[4] disables' },
+    ]);
+  });
+
+  it('guesses the catalog addon a wrong name meant, and checks options of addons that have none', () => {
+    expect(validateCluster({ ...base, spec: { addons: [{ name: 'metric-server' }, { name: 'dashbaord' }, { name: 'dashboard', options: { port: 1 } }, { name: 'ingress', options: { hostport: false } }] } })).toEqual([
+      { path: 'spec.addons[2].options.port', message: 'unknown field "port" (none may be set here)', at: 'key' },
+      { path: 'spec.addons[3].options.hostport', message: 'unknown field "hostport" (did you mean "hostPorts"?)', at: 'key' },
+      { path: 'spec.addons[0].name', message: `"metric-server" is not an addon of mk's catalog (did you mean "metrics-server"?); give manifests: to install your own` },
+      { path: 'spec.addons[1].name', message: `"dashbaord" is not an addon of mk's catalog (did you mean "dashboard"?); give manifests: to install your own` },
     ]);
   });
   it('accepts force: true', () => {

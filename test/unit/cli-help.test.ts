@@ -10,9 +10,14 @@ import { EXIT } from '../../src/errors.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
+/** The program and every command below it, subcommands included. */
+function allCommands(cmd: Command): Command[] {
+  return [cmd, ...cmd.commands.flatMap(allCommands)];
+}
+
 function program(): Command {
   const p = buildProgram({ version: '1.2.3', run: async () => {} });
-  for (const c of [p, ...p.commands]) c.exitOverride();
+  for (const c of allCommands(p)) c.exitOverride();
   return p;
 }
 
@@ -21,8 +26,7 @@ function help(...path: string[]): string {
   let out = '';
   const p = program();
   const write = { writeOut: (s: string) => (out += s), writeErr: (s: string) => (out += s) };
-  p.configureOutput(write);
-  for (const c of p.commands) c.configureOutput(write);
+  for (const c of allCommands(p)) c.configureOutput(write);
   try {
     p.parse([...path, '--help'], { from: 'user' });
   } catch {

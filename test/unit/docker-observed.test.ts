@@ -44,8 +44,9 @@ const network = {
   Labels: { 'mk.dev/cluster': 'demo', 'mk.dev/component': 'network' },
 } as Dockerode.NetworkInspectInfo;
 
-function volume(name: string): Dockerode.VolumeInspectInfo {
-  return { Name: name, Driver: 'local', Mountpoint: '', Scope: 'local', Options: null, Labels: { 'mk.dev/cluster': 'demo', 'mk.dev/component': 'volume' } } as Dockerode.VolumeInspectInfo;
+function volume(name: string, node?: string): Dockerode.VolumeInspectInfo {
+  const labels = { 'mk.dev/cluster': 'demo', 'mk.dev/component': 'volume', ...(node ? { 'mk.dev/node': node } : {}) };
+  return { Name: name, Driver: 'local', Mountpoint: '', Scope: 'local', Options: null, Labels: labels } as Dockerode.VolumeInspectInfo;
 }
 
 describe('observedCluster', () => {
@@ -70,7 +71,14 @@ describe('observedCluster', () => {
   it('reports volumes no container mounts as orphans', () => {
     const observed = observedCluster('demo', { containers: [container('demo-cp-1')], networks: [], volumes: [volume('demo-cp-1-var'), volume('demo-cp-2-var')] });
     expect(observed.orphanVolumes).toEqual(['demo-cp-2-var']);
+    expect(observed.orphanVolumeNodes).toBeUndefined();
     expect(observed.network).toBeUndefined();
+  });
+
+  it('names the node an orphan volume was made for (its node label)', () => {
+    const observed = observedCluster('demo', { containers: [], networks: [], volumes: [volume('demo-w-1-var', 'demo-w-1'), volume('left-over')] });
+    expect(observed.orphanVolumes).toEqual(['demo-w-1-var', 'left-over']);
+    expect(observed.orphanVolumeNodes).toEqual({ 'demo-w-1-var': 'demo-w-1' });
   });
 
   it('ignores labelled containers that are not nodes', () => {

@@ -77,6 +77,8 @@ const scenarios: Record<string, () => Plan> = {
   'refused-last-control-plane': () =>
     planCluster(aCluster('dev').withPool('new', 'control-plane', 1).withWorkers(1).build(), kubeadmDone(observedOf(aCluster('dev').withPool('old', 'control-plane', 1).withWorkers(1).build()))),
   'refused-only-control-plane-replaced': () => planCluster(aCluster('dev').withWorkers(1).withKubernetesVersion('v1.32.0').build(), kubeadmDone(observedOf(dev(1)))),
+  // Nodes of a version newer than mk knows, from an image tagged for another one: both warned.
+  'version-warnings': () => planCluster(aCluster('dev').withWorkers(1).withKubernetesVersion('v1.40.0').withImage('mk/node:v1.39.1').build(), empty('dev')),
   'left-by-killed-run': () => {
     const o = kubeadmDone(observedOf(dev(3)), { 'dev-worker-2': 'none' });
     return planCluster(dev(3), {
@@ -84,6 +86,11 @@ const scenarios: Record<string, () => Plan> = {
       orphanVolumes: ['dev-worker-4-var'],
       kubeconfig: 'missing',
     });
+  },
+  // A worker container removed by hand (its /var volume left), and the volume of a node no longer in the spec.
+  'node-removed-by-hand': () => {
+    const o = withNodes(kubeadmDone(observedOf(dev(2))), (n) => (n.name === 'dev-worker-1' ? undefined : n));
+    return planCluster(dev(2), { ...o, orphanVolumes: ['dev-worker-1-var', 'dev-worker-3-var'], orphanVolumeNodes: { 'dev-worker-1-var': 'dev-worker-1', 'dev-worker-3-var': 'dev-worker-3' } });
   },
   'stale-and-lost-control-plane': () =>
     planCluster(dev(2), withNodes(kubeadmDone(observedOf(dev(2)), { 'dev-worker-2': 'stale' }), (n) => (n.role === 'control-plane' ? undefined : n))),

@@ -4,6 +4,9 @@ import { formatPlan } from '../../src/output/plan-text.js';
 import { formatDuration } from '../../src/duration.js';
 import { JsonReporter, TextReporter, type Sink } from '../../src/output/reporters.js';
 
+// eslint-disable-next-line no-control-regex -- strips colour codes
+const plain = (l: string): string => l.replace(/\x1b\[[0-9;]*m/g, '');
+
 function captured(): Sink & { outLines: string[]; errLines: string[] } {
   const outLines: string[] = [];
   const errLines: string[] = [];
@@ -82,6 +85,31 @@ describe('TextReporter (not a TTY)', () => {
     loud.debug('exec', { argv: ['kubeadm', 'token', 'create'] });
     expect(sink.outLines.join('\n')).not.toContain('0123456789abcdef');
     expect(sink.errLines.join('\n')).toContain('debug: exec {"argv":["kubeadm","token","create"]}');
+  });
+
+  it('does not print a failed step\'s error twice: under its step line only', () => {
+    const sink = captured();
+    const r = new TextReporter({ verbose: 0, tty: false, sink });
+    r.emit({ type: 'step.failed', cluster: 'dev', step: create, durationMs: 10, error: 'node image x is not on the Docker engine' });
+    r.emit({ type: 'error', message: 'step node.create:dev-worker-2 failed: node image x is not on the Docker engine', step: create.id });
+    r.emit({ type: 'error', message: 'another problem' });
+    expect(sink.outLines.join('\n').match(/node image x/g)).toHaveLength(1);
+    expect(sink.errLines.map(plain)).toEqual(['error: another problem']);
+  });
+
+  it('starts every line with the local time when asked (mk watch)', () => {
+    const sink = captured();
+    const r = new TextReporter({ verbose: 0, tty: false, sink, timestamps: true, now: () => new Date(2026, 0, 2, 3, 4, 5) });
+    r.emit({ type: 'info', message: 'change detected: a.yaml' });
+    r.emit({ type: 'plan', plan: { cluster: 'dev', steps: [create], warnings: [] } });
+    r.emit({ type: 'warning', message: 'careful' });
+    expect(sink.outLines.flatMap((l) => plain(l).split('\n'))).toEqual([
+      '03:04:05 change detected: a.yaml',
+      '03:04:05 Plan for cluster "dev":',
+      '03:04:05   + create node dev-worker-2 (worker)  (missing)',
+      '03:04:05 Plan: 1 to create, 0 to replace, 0 to start, 0 to change, 0 to remove.',
+    ]);
+    expect(sink.errLines.map(plain)).toEqual(['03:04:05 warning: careful']);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyDefaults, defaultNodeImage, KICBASE_IMAGE } from '../../src/spec/defaults.js';
 import type { ClusterInput } from '../../src/spec/input.js';
+import { parseSpec } from '../../src/spec/load.js';
 import { expandNodes } from '../../src/spec/nodes.js';
 
 const minimal: ClusterInput = { apiVersion: 'mk.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'mini' } };
@@ -33,6 +34,12 @@ describe('applyDefaults', () => {
     expect(withVersion.spec.driver).toEqual({ name: 'docker', docker: { image: 'kindest/node:v1.34.2', privileged: true } });
     const explicit = applyDefaults({ ...minimal, spec: { driver: { name: 'docker', docker: { image: 'my/node:1', privileged: false } } } });
     expect(explicit.spec.driver).toEqual({ name: 'docker', docker: { image: 'my/node:1', privileged: false } });
+  });
+
+  it('writes a version without its "v" (1.31.2) as v1.31.2, also in the default image', () => {
+    const c = parseSpec('apiVersion: mk.dev/v1alpha1\nkind: Cluster\nmetadata: {name: mini}\nspec:\n  kubernetesVersion: 1.31.2\n', 'v.yaml').cluster;
+    expect(c.spec.kubernetesVersion).toBe('v1.31.2');
+    expect(c.spec.driver).toEqual({ name: 'docker', docker: { image: 'kindest/node:v1.31.2', privileged: true } });
   });
 
   it('defaultNodeImage: kindest/node:<version> for containerd, the digest-pinned kicbase for cri-o and docker', () => {

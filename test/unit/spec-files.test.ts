@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SpecError } from '../../src/errors.js';
+import { SpecError, SpecFileError } from '../../src/errors.js';
 import type { SpecProblem } from '../../src/errors.js';
 import { loadSpecs } from '../../src/spec/load.js';
 
@@ -54,16 +54,17 @@ describe('loadSpecs', () => {
     ]);
   });
 
-  it('refuses a directory without specs', async () => {
+  it('refuses a directory without specs: not an invalid spec, a target without one', async () => {
     await writeFile(path.join(dir, 'README.md'), '# hi');
-    expect(await problems(loadSpecs(dir))).toEqual([
-      { file: dir, line: 1, column: 1, path: '', message: 'no *.yaml or *.yml files in this directory' },
-    ]);
+    const err = await loadSpecs(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SpecFileError);
+    expect((err as Error).message).toBe(`cannot read the spec: ${dir} is a directory without *.yaml or *.yml files (-f takes a cluster spec file, a directory of *.yaml specs, or - for standard input)`);
   });
 
-  it('refuses a missing target', async () => {
-    const missing = path.join(dir, 'nope.yaml');
-    expect(await problems(loadSpecs(missing))).toEqual([{ file: missing, line: 1, column: 1, path: '', message: 'no such file or directory' }]);
+  it('refuses a missing target as missing, named as given', async () => {
+    const err = await loadSpecs('nope/cluster.yaml').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SpecFileError);
+    expect((err as Error).message).toMatch(/^cannot read the spec: nope\/cluster\.yaml does not exist \(-f takes/);
   });
 
   it('reads - from stdin and resolves references against the working directory', async () => {

@@ -47,7 +47,7 @@ const INVALID: Record<string, Expected[]> = {
   ],
   'many-mistakes.yaml': [
     ['metadata.name', 5, 9, 'cluster name "Many_Mistakes" is not a valid name'],
-    ['spec.kubernetesVersion', 7, 22, '"1.30.1" is not a Kubernetes version like v1.36.3'],
+    ['spec.kubernetesVersion', 7, 22, '"v1.30" is not a Kubernetes version like v1.36.3'],
     ['spec.nodes[1].role', 14, 13, 'must be one of: control-plane, worker (did you mean "worker"?)'],
     ['spec.networking.podSubnet', 17, 16, '10.96.0.0/16 overlaps spec.networking.serviceSubnet (10.96.0.0/12, the default)'],
     ['spec.networking.apiServerPort', 18, 20, 'must be 0 or at least 1024'],

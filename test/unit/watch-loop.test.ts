@@ -30,6 +30,20 @@ describe('ReconcileLoop', () => {
     await loop.stop();
   });
 
+  it('is busy only while a run is in flight (a Ctrl-C between runs interrupts nothing)', async () => {
+    const gate = deferred();
+    const loop = new ReconcileLoop({ debounceMs: 10, intervalMs: 60_000, run: () => gate.promise });
+    expect(loop.busy).toBe(false);
+    loop.start();
+    expect(loop.busy).toBe(true);
+    gate.resolve();
+    await loop.idle();
+    expect(loop.busy).toBe(false);
+    loop.fileChanged('/a.yaml'); // waiting out its debounce: still nothing runs
+    expect(loop.busy).toBe(false);
+    await loop.stop();
+  });
+
   it('runs one reconcile at a time and coalesces saves during a run into one follow-up', async () => {
     const gate = deferred();
     const runs: Trigger[] = [];

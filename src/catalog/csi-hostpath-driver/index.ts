@@ -4,6 +4,7 @@
 // Written for mk from the upstream projects' facts: images, flags, socket paths, RBAC.
 import type { K8sObject } from '../../manifests/types.js';
 import type { CatalogAddon } from '../types.js';
+import { API_ACCEPTS } from '../verified.js';
 import { READ, clusterRole, clusterRoleBinding, obj, role, roleBinding, rule, serviceAccount, statefulSet } from '../build.js';
 import { SNAPSHOT_GROUP } from '../volumesnapshots/index.js';
 
@@ -32,6 +33,7 @@ export const csiHostpathDriver: CatalogAddon = {
   description: 'CSI hostpath driver with snapshots and expansion (StorageClass csi-hostpath-sc).',
   images: IMAGES,
   dependsOn: ['volumesnapshots'],
+  verified: API_ACCEPTS,
   optionsSchema: {},
   render(): K8sObject[] {
     const sa = { name: SA, namespace: NS };

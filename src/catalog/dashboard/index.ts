@@ -4,6 +4,7 @@
 // ConfigMap it manages, RBAC. The Secrets are created empty: the dashboard fills them itself.
 import type { K8sObject } from '../../manifests/types.js';
 import type { CatalogAddon } from '../types.js';
+import { API_ACCEPTS } from '../verified.js';
 import { READ, clusterRole, clusterRoleBinding, configMap, deployment, namespace, obj, role, roleBinding, rule, service, serviceAccount } from '../build.js';
 
 const VERSION = 'v2.7.0';
@@ -19,6 +20,7 @@ export const dashboard: CatalogAddon = {
   description: 'Kubernetes Dashboard web UI.',
   images: { dashboard: IMAGE, 'metrics-scraper': SCRAPER },
   dependsOn: [],
+  verified: API_ACCEPTS,
   optionsSchema: {},
   render(): K8sObject[] {
     const sa = { name: NAME, namespace: NS };

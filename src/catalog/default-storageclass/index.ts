@@ -2,6 +2,7 @@
 // is the storage addon's (local-path, WaitForFirstConsumer) unless options.provisioner says otherwise.
 import type { K8sObject } from '../../manifests/types.js';
 import type { CatalogAddon } from '../types.js';
+import { API_ACCEPTS } from '../verified.js';
 import { obj, withDefaults } from '../build.js';
 import { LOCAL_PATH_PROVISIONER } from '../storage/index.js';
 
@@ -18,6 +19,7 @@ export const defaultStorageClass: CatalogAddon = {
   description: 'The default StorageClass ("standard").',
   images: {},
   dependsOn: ['storage'],
+  verified: API_ACCEPTS,
   optionsSchema,
   render(options): K8sObject[] {
     const o = withDefaults<{ name: string; provisioner: string; reclaimPolicy: string }>(optionsSchema, options);

@@ -4,6 +4,7 @@
 // Written for mk from the facts of minikube's ingress-dns image: port, environment, RBAC.
 import type { K8sObject } from '../../manifests/types.js';
 import type { CatalogAddon } from '../types.js';
+import { API_ACCEPTS } from '../verified.js';
 import { READ, clusterRole, clusterRoleBinding, daemonSet, rule, serviceAccount } from '../build.js';
 
 const VERSION = '0.0.3';
@@ -18,6 +19,7 @@ export const ingressDns: CatalogAddon = {
   description: 'DNS for Ingress host names, served from the control-plane nodes.',
   images: { 'ingress-dns': IMAGE },
   dependsOn: [],
+  verified: API_ACCEPTS,
   optionsSchema: {},
   render(): K8sObject[] {
     const sel = { app: NAME };

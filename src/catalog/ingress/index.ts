@@ -4,6 +4,7 @@
 // spec.loadBalancer.enabled, else NodePort. The admission webhook is not installed.
 import type { K8sObject } from '../../manifests/types.js';
 import type { CatalogAddon } from '../types.js';
+import { API_ACCEPTS } from '../verified.js';
 import { READ, clusterRole, clusterRoleBinding, configMap, deployment, namespace, obj, role, roleBinding, rule, service, serviceAccount, withDefaults } from '../build.js';
 
 const VERSION = 'v1.11.3';
@@ -26,6 +27,7 @@ export const ingress: CatalogAddon = {
   description: 'Ingress controller (ingress-nginx), IngressClass nginx.',
   images: { controller: IMAGE },
   dependsOn: [],
+  verified: API_ACCEPTS,
   optionsSchema,
   render(options, cluster): K8sObject[] {
     const o = withDefaults<{ hostPorts: boolean; defaultClass: boolean }>(optionsSchema, options);

@@ -7,6 +7,7 @@
 import yaml from 'js-yaml';
 import type { K8sObject } from '../../manifests/types.js';
 import type { CatalogAddon, OptionsSchema } from '../types.js';
+import { API_ACCEPTS } from '../verified.js';
 import {
   READ,
   clusterRole,
@@ -178,6 +179,7 @@ export const istio: CatalogAddon = {
   description: 'Istio service mesh: istiod with sidecar injection (label a namespace istio-injection=enabled).',
   images: { pilot: PILOT_IMAGE, proxyv2: PROXY_IMAGE },
   dependsOn: [],
+  verified: API_ACCEPTS,
   optionsSchema,
   fetched: {
     baseUrl: `https://raw.githubusercontent.com/istio/istio/${VERSION}`,

@@ -2,6 +2,7 @@
 // Written for mk from the upstream image's facts: port 5000, /var/lib/registry, env configuration.
 import type { K8sObject } from '../../manifests/types.js';
 import type { CatalogAddon } from '../types.js';
+import { API_ACCEPTS } from '../verified.js';
 import { deployment, service, withDefaults } from '../build.js';
 
 const VERSION = '2.8.3';
@@ -20,6 +21,7 @@ export const registry: CatalogAddon = {
   description: 'An in-cluster container registry.',
   images: { registry: IMAGE },
   dependsOn: [],
+  verified: API_ACCEPTS,
   optionsSchema,
   render(options): K8sObject[] {
     const o = withDefaults<{ servicePort: number; storage: string }>(optionsSchema, options);

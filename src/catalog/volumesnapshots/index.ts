@@ -2,6 +2,7 @@
 // Written for mk from the upstream project's facts: CRD names, scopes and fields, image, RBAC.
 import type { K8sObject } from '../../manifests/types.js';
 import type { CatalogAddon } from '../types.js';
+import { API_ACCEPTS } from '../verified.js';
 import { READ, clusterRole, clusterRoleBinding, crd, deployment, role, roleBinding, rule, serviceAccount } from '../build.js';
 
 const VERSION = 'v8.2.0';
@@ -40,6 +41,7 @@ export const volumeSnapshots: CatalogAddon = {
   description: 'VolumeSnapshot CRDs and the snapshot controller.',
   images: { 'snapshot-controller': IMAGE },
   dependsOn: [],
+  verified: API_ACCEPTS,
   optionsSchema: {},
   render(): K8sObject[] {
     const sa = { name: NAME, namespace: NS };

@@ -11,8 +11,9 @@ import type { DockerDriverOptions } from '../../spec/types.js';
 import { DEFAULT_PROC_ROOT, freeBytes, missingCapabilities, readInotify } from '../host-facts.js';
 import { LABELS, ownedLabels } from '../labels.js';
 import { DriverError } from '../../errors.js';
+import { NodeImageError } from '../errors.js';
 import { nodeContainerOptions, varVolumeName, varVolumeOptions } from './container-spec.js';
-import { isNotFound, statusCode, wrapDockerError } from './docker-errors.js';
+import { dockerMessage, isNotFound, statusCode, unreachableEngine, wrapDockerError } from './docker-errors.js';
 import { readFileIfExists, resolveDockerEndpoint } from './endpoint.js';
 import { throwIfAborted } from './exec.js';
 import { defaultGateway, firstFreeAddress, pickFreeSubnet } from './ipam.js';
@@ -426,10 +427,7 @@ export class DockerDriver implements Driver {
         });
       });
     } catch (err) {
-      throw new DriverError(
-        `node image ${image} is not present locally and could not be pulled (${String((err as Error).message ?? err)}); no registry reachable? build a local image with \`npm run node-image\` and set spec.driver.docker.image`,
-        { cause: err },
-      );
+      throw unreachableEngine(err) ?? new NodeImageError(image, dockerMessage(err), { cause: err });
     }
   }
 

@@ -79,9 +79,12 @@ export function observedCluster(name: string, listing: ClusterListing): Observed
     .map((c) => observedNode(c, network?.name))
     .sort((a, b) => a.name.localeCompare(b.name));
   const mounted = new Set(listing.containers.flatMap((c) => (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name as string)));
-  const orphanVolumes = listing.volumes
-    .filter((v) => v.Labels?.[LABELS.component] === 'volume' && !mounted.has(v.Name))
-    .map((v) => v.Name)
-    .sort();
-  return { name, ...(network ? { network } : {}), nodes, orphanVolumes };
+  const orphans = listing.volumes.filter((v) => v.Labels?.[LABELS.component] === 'volume' && !mounted.has(v.Name));
+  const orphanVolumes = orphans.map((v) => v.Name).sort();
+  const owners: Record<string, string> = {};
+  for (const v of orphans) {
+    const node = v.Labels?.[LABELS.node];
+    if (node) owners[v.Name] = node;
+  }
+  return { name, ...(network ? { network } : {}), nodes, orphanVolumes, ...(Object.keys(owners).length ? { orphanVolumeNodes: owners } : {}) };
 }

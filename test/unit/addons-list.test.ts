@@ -1,0 +1,63 @@
+// mk addons list, pure parts: the catalog as rows, what a cluster's spec enables (listed, implied by
+// loadBalancer or a dependency, disabled) and what its API server says is installed, as text.
+import { describe, expect, it } from 'vitest';
+import { addonRows, enablement, formatAddonList } from '../../src/commands/addons.js';
+import { CATALOG } from '../../src/catalog/index.js';
+import { aCluster } from './builders.js';
+
+const row = (rows: ReturnType<typeof addonRows>, name: string) => rows.find((r) => r.name === name)!;
+
+describe('mk addons list', () => {
+  it('lists every catalog addon, sorted, with its description, version, images, options and what was verified', () => {
+    const rows = addonRows();
+    expect(rows.map((r) => r.name)).toEqual([...CATALOG.keys()].sort());
+    const ms = row(rows, 'metrics-server');
+    expect(ms).toMatchObject({ version: CATALOG.get('metrics-server')!.version, images: Object.values(CATALOG.get('metrics-server')!.images), verified: { level: 'mk-apply' } });
+    expect(Object.keys(ms.options)).toEqual(['kubeletInsecureTLS', 'metricResolution', 'replicas']);
+    expect(ms.enabled).toBeUndefined();
+    // Honest: no addon is said to have run.
+    expect(rows.filter((r) => r.verified.level === 'running')).toEqual([]);
+    expect(rows.every((r) => /pods never ran/.test(r.verified.detail))).toBe(true);
+  });
+
+  it('says what a spec enables: listed, disabled, brought by loadBalancer or needed by another addon', () => {
+    const c = aCluster('dev').withAddon('csi-hostpath-driver').withAddon('ingress').build();
+    c.spec.addons.push({ name: 'registry', enabled: false, options: {} });
+    c.spec.loadBalancer.enabled = true;
+    expect(['csi-hostpath-driver', 'volumesnapshots', 'metallb', 'registry', 'dashboard'].map((n) => enablement(c, n))).toEqual([
+      { enabled: true },
+      { enabled: true, enabledBy: 'needed by csi-hostpath-driver' },
+      { enabled: true, enabledBy: 'loadBalancer.enabled' },
+      { enabled: false },
+      { enabled: false },
+    ]);
+  });
+
+  it('shows enabled and installed per addon for a cluster, and why installed could not be checked', () => {
+    const c = aCluster('dev').withAddon('metrics-server').withAddon('storage').build();
+    const observed = { installed: [{ name: 'metrics-server', version: 'v0.7.2', specHash: 'h', contentHash: 'h', objects: 9, missing: ['Service kube-system/metrics-server'], foreign: [] }] };
+    const rows = addonRows(c, observed);
+    expect([row(rows, 'metrics-server'), row(rows, 'storage'), row(rows, 'ingress')].map((r) => [r.enabled, r.installed, r.missingObjects])).toEqual([
+      [true, true, 1],
+      [true, false, undefined],
+      [false, false, undefined],
+    ]);
+    const text = formatAddonList({ cluster: { name: 'dev', spec: 'last-applied', bootstrap: 'kubeadm' }, addons: rows }).split('\n');
+    expect(text[0]).toMatch(/^NAME +VERSION +ENABLED +INSTALLED +VERIFIED +DESCRIPTION$/);
+    expect(text.find((l) => l.startsWith('metrics-server'))).toMatch(/^metrics-server +v\S+ +yes +yes, 1 object gone +mk apply +Resource metrics API/);
+    expect(text.find((l) => l.startsWith('storage'))).toMatch(/^storage +v\S+ +yes +no +mk apply /);
+    expect(text).toContain('ENABLED: from its last applied spec.');
+    expect(text).toContain("INSTALLED: as the cluster's API server says.");
+
+    const unchecked = formatAddonList({ cluster: { name: 'dev', spec: 'last-attempted', bootstrap: 'kubeadm' }, installedError: 'no control plane answers', addons: addonRows(c, { installed: [], error: 'no control plane answers' }) });
+    expect(unchecked).toMatch(/^metrics-server +v\S+ +yes +\? +mk apply /m);
+    expect(unchecked).toContain('INSTALLED: not checked: no control plane answers.');
+  });
+
+  it('the catalog alone: no ENABLED or INSTALLED column, images under each addon, what each verification level means', () => {
+    const text = formatAddonList({ addons: addonRows() });
+    expect(text.split('\n')[0]).toMatch(/^NAME +VERSION +VERIFIED +DESCRIPTION$/);
+    expect(text).toMatch(/^ +images: registry\.k8s\.io\/metrics-server\/metrics-server:/m);
+    expect(text).toMatch(/^ {2}api-server +a real kube-apiserver accepts its objects/m);
+  });
+});
