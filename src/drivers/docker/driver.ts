@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Driver, HostFacts, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
+import type { Driver, HostFacts, ImageSource, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
 import type { DockerDriverOptions } from '../../spec/types.js';
 import { DEFAULT_PROC_ROOT, freeBytes, missingCapabilities, readInotify } from '../host-facts.js';
 import { LABELS, ownedLabels } from '../labels.js';
@@ -15,6 +15,7 @@ import { nodeContainerOptions, varVolumeName, varVolumeOptions } from './contain
 import { isNotFound, statusCode, wrapDockerError } from './docker-errors.js';
 import { readFileIfExists, resolveDockerEndpoint } from './endpoint.js';
 import { throwIfAborted } from './exec.js';
+import { DockerImageSource } from './images.js';
 import { defaultGateway, firstFreeAddress, pickFreeSubnet } from './ipam.js';
 import { demuxLog } from './logs.js';
 import { DockerNodeHandle } from './node-handle.js';
@@ -63,6 +64,9 @@ export class DockerDriver implements Driver {
   /** The engine's unix socket when it is on this machine. */
   private readonly socketPath: string | undefined;
   private readonly procRoot: string;
+  /** Where the engine is, for messages. */
+  private readonly endpoint: string;
+  private images: ImageSource | undefined;
   /** Serialises address picking + container start per cluster within this process. */
   private readonly clusterLocks = new Map<string, LimitFunction>();
 
@@ -72,10 +76,12 @@ export class DockerDriver implements Driver {
     this.log = config.log ?? (() => {});
     if (config.docker) {
       this.docker = config.docker;
+      this.endpoint = 'the Docker engine';
     } else {
       const endpoint = resolveDockerEndpoint({ options: config.options, env: process.env, homeDir: homedir(), readFile: readFileIfExists });
       this.log('docker endpoint', { host: endpoint.host, source: endpoint.source, ...(endpoint.context ? { context: endpoint.context } : {}) });
       this.docker = new Dockerode(endpoint.dockerOptions);
+      this.endpoint = `the Docker engine at ${endpoint.host}`;
     }
     const socketPath = (this.docker.modem as { socketPath?: unknown }).socketPath;
     this.socketPath = typeof socketPath === 'string' ? socketPath : undefined;
@@ -122,6 +128,12 @@ export class DockerDriver implements Driver {
    * holds of them (root, or this user for a rootless engine), free space in the engine's data root,
    * and the capabilities missing from the engine's bounding set (its pid file sits next to its socket).
    */
+  /** The engine the nodes run on: images go from it into them. */
+  imageSource(): ImageSource {
+    this.images ??= new DockerImageSource(this.docker, this.endpoint, this.log);
+    return this.images;
+  }
+
   async hostFacts(signal?: AbortSignal): Promise<HostFacts> {
     throwIfAborted(signal, 'docker info');
     this.log('docker info');
