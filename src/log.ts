@@ -7,6 +7,8 @@ export type MkEvent =
   | { type: 'step.started'; cluster: string; step: PlannedStep }
   | { type: 'step.finished'; cluster: string; step: PlannedStep; outcome: Exclude<StepOutcome, 'failed'>; durationMs: number; detail?: string }
   | { type: 'step.failed'; cluster: string; step: PlannedStep; durationMs: number; error: string }
+  /** How far a step that moves data has come (an image load into a node), about once a second while it runs. */
+  | { type: 'progress'; cluster: string; id: string; bytes: number; totalBytes?: number; elapsedMs: number }
   | { type: 'summary'; cluster: string; ok: boolean; inSync: boolean; counts: Partial<Record<StepOutcome, number>>; durationMs: number }
   | { type: 'info'; cluster?: string; message: string }
   | { type: 'warning'; cluster?: string; message: string }

@@ -37,8 +37,17 @@ const OUTCOME_TEXT: Record<StepOutcome, string> = {
   aborted: 'aborted',
 };
 
+/** "12.3/104.9 MB, 38.1 MB/s": decimal megabytes, as docker prints sizes. */
+export function formatProgress(bytes: number, totalBytes: number | undefined, elapsedMs: number): string {
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const rate = elapsedMs > 0 ? `, ${mb((bytes * 1000) / elapsedMs)} MB/s` : '';
+  return `${mb(bytes)}${totalBytes ? `/${mb(totalBytes)}` : ''} MB${rate}`;
+}
+
 export class TextReporter implements Reporter {
   private readonly running = new Map<string, string>();
+  /** Descriptions of running steps, for the spinner text their progress is added to. */
+  private readonly described = new Map<string, string>();
   private spinner: Ora | undefined;
 
   constructor(
@@ -76,17 +85,28 @@ export class TextReporter implements Reporter {
         return;
       case 'step.started':
         this.running.set(e.step.id, e.step.description);
+        this.described.set(e.step.id, e.step.description);
         if (this.opts.verbose > 0) this.line(pc.dim(`… ${e.step.description}`), 'err');
         else this.refreshSpinner();
         return;
+      case 'progress': {
+        const what = this.described.get(e.id);
+        // Only the spinner shows progress: a log without a terminal gets the step's closing line.
+        if (what === undefined || !this.running.has(e.id)) return;
+        this.running.set(e.id, `${what}: ${formatProgress(e.bytes, e.totalBytes, e.elapsedMs)}`);
+        this.refreshSpinner();
+        return;
+      }
       case 'step.finished': {
         this.running.delete(e.step.id);
+        this.described.delete(e.step.id);
         const note = [OUTCOME_TEXT[e.outcome], e.detail].filter(Boolean).join(': ');
         this.line(`${MARK[e.outcome]} ${e.step.description}${note ? pc.dim(` (${note})`) : ''} ${pc.dim(formatDuration(e.durationMs))}`);
         return;
       }
       case 'step.failed':
         this.running.delete(e.step.id);
+        this.described.delete(e.step.id);
         this.line(`${MARK.failed} ${e.step.description} ${pc.dim(formatDuration(e.durationMs))}\n    ${e.error.split('\n').join('\n    ')}`);
         return;
       case 'summary': {
@@ -120,6 +140,7 @@ export class TextReporter implements Reporter {
 
   close(): void {
     this.running.clear();
+    this.described.clear();
     this.spinner?.stop();
     this.spinner = undefined;
   }
