@@ -140,6 +140,23 @@ export function buildProgram(rt: CliRuntime): Command {
       rt.run(globals(cmd), async (ctx) => (await import('./commands/tunnel.js')).tunnel(ctx, name, { intervalMs: opts.interval })),
     );
 
+  const image = program.command('image').description("images in the nodes' container runtimes: load them from the local Docker engine or archive files, list them");
+  image
+    .command('load')
+    .description('load images (from the local Docker engine) or archives (docker save, OCI) into the running nodes of a cluster; a node that holds an image (same ID) is skipped')
+    .argument('<image-or-archive...>', 'image references the local Docker engine has, or archive files')
+    .addOption(new Option('--cluster <name>', 'the cluster').makeOptionMandatory())
+    .addOption(new Option('--nodes <names>', 'only these nodes, comma-separated (default: every running node)').argParser((v: string) => v.split(',').map((n) => n.trim()).filter(Boolean)))
+    .addOption(concurrencyOption())
+    .action(async (refs: string[], opts: { cluster: string; nodes?: string[]; concurrency: number }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/image.js')).imageLoad(ctx, refs, opts)),
+    );
+  image
+    .command('ls')
+    .description("what each node's container runtime holds (image, ID, size)")
+    .argument('<name>', 'cluster name')
+    .action(async (name: string, _opts: unknown, cmd: Command) => rt.run(globals(cmd), async (ctx) => (await import('./commands/image.js')).imageList(ctx, name)));
+
   program
     .command('version')
     .description('print the mk version')

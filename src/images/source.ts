@@ -27,12 +27,15 @@ export interface ResolvedImages {
 /** The spec's images (a spec saved by an mk without spec.images has none). */
 export const specImages = (cluster: Cluster): string[] => cluster.spec.images ?? [];
 
-/** Where to get an image that is neither in the source nor pullable, naming it. */
-export function missingImage(ref: string, source: string, why: string): string {
+/**
+ * Where to get an image the source lacks, naming it: `why` a registry does not serve it (the plan
+ * asked), or undefined (mk image load, which does not pull).
+ */
+export function missingImage(ref: string, source: string, why?: string): string {
+  const head = why === undefined ? `image ${ref} is not in ${source}` : `image ${ref} is not in ${source}, and no registry serves it (${why})`;
   return (
-    `image ${ref} is not in ${source}, and no registry serves it (${why}). ` +
-    `Get it there first: docker build -t ${ref} DIR (your own image), docker pull ${ref} (on a machine that reaches its registry), ` +
-    `or docker load -i FILE (an archive from docker save); then apply again`
+    `${head}. Get it there first: docker build -t ${ref} DIR (your own image), docker pull ${ref} (on a machine that reaches its registry), ` +
+    `or docker load -i FILE (an archive from docker save); then ${why === undefined ? 'load it again, or give mk image load the archive file' : 'apply again'}`
   );
 }
 
