@@ -107,11 +107,16 @@ export async function loadImages(ctx: StepContext, step: ImageStep, stepId: stri
   }
   for (const a of archives) add(await send(ctx, node, runtime, createReadStream(a.path), a.bytes, stepId));
 
-  // The runtime lists what it imported under the names asked for.
-  const after = await readNodeImages(node, runtime, ctx.signal);
-  const expected = [...fromSource.map((w) => w.ref), ...archives.flatMap((a) => a.images.map((i) => i.ref))];
-  const absent = expected.filter((ref) => !holds(after.held, ref));
-  if (absent.length > 0) throw new StepError(stepId, `node ${step.node}: ${runtime.name} does not list ${absent.map(normalizeImageRef).join(', ')} after the import${after.error ? ` (${after.error})` : ''}`);
+  // The runtime lists what it imported under the names asked for, and by the image IDs.
+  const loaded = [...fromSource.map((w) => ({ ref: w.ref, id: w.id })), ...archives.flatMap((a) => a.images)];
+  let after = await readNodeImages(node, runtime, ctx.signal);
+  const unnamed = loaded.filter((i) => holds(after.held, i.ref) && !holds(after.held, i.ref, i.id));
+  if (unnamed.length > 0 && runtime.nameById) {
+    for (const i of unnamed) await node.run(runtime.nameById(i.ref, i.id), { signal: ctx.signal });
+    after = await readNodeImages(node, runtime, ctx.signal);
+  }
+  const absent = loaded.filter((i) => !holds(after.held, i.ref, i.id)).map((i) => named(normalizeImageRef(i.ref), i.id));
+  if (absent.length > 0) throw new StepError(stepId, `node ${step.node}: ${runtime.name} does not list ${absent.join(', ')} after the import${after.error ? ` (${after.error})` : ''}`);
   const rate = total.ms > 0 ? `, ${((total.bytes / 1e6) * 1000 / total.ms).toFixed(1)} MB/s` : '';
   return done(`${mb(total.bytes)} in ${(total.ms / 1000).toFixed(1)} s${rate}${present.length ? `; held already: ${present.join(', ')}` : ''}`);
 }

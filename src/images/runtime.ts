@@ -15,6 +15,11 @@ export interface Runtime {
   parse(stdout: string): NodeImage[];
   /** Imports a `docker save` or OCI archive read from stdin. */
   import: readonly string[];
+  /**
+   * Names an imported image by its ID too, where the runtime does not always do so itself
+   * (containerd's CRI plugin names a new image by its ID, but not a new build under a name it knew).
+   */
+  nameById?(ref: string, id: string): string[];
 }
 
 const ID = /^sha256:[a-f0-9]{64}$/;
@@ -47,7 +52,13 @@ export function parseDockerImages(stdout: string): NodeImage[] {
 export function runtimeFor(cri: Cri): Runtime {
   switch (cri) {
     case 'containerd':
-      return { name: 'containerd', list: ['ctr', '-n', 'k8s.io', 'images', 'ls'], parse: parseCtrImages, import: ['ctr', '-n', 'k8s.io', 'images', 'import', '-'] };
+      return {
+        name: 'containerd',
+        list: ['ctr', '-n', 'k8s.io', 'images', 'ls'],
+        parse: parseCtrImages,
+        import: ['ctr', '-n', 'k8s.io', 'images', 'import', '-'],
+        nameById: (ref, id) => ['ctr', '-n', 'k8s.io', 'images', 'tag', '--force', normalizeImageRef(ref), id],
+      };
     case 'docker':
       return { name: 'docker', list: ['docker', 'images', '--no-trunc', '--format', DOCKER_FORMAT], parse: parseDockerImages, import: ['docker', 'load'] };
     case 'cri-o':

@@ -104,7 +104,7 @@ describe.skipIf(skip)('images into nodes (containerd, Docker driver)', () => {
     expect((await cli('image', 'load', img('one'), '--cluster', name, '--nodes', `${name}-w-9`)).stderr).toContain(`has no node ${name}-w-9`);
   });
 
-  it('spec.images: plan shows each missing image per node, apply loads them, then in sync; the no-op costs a little more', async () => {
+  it('spec.images: plan shows each missing image per node, apply loads them, then in sync (no-op timings printed)', async () => {
     const noop = async () => (await cli('apply', '-f', spec)).ms;
     const without = [await noop(), await noop(), await noop()].sort((a, b) => a - b)[1]!;
     await write(2, [img('one'), img('three')]);
@@ -148,6 +148,19 @@ describe.skipIf(skip)('images into nodes (containerd, Docker driver)', () => {
     const apply = await json('apply', '-f', spec);
     expect(apply.code).toBe(1);
     expect(apply.events.filter((e) => e.type === 'step.started')).toEqual([]);
+  });
+
+  it('an image rebuilt under the same tag (another ID) is loaded again, and the plan says which nodes hold the old build', async () => {
+    const old = (await docker('image', 'inspect', '-f', '{{.Id}}', img('one'))).slice(0, 19);
+    await makeImage(t.dir, img('one'), `${name}-one-rebuilt`);
+    const id = await docker('image', 'inspect', '-f', '{{.Id}}', img('one'));
+    const r = await json('image', 'load', img('one'), '--cluster', name, '--nodes', cp);
+    expect(finished(r)).toEqual([`image.load:${cp} done`]);
+    expect((await docker('exec', cp, 'ctr', '-n', 'k8s.io', 'images', 'ls', '-q')).split('\n')).toContain(id);
+    await write(3, [img('one'), img('three')]);
+    const plan = await cli('plan', '-f', spec);
+    expect(plan.stdout).toContain(`+ load image ${img('one')} on node ${w2}  (${img('one')} changed: ${old} → ${id.slice(0, 19)})`);
+    expect(plan.stdout).not.toContain(`on node ${cp}`);
   });
 });
 

@@ -137,20 +137,32 @@ class FakeWorld {
     },
   };
 
+  /** Like containerd's CRI plugin: a new image is named by its ID too, a new build under a known name is not. */
   exec = (node: string, argv: readonly string[], stdin?: number): ExecResult => {
     const held = this.held.get(node) ?? [];
-    if (argv.join(' ') === 'ctr -n k8s.io images ls') {
-      const rows = held.flatMap((h, i) => [`${h.ref} type ${DIGEST(String(i))} 1 KiB linux/amd64 -`, `${h.id} type ${DIGEST(String(i))} 1 KiB linux/amd64 -`]);
-      return { stdout: ['REF TYPE DIGEST SIZE PLATFORMS LABELS', ...rows].join('\n'), stderr: '', exitCode: 0 };
+    const cmd = argv.join(' ');
+    const ok = { stdout: '', stderr: '', exitCode: 0 };
+    if (cmd === 'ctr -n k8s.io images ls') {
+      const rows = held.flatMap((h, i) => [`${h.ref} type ${DIGEST(String(i))} 1 KiB linux/amd64 -`, ...(h.id.startsWith('sha256:') ? [`${h.id} type ${DIGEST(String(i))} 1 KiB linux/amd64 -`] : [])]);
+      return { ...ok, stdout: ['REF TYPE DIGEST SIZE PLATFORMS LABELS', ...rows].join('\n') };
     }
-    if (argv.join(' ') === 'ctr -n k8s.io images import -') {
+    if (cmd === 'ctr -n k8s.io images import -') {
       this.imports.push({ node, bytes: stdin ?? 0 });
-      const added = this.saved.map((r) => ({ ref: normalizeImageRef(r), id: this.local.get(r)!.id }));
+      const added = this.saved.map((r) => {
+        const ref = normalizeImageRef(r);
+        return { ref, id: held.some((h) => h.ref === ref) ? 'unnamed' : this.local.get(r)!.id };
+      });
       this.held.set(node, [...held.filter((h) => !added.some((a) => a.ref === h.ref)), ...added]);
-      return { stdout: '', stderr: '', exitCode: 0 };
+      return ok;
     }
-    return { stdout: '', stderr: '', exitCode: 0 };
+    if (cmd.startsWith('ctr -n k8s.io images tag --force ')) {
+      const [ref, id] = argv.slice(-2);
+      this.tags.push(`${node} ${ref} ${id}`);
+      this.held.set(node, held.map((h) => (h.ref === ref ? { ...h, id: id! } : h)));
+    }
+    return ok;
   };
+  readonly tags: string[] = [];
 }
 
 const cluster = (...refs: string[]): Cluster => aCluster('dev').withWorkers(2).withoutKubernetes().withImages(...refs).build();
@@ -179,12 +191,14 @@ describe('image.load', () => {
     expect(world.imports).toHaveLength(1);
   });
 
-  it('loads again an image rebuilt in the source (same name, another ID)', async () => {
+  it('loads again an image rebuilt in the source (same name, another ID), and names it by its ID where the runtime did not', async () => {
     const { world, load } = await setup(cluster('app:dev'));
     world.local.set('app:dev', { ref: 'app:dev', id: ID('a'), size: 10 });
     world.held.set('dev-worker-2', [{ ref: 'docker.io/library/app:dev', id: ID('c') }]);
     expect((await load({ kind: 'image.load', node: 'dev-worker-2', images: ['app:dev'] })).outcome).toBe('done');
+    expect(world.tags).toEqual([`dev-worker-2 docker.io/library/app:dev ${ID('a')}`]);
     expect(world.held.get('dev-worker-2')).toEqual([{ ref: 'docker.io/library/app:dev', id: ID('a') }]);
+    expect((await load({ kind: 'image.load', node: 'dev-worker-2', images: ['app:dev'] })).outcome).toBe('skipped');
   });
 
   it('pulls an image the source lacks once for every node, and names how to get one no registry serves', async () => {
