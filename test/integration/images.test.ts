@@ -63,7 +63,7 @@ describe.skipIf(skip)('images into nodes (containerd, Docker driver)', () => {
     await write(2);
     const r = await cli('apply', '-f', spec);
     expect(r.code, r.output).toBe(0);
-  });
+  }, 1_800_000); // a cold build of the node image takes about 7 minutes
 
   afterAll(async () => {
     console.log(`[images] timings\n  ${timings.join('\n  ')}`);
@@ -185,7 +185,7 @@ describe.skipIf(skip)('images into an ssh host (containerd over the ssh connecti
     const apply = await mkJson(['apply', '-f', spec], t.env);
     expect(apply.code, apply.output).toBe(0);
     expect(finished(apply)).toContain(`image.load:${name}-cp-1 done`);
-  });
+  }, 1_800_000);
 
   afterAll(async () => {
     await hosts.cleanup();
