@@ -14,6 +14,12 @@ export type MkEvent =
   | { type: 'warning'; cluster?: string; message: string }
   | { type: 'error'; cluster?: string; message: string; problems?: unknown[] };
 
+/** "12.3/104.9 MB at 38.1 MB/s": decimal megabytes, as docker prints sizes; for progress events and the lines of the steps that send them. */
+export function formatTransfer(bytes: number, elapsedMs: number, totalBytes?: number): string {
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  return `${mb(bytes)}${totalBytes ? `/${mb(totalBytes)}` : ''} MB${elapsedMs > 0 ? ` at ${mb((bytes * 1000) / elapsedMs)} MB/s` : ''}`;
+}
+
 export interface Reporter {
   emit(event: MkEvent): void;
   /** Debug detail (shown at -v); always passed through redaction. */

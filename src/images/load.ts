@@ -7,11 +7,11 @@ import { createReadStream } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StepError } from '../errors.js';
+import { formatTransfer } from '../log.js';
 import type { ExecResult, ImageSource, NodeHandle, SourceImage } from '../drivers/types.js';
 import type { StepContext } from '../phase/types.js';
 import { done, skipped, waiting, type StepResult } from '../plan.js';
 import { normalizeImageRef } from '../spec/image-refs.js';
-import type { ArchiveImages } from './archive.js';
 import type { ImageStep } from './plan.js';
 import { holds, readNodeImages, runtimeFailure, runtimeFor, shortId, type Runtime } from './runtime.js';
 import { missingImage } from './source.js';
@@ -77,8 +77,6 @@ async function send(ctx: StepContext, node: NodeHandle, runtime: Runtime, archiv
   return { bytes, ms: Date.now() - started };
 }
 
-const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
-
 /** "nginx:1.27 (sha256:0123456789ab)" */
 const named = (ref: string, id: string): string => `${ref} (${shortId(id)})`;
 
@@ -94,9 +92,10 @@ export async function loadImages(ctx: StepContext, step: ImageStep, stepId: stri
 
   const source = ctx.driver.imageSource();
   const wanted = await Promise.all(step.images.map((ref) => sourceImage(ctx, source, ref, stepId)));
-  const fromSource = wanted.filter((w) => !holds(before.held, w.ref, w.id));
-  const archives = (step.archives ?? []).filter((a) => a.images.some((i) => !holds(before.held, i.ref, i.id)));
-  const present = [...wanted.filter((w) => !fromSource.includes(w)).map((w) => named(w.ref, w.id)), ...(step.archives ?? []).filter((a) => !archives.includes(a)).flatMap((a) => a.images.map((i) => named(i.ref, i.id)))];
+  const held = (i: { ref: string; id: string }) => holds(before.held, i.ref, i.id);
+  const fromSource = wanted.filter((w) => !held(w));
+  const archives = (step.archives ?? []).filter((a) => !a.images.every(held));
+  const present = [...wanted, ...(step.archives ?? []).flatMap((a) => (archives.includes(a) ? [] : a.images))].filter(held).map((i) => named(i.ref, i.id));
   if (fromSource.length === 0 && archives.length === 0) return skipped(`node ${step.node} holds ${present.join(', ')}`);
 
   let total: Sent = { bytes: 0, ms: 0 };
@@ -117,8 +116,5 @@ export async function loadImages(ctx: StepContext, step: ImageStep, stepId: stri
   }
   const absent = loaded.filter((i) => !holds(after.held, i.ref, i.id)).map((i) => named(normalizeImageRef(i.ref), i.id));
   if (absent.length > 0) throw new StepError(stepId, `node ${step.node}: ${runtime.name} does not list ${absent.join(', ')} after the import${after.error ? ` (${after.error})` : ''}`);
-  const rate = total.ms > 0 ? `, ${((total.bytes / 1e6) * 1000 / total.ms).toFixed(1)} MB/s` : '';
-  return done(`${mb(total.bytes)} in ${(total.ms / 1000).toFixed(1)} s${rate}${present.length ? `; held already: ${present.join(', ')}` : ''}`);
+  return done(`${formatTransfer(total.bytes, total.ms)}${present.length ? `; held already: ${present.join(', ')}` : ''}`);
 }
-
-export type { ArchiveImages };

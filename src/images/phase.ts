@@ -41,4 +41,4 @@ async function observe(ctx: ObserveContext, observed: ObservedCluster): Promise<
 export const images: Phase<ImageStep> = { name: 'images', observe, kinds };
 
 export { planImages, type ImagePlan, type ImageStep } from './plan.js';
-export { resolveImages, type ResolvedImages } from './source.js';
+export { resolveImages, specImages, type ResolvedImages } from './source.js';

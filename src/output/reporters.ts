@@ -2,7 +2,7 @@
 // on a TTY) and NDJSON for machines. Every string passes through redact() before it is written.
 import pc from 'picocolors';
 import type { Ora } from 'ora';
-import type { MkEvent, Reporter } from '../log.js';
+import { formatTransfer, type MkEvent, type Reporter } from '../log.js';
 import type { StepOutcome } from '../plan.js';
 import { formatDuration } from '../duration.js';
 import { redact, redactDeep } from '../redact.js';
@@ -36,13 +36,6 @@ const OUTCOME_TEXT: Record<StepOutcome, string> = {
   failed: 'failed',
   aborted: 'aborted',
 };
-
-/** "12.3/104.9 MB, 38.1 MB/s": decimal megabytes, as docker prints sizes. */
-export function formatProgress(bytes: number, totalBytes: number | undefined, elapsedMs: number): string {
-  const mb = (n: number) => (n / 1e6).toFixed(1);
-  const rate = elapsedMs > 0 ? `, ${mb((bytes * 1000) / elapsedMs)} MB/s` : '';
-  return `${mb(bytes)}${totalBytes ? `/${mb(totalBytes)}` : ''} MB${rate}`;
-}
 
 export class TextReporter implements Reporter {
   private readonly running = new Map<string, string>();
@@ -93,7 +86,7 @@ export class TextReporter implements Reporter {
         const what = this.described.get(e.id);
         // Only the spinner shows progress: a log without a terminal gets the step's closing line.
         if (what === undefined || !this.running.has(e.id)) return;
-        this.running.set(e.id, `${what}: ${formatProgress(e.bytes, e.totalBytes, e.elapsedMs)}`);
+        this.running.set(e.id, `${what}: ${formatTransfer(e.bytes, e.elapsedMs, e.totalBytes)}`);
         this.refreshSpinner();
         return;
       }

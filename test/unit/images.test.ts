@@ -184,7 +184,7 @@ describe('image.load', () => {
     world.local.set('nginx:1.27', { ref: 'nginx:1.27', id: ID('b'), size: 2_000_000 });
     world.held.set('dev-worker-1', [{ ref: 'docker.io/library/nginx:1.27', id: ID('b') }]);
     const first = await load({ kind: 'image.load', node: 'dev-worker-1', images: ['app:dev', 'nginx:1.27'] });
-    expect(first).toEqual({ outcome: 'done', detail: expect.stringMatching(/^3\.0 MB in \d+\.\d s(, [\d.]+ MB\/s)?; held already: nginx:1\.27 \(sha256:bbbbbbbbbbbb\)$/) as unknown });
+    expect(first).toEqual({ outcome: 'done', detail: expect.stringMatching(/^3\.0 MB( at [\d.]+ MB\/s)?; held already: nginx:1\.27 \(sha256:bbbbbbbbbbbb\)$/) as unknown });
     expect(world.imports).toEqual([{ node: 'dev-worker-1', bytes: 3_000_000 }]);
     const again = await load({ kind: 'image.load', node: 'dev-worker-1', images: ['app:dev', 'nginx:1.27'] });
     expect(again).toEqual({ outcome: 'skipped', detail: 'node dev-worker-1 holds app:dev (sha256:aaaaaaaaaaaa), nginx:1.27 (sha256:bbbbbbbbbbbb)' });

@@ -3,7 +3,8 @@ import type { ClusterPlan as Plan, ClusterStep as PlannedStep } from '../../src/
 import { formatPlan } from '../../src/output/plan-text.js';
 import { formatDuration } from '../../src/duration.js';
 import type { Ora } from 'ora';
-import { formatProgress, JsonReporter, TextReporter, type Sink } from '../../src/output/reporters.js';
+import { formatTransfer } from '../../src/log.js';
+import { JsonReporter, TextReporter, type Sink } from '../../src/output/reporters.js';
 
 function captured(): Sink & { outLines: string[]; errLines: string[] } {
   const outLines: string[] = [];
@@ -94,12 +95,12 @@ describe('TextReporter (a TTY)', () => {
     const load: PlannedStep = { id: 'image.load:dev-worker-1', step: { kind: 'image.load', node: 'dev-worker-1', images: ['app:dev'] }, action: 'create', description: 'load image app:dev on node dev-worker-1', reason: 'missing', dependsOn: [] };
     r.emit({ type: 'step.started', cluster: 'dev', step: load });
     r.emit({ type: 'progress', cluster: 'dev', id: load.id, bytes: 52_000_000, totalBytes: 104_000_000, elapsedMs: 2000 });
-    expect(spinner.text).toBe('load image app:dev on node dev-worker-1: 52.0/104.0 MB, 26.0 MB/s');
-    r.emit({ type: 'step.finished', cluster: 'dev', step: load, outcome: 'done', durationMs: 4000, detail: '104.0 MB in 4.0 s, 26.0 MB/s' });
+    expect(spinner.text).toBe('load image app:dev on node dev-worker-1: 52.0/104.0 MB at 26.0 MB/s');
+    r.emit({ type: 'step.finished', cluster: 'dev', step: load, outcome: 'done', durationMs: 4000, detail: '104.0 MB at 26.0 MB/s' });
     r.emit({ type: 'progress', cluster: 'dev', id: load.id, bytes: 1, elapsedMs: 1 });
     expect(sink.outLines).toHaveLength(1);
     expect(spinner.isSpinning).toBe(false);
-    expect(formatProgress(1_500_000, undefined, 0)).toBe('1.5 MB');
+    expect(formatTransfer(1_500_000, 0)).toBe('1.5 MB');
   });
 });
 

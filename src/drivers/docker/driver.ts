@@ -122,18 +122,18 @@ export class DockerDriver implements Driver {
     return [...names].sort();
   }
 
-  /**
-   * The engine's cgroup facts; and when it runs on this machine's kernel (a local socket, the same
-   * kernel release: not a Docker Desktop VM), this machine's inotify limits and what the nodes' user
-   * holds of them (root, or this user for a rootless engine), free space in the engine's data root,
-   * and the capabilities missing from the engine's bounding set (its pid file sits next to its socket).
-   */
   /** The engine the nodes run on: images go from it into them. */
   imageSource(): ImageSource {
     this.images ??= new DockerImageSource(this.docker, this.endpoint, this.log);
     return this.images;
   }
 
+  /**
+   * The engine's cgroup facts; and when it runs on this machine's kernel (a local socket, the same
+   * kernel release: not a Docker Desktop VM), this machine's inotify limits and what the nodes' user
+   * holds of them (root, or this user for a rootless engine), free space in the engine's data root,
+   * and the capabilities missing from the engine's bounding set (its pid file sits next to its socket).
+   */
   async hostFacts(signal?: AbortSignal): Promise<HostFacts> {
     throwIfAborted(signal, 'docker info');
     this.log('docker info');
