@@ -11,6 +11,7 @@ const LAYERS = [
   ['drivers', '^src/drivers/'],
   ['phase', '^src/phase/'],
   ['infrastructure', '^src/infrastructure/'],
+  ['images', '^src/images/'],
   ['kubeadm', '^src/kubeadm/'],
   ['addons', '^src/addons/'],
   ['tunnel', '^src/tunnel/'],

@@ -1,10 +1,14 @@
 // Benchmarks, each a ratio against a floor measured side by side in the same run:
 //   1. no-op `mk apply` on a 3-node cluster vs listing the cluster's labelled containers (the least
 //      any observation must do), both as CLI processes and in-process;
-//   2. CLI start (`mk --version`) vs `node -e 0`.
+//   2. CLI start (`mk --version`) vs `node -e 0`;
+//   3. with the containerd node image of the Kubernetes test bed (test/k8s/node-image.sh; skipped
+//      when it is not built): `mk image load` of a 100 MB image into 3 nodes vs the floor
+//      `docker save IMAGE | docker exec -i NODE ctr -n k8s.io images import -` into the same nodes one
+//      after another, and a no-op `mk apply` whose spec lists that image vs the same spec without it.
 // Needs the Docker engine, `npm run build` and the node image (`npm run node-image`).
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +16,7 @@ import Docker from 'dockerode';
 import { DockerDriver } from '../src/drivers/docker/driver.js';
 import type { Reporter } from '../src/log.js';
 import { reconcile } from '../src/reconcile/runner.js';
+import { normalizeImageRef } from '../src/spec/image-refs.js';
 import { loadSpecs } from '../src/spec/load.js';
 
 const run = promisify(execFile);
@@ -20,6 +25,8 @@ const MK = resolve('bin/mk.js');
 const IMAGE = process.env.MK_TEST_IMAGE ?? 'mk.local/node:dev';
 const name = `bench${process.pid}`;
 const silent: Reporter = { emit: () => {}, debug: () => {} };
+const LOAD_IMAGE = `mk.bench/load-${process.pid}:100mb`;
+const LOAD_BYTES = 100_000_000;
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const t = process.hrtime.bigint();
@@ -33,14 +40,19 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Runs the two candidates alternately so machine noise hits both alike. */
-async function sideBySide(label: string, subject: () => Promise<unknown>, floor: () => Promise<unknown>) {
+/** Runs the two candidates alternately so machine noise hits both alike; `before` (not timed) runs before each. */
+async function sideBySide(label: string, subject: () => Promise<unknown>, floor: () => Promise<unknown>, opts: { runs?: number; before?: () => Promise<unknown> } = {}) {
+  const before = opts.before ?? (() => Promise.resolve());
+  await before();
   await subject();
+  await before();
   await floor(); // warm-up
   const a: number[] = [];
   const b: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < (opts.runs ?? RUNS); i++) {
+    await before();
     a.push(await time(subject));
+    await before();
     b.push(await time(floor));
   }
   const row = { label, subjectMs: +median(a).toFixed(1), floorMs: +median(b).toFixed(1), ratio: +(median(a) / median(b)).toFixed(2) };
@@ -92,8 +104,87 @@ try {
       () => run(process.execPath, ['-e', '0']),
     ),
   );
+  rows.push(...(await imageRows()));
   console.log('\n' + JSON.stringify({ bench: rows }));
 } finally {
   await run(process.execPath, [MK, 'delete', name], { env }).catch((e: Error) => console.error(`cleanup: ${e.message}`));
+  await run(process.execPath, [MK, 'delete', `${name}i`], { env }).catch(() => undefined);
+  await run('docker', ['rmi', LOAD_IMAGE]).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
+}
+
+/** The tier-3 node image (containerd) of the pinned Kubernetes version, when built. */
+async function containerdNodeImage(): Promise<string | undefined> {
+  if (process.env.MK_BENCH_K8S_IMAGE) return process.env.MK_BENCH_K8S_IMAGE;
+  const version = process.env.MK_K8S_VERSION ?? (await readFile('test/k8s/VERSION', 'utf8')).trim();
+  const { stdout } = await run('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=mk.test/k8s-node:${version}-*`]);
+  return stdout.split('\n').find(Boolean);
+}
+
+/** `a | b` without a shell: a's stdout into b's stdin; fails when either fails. */
+function pipe(a: string[], b: string[]): Promise<void> {
+  const exit = (p: ReturnType<typeof spawn>, what: string) => new Promise<void>((ok, fail) => p.on('close', (code) => (code === 0 ? ok() : fail(new Error(`${what} exited ${code}`)))));
+  const src = spawn(a[0]!, a.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const dst = spawn(b[0]!, b.slice(1), { stdio: ['pipe', 'ignore', 'inherit'] });
+  src.stdout!.pipe(dst.stdin!);
+  return Promise.all([exit(src, a.join(' ')), exit(dst, b.join(' '))]).then(() => undefined);
+}
+
+/** Row 3: image loads into 3 containerd nodes, and what spec.images adds to a no-op apply. */
+async function imageRows() {
+  const image = await containerdNodeImage();
+  if (!image) {
+    console.log('\nimage load rows skipped: no containerd node image (bash test/k8s/build.sh && bash test/k8s/node-image.sh)');
+    return [];
+  }
+  const cluster = `${name}i`;
+  const nodes = [`${cluster}-cp-1`, `${cluster}-w-1`, `${cluster}-w-2`];
+  const spec = (images: string[]) => `apiVersion: mk.dev/v1alpha1
+kind: Cluster
+metadata: { name: ${cluster} }
+spec:
+  bootstrap: none
+  driver: { name: docker, docker: { image: ${image}, privileged: false } }
+  nodes:
+    - { name: cp, role: control-plane, count: 1 }
+    - { name: w, role: worker, count: 2 }
+  images: [${images.join(', ')}]
+`;
+  const plain = join(dir, 'plain.yaml');
+  const withImage = join(dir, 'with-image.yaml');
+  await writeFile(plain, spec([]));
+  await writeFile(withImage, spec([LOAD_IMAGE]));
+  // 100 MB that does not compress, in one layer.
+  const layer = join(dir, 'layer');
+  await run('mkdir', ['-p', layer]);
+  await run('dd', ['if=/dev/urandom', `of=${join(layer, 'blob')}`, 'bs=1000000', `count=${LOAD_BYTES / 1e6}`, 'status=none']);
+  await run('tar', ['-C', layer, '-cf', join(dir, 'layer.tar'), 'blob']);
+  await run('docker', ['import', join(dir, 'layer.tar'), LOAD_IMAGE]);
+  const id = (await run('docker', ['image', 'inspect', '-f', '{{.Id}}', LOAD_IMAGE])).stdout.trim();
+  await run(process.execPath, [MK, 'apply', '-f', plain], { env });
+  // Let each node finish importing its own baked images before anything is measured.
+  await Promise.all(nodes.map((n) => run('docker', ['exec', n, 'systemctl', 'is-system-running', '--wait']).catch(() => undefined)));
+  const ref = normalizeImageRef(LOAD_IMAGE);
+  const clear = () => Promise.all(nodes.map((n) => run('docker', ['exec', n, 'ctr', '-n', 'k8s.io', 'images', 'rm', '--sync', ref, id]).catch(() => undefined)));
+  const runs = Number(process.env.BENCH_LOAD_RUNS ?? 5);
+  const rows = [
+    await sideBySide(
+      'image load 100 MB x 3 nodes vs save|import',
+      () => run(process.execPath, [MK, 'image', 'load', LOAD_IMAGE, '--cluster', cluster], { env }),
+      async () => {
+        for (const n of nodes) await pipe(['docker', 'save', LOAD_IMAGE], ['docker', 'exec', '-i', n, 'ctr', '-n', 'k8s.io', 'images', 'import', '-']);
+      },
+      { runs, before: clear },
+    ),
+  ];
+  console.log(`${''.padEnd(44)} (mk image load: ${((3 * LOAD_BYTES) / 1e6 / (rows[0]!.subjectMs / 1000)).toFixed(1)} MB/s into the 3 nodes together)`);
+  await run(process.execPath, [MK, 'apply', '-f', withImage], { env });
+  rows.push(
+    await sideBySide(
+      'no-op apply, spec.images [100 MB] vs none',
+      () => run(process.execPath, [MK, 'apply', '-f', withImage], { env }),
+      () => run(process.execPath, [MK, 'apply', '-f', plain], { env }),
+    ),
+  );
+  return rows;
 }

@@ -306,6 +306,34 @@ export function buildProgram(rt: CliRuntime): Command {
       rt.run(globals(cmd), async (ctx) => (await import('./commands/addons.js')).addonsList(ctx, name)),
     );
 
+  const image = program
+    .command('image')
+    .description("images in the nodes' container runtimes: load them from the local Docker engine or archive files, list them")
+    .addHelpText('after', examples(['load an image the local Docker engine has into cluster dev', 'mk image load myapp:1.0 --cluster dev'], ['list what each node holds', 'mk image ls dev']));
+  image
+    .command('load')
+    .description('load images (from the local Docker engine) or archives (docker save, OCI) into the running nodes of a cluster; a node that holds an image (same ID) is skipped')
+    .argument('<image-or-archive...>', 'image references the local Docker engine has, or archive files')
+    .addOption(new Option('--cluster <name>', 'the cluster').makeOptionMandatory())
+    .addOption(new Option('--nodes <names>', 'only these nodes, comma-separated (default: every running node)').argParser((v: string) => v.split(',').map((n) => n.trim()).filter(Boolean)))
+    .addOption(concurrencyOption())
+    .addHelpText(
+      'after',
+      examples(
+        ['an image the local Docker engine has, into every running node of cluster dev', 'mk image load myapp:1.0 --cluster dev'],
+        ['an archive (docker save or OCI layout) into two nodes', 'mk image load ./myapp.tar --cluster dev --nodes dev-w-1,dev-w-2'],
+      ),
+    )
+    .action(async (refs: string[], opts: { cluster: string; nodes?: string[]; concurrency: number }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/image.js')).imageLoad(ctx, refs, opts)),
+    );
+  image
+    .command('ls')
+    .description("what each node's container runtime holds (image, ID, size)")
+    .argument('<name>', 'cluster name')
+    .addHelpText('after', examples(["what each node of cluster dev holds", 'mk image ls dev'], ['as JSON (one event a node)', 'mk image ls dev -o json']))
+    .action(async (name: string, _opts: unknown, cmd: Command) => rt.run(globals(cmd), async (ctx) => (await import('./commands/image.js')).imageList(ctx, name)));
+
   program
     .command('version')
     .description("mk's version and commit, Node's, the Docker engine's and the default Kubernetes version")

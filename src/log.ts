@@ -8,6 +8,8 @@ export type MkEvent =
   | { type: 'step.started'; cluster: string; step: PlannedStep }
   | { type: 'step.finished'; cluster: string; step: PlannedStep; outcome: Exclude<StepOutcome, 'failed'>; durationMs: number; detail?: string }
   | { type: 'step.failed'; cluster: string; step: PlannedStep; durationMs: number; error: string }
+  /** How far a step that moves data has come (an image load into a node), about once a second while it runs. */
+  | { type: 'progress'; cluster: string; id: string; bytes: number; totalBytes?: number; elapsedMs: number }
   | { type: 'summary'; cluster: string; ok: boolean; inSync: boolean; counts: Partial<Record<StepOutcome, number>>; durationMs: number }
   | { type: 'info'; cluster?: string; message: string }
   | { type: 'warning'; cluster?: string; message: string }
@@ -30,6 +32,12 @@ export function errorEvent(err: unknown, cluster?: string): ErrorEvent {
   if (err instanceof StepError) return { type: 'error', ...where, message: err.message, step: err.stepId };
   if (err instanceof MkError) return { type: 'error', ...where, message: err.message };
   return { type: 'error', ...where, message: err instanceof Error ? `unexpected error: ${err.message}` : String(err) };
+}
+
+/** "12.3/104.9 MB at 38.1 MB/s": decimal megabytes, as docker prints sizes; for progress events and the lines of the steps that send them. */
+export function formatTransfer(bytes: number, elapsedMs: number, totalBytes?: number): string {
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  return `${mb(bytes)}${totalBytes ? `/${mb(totalBytes)}` : ''} MB${elapsedMs > 0 ? ` at ${mb((bytes * 1000) / elapsedMs)} MB/s` : ''}`;
 }
 
 export interface Reporter {

@@ -1,5 +1,6 @@
 // An in-memory Driver: the planner, machine and runner are tested and benchmarked against it at scale.
 // Nodes, networks and volumes are plain maps; every call is counted; faults and delays can be injected.
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandError, DriverError } from '../errors.js';
 import type {
@@ -7,6 +8,7 @@ import type {
   ExecOptions,
   ExecResult,
   HostFacts,
+  ImageSource,
   NetworkRequest,
   NodeCreateRequest,
   NodeHandle,
@@ -37,13 +39,23 @@ export interface MemoryDriverOptions {
   delayMs?: number | Partial<Record<MemoryMethod, number>>;
   /** Make a call fail: for node calls the node name, for volumes the volume, for networks the cluster; or a predicate. */
   failOn?: Partial<Record<MemoryMethod, string | ((subject: string) => boolean)>>;
-  /** Result of NodeHandle.exec; default exit 0 with empty output. */
-  onExec?: (node: string, argv: readonly string[]) => ExecResult;
+  /** Result of NodeHandle.exec (after a stdin stream was read to its end: `stdin` is how many bytes it had); default exit 0 with empty output. */
+  onExec?: (node: string, argv: readonly string[], stdin?: number) => ExecResult;
   /** Files of Driver.nodeReport besides node.json (what the node looks like to the driver). */
   onNodeReport?: (node: string) => ReportFile[];
   /** What hostFacts() answers; default: nothing known. */
   hostFacts?: HostFacts;
+  /** What imageSource() answers; default: an engine that has no image and reaches no registry. */
+  imageSource?: ImageSource;
 }
+
+const NO_IMAGES: ImageSource = {
+  description: 'no Docker engine (memory driver)',
+  inspect: () => Promise.resolve(undefined),
+  pullable: () => Promise.resolve('the memory driver has no registry'),
+  pull: (ref) => Promise.reject(new DriverError(`memory driver: cannot pull ${ref}`)),
+  save: (refs) => Promise.reject(new DriverError(`memory driver: no image ${refs.join(', ')}`)),
+};
 
 interface StoredNode extends ObservedNode {
   cluster: string;
@@ -243,6 +255,10 @@ export class MemoryDriver implements Driver {
     });
   }
 
+  imageSource(): ImageSource {
+    return this.opts.imageSource ?? NO_IMAGES;
+  }
+
   nodeReport(cluster: string, name: string): Promise<ReportFile[]> {
     const n = this.nodes.get(name);
     if (!n || n.cluster !== cluster) return Promise.reject(new DriverError(`node ${name} not found`));
@@ -250,13 +266,24 @@ export class MemoryDriver implements Driver {
   }
 
   node(cluster: string, name: string): NodeHandle {
-    const exec = (argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> =>
-      this.call('exec', name, opts?.signal, () => {
+    const exec = async (argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> => {
+      const running = () => {
         const n = this.nodes.get(name);
         if (!n || n.cluster !== cluster || n.state !== 'running') throw new DriverError(`node ${name} is not running`);
+      };
+      // A stream on stdin is read to its end first, as a command would.
+      let stdin: number | undefined;
+      if (opts?.stdin instanceof Readable) {
+        running();
+        stdin = 0;
+        for await (const chunk of opts.stdin) stdin += (chunk as Buffer).length;
+      }
+      return this.call('exec', name, opts?.signal, () => {
+        running();
         this.execs.push({ cluster, node: name, argv: [...argv] });
-        return this.opts.onExec?.(name, argv) ?? { stdout: '', stderr: '', exitCode: 0 };
+        return this.opts.onExec?.(name, argv, stdin) ?? { stdout: '', stderr: '', exitCode: 0 };
       });
+    };
     return {
       name,
       exec,

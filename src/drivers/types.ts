@@ -1,4 +1,5 @@
 // The narrow port every driver implements. Planning reads ObservedCluster; steps call Driver and NodeHandle.
+import type { Readable } from 'node:stream';
 import type { DesiredNode, Role } from '../spec/types.js';
 
 export interface ExecResult {
@@ -8,8 +9,12 @@ export interface ExecResult {
 }
 
 export interface ExecOptions {
-  /** Bytes written to the command's stdin, then closed. */
-  stdin?: string | Buffer;
+  /**
+   * Bytes written to the command's stdin, then closed. A stream is piped as it comes (its pace set
+   * by the command: never held in memory whole) and closed when it ends; a command that ends before
+   * it has read the whole stream ends it too (the stream is destroyed).
+   */
+  stdin?: string | Buffer | Readable;
   env?: Record<string, string>;
   user?: string;
   signal?: AbortSignal;
@@ -52,6 +57,51 @@ export interface ObservedNode {
   kubeadm?: 'done' | 'none' | 'stale';
   /** Running nodes kubeadm finished on, filled in after observe: whether the node works. Undefined: not checked. */
   health?: NodeHealth;
+  /** Running nodes of a spec that lists images, filled in after observe: what the node's runtime holds. Undefined: not checked. */
+  images?: NodeImages;
+}
+
+/** The images a node's container runtime holds (containerd's k8s.io namespace, or dockerd). */
+export interface NodeImages {
+  held: NodeImage[];
+  /** Why the runtime could not be asked (no ctr on the node...): `held` is then empty. */
+  error?: string;
+}
+
+export interface NodeImage {
+  /** Full reference, e.g. docker.io/library/nginx:1.27. */
+  ref: string;
+  /** Image ID (the config digest, as `docker images` shows it) where the runtime says; else the manifest digest. */
+  id: string;
+  /** The manifest (or index) digest the reference points at, when the runtime says. */
+  digest?: string;
+  /** As the runtime prints it (e.g. "70.9 MiB"). */
+  size?: string;
+}
+
+/**
+ * Where images for the nodes come from: a Docker engine on the machine mk runs on (or the one the
+ * docker driver's nodes run on). References are as the user wrote them.
+ */
+export interface ImageSource {
+  /** For messages: "the Docker engine at unix:///var/run/docker.sock". */
+  readonly description: string;
+  /** The image a reference names there; undefined when the engine does not have it. */
+  inspect(ref: string, signal?: AbortSignal): Promise<SourceImage | undefined>;
+  /** Whether a registry serves the reference (asked without pulling): undefined when one does, else why not. */
+  pullable(ref: string, signal?: AbortSignal): Promise<string | undefined>;
+  /** Pulls the reference into the engine. */
+  pull(ref: string, signal?: AbortSignal): Promise<void>;
+  /** The images as one archive (`docker save`), streamed as the engine writes it. */
+  save(refs: readonly string[], signal?: AbortSignal): Promise<Readable>;
+}
+
+export interface SourceImage {
+  ref: string;
+  /** Image ID: sha256:<config digest>. */
+  id: string;
+  /** Bytes, uncompressed (about what `docker save` writes). */
+  size: number;
 }
 
 export interface NodeHealth {
@@ -178,6 +228,8 @@ export interface Driver {
   nodeReport(cluster: string, name: string, signal?: AbortSignal): Promise<ReportFile[]>;
   /** Drivers whose nodes share a machine's kernel (Docker): what that machine has left for more nodes. Read only; called before nodes come up. */
   hostFacts?(signal?: AbortSignal): Promise<HostFacts>;
+  /** Where images loaded into the nodes come from: the Docker engine (docker: the nodes' own; ssh: the one on this machine). */
+  imageSource(): ImageSource;
   close?(): Promise<void>;
 }
 

@@ -17,7 +17,7 @@ export interface Replacement {
   node: DesiredNode;
   observed: ObservedNode;
   reason: string;
-  /** Step ids: node.remove of the old node, node.create of the new one. */
+  /** Step ids: node.remove of the old node, node.create of the new one (or the step after it that the node waits for: the load of its images). */
   remove: string;
   create: string;
 }
@@ -40,7 +40,7 @@ export interface NodePlan {
   /** Highest ordinal first. */
   removed: Removal[];
   stopped: DesiredNode[];
-  /** Per new or stopped node: the step that brings it up (node.create or node.start). */
+  /** Per new or stopped node: the step that brings it up (node.create or node.start; or the load of its images after it: src/images/plan.ts). */
   up: Map<string, string>;
 }
 

@@ -3,7 +3,7 @@
 // through redact() before it is written.
 import pc from 'picocolors';
 import type { Ora } from 'ora';
-import type { MkEvent, Reporter } from '../log.js';
+import { formatTransfer, type MkEvent, type Reporter } from '../log.js';
 import type { StepOutcome } from '../plan.js';
 import { formatDuration } from '../duration.js';
 import { redact, redactDeep } from '../redact.js';
@@ -39,6 +39,8 @@ const OUTCOME_TEXT: Record<StepOutcome, string> = {
 
 export class TextReporter implements Reporter {
   private readonly running = new Map<string, string>();
+  /** Descriptions of running steps, for the spinner text their progress is added to. */
+  private readonly described = new Map<string, string>();
   private spinner: Ora | undefined;
 
   constructor(
@@ -84,17 +86,28 @@ export class TextReporter implements Reporter {
         return;
       case 'step.started':
         this.running.set(e.step.id, e.step.description);
+        this.described.set(e.step.id, e.step.description);
         if (this.opts.verbose > 0) this.line(pc.dim(`… ${e.step.description}`), 'err');
         else this.refreshSpinner();
         return;
+      case 'progress': {
+        const what = this.described.get(e.id);
+        // Only the spinner shows progress: a log without a terminal gets the step's closing line.
+        if (what === undefined || !this.running.has(e.id)) return;
+        this.running.set(e.id, `${what}: ${formatTransfer(e.bytes, e.elapsedMs, e.totalBytes)}`);
+        this.refreshSpinner();
+        return;
+      }
       case 'step.finished': {
         this.running.delete(e.step.id);
+        this.described.delete(e.step.id);
         const note = [OUTCOME_TEXT[e.outcome], e.detail].filter(Boolean).join(': ');
         this.line(`${MARK[e.outcome]} ${e.step.description}${note ? pc.dim(` (${note})`) : ''} ${pc.dim(formatDuration(e.durationMs))}`);
         return;
       }
       case 'step.failed':
         this.running.delete(e.step.id);
+        this.described.delete(e.step.id);
         this.line(`${MARK.failed} ${e.step.description} ${pc.dim(formatDuration(e.durationMs))}\n    ${e.error.split('\n').join('\n    ')}`);
         return;
       case 'summary': {
@@ -130,6 +143,7 @@ export class TextReporter implements Reporter {
 
   close(): void {
     this.running.clear();
+    this.described.clear();
     this.spinner?.stop();
     this.spinner = undefined;
   }

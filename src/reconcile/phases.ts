@@ -1,18 +1,21 @@
 // The phases of a reconcile, in the order they plan and run:
 //
 //   1. infrastructure  the driver: the cluster network, nodes (create, start, replace, remove), volumes
-//   2. kubernetes      kubeadm: init, joins, the cluster network, drain + reset of leaving nodes,
+//   2. images          spec.images on every node: loaded into the node's runtime once it is up,
+//                      before kubeadm runs there and before addons are applied
+//   3. kubernetes      kubeadm: init, joins, the cluster network, drain + reset of leaving nodes,
 //                      the kubeconfig, the wait until the cluster is usable
-//   3. addons          catalog addons and user manifests, through the API server
+//   4. addons          catalog addons and user manifests, through the API server
 //
 // Each phase observes its part of the actual state (after the phases before it), plans its steps
 // from the spec and what was observed (pure), and runs its own step kinds. A new step kind is added
 // in its phase's folder; its rank (the reading order among steps ready at the same time) sits on
-// one scale for all phases: infrastructure 0-5 and 13, kubernetes 2 and 6-10, addons 11-12.
+// one scale for all phases: infrastructure 0-5 and 13, images 5.5, kubernetes 2 and 6-10, addons 11-12.
 import { addons, planAddonSteps, type AddonStep } from '../addons/phase.js';
 import type { RenderedAddons } from '../addons/render.js';
 import { capabilitiesOf } from '../drivers/capabilities.js';
-import type { ObservedCluster } from '../drivers/types.js';
+import type { Driver, ObservedCluster } from '../drivers/types.js';
+import { images, planImages, resolveImages, specImages, type ImageStep, type ResolvedImages } from '../images/phase.js';
 import { infrastructure, planInfrastructure, planInfrastructureDelete, type InfraStep, type NodePlan } from '../infrastructure/index.js';
 import { kubernetes, planKubernetes, planKubernetesDelete, type KubeStep } from '../kubeadm/phase.js';
 import { PlanBuilder } from '../phase/builder.js';
@@ -21,13 +24,13 @@ import type { NewNodes, Plan, PlannedStep } from '../plan.js';
 import type { Cluster } from '../spec/types.js';
 import { orderSteps } from './order.js';
 
-export const PHASES = [infrastructure, kubernetes, addons] as const;
+export const PHASES = [infrastructure, images, kubernetes, addons] as const;
 
-export type Step = InfraStep | KubeStep | AddonStep;
+export type Step = InfraStep | ImageStep | KubeStep | AddonStep;
 export type ClusterPlan = Plan<Step>;
 export type ClusterStep = PlannedStep<Step>;
 
-const KINDS: StepKinds<Step> = { ...infrastructure.kinds, ...kubernetes.kinds, ...addons.kinds };
+const KINDS: StepKinds<Step> = { ...infrastructure.kinds, ...images.kinds, ...kubernetes.kinds, ...addons.kinds };
 
 /** The handler and scheduling facts of a step's kind. */
 export function kindOf<S extends Step>(step: S): StepKind<S> {
@@ -70,17 +73,26 @@ function newNodesOf(cluster: Cluster, nodes: NodePlan): NewNodes | undefined {
 export interface Resolved {
   /** What each enabled addon renders to now; only when the cluster's addons could be observed. */
   addons?: RenderedAddons;
+  /** What the image source has for each of spec.images; only when the spec lists images. */
+  images?: ResolvedImages;
 }
 
 /**
  * The desired side that takes I/O: the addons' rendered content (user manifests read or fetched,
- * metallb's auto pool from the observed node network). Only what the plan will compare is resolved.
+ * metallb's auto pool from the observed node network), and the images of spec.images in the
+ * driver's image source. Only what the plan will compare is resolved.
  */
-export async function resolveDesired(cluster: Cluster, actual: ObservedCluster, opts: { specDir?: string; signal?: AbortSignal } = {}): Promise<Resolved> {
-  if (!actual.addons || actual.addons.error) return {};
-  const [{ renderAddons }, { addonEnv, boundedSignal }] = await Promise.all([import('../addons/render.js'), import('../addons/observe.js')]);
-  const fetch = { signal: boundedSignal(opts.signal) };
-  return { addons: await renderAddons(cluster, { specDir: opts.specDir ?? process.cwd(), env: addonEnv(actual), fetch, ...(opts.signal ? { signal: opts.signal } : {}) }) };
+export async function resolveDesired(cluster: Cluster, actual: ObservedCluster, opts: { specDir?: string; signal?: AbortSignal; driver?: Driver } = {}): Promise<Resolved> {
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  const addons = async (): Promise<RenderedAddons | undefined> => {
+    if (!actual.addons || actual.addons.error) return undefined;
+    const [{ renderAddons }, { addonEnv, boundedSignal }] = await Promise.all([import('../addons/render.js'), import('../addons/observe.js')]);
+    const fetch = { signal: boundedSignal(opts.signal) };
+    return renderAddons(cluster, { specDir: opts.specDir ?? process.cwd(), env: addonEnv(actual), fetch, ...signal });
+  };
+  const wanted = opts.driver && specImages(cluster).length > 0 ? opts.driver : undefined;
+  const [rendered, resolvedImages] = await Promise.all([addons(), wanted ? resolveImages(cluster, actual, wanted.imageSource(), opts.signal) : undefined]);
+  return { ...(rendered ? { addons: rendered } : {}), ...(resolvedImages ? { images: resolvedImages } : {}) };
 }
 
 export interface PlanOptions {
@@ -94,8 +106,12 @@ export interface PlanOptions {
 export function planCluster(cluster: Cluster, actual: ObservedCluster, opts: PlanOptions = {}): ClusterPlan {
   const b = new PlanBuilder<Step>();
   const nodes = planInfrastructure(b, cluster, actual, { skipPreflight: opts.skipPreflight ?? false });
-  const kube = planKubernetes(b, cluster, actual, nodes);
+  // A node that loads images counts as up once they are there: kubeadm goes after them.
+  const loaded = planImages(b, cluster, actual, nodes, opts.resolved?.images);
+  const kube = planKubernetes(b, cluster, actual, loaded.nodes);
   planAddonSteps(b, cluster, actual, kube, opts.resolved?.addons);
+  // Addons wait for every image load (their pods may run those images); kube.ready, when planned, already does.
+  for (const s of b.list) if (s.step.kind === 'addon.apply') b.after(s.id, loaded.loads);
   return finish(b, cluster.metadata.name, opts.file, newNodesOf(cluster, nodes));
 }
 

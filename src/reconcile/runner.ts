@@ -163,7 +163,7 @@ export async function planFor(
   const signal = opts.signal ? { signal: opts.signal } : {};
   const specDir = opts.file && opts.file !== '-' ? dirname(opts.file) : undefined;
   const actual = await observeCluster(driver, cluster, signal);
-  const resolved = await observing(opts.signal, () => resolveDesired(cluster, actual, { ...signal, ...(specDir ? { specDir } : {}) }));
+  const resolved = await observing(opts.signal, () => resolveDesired(cluster, actual, { ...signal, driver, ...(specDir ? { specDir } : {}) }));
   // Planning may refuse (PlanError): mk status still shows what it observed.
   return { actual, plan: () => planCluster(cluster, actual, { resolved, skipPreflight: opts.skipPreflight ?? false, ...(opts.file !== undefined ? { file: opts.file } : {}) }) };
 }

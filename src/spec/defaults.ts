@@ -93,6 +93,7 @@ export function applyDefaults(input: ClusterInput): Cluster {
         addressPool: Array.isArray(lb.addressPool) ? [...lb.addressPool] : 'auto',
       },
       addons: (spec.addons ?? []).map(addon),
+      images: [...(spec.images ?? [])],
     },
   };
 }

@@ -51,5 +51,6 @@ export interface ClusterInput {
     };
     loadBalancer?: { enabled?: boolean; addressPool?: 'auto' | string[] };
     addons?: AddonInput[];
+    images?: string[];
   };
 }

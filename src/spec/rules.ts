@@ -5,6 +5,7 @@ import { DEFAULT_POD_SUBNET, DEFAULT_POOLS, DEFAULT_SERVICE_SUBNET } from './def
 import { checkDns1123Label, checkLabelValue, checkLoginName, checkQualifiedName, quote, suggest } from './names.js';
 import { isHostAddress, overlaps, parseAddressRange, parseCidr } from '../net.js';
 import type { Cidr } from '../net.js';
+import { checkImageRef, normalizeImageRef } from './image-refs.js';
 import { nodeName } from './nodes.js';
 import { joinPath } from './paths.js';
 import { CATALOG } from '../catalog/index.js';
@@ -416,6 +417,31 @@ function checkAddonDependencies(spec: Obj, out: Issue[]): void {
   });
 }
 
+/** spec.images: references mk can load, each once; a runtime mk can load them into. */
+function checkImages(spec: Obj, out: Issue[]): void {
+  const list = arr(spec.images);
+  if (!list) return;
+  if (list.length > 0 && spec.cri === 'cri-o') {
+    out.push({ path: 'spec.images', message: 'images cannot be loaded into cri-o nodes yet (cri-o keeps images in containers/storage); use cri: containerd or docker, or load them with podman load on each node', at: 'key' });
+  }
+  const seen = new Map<string, number>();
+  list.forEach((raw, i) => {
+    const ref = str(raw);
+    if (ref === undefined) return;
+    const p = joinPath('spec.images', i);
+    const problem = checkImageRef(ref);
+    if (problem) {
+      out.push({ path: p, message: problem });
+      return;
+    }
+    const full = normalizeImageRef(ref);
+    const first = seen.get(full);
+    const firstRef = first === undefined ? undefined : str(list[first]);
+    if (first !== undefined) out.push({ path: p, message: `image ${quote(ref)} is already listed at spec.images[${first}]${firstRef !== ref ? ` (both are ${full})` : ''}` });
+    else seen.set(full, i);
+  });
+}
+
 /** All semantic problems of a raw (parsed, not yet defaulted) cluster document. */
 export function semanticIssues(data: unknown): Issue[] {
   const root = obj(data);
@@ -436,5 +462,6 @@ export function semanticIssues(data: unknown): Issue[] {
   checkNetworking(spec, out);
   checkLoadBalancer(spec, out);
   checkAddons(spec, out);
+  checkImages(spec, out);
   return out;
 }

@@ -108,6 +108,8 @@ export interface ClusterSpecBody {
   networking: NetworkingSpec;
   loadBalancer: LoadBalancerSpec;
   addons: AddonSpec[];
+  /** Image references kept on every node (src/images/), as written; empty: mk looks at no node's images. */
+  images: string[];
 }
 
 export interface Cluster {

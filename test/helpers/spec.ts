@@ -31,6 +31,7 @@ export interface ClusterSpec {
   networking?: { podSubnet?: string; serviceSubnet?: string; apiServerPort?: number; cni?: string };
   loadBalancer?: { enabled: boolean; addressPool?: string | string[] };
   addons?: Array<{ name: string; enabled?: boolean; options?: Record<string, unknown> }>;
+  images?: string[];
 }
 
 /** The cluster.yaml for `c` (fields left undefined are not written). */

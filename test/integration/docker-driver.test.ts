@@ -2,6 +2,9 @@
 // Everything is created under a unique cluster name and removed by label in afterAll.
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract } from 'tar-stream';
 import Dockerode from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DockerDriver } from '../../src/drivers/docker/driver.js';
@@ -136,6 +139,48 @@ describe('DockerDriver (real engine)', () => {
     expect((await node.exec(['cat'], { stdin: 'hello\nworld' })).stdout).toBe('hello\nworld');
     const big = Buffer.alloc(2 * 1024 * 1024, 'x');
     expect((await node.exec(['wc', '-c'], { stdin: big })).stdout.trim()).toBe(String(big.length));
+  });
+
+  it('streams stdin from a stream at the command\'s pace, ends a stream the command stops reading, and fails on a broken one', async () => {
+    const node = driver.node(cluster, worker.node.name);
+    const size = 64 * 1024 * 1024;
+    let produced = 0;
+    const stream = new Readable({
+      read() {
+        const n = Math.min(1024 * 1024, size - produced);
+        produced += n;
+        this.push(n > 0 ? Buffer.alloc(n, 'y') : null);
+      },
+    });
+    expect((await node.exec(['wc', '-c'], { stdin: stream })).stdout.trim()).toBe(String(size));
+    const endless = new Readable({ read() { this.push(Buffer.alloc(64 * 1024, 'z')); } });
+    const early = await node.exec(['head', '-c', '10'], { stdin: endless });
+    expect(early).toMatchObject({ exitCode: 0, stdout: 'z'.repeat(10) });
+    expect(endless.destroyed).toBe(true);
+    const broken = new Readable({ read() { this.destroy(new Error('source broke')); } });
+    await expect(node.exec(['cat'], { stdin: broken })).rejects.toThrow(/its input failed: source broke/);
+  });
+
+  it('is an image source: inspect, a registry asked without pulling, docker save as a stream', async () => {
+    const source = driver.imageSource();
+    const info = await source.inspect(IMAGE);
+    expect(info).toMatchObject({ ref: IMAGE, id: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) as unknown });
+    expect(await source.inspect(`mk.test/none-${cluster}:1`)).toBeUndefined();
+    expect(await source.pullable(`mk.test/none-${cluster}:1`)).toEqual(expect.any(String));
+    const names: string[] = [];
+    let manifest = '';
+    const tar = extract();
+    tar.on('entry', (header, entry, next) => {
+      names.push(header.name);
+      entry.on('data', (d: unknown) => {
+        if (header.name === 'manifest.json') manifest += String(d);
+      });
+      entry.on('end', next);
+    });
+    await pipeline(await source.save([IMAGE]), tar);
+    expect(names).toContain('manifest.json');
+    expect(JSON.parse(manifest)).toEqual([expect.objectContaining({ RepoTags: [IMAGE] })]);
+    await expect(source.save([`mk.test/none-${cluster}:1`]).then((s) => pipeline(s, new Writable({ write: (_c, _e, cb) => cb() })))).rejects.toThrow(/none-/);
   });
 
   it('passes env and user', async () => {

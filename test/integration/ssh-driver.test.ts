@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshDriver } from '../../src/drivers/ssh/driver.js';
 import type { SshDriverConfig } from '../../src/drivers/ssh/driver.js';
@@ -149,6 +150,12 @@ describe('ssh driver on real sshd', () => {
     expect(await docker('exec', h1, 'sh', '-c', 'ls -A /home/mk | grep -c mk-upload || true')).toBe('0');
     // stdin reaches the command; env is passed
     expect((await handle.run(['cat'], { stdin: 'from stdin' })).stdout).toBe('from stdin');
+    // A stream on stdin goes through sudo at the command's pace; one the command stops reading is ended.
+    const size = 16 * 1024 * 1024;
+    expect((await handle.run(['wc', '-c'], { stdin: Readable.from(Array.from({ length: size / 65536 }, () => Buffer.alloc(65536, 'y'))) })).stdout.trim()).toBe(String(size));
+    const endless = new Readable({ read() { this.push(Buffer.alloc(65536, 'z')); } });
+    expect((await handle.run(['head', '-c', '4'], { stdin: endless })).stdout).toBe('zzzz');
+    expect(endless.destroyed).toBe(true);
     expect((await handle.run(['sh', '-c', 'echo "$A"'], { env: { A: 'b c' } })).stdout.trim()).toBe('b c');
     const failed = await handle.run(['false']).catch((e: Error) => e);
     expect(String(failed)).toMatch(/command failed on node sshit-w-1 \(exit 1\): false/);

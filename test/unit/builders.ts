@@ -18,6 +18,7 @@ class ClusterBuilder {
   private readonly addons: AddonSpec[] = [];
   private ssh = false;
   private bootstrap: 'kubeadm' | 'none' = 'kubeadm';
+  private images: string[] = [];
 
   constructor(private readonly name: string) {}
 
@@ -57,6 +58,11 @@ class ClusterBuilder {
     this.addons.push({ name, enabled: true, options });
     return this;
   }
+  /** spec.images */
+  withImages(...refs: string[]): this {
+    this.images.push(...refs);
+    return this;
+  }
   /** bootstrap: none (nodes only, no Kubernetes). */
   withoutKubernetes(): this {
     this.bootstrap = 'none';
@@ -94,6 +100,7 @@ class ClusterBuilder {
         networking: { podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', apiServerPort: 0, cni: this.cni },
         loadBalancer: { enabled: false, addressPool: 'auto' },
         addons: this.addons.map((a) => ({ ...a })),
+        images: [...this.images],
       },
     };
   }

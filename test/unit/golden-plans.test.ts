@@ -5,7 +5,8 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PlanError } from '../../src/errors.js';
-import type { NodeHealth, ObservedAddons, ObservedCluster, ObservedNode } from '../../src/drivers/types.js';
+import type { NodeHealth, NodeImage, ObservedAddons, ObservedCluster, ObservedNode } from '../../src/drivers/types.js';
+import type { ResolvedImages } from '../../src/images/source.js';
 import { formatPlan } from '../../src/output/plan-text.js';
 import { planCluster, planDelete } from '../../src/reconcile/phases.js';
 import type { ClusterPlan as Plan } from '../../src/reconcile/phases.js';
@@ -29,6 +30,12 @@ const withNodes = (o: ObservedCluster, f: (n: ObservedNode) => ObservedNode | un
   nodes: o.nodes.map(f).filter((n): n is ObservedNode => n !== undefined),
 });
 const addons = (a: Partial<ObservedAddons>): ObservedAddons => ({ installed: [], ...a });
+const ID = (c: string) => `sha256:${c.repeat(64)}`;
+/** The local engine has app:dev (ID a...) and nginx:1.27 (ID b...). */
+const local: ResolvedImages = { source: 'the Docker engine at unix:///var/run/docker.sock', images: { 'app:dev': { id: ID('a'), size: 20e6 }, 'nginx:1.27': { id: ID('b'), size: 70e6 } } };
+const held = (...images: [ref: string, id: string][]): { held: NodeImage[] } => ({ held: images.map(([ref, id]) => ({ ref, id })) });
+const both = held(['docker.io/library/app:dev', ID('a')], ['docker.io/library/nginx:1.27', ID('b')]);
+const withImages = (o: ObservedCluster, per: Record<string, { held: NodeImage[]; error?: string }> = {}): ObservedCluster => withNodes(o, (n) => ({ ...n, images: per[n.name] ?? both }));
 
 /** Every step that must finish before each step (dependencies, transitively): what the order of execution rests on. */
 function ancestors(plan: Plan): Map<string, string[]> {
@@ -119,6 +126,27 @@ const scenarios: Record<string, () => Plan> = {
     return planCluster(dev(3), { ...o, nodes: o.nodes.map((n) => ({ ...n, health: health[n.name] ?? { kubelet: 'active', cniConfig: true, ready: { status: 'True' } } })) });
   },
   'addons-unchecked': () => planCluster(dev(1), { ...kubeadmDone(observedOf(dev(1))), addons: addons({ error: 'the API server of cluster dev could not be asked about addons: no answer within 20 s' }) }),
+  'images-new-cluster': () => planCluster(aCluster('dev').withWorkers(2).withImages('app:dev', 'nginx:1.27').withAddon('metrics-server').build(), empty('dev'), { resolved: { images: local } }),
+  'images-drift': () => {
+    // cp holds both; worker-1 holds an older build of app:dev; worker-2 lacks nginx; worker-3 was removed by hand; worker-4 is new; worker-5 cannot be asked.
+    const c = aCluster('dev').withWorkers(5).withImages('app:dev', 'nginx:1.27').build();
+    const o = withImages(kubeadmDone(observedOf(aCluster('dev').withWorkers(5).build())), {
+      'dev-worker-1': held(['docker.io/library/app:dev', ID('c')], ['docker.io/library/nginx:1.27', ID('b')]),
+      'dev-worker-2': held(['docker.io/library/app:dev', ID('a')]),
+      'dev-worker-5': { held: [], error: 'ctr (containerd\'s client) is not on the node: is containerd installed?' },
+    });
+    return planCluster(c, withNodes(o, (n) => (n.name === 'dev-worker-3' || n.name === 'dev-worker-4' ? undefined : n)), { resolved: { images: local } });
+  },
+  'images-in-sync': () => {
+    const c = aCluster('dev').withWorkers(2).withImages('app:dev', 'nginx:1.27').build();
+    return planCluster(c, withImages(kubeadmDone(observedOf(c))), { resolved: { images: local } });
+  },
+  'images-pulled-first': () =>
+    planCluster(aCluster('dev').withImages('app:dev', 'redis:7').withoutKubernetes().build(), empty('dev'), { resolved: { images: { ...local, images: { ...local.images, 'redis:7': { pull: true } } } } }),
+  'images-refused-missing': () =>
+    planCluster(aCluster('dev').withWorkers(1).withImages('app:dev', 'mk.local/api:v2').build(), empty('dev'), {
+      resolved: { images: { ...local, images: { ...local.images, 'mk.local/api:v2': { missing: 'Get "https://mk.local/v2/": dial tcp: lookup mk.local: no such host' } } } },
+    }),
   'delete': () => planDelete({ ...observedOf(dev(2)), orphanVolumes: ['dev-worker-9-var'] }),
   'delete-ssh-hosts': () => planDelete(withNodes(observedOf(example('ssh.yaml')), (n) => (n.ordinal === 2 ? { ...n, state: 'unreachable' } : n)), example('ssh.yaml')),
 };

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterPlan as Plan, ClusterStep as PlannedStep } from '../../src/reconcile/phases.js';
 import { formatPlan } from '../../src/output/plan-text.js';
 import { formatDuration } from '../../src/duration.js';
+import type { Ora } from 'ora';
+import { formatTransfer } from '../../src/log.js';
 import { JsonReporter, TextReporter, type Sink } from '../../src/output/reporters.js';
 
 // eslint-disable-next-line no-control-regex -- strips colour codes
@@ -110,6 +112,23 @@ describe('TextReporter (not a TTY)', () => {
       '03:04:05 Plan: 1 to create, 0 to replace, 0 to start, 0 to change, 0 to remove.',
     ]);
     expect(sink.errLines.map(plain)).toEqual(['03:04:05 warning: careful']);
+  });
+});
+
+describe('TextReporter (a TTY)', () => {
+  it('shows a running step\'s progress (size and MB/s) in the spinner, not as lines', () => {
+    const sink = captured();
+    const spinner = { text: '', isSpinning: false, start() { this.isSpinning = true; return this; }, render() { return this; }, clear() { return this; }, stop() { this.isSpinning = false; return this; } };
+    const r = new TextReporter({ verbose: 0, tty: true, sink, createSpinner: () => spinner as unknown as Ora });
+    const load: PlannedStep = { id: 'image.load:dev-worker-1', step: { kind: 'image.load', node: 'dev-worker-1', images: ['app:dev'] }, action: 'create', description: 'load image app:dev on node dev-worker-1', reason: 'missing', dependsOn: [] };
+    r.emit({ type: 'step.started', cluster: 'dev', step: load });
+    r.emit({ type: 'progress', cluster: 'dev', id: load.id, bytes: 52_000_000, totalBytes: 104_000_000, elapsedMs: 2000 });
+    expect(spinner.text).toBe('load image app:dev on node dev-worker-1: 52.0/104.0 MB at 26.0 MB/s');
+    r.emit({ type: 'step.finished', cluster: 'dev', step: load, outcome: 'done', durationMs: 4000, detail: '104.0 MB at 26.0 MB/s' });
+    r.emit({ type: 'progress', cluster: 'dev', id: load.id, bytes: 1, elapsedMs: 1 });
+    expect(sink.outLines).toHaveLength(1);
+    expect(spinner.isSpinning).toBe(false);
+    expect(formatTransfer(1_500_000, 0)).toBe('1.5 MB');
   });
 });
 

@@ -21,6 +21,7 @@ describe('applyDefaults', () => {
         networking: { podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', apiServerPort: 0, cni: 'auto' },
         loadBalancer: { enabled: false, addressPool: 'auto' },
         addons: [],
+        images: [],
       },
     });
   });

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Driver, HostFacts, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
+import type { Driver, HostFacts, ImageSource, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
 import type { DockerDriverOptions } from '../../spec/types.js';
 import { DEFAULT_PROC_ROOT, freeBytes, missingCapabilities, readInotify } from '../host-facts.js';
 import { LABELS, ownedLabels } from '../labels.js';
@@ -16,6 +16,7 @@ import { nodeContainerOptions, varVolumeName, varVolumeOptions } from './contain
 import { dockerMessage, isNotFound, statusCode, unreachableEngine, wrapDockerError } from './docker-errors.js';
 import { readFileIfExists, resolveDockerEndpoint } from './endpoint.js';
 import { throwIfAborted } from './exec.js';
+import { DockerImageSource } from './images.js';
 import { defaultGateway, firstFreeAddress, pickFreeSubnet } from './ipam.js';
 import { demuxLog } from './logs.js';
 import { DockerNodeHandle } from './node-handle.js';
@@ -73,6 +74,9 @@ export class DockerDriver implements Driver {
   /** The engine's address as resolved (unix://, tcp://, ssh://); undefined for a client given ready-made. */
   private readonly host: string | undefined;
   private readonly procRoot: string;
+  /** Where the engine is, for messages. */
+  private readonly endpoint: string;
+  private images: ImageSource | undefined;
   /** Serialises address picking + container start per cluster within this process. */
   private readonly clusterLocks = new Map<string, LimitFunction>();
 
@@ -82,11 +86,13 @@ export class DockerDriver implements Driver {
     this.log = config.log ?? (() => {});
     if (config.docker) {
       this.docker = config.docker;
+      this.endpoint = 'the Docker engine';
     } else {
       const endpoint = resolveDockerEndpoint({ options: config.options, env: process.env, homeDir: homedir(), readFile: readFileIfExists });
       this.log('docker endpoint', { host: endpoint.host, source: endpoint.source, ...(endpoint.context ? { context: endpoint.context } : {}) });
       this.docker = new Dockerode(endpoint.dockerOptions);
       this.host = endpoint.host;
+      this.endpoint = `the Docker engine at ${endpoint.host}`;
     }
     const socketPath = (this.docker.modem as { socketPath?: unknown }).socketPath;
     this.socketPath = typeof socketPath === 'string' ? socketPath : undefined;
@@ -138,6 +144,12 @@ export class DockerDriver implements Driver {
     } catch (err) {
       throw wrapDockerError('docker version', err);
     }
+  }
+
+  /** The engine the nodes run on: images go from it into them. */
+  imageSource(): ImageSource {
+    this.images ??= new DockerImageSource(this.docker, this.endpoint, this.log);
+    return this.images;
   }
 
   /**

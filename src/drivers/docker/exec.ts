@@ -1,6 +1,7 @@
 // Run argv in a container through the exec API: stdout and stderr demultiplexed, stdin written
-// then closed, the stream drained before the exit code is read from exec inspect.
-import { Writable } from 'node:stream';
+// (or piped from a stream, at the command's pace) then closed, the stream drained before the exit
+// code is read from exec inspect.
+import { Readable, Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
@@ -47,12 +48,18 @@ export async function execInContainer(docker: Dockerode, containerId: string, ar
 
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
+  const input = opts.stdin instanceof Readable ? opts.stdin : undefined;
   const ended = new Promise<void>((resolve, reject) => {
     let settled = false;
     const finish = (err?: Error) => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
+      // A command that ended (or failed) before it read all of its input ends the input too.
+      if (input && !input.readableEnded) {
+        input.unpipe(stream);
+        input.destroy();
+      }
       if (err) reject(err);
       else resolve();
     };
@@ -63,15 +70,23 @@ export async function execInContainer(docker: Dockerode, containerId: string, ar
     signal?.addEventListener('abort', onAbort, { once: true });
     stream.on('end', () => finish());
     stream.on('close', () => finish());
-    stream.on('error', (err: Error) => finish(err));
+    // Writing to a command that exited: its exit code and stderr say why, not the broken pipe.
+    stream.on('error', (err: NodeJS.ErrnoException) => finish(input && (err.code === 'EPIPE' || err.code === 'ECONNRESET') ? undefined : err));
+    input?.on('error', (err: Error) => {
+      stream.destroy();
+      finish(new DriverError(`exec ${argv[0]}: its input failed: ${err.message}`, { cause: err }));
+    });
   });
   (docker.modem as Modem).demuxStream(stream, collector(stdout), collector(stderr));
-  if (withStdin) {
-    const input = opts.stdin ?? '';
-    stream.write(typeof input === 'string' ? Buffer.from(input, 'utf8') : input);
+  if (input) {
+    // Ends (half-closes) the exec stream when the input ends: the command sees EOF.
+    input.pipe(stream);
+  } else if (withStdin) {
+    const data = opts.stdin ?? '';
+    stream.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
   }
   // Half-close: the command sees EOF on stdin (or immediately, when there is none).
-  if (withStdin) stream.end();
+  if (withStdin && !input) stream.end();
   await ended;
 
   const exitCode = await readExitCode(exec, signal);

@@ -2,7 +2,7 @@
 // timeouts and keepalive. Commands arrive as ready-quoted strings (quote.ts); stdin, abort and a
 // per-command timeout are supported; a dead peer fails every pending command with an error naming it.
 import { randomBytes } from 'node:crypto';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 // ssh2 is CommonJS: Node's ESM loader only offers its default export.
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
@@ -115,7 +115,8 @@ function openClient(e: Endpoint, name: string, auth: Auth, check: HostKeyCheck, 
 }
 
 export interface ExecStreamOptions {
-  stdin?: string | Buffer | undefined;
+  /** Written, or piped (at the command's pace), to the command's stdin, then closed. */
+  stdin?: string | Buffer | Readable | undefined;
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
 }
@@ -228,10 +229,16 @@ export class SshConnection {
       if (signal?.aborted) return reject(abortReason(signal));
       let channel: ClientChannel | undefined;
       let done = false;
+      const input = opts.stdin instanceof Readable ? opts.stdin : undefined;
       const finish = (err: Error | undefined, result?: ExecResult): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        // A command that ended (or failed) before it read all of its input ends the input too.
+        if (input && !input.readableEnded) {
+          if (channel) input.unpipe(channel);
+          input.destroy();
+        }
         signal?.removeEventListener('abort', onAbort);
         this.pending.delete(onLost);
         if (err) {
@@ -275,7 +282,12 @@ export class SshConnection {
           if (code === null) return finish(new DriverError(`command on ${this.name} ended without an exit status${sig ? ` (signal ${sig})` : ''}`));
           finish(undefined, { stdout, stderr, exitCode: code });
         });
-        if (opts.stdin !== undefined) stream.end(opts.stdin);
+        if (input) {
+          input.on('error', (e: Error) => finish(new DriverError(`command on ${this.name}: its input failed: ${e.message}`, { cause: e })));
+          // Writing to a command that exited: its exit status and stderr say why, not the broken pipe.
+          stream.on('error', () => {});
+          input.pipe(stream);
+        } else if (opts.stdin !== undefined) stream.end(opts.stdin);
         else stream.end();
       });
     });

@@ -10,7 +10,8 @@ import { CommandError, DriverError } from '../../errors.js';
 import { mkHome } from '../../state.js';
 import type { Cri, DesiredNode, Role, SshDriverOptions } from '../../spec/types.js';
 import { SshConnectError, hostsFailed } from '../errors.js';
-import type { Driver, ExecOptions, ExecResult, NetworkRequest, NodeCreateRequest, NodeHandle, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
+import { localImageSource } from '../docker/images.js';
+import type { Driver, ExecOptions, ExecResult, ImageSource, NetworkRequest, NodeCreateRequest, NodeHandle, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
 import { DEFAULT_TIMEOUTS, describeEndpoint } from './connection.js';
 import type { Timeouts } from './connection.js';
 import { HostFactsCache, describeFacts, missingPrerequisites } from './facts.js';
@@ -77,6 +78,7 @@ export class SshDriver implements Driver {
   private readonly facts: HostFactsCache;
   private readonly inventory: HostInventory;
   private preflight: Promise<void> | undefined;
+  private images: ImageSource | undefined;
 
   constructor(private readonly config: SshDriverConfig) {
     const opts = config.options;
@@ -222,6 +224,12 @@ export class SshDriver implements Driver {
       await this.remote.run(t, ['rmdir', '--ignore-fail-on-non-empty', '--', dirname(MARKER_PATH)], { asRoot: true, signal });
     }
     await this.inventory.forget(cluster, name);
+  }
+
+  /** The Docker engine of the machine mk runs on: images travel from it over each host's ssh connection. */
+  imageSource(): ImageSource {
+    this.images ??= localImageSource(this.config.log);
+    return this.images;
   }
 
   node(cluster: string, name: string): NodeHandle {
