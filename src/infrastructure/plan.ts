@@ -222,3 +222,17 @@ export function planInfrastructureDelete(b: StepSink<InfraStep>, actual: Observe
   }
   return removals;
 }
+
+/**
+ * mk stop: every node that runs is stopped and kept (volume, address, port); workers first, then the
+ * control planes, so the API server outlives the kubelets that report to it. Unreachable hosts are said so.
+ */
+export function planInfrastructureStop(b: StepSink<InfraStep>, actual: ObservedCluster): void {
+  const up = (n: ObservedNode) => n.state === 'running' || n.state === 'restarting' || n.state === 'paused';
+  for (const o of actual.nodes.filter((n) => n.state === 'unreachable')) b.warnings.push(`node ${o.name} is unreachable and not stopped${o.detail ? `: ${o.detail}` : ''}`);
+  const stop = (o: ObservedNode, after: string[] = []): string =>
+    b.add({ kind: 'node.stop', node: o.name, role: o.role }, o.name, 'stop', `stop node ${o.name} (${roleText(o.role)})`, 'mk stop', after);
+  const byName = (a: ObservedNode, z: ObservedNode) => a.name.localeCompare(z.name);
+  const workers = actual.nodes.filter((n) => up(n) && n.role === 'worker').sort(byName).map((n) => stop(n));
+  for (const n of actual.nodes.filter((x) => up(x) && x.role === 'control-plane').sort(byName)) stop(n, workers);
+}

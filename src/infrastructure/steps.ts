@@ -10,6 +10,7 @@ export type InfraStep =
   | { kind: 'network.remove'; cluster: string }
   | { kind: 'node.create'; node: DesiredNode; image: string; configHash: string; apiServerPort?: number }
   | { kind: 'node.start'; node: string; role: Role }
+  | { kind: 'node.stop'; node: string; role: Role }
   | { kind: 'node.remove'; node: string; role: Role }
   | { kind: 'volume.remove'; volume: string };
 
@@ -74,6 +75,17 @@ export const infraKinds: StepKinds<InfraStep> = {
       if (!existing) return waiting(`node ${step.node} to start does not exist; the next apply creates it`);
       if (existing.state === 'running') return skipped('running');
       await ctx.driver.startNode(ctx.cluster, step.node, ctx.signal);
+      return done();
+    },
+  },
+  'node.stop': {
+    rank: 3,
+    serial: parallel,
+    async run(ctx, step) {
+      const existing = await findNode(ctx, step.node);
+      if (!existing) return skipped('gone');
+      if (existing.state !== 'running' && existing.state !== 'restarting' && existing.state !== 'paused') return skipped(existing.state);
+      await ctx.driver.stopNode(ctx.cluster, step.node, ctx.signal);
       return done();
     },
   },

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { PlanError } from '../../src/errors.js';
 import type { NodeHealth, ObservedAddons, ObservedCluster, ObservedNode } from '../../src/drivers/types.js';
 import { formatPlan } from '../../src/output/plan-text.js';
-import { planCluster, planDelete } from '../../src/reconcile/phases.js';
+import { planCluster, planDelete, planStop } from '../../src/reconcile/phases.js';
 import type { ClusterPlan as Plan } from '../../src/reconcile/phases.js';
 import { parseSpec } from '../../src/spec/load.js';
 import type { Cluster } from '../../src/spec/types.js';
@@ -112,6 +112,9 @@ const scenarios: Record<string, () => Plan> = {
     return planCluster(dev(3), { ...o, nodes: o.nodes.map((n) => ({ ...n, health: health[n.name] ?? { kubelet: 'active', cniConfig: true, ready: { status: 'True' } } })) });
   },
   'addons-unchecked': () => planCluster(dev(1), { ...kubeadmDone(observedOf(dev(1))), addons: addons({ error: 'the API server of cluster dev could not be asked about addons: no answer within 20 s' }) }),
+  // mk stop of a cluster with a worker stopped already; then mk start of the whole cluster stopped (what it plans: starts, joins that skip, network, kubeconfig, wait).
+  'stop': () => planStop(withNodes(observedOf(three), (n) => (n.name === 'dev-worker-2' ? { ...n, state: 'stopped' } : n))),
+  'stopped-cluster-started': () => planCluster(three, withNodes(observedOf(three), (n) => ({ ...n, state: 'stopped' }))),
   'delete': () => planDelete({ ...observedOf(dev(2)), orphanVolumes: ['dev-worker-9-var'] }),
   'delete-ssh-hosts': () => planDelete(withNodes(observedOf(example('ssh.yaml')), (n) => (n.ordinal === 2 ? { ...n, state: 'unreachable' } : n)), example('ssh.yaml')),
 };
