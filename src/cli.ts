@@ -6,6 +6,8 @@ import { DEFAULT_CONCURRENCY } from './plan.js';
 
 export interface CliRuntime {
   version: string;
+  /** The arguments as given (mk ssh finds its command after `--`, which commander drops). */
+  argv: readonly string[];
   /** Builds the context once options are parsed; returns the exit code of the command. */
   run: (opts: GlobalOptions, fn: (ctx: CommandContext) => Promise<number>) => Promise<void>;
 }
@@ -28,6 +30,21 @@ function duration(value: string): number {
   const ms = parseDuration(value);
   if (ms === undefined) throw new InvalidArgumentError('must be a duration like 500ms, 30s or 2m');
   return ms;
+}
+
+/**
+ * mk ssh's operands: commander drops the `--`, so the command is what follows the first `--` of the
+ * raw arguments; before it, only NAME and NODE. A command without `--` is refused (its options would
+ * be taken for mk's).
+ */
+export function sshOperands(argv: readonly string[], node: string | undefined, rest: readonly string[]): { node?: string; command?: string[] } | { error: string } {
+  const dash = argv.indexOf('--');
+  const command = dash < 0 ? [] : argv.slice(dash + 1);
+  const operands = [...(node !== undefined ? [node] : []), ...rest];
+  const before = operands.slice(0, operands.length - command.length);
+  if (before.length > 1) return { error: `put the command after --: mk ssh NAME [NODE] -- ${before.slice(1).join(' ')}` };
+  if (dash >= 0 && command.length === 0) return { error: 'no command after --: mk ssh NAME [NODE] -- CMD [ARGS...]' };
+  return { ...(before[0] !== undefined ? { node: before[0] } : {}), ...(dash >= 0 ? { command } : {}) };
 }
 
 export function buildProgram(rt: CliRuntime): Command {
@@ -108,9 +125,47 @@ export function buildProgram(rt: CliRuntime): Command {
     .description('remove everything mk owns for a cluster (found by label), nothing else')
     .argument('[name]', 'cluster name')
     .option('-f, --file <path>', 'delete the cluster(s) this spec describes')
-    .action(async (name: string | undefined, opts: { file?: string }, cmd: Command) =>
-      rt.run(globals(cmd), async (ctx) => (await import('./commands/delete.js')).deleteClusters(ctx, name, opts.file)),
+    .option('--all', 'delete every cluster mk finds (mk status lists them), each plan printed before any is deleted')
+    .action(async (name: string | undefined, opts: { file?: string; all?: boolean }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/delete.js')).deleteClusters(ctx, name, opts.file, { all: opts.all ?? false })),
     );
+
+  program
+    .command('stop')
+    .description('stop every node of a cluster and keep it (volumes, addresses, API port); mk watch leaves it stopped, mk start brings it back')
+    .argument('<name>', 'cluster name')
+    .action(async (name: string, _opts: unknown, cmd: Command) => rt.run(globals(cmd), async (ctx) => (await import('./commands/stop.js')).stop(ctx, name)));
+
+  program
+    .command('start')
+    .description('start a stopped cluster: apply the spec last applied from this machine (or -f), until every node is Ready')
+    .argument('<name>', 'cluster name')
+    .option('-f, --file <path>', 'the cluster\'s spec (default: the one last applied from this machine)')
+    .addOption(concurrencyOption())
+    .addOption(switchContextOption())
+    .addOption(skipPreflightOption())
+    .action(async (name: string, opts: { file?: string; concurrency: number; switchContext: boolean; skipPreflight?: boolean }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) =>
+        (await import('./commands/start.js')).start(ctx, name, {
+          concurrency: opts.concurrency,
+          switchContext: opts.switchContext,
+          skipPreflight: opts.skipPreflight ?? false,
+          ...(opts.file ? { file: opts.file } : {}),
+        }),
+      ),
+    );
+
+  program
+    .command('ssh')
+    .description('a shell on a node (docker exec, or ssh with mk\'s connection settings), or run CMD there and exit with its code')
+    .argument('<name>', 'cluster name')
+    .argument('[node]', 'node name, whole or after "NAME-" (default: the first control plane)')
+    .argument('[command...]', 'after --: the command and its arguments (argv, not a shell line)')
+    .action(async (name: string, node: string | undefined, operands: string[], _opts: unknown, cmd: Command) => {
+      const parsed = sshOperands(rt.argv, node, operands);
+      if ('error' in parsed) cmd.error(`error: ${parsed.error}`);
+      else await rt.run(globals(cmd), async (ctx) => (await import('./commands/ssh.js')).ssh(ctx, name, parsed.node, parsed.command));
+    });
 
   program
     .command('kubeconfig')

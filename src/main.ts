@@ -23,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = buildProgram({
     version: VERSION,
+    argv,
     run: async (opts: GlobalOptions, fn) => {
       exitCode = await runCommand(opts, argv, fn);
     },
