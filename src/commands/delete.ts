@@ -10,7 +10,7 @@ import { loadSpecs } from '../spec/load.js';
 import { hasClusterState, removeClusterState } from '../state.js';
 import { withRunLog } from './apply.js';
 import type { CommandContext } from './context.js';
-import { namedTarget, targetOf, type ClusterTarget } from './target.js';
+import { namedTarget, noSuchCluster, targetOf, type ClusterTarget } from './target.js';
 
 /** Drops mk's kubeconfig context for the cluster (only that entry). */
 async function removeContext(ctx: CommandContext, reporter: Reporter, cluster: string): Promise<void> {
@@ -49,7 +49,7 @@ async function deleteLocked(ctx: CommandContext, name: string, run: (reporter: R
 async function nothingToDelete(ctx: CommandContext, name: string, quiet: boolean): Promise<void> {
   const forgotten = await hasClusterState(name);
   if (forgotten) await removeClusterState(name);
-  if (!quiet && !forgotten) throw new MkError(`no cluster named "${name}": nothing carries mk's label mk.dev/cluster=${name} (mk status lists the clusters mk finds)`);
+  if (!quiet && !forgotten) throw noSuchCluster(name);
   ctx.reporter.emit({ type: 'info', cluster: name, message: `cluster "${name}" does not exist: nothing to delete${forgotten ? ` (mk's local state for it is removed)` : ''}` });
 }
 

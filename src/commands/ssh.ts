@@ -5,7 +5,7 @@
 import type { ObservedNode, ShellTerminal } from '../drivers/types.js';
 import { MkError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { namedTarget } from './target.js';
+import { withNamedCluster } from './target.js';
 
 const collator = new Intl.Collator('en', { numeric: true });
 
@@ -38,11 +38,7 @@ function terminal(): ShellTerminal | undefined {
 }
 
 export async function ssh(ctx: CommandContext, name: string, node: string | undefined, argv: string[] | undefined): Promise<number> {
-  const target = await namedTarget(ctx, name);
-  const driver = await target.driver();
-  try {
-    const observed = await driver.observe(name, ctx.signal);
-    if (observed.nodes.length === 0) throw new MkError(`no cluster named "${name}": no node carries mk's label mk.dev/cluster=${name} (mk status lists the clusters mk finds)`);
+  return withNamedCluster(ctx, name, async ({ driver, observed }) => {
     const chosen = pickNode(name, observed.nodes, node);
     const tty = terminal();
     const { stdin } = process;
@@ -54,7 +50,5 @@ export async function ssh(ctx: CommandContext, name: string, node: string | unde
       // Nothing reads the user's input any more: it must not keep mk running.
       stdin.pause();
     }
-  } finally {
-    await driver.close?.();
-  }
+  });
 }

@@ -1,21 +1,17 @@
 // mk stop NAME: every node stops and is kept (docker: containers stopped with their volumes, addresses
 // and API port; ssh: the kubelet and the runtime's pods stop, the machines stay up). mk records that the
 // cluster is stopped, so mk watch does not start it again; mk start NAME brings it back.
-import { EXIT, MkError } from '../errors.js';
+import { EXIT } from '../errors.js';
 import { withClusterLock } from '../reconcile/lock.js';
 import { executeWholeCluster, planWholeCluster } from '../reconcile/runner.js';
 import { loadStopped, saveStopped } from '../state.js';
 import { withRunLog } from './apply.js';
 import type { CommandContext } from './context.js';
-import { namedTarget } from './target.js';
+import { withNamedCluster } from './target.js';
 
 export async function stop(ctx: CommandContext, name: string): Promise<number> {
-  const target = await namedTarget(ctx, name);
-  const driver = await target.driver();
-  try {
-    const found = await driver.observe(name, ctx.signal);
-    if (found.nodes.length === 0) throw new MkError(`no cluster named "${name}": no node carries mk's label mk.dev/cluster=${name} (mk status lists the clusters mk finds)`);
-    await withRunLog(ctx, name, (reporter) =>
+  await withNamedCluster(ctx, name, ({ target, driver }) =>
+    withRunLog(ctx, name, (reporter) =>
       withClusterLock(name, ctx.signal, async (signal) => {
         // Recorded first: a drift check of mk watch that comes while nodes stop leaves them alone.
         if (!(await loadStopped(name))) await saveStopped(name, { at: new Date().toISOString() });
@@ -29,9 +25,7 @@ export async function stop(ctx: CommandContext, name: string): Promise<number> {
         await executeWholeCluster(plan, { driver, reporter, signal, ...spec });
         reporter.emit({ type: 'info', cluster: name, message: `cluster "${name}" is stopped; mk start ${name} brings it back` });
       }),
-    );
-  } finally {
-    await driver.close?.();
-  }
+    ),
+  );
   return EXIT.ok;
 }

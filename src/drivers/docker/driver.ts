@@ -230,15 +230,13 @@ export class DockerDriver implements Driver {
   }
 
   async startNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
-    const c = await this.findNodeContainer(cluster, name, signal);
-    if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
+    const c = await this.nodeContainer(cluster, name, signal);
     await this.startContainer(c, signal);
   }
 
   /** docker stop: systemd gets SIGRTMIN+3 and shuts the node down; container, volume, address and published port stay. */
   async stopNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
-    const c = await this.findNodeContainer(cluster, name, signal);
-    if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
+    const c = await this.nodeContainer(cluster, name, signal);
     if (c.State !== 'running' && c.State !== 'restarting' && c.State !== 'paused') return;
     this.log('docker stop', { container: c.Id, node: name, timeoutS: NODE_STOP_TIMEOUT_S });
     try {
@@ -274,18 +272,13 @@ export class DockerDriver implements Driver {
 
   node(cluster: string, name: string): DockerNodeHandle {
     // Looked up by label on every call (one cheap list): a replaced node gets a new container id.
-    const resolve = async (signal?: AbortSignal): Promise<string> => {
-      const c = await this.findNodeContainer(cluster, name, signal);
-      if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
-      return c.Id;
-    };
+    const resolve = async (signal?: AbortSignal): Promise<string> => (await this.nodeContainer(cluster, name, signal)).Id;
     return new DockerNodeHandle(this.docker, name, resolve, this.log);
   }
 
   /** docker exec -i (-t at a terminal) as root, the user's streams passed through. */
   async shell(cluster: string, name: string, req: ShellRequest): Promise<number> {
-    const c = await this.findNodeContainer(cluster, name, req.signal);
-    if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
+    const c = await this.nodeContainer(cluster, name, req.signal);
     if (c.State !== 'running') throw new DriverError(`node ${name} of cluster ${cluster} is not running (${c.Status || c.State})`);
     this.log('docker exec (session)', { container: c.Id, node: name, command: req.argv?.[0] ?? 'login shell', tty: req.tty !== undefined });
     try {
@@ -297,8 +290,7 @@ export class DockerDriver implements Driver {
 
   /** The node container's inspect and the last lines of its log (systemd's console), also of a stopped container. */
   async nodeReport(cluster: string, name: string, signal?: AbortSignal): Promise<ReportFile[]> {
-    const c = await this.findNodeContainer(cluster, name, signal);
-    if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
+    const c = await this.nodeContainer(cluster, name, signal);
     const container = this.docker.getContainer(c.Id);
     this.log('docker inspect and logs', { container: c.Id, node: name });
     try {
@@ -497,6 +489,13 @@ export class DockerDriver implements Driver {
     const [c, network] = await Promise.all([this.findNodeContainer(cluster, name, signal), this.findNetwork(cluster, signal)]);
     if (!c) throw new DriverError(`node ${name} of cluster ${cluster} vanished right after it was started`);
     return observedNode(c, network?.Name);
+  }
+
+  /** The node's container; none is an error naming the label it was looked for by. */
+  private async nodeContainer(cluster: string, name: string, signal?: AbortSignal): Promise<Dockerode.ContainerInfo> {
+    const c = await this.findNodeContainer(cluster, name, signal);
+    if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
+    return c;
   }
 
   private async findNodeContainer(cluster: string, name: string, signal?: AbortSignal): Promise<Dockerode.ContainerInfo | undefined> {
