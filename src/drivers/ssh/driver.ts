@@ -27,14 +27,30 @@ import { ROOT_CHECKED, Remote } from './remote.js';
 
 export type { SshLog } from './pool.js';
 
-/** stopNode on a host: nothing without a kubelet (no Kubernetes there); else the kubelet, then the runtime's pods. */
+/**
+ * stopNode on a host, $1 the cluster's CRI: nothing without a kubelet unit (no Kubernetes there); else
+ * the kubelet stops, then the containers of its pods, through the runtime's own tool (kubeadm needs no
+ * crictl, so hosts may lack it): containerd's k8s.io tasks get SIGTERM, and SIGKILL 5 s later; cri-o's
+ * pods are stopped with crictl; docker's pod containers with docker stop.
+ */
 const STOP_KUBERNETES_SCRIPT = [
   'set -e',
   'systemctl cat kubelet >/dev/null 2>&1 || exit 0',
   'systemctl stop kubelet',
-  'command -v crictl >/dev/null 2>&1 || exit 0',
-  'pods=$(crictl pods -q)',
-  '[ -z "$pods" ] || crictl stopp $pods >/dev/null',
+  'case "$1" in',
+  'containerd)',
+  '  tasks=$(ctr -n k8s.io tasks ls -q)',
+  '  [ -n "$tasks" ] || exit 0',
+  '  for t in $tasks; do ctr -n k8s.io tasks kill "$t" >/dev/null 2>&1 || true; done',
+  '  sleep 5',
+  '  for t in $tasks; do ctr -n k8s.io tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true; done ;;',
+  'cri-o)',
+  '  pods=$(crictl --runtime-endpoint unix:///var/run/crio/crio.sock pods -q)',
+  '  [ -z "$pods" ] || crictl --runtime-endpoint unix:///var/run/crio/crio.sock stopp $pods >/dev/null ;;',
+  'docker)',
+  '  ids=$(docker ps -q --filter label=io.kubernetes.pod.namespace)',
+  '  [ -z "$ids" ] || docker stop $ids >/dev/null ;;',
+  'esac',
 ].join('\n');
 
 export interface SshDriverConfig {
@@ -222,15 +238,15 @@ export class SshDriver implements Driver {
 
   /**
    * The machine is the user's: it stays up, with its runtime and sshd. What mk made of it stops: the
-   * kubelet, then every pod sandbox of the runtime (crictl stopp), so the node's workloads and
-   * control-plane components stop. Starting the kubelet again brings them back (mk start, mk apply).
+   * kubelet, then its pods' containers, so the node's workloads and control-plane components stop.
+   * The kubelet restarted (mk start, mk apply: the kubelet is not active) brings them back.
    */
   async stopNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
     const t = await this.target(cluster, name);
     await this.locks.lock(t, signal);
     const m = await this.readMarker(t, signal);
     if (!m || m.cluster !== cluster) throw new DriverError(`host ${t.address} is not node ${name} of cluster ${cluster} (no mk marker for it in ${MARKER_PATH})`);
-    await this.remote.run(t, ['sh', '-c', STOP_KUBERNETES_SCRIPT, 'mk-stop'], { ...ROOT_CHECKED, signal });
+    await this.remote.run(t, ['sh', '-c', STOP_KUBERNETES_SCRIPT, 'mk-stop', this.config.cri], { ...ROOT_CHECKED, signal });
   }
 
   async removeNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
