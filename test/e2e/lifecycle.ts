@@ -90,14 +90,17 @@ export async function kubeconfigServer(path: string, cluster: string): Promise<s
 /**
  * Restarts the Docker engine as scripts/start-docker.sh runs it: SIGTERM to the dockerd of
  * /var/run/docker.pid (it stops every container on its way down), then the script starts it again.
- * Resolves with how long the engine took to be gone and to answer again.
+ * Resolves with how long the engine took to be gone and to answer again, and the other containers it stopped.
  */
-export async function restartEngine(): Promise<{ goneMs: number; upMs: number }> {
+export async function restartEngine(cluster: string): Promise<{ goneMs: number; upMs: number; others: string[] }> {
   const pid = Number((await readFile('/var/run/docker.pid', 'utf8')).trim());
+  // Said in the timings: what else the restart stopped.
+  const { stdout } = await execFileP('docker', ['ps', '--format', '{{.Names}} {{.Label "mk.dev/cluster"}}']);
+  const others = stdout.split('\n').filter((l) => l.trim() && l.split(' ')[1] !== cluster).map((l) => l.split(' ')[0]!);
   const t0 = Date.now();
   process.kill(pid, 'SIGTERM');
   await eventually('dockerd exits', async () => !pidAlive(pid), 120_000, 200);
   const goneMs = Date.now() - t0;
   await execFileP('bash', [join(ROOT, 'scripts/start-docker.sh')], { timeout: 120_000 });
-  return { goneMs, upMs: Date.now() - t0 };
+  return { goneMs, upMs: Date.now() - t0, others };
 }

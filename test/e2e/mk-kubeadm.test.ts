@@ -184,7 +184,7 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
 
     it.skipIf(!engineRestartAllowed)('the Docker engine restarts: the nodes come back by themselves, same addresses and port, Ready, the workload running, in sync', async () => {
       const t0 = Date.now();
-      const { goneMs, upMs } = await restartEngine();
+      const { goneMs, upMs, others } = await restartEngine(name);
       await eventually('every node running again', async () => Object.values(await nodeViews(three())).every((v) => v.state === 'running'), 120_000, 500);
       const views = await nodeViews(three());
       expect(addresses(views)).toEqual(addresses(before));
@@ -194,7 +194,8 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
       await workloadRunning(client(), t0);
       timings.push(
         `engine restart: dockerd gone after ${(goneMs / 1000).toFixed(1)} s, answering after ${(upMs / 1000).toFixed(1)} s, ` +
-          `every node Ready after ${(readyMs / 1000).toFixed(1)} s, the workload running after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+          `every node Ready after ${(readyMs / 1000).toFixed(1)} s, the workload running after ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+          ` (at ${new Date(t0).toISOString()}; other containers it stopped: ${others.join(', ') || 'none'})`,
       );
       await expectNoOp('after the engine restart');
     });
