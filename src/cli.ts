@@ -10,6 +10,8 @@ import { DEFAULT_CONCURRENCY } from './plan.js';
 
 export interface CliRuntime {
   version: string;
+  /** The arguments as given (mk ssh finds its command after `--`, which commander drops). */
+  argv: readonly string[];
   /** Builds the context once options are parsed; returns the exit code of the command. */
   run: (opts: GlobalOptions, fn: (ctx: CommandContext) => Promise<number>, settings?: RunSettings) => Promise<void>;
 }
@@ -73,6 +75,7 @@ const ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ['USER', 'the ssh user when neither the spec nor ~/.ssh/config names one'],
   ['XDG_CACHE_HOME', 'where downloaded addon files are cached (default ~/.cache; mk/addons in it)'],
   ['NO_COLOR, CI', 'NO_COLOR: no colours; CI: no spinner'],
+  ['TERM', 'mk ssh: the terminal type the node\'s shell is told (default xterm)'],
 ];
 
 /** The exit codes of README "Exit codes", short (a unit test holds it to EXIT in src/errors.ts). */
@@ -96,6 +99,21 @@ function commandPath(cmd: Command): string {
 function table(rows: ReadonlyArray<readonly [string | number, string]>): string {
   const width = Math.max(...rows.map(([k]) => String(k).length));
   return rows.map(([k, v]) => `  ${String(k).padEnd(width)}  ${v}`).join('\n');
+}
+
+/**
+ * mk ssh's operands: commander drops the `--`, so the command is what follows the first `--` of the
+ * raw arguments; before it, only NAME and NODE. A command without `--` is refused (its options would
+ * be taken for mk's).
+ */
+export function sshOperands(argv: readonly string[], node: string | undefined, rest: readonly string[]): { node?: string; command?: string[] } | { error: string } {
+  const dash = argv.indexOf('--');
+  const command = dash < 0 ? [] : argv.slice(dash + 1);
+  const operands = [...(node !== undefined ? [node] : []), ...rest];
+  const before = operands.slice(0, operands.length - command.length);
+  if (before.length > 1) return { error: `put the command after --: mk ssh NAME [NODE] -- ${before.slice(1).join(' ')}` };
+  if (dash >= 0 && command.length === 0) return { error: 'no command after --: mk ssh NAME [NODE] -- CMD [ARGS...]' };
+  return { ...(before[0] !== undefined ? { node: before[0] } : {}), ...(dash >= 0 ? { command } : {}) };
 }
 
 export function buildProgram(rt: CliRuntime): Command {
@@ -229,16 +247,65 @@ export function buildProgram(rt: CliRuntime): Command {
     .description('remove everything mk owns for a cluster (found by label), nothing else')
     .argument('[name]', 'cluster name')
     .option('-f, --file <path>', 'delete the cluster(s) this spec describes')
+    .option('--all', 'delete every cluster mk finds (mk status lists them), each plan printed before any is deleted')
     .addHelpText(
       'after',
       examples(
         ['remove the cluster: its nodes, volumes, network, kubeconfig context and mk\'s state for it', 'mk delete dev'],
         ['the clusters a spec (or a folder of specs) describes', 'mk delete -f cluster.yaml'],
+        ['every cluster mk finds, their plans printed first', 'mk delete --all'],
       ),
     )
-    .action(async (name: string | undefined, opts: { file?: string }, cmd: Command) =>
-      rt.run(globals(cmd), async (ctx) => (await import('./commands/delete.js')).deleteClusters(ctx, name, opts.file)),
+    .action(async (name: string | undefined, opts: { file?: string; all?: boolean }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) => (await import('./commands/delete.js')).deleteClusters(ctx, name, opts.file, { all: opts.all ?? false })),
     );
+
+  program
+    .command('stop')
+    .description('stop every node of a cluster and keep it (volumes, addresses, API port); mk watch leaves it stopped, mk start brings it back')
+    .argument('<name>', 'cluster name')
+    .addHelpText('after', examples(['stop cluster dev, keeping everything for mk start', 'mk stop dev']))
+    .action(async (name: string, _opts: unknown, cmd: Command) => rt.run(globals(cmd), async (ctx) => (await import('./commands/stop.js')).stop(ctx, name)));
+
+  program
+    .command('start')
+    .description('start a stopped cluster: apply the spec last applied from this machine (or -f), until every node is Ready')
+    .argument('<name>', 'cluster name')
+    .option('-f, --file <path>', 'the cluster\'s spec (default: the one last applied from this machine)')
+    .addOption(concurrencyOption())
+    .addOption(switchContextOption())
+    .addOption(skipPreflightOption())
+    .addHelpText('after', examples(['bring stopped cluster dev back, every node Ready', 'mk start dev'], ['start it from its spec file', 'mk start dev -f cluster.yaml']))
+    .action(async (name: string, opts: { file?: string; concurrency: number; switchContext: boolean; skipPreflight?: boolean }, cmd: Command) =>
+      rt.run(globals(cmd), async (ctx) =>
+        (await import('./commands/start.js')).start(ctx, name, {
+          concurrency: opts.concurrency,
+          switchContext: opts.switchContext,
+          skipPreflight: opts.skipPreflight ?? false,
+          ...(opts.file ? { file: opts.file } : {}),
+        }),
+      ),
+    );
+
+  program
+    .command('ssh')
+    .description('a shell on a node (docker exec, or ssh with mk\'s connection settings), or run CMD there and exit with its code')
+    .argument('<name>', 'cluster name')
+    .argument('[node]', 'node name, whole or after "NAME-" (default: the first control plane)')
+    .argument('[command...]', 'after --: the command and its arguments (argv, not a shell line)')
+    .addHelpText(
+      'after',
+      examples(
+        ['a shell on the first control plane of cluster dev', 'mk ssh dev'],
+        ['a shell on a worker (its whole name, or what follows "dev-")', 'mk ssh dev worker-1'],
+        ['run a command there and exit with its code', 'mk ssh dev worker-1 -- crictl ps'],
+      ),
+    )
+    .action(async (name: string, node: string | undefined, operands: string[], _opts: unknown, cmd: Command) => {
+      const parsed = sshOperands(rt.argv, node, operands);
+      if ('error' in parsed) cmd.error(`error: ${parsed.error}`);
+      else await rt.run(globals(cmd), async (ctx) => (await import('./commands/ssh.js')).ssh(ctx, name, parsed.node, parsed.command));
+    });
 
   program
     .command('kubeconfig')

@@ -27,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = buildProgram({
     version: VERSION,
+    argv,
     run: async (opts: GlobalOptions, fn, settings) => {
       exitCode = await runCommand(opts, argv, fn, settings);
     },

@@ -2,7 +2,7 @@
 // phase defines its own step kinds (src/reconcile/phases.ts lists the phases); here a step is any
 // object with a `kind`.
 
-export type Action = 'create' | 'change' | 'replace' | 'remove' | 'start';
+export type Action = 'create' | 'change' | 'replace' | 'remove' | 'start' | 'stop';
 
 /** What every step of every phase has: its kind, e.g. "node.create". */
 export interface StepBase {

@@ -70,6 +70,29 @@ export async function knownSpec(name: string, home = mkHome()): Promise<{ spec: 
   return run ? { spec: run.spec, applied: false } : undefined;
 }
 
+/**
+ * mk stop's record that a cluster is stopped on purpose: mk watch leaves it alone, mk status and mk plan
+ * say so; mk start and mk apply clear it. The nodes' own state stays the truth of what runs.
+ */
+export interface Stopped {
+  /** When mk stop ran. */
+  at: string;
+}
+
+const STOPPED_FILE = 'stopped.json';
+
+export async function saveStopped(name: string, stopped: Stopped, home = mkHome()): Promise<void> {
+  await writePrivateFile(clusterStateDir(name, home), STOPPED_FILE, JSON.stringify(stopped) + '\n');
+}
+
+export async function loadStopped(name: string, home = mkHome()): Promise<Stopped | undefined> {
+  return readJson<Stopped>(join(clusterStateDir(name, home), STOPPED_FILE));
+}
+
+export async function clearStopped(name: string, home = mkHome()): Promise<void> {
+  await rm(join(clusterStateDir(name, home), STOPPED_FILE), { force: true });
+}
+
 export async function hasClusterState(name: string, home = mkHome()): Promise<boolean> {
   return stat(clusterStateDir(name, home)).then(() => true, () => false);
 }

@@ -8,7 +8,7 @@ import { inSync } from '../plan.js';
 import { reconcile } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
 import type { LoadedCluster } from '../spec/types.js';
-import { saveLastApplied, saveLastRun, type LastRun } from '../state.js';
+import { clearStopped, loadStopped, saveLastApplied, saveLastRun, type LastRun } from '../state.js';
 import type { CommandContext } from './context.js';
 
 export async function plan(ctx: CommandContext, target: string, opts: { skipPreflight?: boolean } = {}): Promise<number> {
@@ -16,6 +16,8 @@ export async function plan(ctx: CommandContext, target: string, opts: { skipPref
   let pending = false;
   let unknown = false;
   for (const spec of specs) {
+    const stopped = await loadStopped(spec.cluster.metadata.name);
+    if (stopped) ctx.reporter.emit({ type: 'warning', cluster: spec.cluster.metadata.name, message: stoppedText(spec.cluster.metadata.name, stopped.at) });
     const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
     try {
       const { plan } = await reconcile(spec.cluster, { driver, reporter: ctx.reporter, signal: ctx.signal, mode: 'plan', file: spec.file, skipPreflight: opts.skipPreflight ?? false });
@@ -29,20 +31,30 @@ export async function plan(ctx: CommandContext, target: string, opts: { skipPref
   return pending ? EXIT.changesPending : unknown ? EXIT.error : EXIT.ok;
 }
 
+/** What plan, status and watch say of a cluster mk stop stopped. */
+export function stoppedText(name: string, at: string): string {
+  return `cluster "${name}" was stopped by mk stop at ${at}: mk start ${name} (or mk apply) starts it; mk watch leaves it alone`;
+}
+
 export interface ApplyOptions {
   concurrency: number;
   /** Make mk-NAME the current kubeconfig context when it is exported (default true). */
   switchContext?: boolean;
   /** Bring nodes up even where the host's preflight finds what would kill them (said in warnings). */
   skipPreflight?: boolean;
+  /** A cluster mk stop stopped is left alone (mk watch); otherwise the apply starts it and forgets that it was stopped. */
+  leaveStopped?: boolean;
 }
 
+/** How an apply ended: 'stopped': not run, the cluster was stopped by mk stop (leaveStopped). */
+export type ApplyOutcome = 'done' | 'waiting' | 'stopped';
+
 /**
- * Applies one loaded spec under the cluster lock. Shared by apply and watch. Resolves true when steps
- * wait for a prerequisite. The attempt and how it ended are recorded (last-run.json), so after a
- * failed apply mk status says where it failed and mk kubeconfig still finds the cluster.
+ * Applies one loaded spec under the cluster lock. Shared by apply, start and watch. The attempt and how
+ * it ended are recorded (last-run.json), so after a failed apply mk status says where it failed and mk
+ * kubeconfig still finds the cluster.
  */
-export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<boolean> {
+export async function applyOne(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<ApplyOutcome> {
   return withRunLog(ctx, spec.cluster.metadata.name, (reporter) => applyLocked({ ...ctx, reporter }, spec, opts));
 }
 
@@ -57,10 +69,18 @@ export async function withRunLog<T>(ctx: CommandContext, cluster: string, fn: (r
   }
 }
 
-function applyLocked(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<boolean> {
+function applyLocked(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<ApplyOutcome> {
+  const name = spec.cluster.metadata.name;
   const run: LastRun = { spec: spec.cluster, ...(spec.file !== '-' ? { file: spec.file } : {}), startedAt: new Date().toISOString(), outcome: 'running' };
   const ended = (outcome: Omit<LastRun, 'spec' | 'startedAt'>) => saveLastRun({ ...run, ...outcome, finishedAt: new Date().toISOString() });
-  return withClusterLock(spec.cluster.metadata.name, ctx.signal, async (signal) => {
+  return withClusterLock(name, ctx.signal, async (signal) => {
+    // Read under the lock: an mk stop that ran a moment ago is seen.
+    const stopped = await loadStopped(name);
+    if (stopped && opts.leaveStopped) return 'stopped';
+    if (stopped) {
+      ctx.reporter.emit({ type: 'info', cluster: name, message: `cluster "${name}" was stopped by mk stop at ${stopped.at}: starting it` });
+      await clearStopped(name);
+    }
     await saveLastRun(run);
     const driver = await driverFor(spec.cluster, ctx.reporter.debug.bind(ctx.reporter));
     try {
@@ -75,8 +95,9 @@ function applyLocked(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOption
         ...(opts.switchContext !== undefined ? { switchContext: opts.switchContext } : {}),
       });
       await saveLastApplied(spec.cluster);
-      await ended({ outcome: result?.status === 'waiting' ? 'waiting' : 'done' });
-      return result?.status === 'waiting';
+      const outcome = result?.status === 'waiting' ? 'waiting' : 'done';
+      await ended({ outcome });
+      return outcome;
     } catch (err) {
       await ended({
         outcome: err instanceof AbortedError ? 'aborted' : 'failed',
@@ -97,7 +118,7 @@ export async function apply(ctx: CommandContext, target: string, opts: ApplyOpti
   for (const spec of specs) {
     if (ctx.signal.aborted) break;
     try {
-      if (await applyOne(ctx, spec, opts)) waiting = true;
+      if ((await applyOne(ctx, spec, opts)) === 'waiting') waiting = true;
     } catch (err) {
       // One cluster failing does not stop the others in a directory; the first error decides the exit code.
       if (specs.length === 1 || !(err instanceof MkError)) throw err;

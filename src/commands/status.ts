@@ -7,7 +7,7 @@ import type { Plan } from '../plan.js';
 import { planFor } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
 import type { Cluster } from '../spec/types.js';
-import { knownSpec, loadLastRun, type LastRun } from '../state.js';
+import { knownSpec, loadLastRun, loadStopped, type LastRun } from '../state.js';
 import { formatDocument, machineFormat } from '../output/format.js';
 import { stepLine } from '../output/plan-text.js';
 import { formatLoadBalancers, type LoadBalancerService } from '../tunnel/loadbalancers.js';
@@ -23,6 +23,8 @@ export interface ClusterStatus {
   unhealthy: string[];
   /** Compared against: 'spec' (-f), 'last-applied', 'last-attempted' (no apply finished yet), or none. */
   comparedWith: 'spec' | 'last-applied' | 'last-attempted' | 'none';
+  /** When mk stop stopped the cluster (until mk start or mk apply starts it). */
+  stopped?: { at: string };
   /** The last apply from this machine, when it did not end well (failed, aborted, waiting, or still running). */
   lastRun?: Omit<LastRun, 'spec'>;
   outOfSync: string[];
@@ -111,6 +113,7 @@ export function formatStatus(s: ClusterStatus): string {
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) lines.push('  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   }
+  if (s.stopped) lines.push(`  stopped by mk stop at ${s.stopped.at}: mk start ${s.name} brings it back`);
   if (s.nodes.length > 0) lines.push(s.healthy ? '  health: ok' : '  health: NOT OK', ...s.unhealthy.map((u) => `    ${u}`));
   if (s.lastRun) lines.push(`  last apply: ${lastRunText(s.lastRun)}`);
   const against = s.comparedWith === 'spec' ? 'spec' : s.comparedWith === 'last-applied' ? 'last applied spec' : 'spec of the last apply attempted (none finished)';
@@ -173,6 +176,8 @@ export async function status(ctx: CommandContext, name: string | undefined, file
         }
       }
       const summary = summarize(observed, plan, t.comparedWith);
+      const stopped = await loadStopped(t.name);
+      if (stopped) summary.stopped = { at: stopped.at };
       const last = await loadLastRun(t.name);
       if (last && last.outcome !== 'done') summary.lastRun = (({ spec: _spec, ...rest }) => rest)(last);
       if (refusal) summary.outOfSync.push(refusal);

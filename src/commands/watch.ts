@@ -6,7 +6,8 @@ import { EXIT, MkError, SpecError, SpecFileError } from '../errors.js';
 import { errorEvent, type ErrorEvent, type MkEvent, type Reporter } from '../log.js';
 import { ReconcileLoop, type Trigger } from '../reconcile/watch.js';
 import { loadSpecs } from '../spec/load.js';
-import { applyOne, type ApplyOptions } from './apply.js';
+import { loadStopped } from '../state.js';
+import { applyOne, stoppedText, type ApplyOptions } from './apply.js';
 import type { CommandContext } from './context.js';
 
 export interface WatchOptions {
@@ -76,6 +77,8 @@ export async function watch(ctx: CommandContext, target: string, opts: WatchOpti
   // What each cluster's spec was at its last run: a drift check that finds the spec edited (its
   // file event not yet delivered) reports a change, not drift.
   const lastSpec = new Map<string, string>();
+  // Clusters mk stop stopped, said once each (until they run again).
+  const stoppedSaid = new Set<string>();
 
   const errors = new RepeatedErrors(ctx.reporter);
 
@@ -106,8 +109,14 @@ export async function watch(ctx: CommandContext, target: string, opts: WatchOpti
       if (trigger.kind === 'interval' && edited) ctx.reporter.emit({ type: 'info', cluster: name, message: `change detected: ${spec.file}` });
       const reporter = drift ? new DriftReporter(ctx.reporter) : ctx.reporter;
       try {
-        await applyOne({ ...ctx, reporter }, spec, opts.apply);
+        // A cluster stopped by mk stop is not "repaired" back up: only mk start or mk apply starts it.
+        const outcome = await applyOne({ ...ctx, reporter }, spec, { ...opts.apply, leaveStopped: true });
         errors.clear(name);
+        if (outcome !== 'stopped') stoppedSaid.delete(name);
+        else if (!stoppedSaid.has(name)) {
+          stoppedSaid.add(name);
+          ctx.reporter.emit({ type: 'info', cluster: name, message: stoppedText(name, (await loadStopped(name))?.at ?? 'an earlier time') });
+        }
       } catch (err) {
         if (ctx.signal.aborted) return;
         // Keep watching: the next save or drift check retries.

@@ -17,6 +17,7 @@ import type {
   ObservedNetwork,
   ObservedNode,
   ReportFile,
+  ShellRequest,
 } from './types.js';
 
 export type MemoryMethod =
@@ -25,6 +26,7 @@ export type MemoryMethod =
   | 'ensureNetwork'
   | 'createNode'
   | 'startNode'
+  | 'stopNode'
   | 'removeNode'
   | 'removeVolume'
   | 'removeNetwork'
@@ -32,7 +34,7 @@ export type MemoryMethod =
   | 'exec'
   | 'writeFile';
 
-const MUTATING: readonly MemoryMethod[] = ['ensureNetwork', 'createNode', 'startNode', 'removeNode', 'removeVolume', 'removeNetwork'];
+const MUTATING: readonly MemoryMethod[] = ['ensureNetwork', 'createNode', 'startNode', 'stopNode', 'removeNode', 'removeVolume', 'removeNetwork'];
 
 export interface MemoryDriverOptions {
   /** Milliseconds each call waits before acting (honours the abort signal); a number or per method. */
@@ -89,6 +91,7 @@ export class MemoryDriver implements Driver {
     ensureNetwork: 0,
     createNode: 0,
     startNode: 0,
+    stopNode: 0,
     removeNode: 0,
     removeVolume: 0,
     removeNetwork: 0,
@@ -231,6 +234,14 @@ export class MemoryDriver implements Driver {
     });
   }
 
+  stopNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
+    return this.call('stopNode', name, signal, () => {
+      const n = this.nodes.get(name);
+      if (!n || n.cluster !== cluster) throw new DriverError(`node ${name} not found`);
+      n.state = 'stopped';
+    });
+  }
+
   removeNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
     return this.call('removeNode', name, signal, () => {
       const n = this.nodes.get(name);
@@ -263,6 +274,14 @@ export class MemoryDriver implements Driver {
     const n = this.nodes.get(name);
     if (!n || n.cluster !== cluster) return Promise.reject(new DriverError(`node ${name} not found`));
     return Promise.resolve([{ name: 'node.json', content: JSON.stringify(observed(n), null, 2) + '\n' }, ...(this.opts.onNodeReport?.(name) ?? [])]);
+  }
+
+  /** Runs req.argv as exec does (onExec answers) and writes its output to the request's streams. */
+  async shell(cluster: string, name: string, req: ShellRequest): Promise<number> {
+    const r = await this.node(cluster, name).exec(req.argv ?? ['sh', '-l'], req.signal ? { signal: req.signal } : {});
+    req.stdout.write(r.stdout);
+    req.stderr.write(r.stderr);
+    return r.exitCode;
   }
 
   node(cluster: string, name: string): NodeHandle {

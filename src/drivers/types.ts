@@ -215,12 +215,23 @@ export interface Driver {
   /** Idempotent: a node that exists already (same name, label-matched) is returned, not duplicated. */
   createNode(req: NodeCreateRequest, signal?: AbortSignal): Promise<ObservedNode>;
   startNode(cluster: string, name: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Stops a node and keeps it (its volume, address and published port) for startNode; tolerates
+   * "already stopped". docker: the container stops (systemd shuts down); ssh: the machine stays up,
+   * the kubelet and the runtime's pods stop.
+   */
+  stopNode(cluster: string, name: string, signal?: AbortSignal): Promise<void>;
   /** Removes the node and its volume; tolerates "already gone". */
   removeNode(cluster: string, name: string, signal?: AbortSignal): Promise<void>;
   removeVolume(cluster: string, volume: string, signal?: AbortSignal): Promise<void>;
   /** Removes the cluster network; tolerates "already gone". */
   removeNetwork(cluster: string, signal?: AbortSignal): Promise<void>;
   node(cluster: string, name: string): NodeHandle;
+  /**
+   * A session on a running node with the user's streams passed through (mk ssh): docker exec, or ssh
+   * with mk's connection settings as the login user. Resolves with the command's exit code.
+   */
+  shell(cluster: string, name: string, req: ShellRequest): Promise<number>;
   /**
    * What the driver itself knows of a node, for a bug report (mk logs), also when the node does not
    * run: docker: the container's log and inspect; ssh: the host's facts and mk's marker. Read-only.
@@ -231,6 +242,26 @@ export interface Driver {
   /** Where images loaded into the nodes come from: the Docker engine (docker: the nodes' own; ssh: the one on this machine). */
   imageSource(): ImageSource;
   close?(): Promise<void>;
+}
+
+/** What mk ssh runs on a node, and the user's side of it. */
+export interface ShellRequest {
+  /** The command (argv, never a shell string built from spec values); undefined: the node's login shell. */
+  argv?: readonly string[];
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Set when the user is at a terminal (the caller puts it in raw mode): a pseudo-terminal of this kind is allocated. */
+  tty?: ShellTerminal;
+  signal?: AbortSignal;
+}
+
+export interface ShellTerminal {
+  /** TERM for the session. */
+  term: string;
+  size(): { columns: number; rows: number };
+  /** Calls back when the user's terminal is resized; returns the unsubscribe. */
+  onResize(listener: () => void): () => void;
 }
 
 /** One file of a bug report: its name in the node's folder, and its content (redacted by the caller before it is written). */

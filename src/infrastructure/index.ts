@@ -18,6 +18,6 @@ async function observe(ctx: ObserveContext): Promise<ObservedCluster> {
 
 export const infrastructure: Phase<InfraStep> = { name: 'infrastructure', observe, kinds: infraKinds };
 
-export { planInfrastructure, planInfrastructureDelete, type NodePlan } from './plan.js';
+export { planInfrastructure, planInfrastructureDelete, planInfrastructureStop, type NodePlan } from './plan.js';
 export type { InfraStep } from './steps.js';
 export { nodeConfigHash, nodeImage } from './node-config.js';

@@ -10,7 +10,7 @@ import { expandNodes, roleText } from '../spec/nodes.js';
 import type { Cluster, DesiredNode, Role } from '../spec/types.js';
 import { nodeConfigHash, nodeImage } from './node-config.js';
 import { preflightHost, type NodesUp } from './preflight.js';
-import type { InfraStep } from './steps.js';
+import { isUp, type InfraStep } from './steps.js';
 
 /** A node whose creation settings changed: removed, then created again. */
 export interface Replacement {
@@ -232,4 +232,17 @@ export function planInfrastructureDelete(b: StepSink<InfraStep>, actual: Observe
     b.add({ kind: 'network.remove', cluster: actual.name }, actual.name, 'remove', `remove network ${actual.network.name}`, 'mk delete', [...removals.values(), ...volumes]);
   }
   return removals;
+}
+
+/**
+ * mk stop: every node that runs is stopped and kept (volume, address, port); workers first, then the
+ * control planes, so the API server outlives the kubelets that report to it. Unreachable hosts are said so.
+ */
+export function planInfrastructureStop(b: StepSink<InfraStep>, actual: ObservedCluster): void {
+  for (const o of actual.nodes.filter((n) => n.state === 'unreachable')) b.warnings.push(`node ${o.name} is unreachable and not stopped${o.detail ? `: ${o.detail}` : ''}`);
+  const stop = (o: ObservedNode, after: string[] = []): string =>
+    b.add({ kind: 'node.stop', node: o.name, role: o.role }, o.name, 'stop', `stop node ${o.name} (${roleText(o.role)})`, 'mk stop', after);
+  const byName = (a: ObservedNode, z: ObservedNode) => a.name.localeCompare(z.name);
+  const workers = actual.nodes.filter((n) => isUp(n) && n.role === 'worker').sort(byName).map((n) => stop(n));
+  for (const n of actual.nodes.filter((x) => isUp(x) && x.role === 'control-plane').sort(byName)) stop(n, workers);
 }

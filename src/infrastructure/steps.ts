@@ -3,6 +3,7 @@
 import { StepError } from '../errors.js';
 import type { StepContext, StepKinds } from '../phase/types.js';
 import { done, skipped, waiting } from '../plan.js';
+import type { ObservedNode } from '../drivers/types.js';
 import type { DesiredNode, Role } from '../spec/types.js';
 
 export type InfraStep =
@@ -10,8 +11,12 @@ export type InfraStep =
   | { kind: 'network.remove'; cluster: string }
   | { kind: 'node.create'; node: DesiredNode; image: string; configHash: string; apiServerPort?: number }
   | { kind: 'node.start'; node: string; role: Role }
+  | { kind: 'node.stop'; node: string; role: Role }
   | { kind: 'node.remove'; node: string; role: Role }
   | { kind: 'volume.remove'; volume: string };
+
+/** A node mk stop stops: one that runs, restarts or is paused. */
+export const isUp = (n: Pick<ObservedNode, 'state'>): boolean => n.state === 'running' || n.state === 'restarting' || n.state === 'paused';
 
 async function findNode(ctx: StepContext, name: string) {
   return (await ctx.driver.observe(ctx.cluster, ctx.signal)).nodes.find((n) => n.name === name);
@@ -74,6 +79,17 @@ export const infraKinds: StepKinds<InfraStep> = {
       if (!existing) return waiting(`node ${step.node} to start does not exist; the next apply creates it`);
       if (existing.state === 'running') return skipped('running');
       await ctx.driver.startNode(ctx.cluster, step.node, ctx.signal);
+      return done();
+    },
+  },
+  'node.stop': {
+    rank: 3,
+    serial: parallel,
+    async run(ctx, step) {
+      const existing = await findNode(ctx, step.node);
+      if (!existing) return skipped('gone');
+      if (!isUp(existing)) return skipped(existing.state);
+      await ctx.driver.stopNode(ctx.cluster, step.node, ctx.signal);
       return done();
     },
   },

@@ -11,6 +11,7 @@ import { BootstrapError } from './errors.js';
 import { done, type StepResult } from '../plan.js';
 import { applyNodeNetwork, type PeerRoute } from './network.js';
 import { poll } from './node.js';
+import { apiServerReady } from './wait.js';
 
 /** How long the network step waits for every node to be registered with its podCIDR. */
 const CIDR_TIMEOUT_MS = 90_000;
@@ -21,6 +22,8 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<StepRe
   const desired = new Set(expandNodes(ctx.cluster).map((n) => n.name));
   const members = (await observeNodes(ctx)).filter((n) => desired.has(n.name) && n.state === 'running' && n.address);
   const admin = await adminAccess(ctx);
+  // A control plane started again in this run (mk start) serves the API a while after it runs.
+  await apiServerReady(admin, ctx.signal);
 
   // Every member, by name, must be registered and have its podCIDR (the controller-manager assigns it
   // shortly after registration): a node that registers a moment after the others still gets its routes.

@@ -143,8 +143,10 @@ export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: 
 
   let last: string | undefined;
   const cpChanged = init !== undefined || replaced.some((r) => r.observed.role === 'control-plane') || removed.some((r) => r.observed.role === 'control-plane');
-  if (cpChanged || actual.kubeconfig === 'missing') {
-    const reason = init ? 'new cluster' : cpChanged ? 'a control plane leaves' : `context mk-${name} is missing or points elsewhere`;
+  // A control plane started again may publish its API server elsewhere (a port its engine picked again).
+  const cpStarted = nodes.stopped.some((n) => n.role === 'control-plane');
+  if (cpChanged || cpStarted || actual.kubeconfig === 'missing') {
+    const reason = init ? 'new cluster' : cpChanged ? 'a control plane leaves' : cpStarted ? 'a control plane starts again: its API server as published now' : `context mk-${name} is missing or points elsewhere`;
     last = b.add({ kind: 'kubeconfig.export', cluster: name }, name, init ? 'create' : 'change', `export kubeconfig context mk-${name}`, reason, b.ids());
   }
   if (init || joins.length > 0 || net || nodes.stopped.length > 0 || repairs.length > 0) {

@@ -4,7 +4,7 @@
 import { expandNodes } from '../spec/nodes.js';
 import type { KubeClient, KubeEvent } from '../kube/index.js';
 import { isNodeReady, listNodes, readyCondition } from './api.js';
-import { adminAccess, observeNodes, type BootstrapContext } from './context.js';
+import { adminAccess, observeNodes, type AdminAccess, type BootstrapContext } from './context.js';
 import { BootstrapError } from './errors.js';
 import { done, type StepResult } from '../plan.js';
 import { formatSeconds } from '../duration.js';
@@ -65,16 +65,21 @@ async function whatIsNotReady(client: KubeClient, expected: readonly string[], c
   return lines;
 }
 
+/** Until the API server answers /readyz (a control plane started a moment ago takes a while). */
+export async function apiServerReady(admin: AdminAccess, signal: AbortSignal, timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
+  await poll(async () => ((await admin.client.request('GET', '/readyz', { timeoutMs: 5000 }).catch(() => ({ status: 0 }))).status === 200 ? true : undefined), {
+    timeoutMs,
+    intervalMs: 500,
+    signal,
+    onTimeout: () => new BootstrapError(`the API server at ${admin.server} did not answer /readyz within ${formatSeconds(timeoutMs)}`),
+  });
+}
+
 export async function waitForCluster(ctx: BootstrapContext, timeoutMs = WAIT_TIMEOUT_MS): Promise<StepResult> {
   const admin = await adminAccess(ctx);
   const client = admin.client;
   const t0 = Date.now();
-  await poll(async () => ((await client.request('GET', '/readyz', { timeoutMs: 5000 }).catch(() => ({ status: 0 }))).status === 200 ? true : undefined), {
-    timeoutMs,
-    intervalMs: 500,
-    signal: ctx.signal,
-    onTimeout: () => new BootstrapError(`the API server at ${admin.server} did not answer /readyz within ${formatSeconds(timeoutMs)}`),
-  });
+  await apiServerReady(admin, ctx.signal, timeoutMs);
   const apiAt = Date.now() - ctx.startedAt;
   const desired = new Set(expandNodes(ctx.cluster).map((n) => n.name));
   const expected = (await observeNodes(ctx)).filter((n) => desired.has(n.name) && n.state === 'running').map((n) => n.name);

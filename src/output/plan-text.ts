@@ -1,14 +1,14 @@
 // Terraform-style rendering of a Plan. Pure: the same Plan object `mk apply` executes.
 import type { Action, NewNodes, Plan, PlannedStep } from '../plan.js';
 
-const SYMBOL: Record<Action, string> = { create: '+', remove: '-', change: '~', replace: '-/+', start: '>' };
+const SYMBOL: Record<Action, string> = { create: '+', remove: '-', change: '~', replace: '-/+', start: '>', stop: '<' };
 
 export function stepLine(s: PlannedStep): string {
   return `${SYMBOL[s.action].padStart(3)} ${s.description}${s.reason ? `  (${s.reason})` : ''}`;
 }
 
 export function countActions(plan: Plan): Record<Action, number> {
-  const byAction: Record<Action, number> = { create: 0, remove: 0, change: 0, replace: 0, start: 0 };
+  const byAction: Record<Action, number> = { create: 0, remove: 0, change: 0, replace: 0, start: 0, stop: 0 };
   for (const s of plan.steps) byAction[s.action]++;
   return byAction;
 }
@@ -44,6 +44,8 @@ export function formatPlan(plan: Plan): string {
     `${byAction.start} to start`,
     `${byAction.change} to change`,
     `${byAction.remove} to remove`,
+    // Only mk stop plans stops: other plans keep their summary as it was.
+    ...(byAction.stop > 0 ? [`${byAction.stop} to stop`] : []),
   ];
   lines.push(`Plan: ${parts.join(', ')}.`);
   return lines.join('\n');

@@ -52,8 +52,8 @@ export interface ObserveContext {
   cluster: string;
   /** The spec, when there is one (mk delete NAME has none). */
   spec?: Cluster;
-  /** 'delete': the cluster goes, so only what removal needs is read. */
-  purpose: 'reconcile' | 'delete';
+  /** 'delete' and 'stop': the whole cluster goes (or stops), so only what the driver sees of its nodes is read. */
+  purpose: 'reconcile' | 'delete' | 'stop';
   signal?: AbortSignal;
   /** Values the phases of one observation share (e.g. admin access to the API server); each phase names its own keys. */
   shared: Map<string, unknown>;

@@ -16,7 +16,7 @@ import type { RenderedAddons } from '../addons/render.js';
 import { capabilitiesOf } from '../drivers/capabilities.js';
 import type { Driver, ObservedCluster } from '../drivers/types.js';
 import { images, planImages, resolveImages, specImages, type ImageStep, type ResolvedImages } from '../images/phase.js';
-import { infrastructure, planInfrastructure, planInfrastructureDelete, type InfraStep, type NodePlan } from '../infrastructure/index.js';
+import { infrastructure, planInfrastructure, planInfrastructureDelete, planInfrastructureStop, type InfraStep, type NodePlan } from '../infrastructure/index.js';
 import { kubernetes, planKubernetes, planKubernetesDelete, type KubeStep } from '../kubeadm/phase.js';
 import { PlanBuilder } from '../phase/builder.js';
 import type { ObserveContext, StepKind, StepKinds } from '../phase/types.js';
@@ -123,5 +123,12 @@ export function planDelete(actual: ObservedCluster, spec?: Cluster): ClusterPlan
   const b = new PlanBuilder<Step>();
   const removals = planInfrastructureDelete(b, actual);
   if (spec?.spec.bootstrap === 'kubeadm' && capabilitiesOf(spec).nodesOutliveCluster) planKubernetesDelete(b, actual, removals);
+  return finish(b, actual.name, undefined);
+}
+
+/** mk stop: every running node stopped and kept (workers first); the cluster comes back with mk start. */
+export function planStop(actual: ObservedCluster): ClusterPlan {
+  const b = new PlanBuilder<Step>();
+  planInfrastructureStop(b, actual);
   return finish(b, actual.name, undefined);
 }

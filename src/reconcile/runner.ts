@@ -11,7 +11,7 @@ import type { Plan, StepOutcome } from '../plan.js';
 import type { Cluster } from '../spec/types.js';
 import { resumeFrom, runMachine } from './machine.js';
 import type { RunOutput, StepRecord } from './machine.js';
-import { observePhases, planCluster, planDelete, resolveDesired, type ClusterPlan } from './phases.js';
+import { observePhases, planCluster, planDelete, planStop, resolveDesired, type ClusterPlan } from './phases.js';
 import { schedule } from './schedule.js';
 import { stepActors } from './steps.js';
 
@@ -206,16 +206,34 @@ export async function reconcile(cluster: Cluster, opts: ReconcileOptions): Promi
   return { plan, result };
 }
 
-/** Removes everything mk owns for the cluster (found by label). Deleting a cluster that is gone is a no-op. */
-export async function deleteCluster(
-  name: string,
-  opts: { driver: Driver; reporter: Reporter; signal?: AbortSignal; concurrency?: number; spec?: Cluster },
-): Promise<{ plan: Plan; result: RunResult }> {
-  const { driver, reporter, signal, spec } = opts;
+/** What a whole-cluster operation is given: the cluster's name, and its spec when mk knows it. */
+export interface WholeClusterOptions {
+  driver: Driver;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  concurrency?: number;
+  spec?: Cluster;
+}
+
+/**
+ * The plan of a whole-cluster operation: 'delete' removes everything mk owns for the cluster (found by
+ * label); 'stop' stops every node that runs and keeps it. Only what the driver sees of the cluster is read.
+ */
+export async function planWholeCluster(operation: 'delete' | 'stop', name: string, opts: Omit<WholeClusterOptions, 'reporter' | 'concurrency'>): Promise<ClusterPlan> {
+  const { driver, signal, spec } = opts;
   if (signal?.aborted) throw abortedError(signal);
-  const actual = await observing(signal, () => observePhases({ driver, cluster: name, ...(spec ? { spec } : {}), purpose: 'delete', ...(signal ? { signal } : {}) }));
-  const plan = planDelete(actual, spec);
-  reporter.emit({ type: 'plan', plan });
-  const result = await executePlan(plan, { ...executeOptions(opts), ...(spec ? { spec: { cluster: spec } } : {}) });
-  return { plan, result };
+  const actual = await observing(signal, () => observePhases({ driver, cluster: name, ...(spec ? { spec } : {}), purpose: operation, ...(signal ? { signal } : {}) }));
+  return operation === 'delete' ? planDelete(actual, spec) : planStop(actual);
+}
+
+/** Runs a plan of planWholeCluster (the one that was printed). */
+export function executeWholeCluster(plan: ClusterPlan, opts: WholeClusterOptions): Promise<RunResult> {
+  return executePlan(plan, { ...executeOptions(opts), ...(opts.spec ? { spec: { cluster: opts.spec } } : {}) });
+}
+
+/** Plans, prints and runs a whole-cluster operation. Deleting a cluster that is gone, or stopping one that is stopped, is a no-op. */
+export async function runWholeCluster(operation: 'delete' | 'stop', name: string, opts: WholeClusterOptions): Promise<{ plan: Plan; result: RunResult }> {
+  const plan = await planWholeCluster(operation, name, opts);
+  opts.reporter.emit({ type: 'plan', plan });
+  return { plan, result: await executeWholeCluster(plan, opts) };
 }

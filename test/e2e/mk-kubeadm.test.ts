@@ -1,10 +1,12 @@
 // mk apply bootstraps real Kubernetes (v1.36 built from source, test/k8s/) in Docker node containers:
 // 1 control plane -> add 2 workers -> remove 1 -> add a second control plane, each verified through the
-// API with the kubeconfig mk wrote, and each followed by a re-apply that must plan nothing.
+// API with the kubeconfig mk wrote, and each followed by a re-apply that must plan nothing. With 3
+// nodes and a workload, mk stop and mk start (and, with MK_E2E_ENGINE_RESTART=1, a restart of the
+// Docker engine: every container on it stops) must bring the same cluster back.
 // Needs the test-bed binaries and Docker (the node image is built by test/k8s/node-image.sh); MK_E2E_TIER3=0 skips.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +14,11 @@ import { KubeClient, kubeconfigCredentials } from '../../src/kube/index.js';
 import type { KubeNode } from '../../src/kubeadm/api.js';
 import { k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
-import { Background, buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
+import { Background, buildCli, expectSuccess, mk as runMk, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, dockerDriver, workers } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
 import { mkClient, readyNodes as waitReadyNodes } from './helpers.js';
+import { addresses, deployWorkload, engineRestartAllowed, kubeconfigServer, nodeViews, restartEngine, workloadRunning, type NodeView } from './lifecycle.js';
 
 const execFileP = promisify(execFile);
 const skip = await tier3Skip();
@@ -137,6 +140,65 @@ describe.skipIf(skip)(`mk apply with kubeadm on Docker nodes (${k8sVersion()})`,
     const { stdout } = await execFileP('docker', ['exec', `${name}-w-1`, 'ip', 'route', 'show', 'proto', '211']);
     expect(stdout.trim().split('\n')).toHaveLength(2);
     await expectNoOp('+2 workers');
+  });
+
+  describe('3 nodes with a workload: stopped, started, through an engine restart', () => {
+    const three = () => [`${name}-cp-1`, `${name}-w-1`, `${name}-w-2`];
+    let before: Record<string, NodeView>;
+    let server: string | undefined;
+
+    it('mk stop: every node stopped and kept (containers, addresses); status says since when', async () => {
+      timings.push(`host load before the lifecycle checks: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores)`);
+      await deployWorkload(client(), `${name}-cp-1`);
+      await workloadRunning(client(), 0);
+      before = await nodeViews(three());
+      server = await kubeconfigServer(env.KUBECONFIG!, name);
+      expect(server).toBe(`https://127.0.0.1:${before[`${name}-cp-1`]!.apiPort}`);
+      const r = await mk(['stop', name]);
+      expectSuccess(r);
+      timings.push(timingLine('mk stop (3 nodes)', r));
+      const views = await nodeViews(three());
+      expect(Object.values(views).map((v) => v.state)).toEqual(['exited', 'exited', 'exited']);
+      expect(addresses(views)).toEqual(addresses(before));
+      const status = await runMk(['status', name], env);
+      expect(status.code, status.output).toBe(5);
+      expect(status.stdout).toMatch(/^ {2}stopped by mk stop at /m);
+    });
+
+    it('mk start: every node Ready again, same addresses and API port, the workload running again', async () => {
+      const t0 = Date.now();
+      const r = await mk(['start', name]);
+      expectSuccess(r);
+      timings.push(timingLine('mk start (to every node Ready)', r));
+      const joins = r.events.filter((e) => e.type === 'step.finished' && e.step!.id.startsWith('kubeadm.join:'));
+      expect(joins.map((e) => e.outcome)).toEqual(['skipped', 'skipped', 'skipped']);
+      await readyNodes(three());
+      const views = await nodeViews(three());
+      expect(addresses(views)).toEqual(addresses(before));
+      expect(views[`${name}-cp-1`]!.apiPort).toBe(before[`${name}-cp-1`]!.apiPort);
+      expect(await kubeconfigServer(env.KUBECONFIG!, name)).toBe(server);
+      await workloadRunning(client(), t0);
+      timings.push(`mk start to the workload running again: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      await expectNoOp('after mk start');
+    });
+
+    it.skipIf(!engineRestartAllowed)('the Docker engine restarts: the nodes come back by themselves, same addresses and port, Ready, the workload running, in sync', async () => {
+      const t0 = Date.now();
+      const { goneMs, upMs, others } = await restartEngine(name);
+      await eventually('every node running again', async () => Object.values(await nodeViews(three())).every((v) => v.state === 'running'), 120_000, 500);
+      const views = await nodeViews(three());
+      expect(addresses(views)).toEqual(addresses(before));
+      expect(views[`${name}-cp-1`]!.apiPort).toBe(before[`${name}-cp-1`]!.apiPort);
+      await readyNodes(three());
+      const readyMs = Date.now() - t0;
+      await workloadRunning(client(), t0);
+      timings.push(
+        `engine restart: dockerd gone after ${(goneMs / 1000).toFixed(1)} s, answering after ${(upMs / 1000).toFixed(1)} s, ` +
+          `every node Ready after ${(readyMs / 1000).toFixed(1)} s, the workload running after ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+          ` (at ${new Date(t0).toISOString()}; other containers it stopped: ${others.join(', ') || 'none'})`,
+      );
+      await expectNoOp('after the engine restart');
+    });
   });
 
   it('removes 1 worker: drained, reset, Node deleted, container and volume gone', async () => {

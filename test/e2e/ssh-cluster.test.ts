@@ -266,6 +266,25 @@ describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion(
     timings.push(`no-op apply ${s(r.ms)} wall; plan ${s(plan.ms)}`);
   });
 
+  it('mk stop stops the kubelet and the pods on every host, the machines stay up; mk start brings every node back Ready', async () => {
+    const stop = await mkJson(['stop', name]);
+    expectSuccess(stop);
+    for (const h of [cp, w1, w2]) {
+      expect(await hosts.running(h)).toBe(true);
+      expect(await hosts.exec(h, ['sh', '-c', 'systemctl is-active kubelet || true'])).toBe('inactive');
+      expect(await hosts.exec(h, ['sh', '-c', 'ctr -n k8s.io tasks ls | awk \'NR > 1 && $3 == "RUNNING"\' | wc -l'])).toBe('0');
+    }
+    expect((await mk(['status', name])).stdout).toMatch(/^ {2}stopped by mk stop at /m);
+    const start = await mkJson(['start', name]);
+    expectSuccess(start);
+    const restarted = start.events.filter((e) => e.type === 'step.finished' && e.step!.id.startsWith('kubelet.restart:')).map((e) => e.step!.id);
+    expect(restarted.sort()).toEqual([node.cp, node.w1, node.w2].map((n) => `kubelet.restart:${n}`).sort());
+    await readyNodes([node.cp, node.w1, node.w2]);
+    timings.push(`mk stop ${s(stop.ms)} wall; mk start to every node Ready ${s(start.ms)} wall`);
+    const plan = await mk(['plan', '-f', specFile]);
+    expect(plan.code, plan.output).toBe(0);
+  });
+
   it('scaling the workers 2 -> 1 drains and resets the removed host, deletes its Node, leaves the machine running', async () => {
     const kc = client();
     // A pod on the host that leaves, so the drain has something to evict.

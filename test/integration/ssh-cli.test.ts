@@ -75,6 +75,24 @@ describe('mk over ssh', () => {
     console.log(`mk apply over ssh (2 hosts, prepare only): ${applyMs} ms`);
   });
 
+  it('mk ssh: a command as the login user, with its exit code; mk stop and mk start over ssh', async () => {
+    const who = await mk('ssh', name, '--', 'id', '-un');
+    expect(who.code, who.output).toBe(0);
+    expect(who.stdout).toBe('mk\n');
+    const code = await mk('ssh', name, 'w-1', '--', 'sh', '-c', 'hostname -I >/dev/null; echo "$0" >&2; exit 4', 'arg with spaces');
+    expect([code.code, code.stderr]).toEqual([4, 'arg with spaces\n']);
+
+    // The hosts have no kubelet unit (bootstrap: none): nothing of Kubernetes to stop, the machines stay.
+    const stop = await mk('stop', name);
+    expect(stop.code, stop.output).toBe(0);
+    expect(stop.stdout).toContain(`✓ stop node ${name}-cp-1 (control plane)`);
+    expect((await mk('status', name)).stdout).toMatch(/^ {2}stopped by mk stop at /m);
+    const start = await mk('start', name);
+    expect(start.code, start.output).toBe(0);
+    expect(start.stdout).toContain(`cluster "${name}" was stopped by mk stop at`);
+    expect((await mk('status', name)).stdout).not.toContain('stopped by mk stop');
+  });
+
   it('a host removed from the spec loses its marker and nothing else', async () => {
     const [cp, w] = bed.hosts as [{ ip: string; container: string }, { ip: string; container: string }];
     await writeFile(spec, yaml({ cp: cp.ip, workers: [] }));

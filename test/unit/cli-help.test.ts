@@ -16,7 +16,7 @@ function allCommands(cmd: Command): Command[] {
 }
 
 function program(): Command {
-  const p = buildProgram({ version: '1.2.3', run: async () => {} });
+  const p = buildProgram({ version: '1.2.3', argv: [], run: async () => {} });
   for (const c of allCommands(p)) c.exitOverride();
   return p;
 }

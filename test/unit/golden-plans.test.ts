@@ -8,7 +8,7 @@ import { PlanError } from '../../src/errors.js';
 import type { NodeHealth, NodeImage, ObservedAddons, ObservedCluster, ObservedNode } from '../../src/drivers/types.js';
 import type { ResolvedImages } from '../../src/images/source.js';
 import { formatPlan } from '../../src/output/plan-text.js';
-import { planCluster, planDelete } from '../../src/reconcile/phases.js';
+import { planCluster, planDelete, planStop } from '../../src/reconcile/phases.js';
 import type { ClusterPlan as Plan } from '../../src/reconcile/phases.js';
 import { parseSpec } from '../../src/spec/load.js';
 import type { Cluster } from '../../src/spec/types.js';
@@ -147,6 +147,9 @@ const scenarios: Record<string, () => Plan> = {
     planCluster(aCluster('dev').withWorkers(1).withImages('app:dev', 'mk.local/api:v2').build(), empty('dev'), {
       resolved: { images: { ...local, images: { ...local.images, 'mk.local/api:v2': { missing: 'Get "https://mk.local/v2/": dial tcp: lookup mk.local: no such host' } } } },
     }),
+  // mk stop of a cluster with a worker stopped already; then mk start of the whole cluster stopped (what it plans: starts, joins that skip, network, kubeconfig, wait).
+  'stop': () => planStop(withNodes(observedOf(three), (n) => (n.name === 'dev-worker-2' ? { ...n, state: 'stopped' } : n))),
+  'stopped-cluster-started': () => planCluster(three, withNodes(observedOf(three), (n) => ({ ...n, state: 'stopped' }))),
   'delete': () => planDelete({ ...observedOf(dev(2)), orphanVolumes: ['dev-worker-9-var'] }),
   'delete-ssh-hosts': () => planDelete(withNodes(observedOf(example('ssh.yaml')), (n) => (n.ordinal === 2 ? { ...n, state: 'unreachable' } : n)), example('ssh.yaml')),
 };

@@ -51,7 +51,7 @@ describe('observe and addons', () => {
     const observed = await observeCluster(driver, c);
     expect(observed.addons).toEqual({ installed: [], error: 'no control plane of cluster dev is running, so its addons cannot be read' });
     const plan = planCluster(c, observed);
-    expect(plan.steps.map((s) => s.id)).toEqual(['node.start:dev-control-plane-1', 'kubeadm.join:dev-control-plane-1', 'cni.apply:dev', 'cluster.wait:dev']);
+    expect(plan.steps.map((s) => s.id)).toEqual(['node.start:dev-control-plane-1', 'kubeadm.join:dev-control-plane-1', 'cni.apply:dev', 'kubeconfig.export:dev', 'cluster.wait:dev']);
     expect(plan.warnings).toEqual(['no control plane of cluster dev is running, so its addons cannot be read; addons are left as they are this run']);
   });
 

@@ -3,7 +3,7 @@ import { AbortedError, StepError } from '../../src/errors.js';
 import { MemoryDriver } from '../../src/drivers/memory.js';
 import { RecordingReporter } from '../../src/log.js';
 import type { MkEvent } from '../../src/log.js';
-import { deleteCluster, executePlan, reconcile } from '../../src/reconcile/runner.js';
+import { executePlan, reconcile, runWholeCluster } from '../../src/reconcile/runner.js';
 import type { PersistedRun } from '../../src/reconcile/runner.js';
 import { planCluster } from '../../src/reconcile/phases.js';
 import { runStep } from '../../src/reconcile/steps.js';
@@ -173,16 +173,36 @@ describe('runner with the memory driver', () => {
     expect(other.nodes.size).toBe(3);
   });
 
-  it('deleteCluster removes everything; deleting again is a no-op', async () => {
+  it('runWholeCluster delete removes everything; deleting again is a no-op', async () => {
     const driver = new MemoryDriver();
     await apply(driver, 2);
     driver.addOrphanVolume('dev', 'stray');
-    await deleteCluster('dev', { driver, reporter: new RecordingReporter() });
+    await runWholeCluster('delete', 'dev', { driver, reporter: new RecordingReporter() });
     expect(await driver.listClusters()).toEqual([]);
     driver.resetCounters();
-    const { plan } = await deleteCluster('dev', { driver, reporter: new RecordingReporter() });
+    const { plan } = await runWholeCluster('delete', 'dev', { driver, reporter: new RecordingReporter() });
     expect(plan.steps).toEqual([]);
     expect(driver.mutatingCalls).toBe(0);
+  });
+  it('stop keeps every node (workers stopped before the control plane); stopping again is a no-op; apply starts them', async () => {
+    const driver = new MemoryDriver();
+    await apply(driver, 2);
+    const reporter = new RecordingReporter();
+    const { plan, result } = await runWholeCluster('stop', 'dev', { driver, reporter });
+    expect(result.ok).toBe(true);
+    expect(plan.steps.map((s) => [s.id, s.action, s.dependsOn])).toEqual([
+      ['node.stop:dev-worker-1', 'stop', []],
+      ['node.stop:dev-worker-2', 'stop', []],
+      ['node.stop:dev-control-plane-1', 'stop', ['node.stop:dev-worker-1', 'node.stop:dev-worker-2']],
+    ]);
+    expect([...driver.nodes.values()].map((n) => n.state)).toEqual(['stopped', 'stopped', 'stopped']);
+    expect(driver.volumes.size).toBe(3);
+    driver.resetCounters();
+    expect((await runWholeCluster('stop', 'dev', { driver, reporter })).plan.steps).toEqual([]);
+    expect(driver.mutatingCalls).toBe(0);
+    const back = await apply(driver, 2);
+    expect(back.plan.steps.map((s) => s.id)).toEqual(['node.start:dev-control-plane-1', 'node.start:dev-worker-1', 'node.start:dev-worker-2']);
+    expect([...driver.nodes.values()].every((n) => n.state === 'running')).toBe(true);
   });
 });
 

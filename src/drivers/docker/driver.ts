@@ -1,12 +1,13 @@
 // The Docker driver: nodes are systemd containers on one labelled bridge network per cluster.
 // Everything is found by mk's labels (src/drivers/labels.ts), never by name patterns.
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { homedir, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Driver, HostFacts, ImageSource, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
+import type { Driver, HostFacts, ImageSource, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile, ShellRequest } from '../types.js';
 import type { DockerDriverOptions } from '../../spec/types.js';
 import { DEFAULT_PROC_ROOT, freeBytes, missingCapabilities, readInotify } from '../host-facts.js';
 import { LABELS, ownedLabels } from '../labels.js';
@@ -19,6 +20,7 @@ import { throwIfAborted } from './exec.js';
 import { DockerImageSource } from './images.js';
 import { defaultGateway, firstFreeAddress, pickFreeSubnet } from './ipam.js';
 import { demuxLog } from './logs.js';
+import { shellInContainer } from './shell.js';
 import { DockerNodeHandle } from './node-handle.js';
 import type { DockerLog } from './node-handle.js';
 import { observedCluster, observedNetwork, observedNode } from './observed.js';
@@ -58,6 +60,8 @@ const REPORT_LOG_LINES = 5000;
 /** A name held by a container the engine is removing: retry for up to 20 x 250 ms. */
 const NAME_CONFLICT_RETRIES = 20;
 const NAME_CONFLICT_WAIT_MS = 250;
+/** How long a node's systemd gets to shut down (kubelet, runtime, pods) before the engine kills it. */
+const NODE_STOP_TIMEOUT_S = 30;
 
 type Filters = Record<string, string[]>;
 
@@ -262,9 +266,21 @@ export class DockerDriver implements Driver {
   }
 
   async startNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
-    const c = await this.findNodeContainer(cluster, name, signal);
-    if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
+    const c = await this.nodeContainer(cluster, name, signal);
     await this.startContainer(c, signal);
+  }
+
+  /** docker stop: systemd gets SIGRTMIN+3 and shuts the node down; container, volume, address and published port stay. */
+  async stopNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
+    const c = await this.nodeContainer(cluster, name, signal);
+    if (c.State !== 'running' && c.State !== 'restarting' && c.State !== 'paused') return;
+    this.log('docker stop', { container: c.Id, node: name, timeoutS: NODE_STOP_TIMEOUT_S });
+    try {
+      await this.docker.getContainer(c.Id).stop(withSignal({ t: NODE_STOP_TIMEOUT_S }, signal));
+    } catch (err) {
+      if (statusCode(err) === 304) return; // already stopped
+      throw wrapDockerError(`stop node ${name}`, err);
+    }
   }
 
   async removeNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
@@ -292,18 +308,25 @@ export class DockerDriver implements Driver {
 
   node(cluster: string, name: string): DockerNodeHandle {
     // Looked up by label on every call (one cheap list): a replaced node gets a new container id.
-    const resolve = async (signal?: AbortSignal): Promise<string> => {
-      const c = await this.findNodeContainer(cluster, name, signal);
-      if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
-      return c.Id;
-    };
+    const resolve = async (signal?: AbortSignal): Promise<string> => (await this.nodeContainer(cluster, name, signal)).Id;
     return new DockerNodeHandle(this.docker, name, resolve, this.log);
+  }
+
+  /** docker exec -i (-t at a terminal) as root, the user's streams passed through. */
+  async shell(cluster: string, name: string, req: ShellRequest): Promise<number> {
+    const c = await this.nodeContainer(cluster, name, req.signal);
+    if (c.State !== 'running') throw new DriverError(`node ${name} of cluster ${cluster} is not running (${c.Status || c.State})`);
+    this.log('docker exec (session)', { container: c.Id, node: name, command: req.argv?.[0] ?? 'login shell', tty: req.tty !== undefined });
+    try {
+      return await shellInContainer(this.docker, c.Id, req);
+    } catch (err) {
+      throw wrapDockerError(`exec on node ${name}`, err);
+    }
   }
 
   /** The node container's inspect and the last lines of its log (systemd's console), also of a stopped container. */
   async nodeReport(cluster: string, name: string, signal?: AbortSignal): Promise<ReportFile[]> {
-    const c = await this.findNodeContainer(cluster, name, signal);
-    if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
+    const c = await this.nodeContainer(cluster, name, signal);
     const container = this.docker.getContainer(c.Id);
     this.log('docker inspect and logs', { container: c.Id, node: name });
     try {
@@ -327,12 +350,16 @@ export class DockerDriver implements Driver {
     if (!network.subnet) throw new DriverError(`network ${network.name} has no IPv4 subnet; cannot give ${node.name} a static address`);
     const tried: string[] = [];
     let nameConflicts = 0;
+    // "Any free port" is picked here, once: a port Docker picks is picked again at every start, and
+    // kubeconfigs would lose the API server after a restart. A remote engine's ports cannot be probed from here.
+    const pickPort = req.apiServerPort === 0 && this.socketPath !== undefined;
     for (let attempt = 1; ; attempt++) {
       const used = [...(await this.usedAddresses(network, signal)), ...tried];
       const address = firstFreeAddress(network.subnet, network.gateway, used);
+      const apiServerPort = pickPort ? await freeLocalPort() : req.apiServerPort;
       throwIfAborted(signal, `create node ${node.name}`);
       const options = nodeContainerOptions({
-        request: req,
+        request: { ...req, ...(apiServerPort !== undefined ? { apiServerPort } : {}) },
         network: network.name,
         ipv4Address: address,
         privileged: this.options.privileged,
@@ -362,17 +389,19 @@ export class DockerDriver implements Driver {
         }
         throw wrapDockerError(`create container ${node.name}`, err);
       }
-      this.log('docker createContainer', { container: container.id, node: node.name, image: req.image, address });
+      this.log('docker createContainer', { container: container.id, node: node.name, image: req.image, address, ...(apiServerPort ? { apiServerPort } : {}) });
       try {
         this.log('docker start', { container: container.id, node: node.name });
         await container.start(withSignal({}, signal));
         return;
       } catch (err) {
-        // An address taken since we looked (another process) fails at start with no distinct status.
-        const addressTaken = /address already in use|already allocated/i.test(String((err as Error).message));
-        if (addressTaken && attempt < ADDRESS_ATTEMPTS) {
-          this.log('docker address taken, retrying', { container: container.id, node: node.name, address });
-          tried.push(address);
+        // An address or a picked port taken since we looked (another process) fails at start with no distinct status.
+        const message = String((err as Error).message);
+        const portTaken = /port is already allocated|bind: address already in use/i.test(message);
+        const addressTaken = !portTaken && /address already in use|already allocated/i.test(message);
+        if ((addressTaken || (portTaken && pickPort)) && attempt < ADDRESS_ATTEMPTS) {
+          this.log(`docker ${addressTaken ? 'address' : 'port'} taken, retrying`, { container: container.id, node: node.name, address, ...(apiServerPort ? { apiServerPort } : {}) });
+          if (addressTaken) tried.push(address);
           await this.removeContainer(container.id, signal);
           continue;
         }
@@ -495,6 +524,13 @@ export class DockerDriver implements Driver {
     return observedNode(c, network?.Name);
   }
 
+  /** The node's container; none is an error naming the label it was looked for by. */
+  private async nodeContainer(cluster: string, name: string, signal?: AbortSignal): Promise<Dockerode.ContainerInfo> {
+    const c = await this.findNodeContainer(cluster, name, signal);
+    if (!c) throw new DriverError(`node ${name} of cluster ${cluster} not found (no container labelled ${LABELS.node}=${name})`);
+    return c;
+  }
+
   private async findNodeContainer(cluster: string, name: string, signal?: AbortSignal): Promise<Dockerode.ContainerInfo | undefined> {
     const found = await this.listContainers(nodeFilter(cluster, name), signal);
     if (found.length > 1) {
@@ -566,6 +602,18 @@ async function tolerate404(fn: () => Promise<unknown>, what: string): Promise<vo
     if (isNotFound(err)) return;
     throw wrapDockerError(what, err);
   }
+}
+
+/** A TCP port nothing listens on at 127.0.0.1 now, as the kernel hands it out. */
+function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new DriverError('no free port on 127.0.0.1'))));
+    });
+  });
 }
 
 function choose(choice: HostPathChoice, localDaemon: boolean, path: string, remoteDefault: boolean): boolean {

@@ -8,7 +8,7 @@ import type Dockerode from 'dockerode';
 import type { ExecOptions, ExecResult } from '../types.js';
 import { AbortedError, DriverError } from '../../errors.js';
 
-interface Modem {
+export interface Modem {
   demuxStream(stream: NodeJS.ReadableStream, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): void;
 }
 
@@ -93,7 +93,7 @@ export async function execInContainer(docker: Dockerode, containerId: string, ar
   return { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), exitCode };
 }
 
-async function readExitCode(exec: Dockerode.Exec, signal: AbortSignal | undefined): Promise<number> {
+export async function readExitCode(exec: Dockerode.Exec, signal: AbortSignal | undefined): Promise<number> {
   const deadline = Date.now() + EXIT_CODE_WAIT_MS;
   for (;;) {
     const info = await exec.inspect(signal ? { abortSignal: signal } : {});

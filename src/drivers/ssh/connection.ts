@@ -2,14 +2,15 @@
 // timeouts and keepalive. Commands arrive as ready-quoted strings (quote.ts); stdin, abort and a
 // per-command timeout are supported; a dead peer fails every pending command with an error naming it.
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:os';
 import { Readable, type Duplex } from 'node:stream';
 // ssh2 is CommonJS: Node's ESM loader only offers its default export.
 import ssh2 from 'ssh2';
-import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import type { AnyAuthMethod, Client, ClientCallback, ClientChannel, ConnectConfig, PseudoTtyOptions, SFTPWrapper } from 'ssh2';
 import { DriverError } from '../../errors.js';
 import { SshConnectError } from '../errors.js';
 import type { FailureKind } from '../errors.js';
-import type { ExecResult } from '../types.js';
+import type { ExecResult, ShellRequest } from '../types.js';
 import type { Auth } from './auth.js';
 import type { Endpoint } from './ssh-config.js';
 import { isNetworkErrorCode } from '../../net.js';
@@ -113,6 +114,8 @@ function openClient(e: Endpoint, name: string, auth: Auth, check: HostKeyCheck, 
     }
   });
 }
+
+const signalNumbers = constants.signals;
 
 export interface ExecStreamOptions {
   /** Written, or piped (at the command's pace), to the command's stdin, then closed. */
@@ -291,6 +294,69 @@ export class SshConnection {
         else stream.end();
       });
     });
+  }
+
+  /**
+   * A session with the user's streams passed through (mk ssh): `command` (already quoted), or the login
+   * shell when undefined; a pseudo-terminal when req.tty is set. No command timeout: the user ends it.
+   * Resolves with the exit code (128 + the signal's number when the remote side was killed by one).
+   */
+  session(command: string | undefined, req: ShellRequest): Promise<number> {
+    return this.slot(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          if (this.closed) return reject(this.lostError());
+          const { tty, signal } = req;
+          if (signal?.aborted) return reject(abortReason(signal));
+          let channel: ClientChannel | undefined;
+          let unsubscribe = (): void => {};
+          const forward = (d: Buffer): void => void channel?.write(d);
+          const endInput = (): void => void channel?.end();
+          let settled = false;
+          const finish = (err: Error | undefined, code?: number): void => {
+            if (settled) return;
+            settled = true;
+            unsubscribe();
+            req.stdin.off('data', forward);
+            req.stdin.off('end', endInput);
+            signal?.removeEventListener('abort', onAbort);
+            this.pending.delete(onLost);
+            if (err) {
+              channel?.close();
+              reject(err);
+            } else resolve(code!);
+          };
+          const onLost = (err: Error): void => finish(err);
+          const onAbort = (): void => finish(abortReason(signal!));
+          this.pending.add(onLost);
+          signal?.addEventListener('abort', onAbort, { once: true });
+          const pty = (): PseudoTtyOptions => ({ term: tty!.term, rows: tty!.size().rows, cols: tty!.size().columns });
+          const opened: ClientCallback = (err, stream) => {
+            if (err) return finish(new DriverError(`session on ${this.name}: ${err.message}`, { cause: err }));
+            channel = stream;
+            if (settled) return void stream.close();
+            let code: number | undefined;
+            stream.on('data', (d: Buffer) => req.stdout.write(d));
+            stream.stderr.on('data', (d: Buffer) => req.stderr.write(d));
+            stream.on('exit', (c: number | null, sig?: string) => {
+              // ssh2 names the signal as Node does ("SIGTERM").
+              code = c ?? 128 + ((sig && signalNumbers[sig as keyof typeof signalNumbers]) || 1);
+            });
+            stream.on('close', () => finish(undefined, code ?? 255));
+            if (tty) {
+              const resize = (): void => {
+                const { columns, rows } = tty.size();
+                stream.setWindow(rows, columns, 0, 0);
+              };
+              unsubscribe = tty.onResize(resize);
+            }
+            req.stdin.on('data', forward);
+            req.stdin.once('end', endInput);
+          };
+          if (command === undefined) this.client.shell(tty ? pty() : false, opened);
+          else this.client.exec(command, tty ? { pty: pty() } : {}, opened);
+        }),
+    );
   }
 
   private getSftp(): Promise<SFTPWrapper> {

@@ -11,7 +11,7 @@ import { mkHome } from '../../state.js';
 import type { Cri, DesiredNode, Role, SshDriverOptions } from '../../spec/types.js';
 import { SshConnectError, hostsFailed } from '../errors.js';
 import { localImageSource } from '../docker/images.js';
-import type { Driver, ExecOptions, ExecResult, ImageSource, NetworkRequest, NodeCreateRequest, NodeHandle, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile } from '../types.js';
+import type { Driver, ExecOptions, ExecResult, ImageSource, NetworkRequest, NodeCreateRequest, NodeHandle, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile, ShellRequest } from '../types.js';
 import { DEFAULT_TIMEOUTS, describeEndpoint } from './connection.js';
 import type { Timeouts } from './connection.js';
 import { HostFactsCache, describeFacts, missingPrerequisites } from './facts.js';
@@ -23,9 +23,36 @@ import { MARKER_MODE, MARKER_PATH, READ_MARKER_SCRIPT, parseMarker, serializeMar
 import type { NodeMarker } from './marker.js';
 import { ConnectionPool } from './pool.js';
 import type { Host, HostTiming, SshLog } from './pool.js';
+import { shellQuote } from './quote.js';
 import { ROOT_CHECKED, Remote } from './remote.js';
 
 export type { SshLog } from './pool.js';
+
+/**
+ * stopNode on a host, $1 the cluster's CRI: nothing without a kubelet unit (no Kubernetes there); else
+ * the kubelet stops, then the containers of its pods, through the runtime's own tool (kubeadm needs no
+ * crictl, so hosts may lack it): containerd's k8s.io tasks get SIGTERM, and SIGKILL 5 s later; cri-o's
+ * pods are stopped with crictl; docker's pod containers with docker stop.
+ */
+const STOP_KUBERNETES_SCRIPT = [
+  'set -e',
+  'systemctl cat kubelet >/dev/null 2>&1 || exit 0',
+  'systemctl stop kubelet',
+  'case "$1" in',
+  'containerd)',
+  '  tasks=$(ctr -n k8s.io tasks ls -q)',
+  '  [ -n "$tasks" ] || exit 0',
+  '  for t in $tasks; do ctr -n k8s.io tasks kill "$t" >/dev/null 2>&1 || true; done',
+  '  sleep 5',
+  '  for t in $tasks; do ctr -n k8s.io tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true; done ;;',
+  'cri-o)',
+  '  pods=$(crictl --runtime-endpoint unix:///var/run/crio/crio.sock pods -q)',
+  '  [ -z "$pods" ] || crictl --runtime-endpoint unix:///var/run/crio/crio.sock stopp $pods >/dev/null ;;',
+  'docker)',
+  '  ids=$(docker ps -q --filter label=io.kubernetes.pod.namespace)',
+  '  [ -z "$ids" ] || docker stop $ids >/dev/null ;;',
+  'esac',
+].join('\n');
 
 export interface SshDriverConfig {
   cluster: string;
@@ -211,6 +238,19 @@ export class SshDriver implements Driver {
     await this.pool.connection(t, signal);
   }
 
+  /**
+   * The machine is the user's: it stays up, with its runtime and sshd. What mk made of it stops: the
+   * kubelet, then its pods' containers, so the node's workloads and control-plane components stop.
+   * The kubelet restarted (mk start, mk apply: the kubelet is not active) brings them back.
+   */
+  async stopNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
+    const t = await this.target(cluster, name);
+    await this.locks.lock(t, signal);
+    const m = await this.readMarker(t, signal);
+    if (!m || m.cluster !== cluster) throw new DriverError(`host ${t.address} is not node ${name} of cluster ${cluster} (no mk marker for it in ${MARKER_PATH})`);
+    await this.remote.run(t, ['sh', '-c', STOP_KUBERNETES_SCRIPT, 'mk-stop', this.config.cri], { ...ROOT_CHECKED, signal });
+  }
+
   async removeNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
     const t = await this.target(cluster, name);
     await this.locks.lock(t, signal);
@@ -250,6 +290,15 @@ export class SshDriver implements Driver {
       },
       writeFile: async (path, content, mode, opts) => this.remote.writeFile(await target(opts?.signal), path, content, mode, opts?.signal),
     };
+  }
+
+  /** ssh as the login user with mk's connection settings (keys, known_hosts, jump host): what `ssh user@host` gives. */
+  async shell(cluster: string, name: string, req: ShellRequest): Promise<number> {
+    const t = await this.target(cluster, name);
+    const conn = await this.pool.connection(t, req.signal);
+    this.config.log?.('ssh session', { node: name, host: t.address, command: req.argv?.[0] ?? 'login shell', tty: req.tty !== undefined });
+    if (req.argv?.length === 0) throw new DriverError('mk ssh needs a command after --, or none for a shell');
+    return conn.session(req.argv ? shellQuote(req.argv) : undefined, req);
   }
 
   /** The host's facts (OS, kernel, binaries and versions, kubelet, sudo) and mk's marker on it. */
