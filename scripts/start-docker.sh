@@ -11,7 +11,8 @@ for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
   state=$(ps -o stat= -p "$(cat "$pidfile")" 2>/dev/null || true)
   if [ -z "$state" ] || [[ $state == Z* ]]; then rm -f "$pidfile"; fi
 done
-nohup dockerd >/tmp/mk-dockerd.log 2>&1 &
+# Its own session: the engine outlives whatever started it (a test that restarts it, a shell job).
+setsid nohup dockerd >/tmp/mk-dockerd.log 2>&1 < /dev/null &
 for _ in $(seq 1 120); do
   if docker info >/dev/null 2>&1; then echo "docker engine ready"; exit 0; fi
   sleep 0.5
