@@ -37,6 +37,8 @@ readonly MASKED_UNITS=(
 readonly REPO="${MK_NODE_IMAGE:-mk.local/node}"
 readonly CACHE_DIR="${MK_CACHE:-$HOME/.cache/mk}/images"
 readonly SELF="${BASH_SOURCE[0]}"
+# A fresh machine: the packages and the Docker engine this needs (as root: installed and started).
+bash "$(dirname "$SELF")/ensure-host.sh" >&2
 
 VERIFY=0
 PRINT_TAG=0
