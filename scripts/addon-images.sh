@@ -42,13 +42,13 @@ die() { log "$*"; exit 1; }
 # spec NAME: sets what one image is. VERSION is the image tag (the upstream image's own tag);
 # SOURCE is MODULE@MODVERSION (Go) or deb:PACKAGE; BINS are "path-in-image=package" (Go packages
 # relative to the module root); ENTRYPOINT/CMD are compact JSON as `docker inspect` prints them,
-# USER_ID a uid (upstream's);
-# CHECK is the argv (after the entrypoint) that must exit 0 and print CHECK_OUT.
+# USER_ID a uid (upstream's); CHECK is the argv (after the entrypoint) that must exit 0 and print
+# CHECK_OUT; UPSTREAM is the image this one stands for.
 spec() {
   VERSION='' SOURCE='' BINS=() LDFLAGS='' FIXUP='' ENTRYPOINT='' CMD='' USER_ID=0 ENVS=() EXTRA='' CHECK=() CHECK_OUT='' UPSTREAM=''
   case $1 in
     metrics-server)
-      VERSION=v0.7.2 SOURCE=sigs.k8s.io/metrics-server@v0.7.2 BINS=(/metrics-server=./cmd/metrics-server)
+      VERSION=v0.7.2 SOURCE=sigs.k8s.io/metrics-server@$VERSION BINS=(/metrics-server=./cmd/metrics-server)
       LDFLAGS="-X k8s.io/client-go/pkg/version.gitVersion=$VERSION"
       ENTRYPOINT='["/metrics-server"]' USER_ID=65534 CHECK=(--version) CHECK_OUT=$VERSION
       UPSTREAM=registry.k8s.io/metrics-server/metrics-server ;;
@@ -56,12 +56,12 @@ spec() {
       local c=${1#metallb-}
       # Only the binary: the upstream speaker image also carries the FRR-mode tools (cp-tool,
       # frr-metrics, frr-reloader.sh); mk runs MetalLB in native (L2) mode, which needs none of them.
-      VERSION=v0.14.9 SOURCE=go.universe.tf/metallb@v0.14.9 BINS=("/$c=./$c")
+      VERSION=v0.14.9 SOURCE=go.universe.tf/metallb@$VERSION BINS=("/$c=./$c")
       LDFLAGS='-X go.universe.tf/metallb/internal/version.gitBranch=mk'
       ENTRYPOINT="[\"/$c\"]" CHECK=(--help) CHECK_OUT='-log-level'
       UPSTREAM=quay.io/metallb/$c ;;
     local-path-provisioner)
-      VERSION=v0.0.30 SOURCE=github.com/rancher/local-path-provisioner@v0.0.30 BINS=(/usr/bin/local-path-provisioner=.)
+      VERSION=v0.0.30 SOURCE=github.com/rancher/local-path-provisioner@$VERSION BINS=(/usr/bin/local-path-provisioner=.)
       LDFLAGS="-X main.VERSION=$VERSION"
       CMD='["local-path-provisioner"]' CHECK=(local-path-provisioner --version) CHECK_OUT=$VERSION
       UPSTREAM=docker.io/rancher/local-path-provisioner ;;
@@ -70,22 +70,23 @@ spec() {
       CMD='["sh"]' CHECK=(sh -c 'mkdir -p /tmp/a/b && rm -rf /tmp/a && echo ok') CHECK_OUT=ok
       UPSTREAM=docker.io/library/busybox ;;
     snapshot-controller | csi-snapshotter)
-      VERSION=v8.2.0 SOURCE=github.com/kubernetes-csi/external-snapshotter/v8@v8.2.0 BINS=("/$1=./cmd/$1")
+      VERSION=v8.2.0 SOURCE=github.com/kubernetes-csi/external-snapshotter/v8@$VERSION BINS=("/$1=./cmd/$1")
       LDFLAGS="-X main.version=$VERSION" FIXUP=snapshotter_client
       ENTRYPOINT="[\"/$1\"]" CHECK=(--version) CHECK_OUT=$VERSION
       UPSTREAM=registry.k8s.io/sig-storage/$1 ;;
     registry) # CNCF Distribution v3 (the 2.8 line has no go.mod: it cannot be built from the proxy)
       VERSION=3.1.2 SOURCE=github.com/distribution/distribution/v3@v3.1.2 BINS=(/bin/registry=./cmd/registry)
-      LDFLAGS='-X github.com/distribution/distribution/v3/version.version=v3.1.2 -X github.com/distribution/distribution/v3/version.mainpkg=github.com/distribution/distribution/v3'
+      local m=github.com/distribution/distribution/v3
+      LDFLAGS="-X $m/version.version=v$VERSION -X $m/version.mainpkg=$m"
       ENTRYPOINT='["/bin/registry"]' CMD='["serve","/etc/distribution/config.yml"]' ENVS=(OTEL_TRACES_EXPORTER=none) EXTRA=registry_config
-      CHECK=(--version) CHECK_OUT=v3.1.2
+      CHECK=(--version) CHECK_OUT=v$VERSION
       UPSTREAM=docker.io/library/registry ;;
     traefik) # not in the catalog yet: the maintained Ingress + Gateway API controller of issue 15.
       # v3.6: in v3.7.x, eight of its modules (lego v5's DNS provider SDKs, containous/go-http-auth)
       # are refused by the proxy here.
       VERSION=v3.6.12 SOURCE=github.com/traefik/traefik/v3@v3.6.12 BINS=(/traefik=./cmd/traefik)
-      LDFLAGS='-X github.com/traefik/traefik/v3/pkg/version.Version=v3.6.12'
-      ENTRYPOINT='["/traefik"]' CHECK=(version) CHECK_OUT=v3.6.12
+      LDFLAGS="-X github.com/traefik/traefik/v3/pkg/version.Version=$VERSION"
+      ENTRYPOINT='["/traefik"]' CHECK=(version) CHECK_OUT=$VERSION
       UPSTREAM=docker.io/library/traefik ;;
     *) die "unknown image '$1' (one of: ${NAMES[*]})" ;;
   esac
@@ -213,7 +214,8 @@ make_rootfs() { # <dir>
 }
 
 import_image() {
-  local rec=$1 root changes=() e
+  local rec=$1 root changes=() e old
+  old=$(docker image inspect -f '{{.Id}}' "$TAG" 2>/dev/null) || old=''
   root=$(mktemp -d "${TMPDIR:-/tmp}/mk-addon-image.XXXXXX")
   make_rootfs "$root"
   changes+=(-c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c "USER $USER_ID")
@@ -225,6 +227,7 @@ import_image() {
   # Sorted, fixed mtime and owners: the same binaries give the same layer digest.
   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$root" -c . | docker import "${changes[@]}" - "$TAG" >/dev/null
   rm -rf "$root"
+  [[ -z $old ]] || docker rmi "$old" >/dev/null 2>&1 || true # the image this one replaces under the tag
   docker save "$TAG" | zstd -q -T0 -o "$VDIR/image.tar.zst.tmp" -f
   mv "$VDIR/image.tar.zst.tmp" "$VDIR/image.tar.zst"
   echo "$rec" >"$VDIR/image.recipe"
