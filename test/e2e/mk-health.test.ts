@@ -4,8 +4,8 @@
 // are seen by plan and status and repaired by apply; then mk logs of that cluster. Needs the
 // test-bed binaries and Docker;
 // MK_E2E_TIER3=0 skips.
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -145,6 +145,71 @@ describe.skipIf(skip)(`health: seen by plan and status, repaired by apply (${k8s
     for (const f of files) {
       const text = await read(f);
       for (const secret of [...caKey, adminKey]) expect(text.includes(secret), `${f} holds a key`).toBe(false);
+    }
+  });
+
+  it('an image built here, kept on every node by spec.images: a pod of it runs on each node with imagePullPolicy IfNotPresent', async () => {
+    // A tiny program built here (no registry anywhere): it says which node it runs on, then waits.
+    const src = join(dir, 'hello');
+    await mkdir(join(src, 'root'), { recursive: true });
+    await writeFile(join(src, 'go.mod'), 'module hello\n\ngo 1.22\n');
+    await writeFile(join(src, 'main.go'), 'package main\n\nimport (\n\t"fmt"\n\t"os"\n\t"time"\n)\n\nfunc main() {\n\tfmt.Println("hello from", os.Getenv("NODE_NAME"))\n\tfor {\n\t\ttime.Sleep(time.Hour)\n\t}\n}\n');
+    await execFileP('go', ['build', '-o', join(src, 'root', 'hello'), '.'], { cwd: src, env: { ...process.env, CGO_ENABLED: '0' } });
+    const tag = `mk.local/e2e-hello:${name}`;
+    const archive = await execFileP('tar', ['-C', join(src, 'root'), '-c', '.'], { encoding: 'buffer', maxBuffer: 64 << 20 });
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn('docker', ['import', '-c', 'ENTRYPOINT ["/hello"]', '-', tag], { stdio: ['pipe', 'ignore', 'inherit'] });
+      p.on('error', reject);
+      p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`docker import exited ${code}`))));
+      p.stdin.end(archive.stdout);
+    });
+    try {
+      await writeFile(specFile, clusterYaml({ name, kubernetesVersion: k8sVersion(), driver: dockerDriver(image), nodes: [controlPlanes(1), workers(1)], images: [tag] }));
+      const plan = await mk('plan', '-f', specFile);
+      expect(plan.code, plan.output).toBe(2);
+      expect(plan.stdout).toContain(`+ load image ${tag} on node ${worker}`);
+      const r = await mkj('apply', '-f', specFile);
+      expectSuccess(r);
+      timings.push(timingLine('spec.images: a locally built image onto both nodes', r));
+      // Every node, the control plane included (its taint tolerated), runs a pod of the image.
+      const client = mkClient(env.KUBECONFIG!, name);
+      const ds = {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'hello', namespace: 'default' },
+        spec: {
+          selector: { matchLabels: { app: 'hello' } },
+          template: {
+            metadata: { labels: { app: 'hello' } },
+            spec: {
+              tolerations: [{ operator: 'Exists' }],
+              containers: [{ name: 'hello', image: tag, imagePullPolicy: 'IfNotPresent', env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }] }],
+            },
+          },
+        },
+      };
+      await client.json('POST', '/apis/apps/v1/namespaces/default/daemonsets', { body: ds });
+      const pods = await eventually(
+        'a running hello pod on every node',
+        async () => {
+          const list = await client.json<{ items: Array<{ metadata: { name: string }; spec: { nodeName?: string }; status: { phase?: string } }> }>('GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dhello');
+          const running = list.items.filter((p) => p.status.phase === 'Running');
+          return running.length === 2 ? running : undefined;
+        },
+        120_000,
+        1000,
+      );
+      expect(pods.map((p) => p.spec.nodeName).sort()).toEqual([`${name}-cp-1`, worker]);
+      for (const p of pods) {
+        const log = await eventually(`${p.metadata.name} says hello`, async () => {
+          const res = await client.request('GET', `/api/v1/namespaces/default/pods/${p.metadata.name}/log`);
+          return res.status === 200 && res.body.includes('hello from') ? res.body : undefined;
+        });
+        expect(log).toContain(`hello from ${p.spec.nodeName}`);
+      }
+      expect((await mk('plan', '-f', specFile)).code).toBe(0);
+    } finally {
+      await execFileP('docker', ['rmi', '-f', tag]).catch(() => undefined);
     }
   });
 });

@@ -143,7 +143,7 @@ describe('mk version, list, init, schema, completion and apply --dry-run', () =>
         const { stdout } = await run('bash', ['-c', `source '${f}'; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _mk; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', 'mk', ...words], { env: env() });
         return stdout.split('\n').filter(Boolean);
       };
-      expect(await complete('sta')).toEqual(['status']);
+      expect((await complete('sta')).sort()).toEqual(['start', 'status']);
       expect(await complete('apply', '--dry')).toEqual(['--dry-run']);
       expect(await complete('-o', '')).toEqual(['text', 'json', 'yaml', 'name']);
       expect(await complete('init', '--addon', 'metrics')).toEqual(['metrics-server']);
@@ -170,7 +170,7 @@ describe('mk version, list, init, schema, completion and apply --dry-run', () =>
       const f = await script('fish');
       await run('fish', ['--no-execute', f]);
       const complete = async (line: string) => (await run('fish', ['-c', `source '${f}'; complete -C '${line}'`], { env: env() })).stdout.split('\n').filter(Boolean);
-      expect(await complete('mk sta')).toEqual(['status\tnodes, roles, state and addresses of one or all clusters, and what is out of sync']);
+      expect(await complete('mk stat')).toEqual(['status\tnodes, roles, state and addresses of one or all clusters, and what is out of sync']);
       expect(await complete('mk logs ')).toContain(name);
       expect(await complete('mk get ')).toEqual(['cluster', 'clusters']);
     });
