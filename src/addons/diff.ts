@@ -1,74 +1,27 @@
-// Pure addon planning: the addons a cluster wants (with implied ones), and what to apply or remove
-// given what is installed (from the inventories, see readInstalled).
+// Pure addon planning: what to apply or remove given what the cluster wants (desiredAddons, in
+// src/spec/addons.ts) and what is installed (from the inventories, see readInstalled).
 import { createHash } from 'node:crypto';
 import type { AddonSpec, Cluster } from '../spec/types.js';
 import { catalogAddon } from '../catalog/index.js';
+import { orderByDependencies } from '../spec/addons.js';
 import { canonicalJson, contentHash } from '../manifests/inventory.js';
 import { withAddonLabels } from '../manifests/labels.js';
 import type { K8sObject } from '../manifests/types.js';
-import { PlanError } from '../errors.js';
 
-/** Hash of what the spec says about an addon (and the catalog version it renders). */
+/**
+ * Hash of what the spec says about an addon (and the catalog version it renders). Image overrides
+ * count only when there are any, so the hash of an addon without them is what it always was.
+ */
 export function addonSpecHash(a: AddonSpec): string {
   const version = a.manifests === undefined ? (catalogAddon(a.name)?.version ?? 'unknown') : 'user';
-  const key = { name: a.name, options: a.options, manifests: a.manifests, sha256: a.sha256, force: a.force ?? false, version };
+  const images = a.images && Object.keys(a.images).length > 0 ? { images: a.images } : {};
+  const key = { name: a.name, options: a.options, manifests: a.manifests, sha256: a.sha256, force: a.force ?? false, version, ...images };
   return createHash('sha256').update(canonicalJson(key)).digest('hex');
 }
 
 /** The content hash applyAddon records for these rendered objects (labels included). */
 export function addonContentHash(cluster: string, addon: string, objects: readonly K8sObject[]): string {
   return contentHash(objects.map((o) => withAddonLabels(o, cluster, addon)));
-}
-
-
-/** The catalog addons an addon needs installed first (none for user manifests). */
-export const addonDependencies = (a: Pick<AddonSpec, 'name' | 'manifests'>): string[] => (a.manifests === undefined ? (catalogAddon(a.name)?.dependsOn ?? []) : []);
-const dependsOn = addonDependencies;
-
-/** Orders addons so each comes after the catalog addons it depends on (stable otherwise). Pure. */
-export function orderByDependencies(addons: readonly AddonSpec[]): AddonSpec[] {
-  const byName = new Map(addons.map((a) => [a.name, a]));
-  const out: AddonSpec[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (a: AddonSpec) => {
-    if (state.get(a.name) === 'done') return;
-    if (state.get(a.name) === 'visiting') throw new PlanError(`the addons depend on each other in a circle through ${a.name}; a catalog entry's dependsOn is wrong (please report it)`);
-    state.set(a.name, 'visiting');
-    for (const d of dependsOn(a)) {
-      const dep = byName.get(d);
-      if (dep) visit(dep);
-    }
-    state.set(a.name, 'done');
-    out.push(a);
-  };
-  addons.forEach(visit);
-  return out;
-}
-
-/**
- * The addons the cluster wants, in install order: the spec's list, plus metallb when
- * loadBalancer.enabled, plus catalog dependencies of enabled addons that the spec does not list
- * (enabled, default options). A dependency listed with enabled: false stays disabled (the spec
- * rules report that conflict).
- */
-export function desiredAddons(cluster: Cluster): AddonSpec[] {
-  const list = cluster.spec.addons.map((a) => ({ ...a }));
-  const names = new Set(list.map((a) => a.name));
-  if (cluster.spec.loadBalancer.enabled && !names.has('metallb')) {
-    list.push({ name: 'metallb', enabled: true, options: {} });
-    names.add('metallb');
-  }
-  for (let i = 0; i < list.length; i++) {
-    const a = list[i]!;
-    if (!a.enabled) continue;
-    for (const d of dependsOn(a)) {
-      if (!names.has(d)) {
-        list.push({ name: d, enabled: true, options: {} });
-        names.add(d);
-      }
-    }
-  }
-  return orderByDependencies(list);
 }
 
 /** What readInstalled reports, as far as the diff needs it. */

@@ -6,7 +6,8 @@
 import type { KubeClient } from '../kube/index.js';
 import type { AddonSpec, Cluster } from '../spec/types.js';
 import { applyAddon, type ApplyOptions, type ApplyResult } from '../manifests/apply.js';
-import { addonContentHash, addonSpecHash, desiredAddons, diffAddons, type AddonDiff } from './diff.js';
+import { addonContentHash, addonSpecHash, diffAddons, type AddonDiff } from './diff.js';
+import { desiredAddons } from '../spec/addons.js';
 import { readInstalled, type InstalledAddon } from '../manifests/installed.js';
 import { renderAddon, type RenderContext } from './render.js';
 
@@ -17,7 +18,8 @@ export type { RemoveResult } from '../manifests/remove.js';
 export { readInstalled } from '../manifests/installed.js';
 export type { InstalledAddon } from '../manifests/installed.js';
 export { AddonError, AddonConflictError, AddonNotReadyError } from '../manifests/errors.js';
-export { diffAddons, desiredAddons, addonSpecHash, addonContentHash, orderByDependencies } from './diff.js';
+export { diffAddons, addonSpecHash, addonContentHash } from './diff.js';
+export { desiredAddons, orderByDependencies } from '../spec/addons.js';
 export type { AddonDiff, InstalledState } from './diff.js';
 export { waitForAddon, objectReadiness } from '../manifests/readiness.js';
 export { renderAddon } from './render.js';

@@ -12,7 +12,8 @@ import { stepId, type Action } from '../plan.js';
 import type { AddonSpec, Cluster } from '../spec/types.js';
 import { catalogAddon } from '../catalog/index.js';
 import { CNI_ADDON_NAME } from '../kubeadm/plan.js';
-import { addonDependencies, desiredAddons, diffAddons, type AddonDiff } from './diff.js';
+import { diffAddons, type AddonDiff } from './diff.js';
+import { addonDependencies, addonImages, desiredAddons } from '../spec/addons.js';
 import type { RenderedAddons } from './render.js';
 
 export type AddonStep = { kind: 'addon.apply'; addon: AddonSpec } | { kind: 'addon.remove'; addon: string };
@@ -48,12 +49,28 @@ function removalReason(cluster: Cluster, name: string): string {
   return 'not in the spec (nor needed by an addon it lists)';
 }
 
+/** "; images controller R1 from ..., speaker R2 on every node": where each image of the addon comes from, when known. */
+function imagesNote(cluster: Cluster, addon: string, sources: Readonly<Record<string, string>>): string {
+  const parts = addonImages(cluster)
+    .filter((i) => i.addon === addon && sources[i.ref] !== undefined)
+    .map((i) => `${i.key} ${i.ref} ${sources[i.ref]}`);
+  return parts.length === 0 ? '' : `; image${parts.length === 1 ? '' : 's'} ${parts.join(', ')}`;
+}
+
 /**
  * Adds the addon steps. kube.ready: the step after which the cluster is usable (addons wait for it);
  * kube.fresh: the cluster is bootstrapped in this run, so every enabled addon is installed.
  * rendered: what each enabled addon renders to now (content changes are seen by it).
+ * imageSources: where each catalog addon image comes from (the images phase decided), said in the reasons.
  */
-export function planAddonSteps(b: StepSink<AddonStep>, cluster: Cluster, actual: ObservedCluster, kube: { ready?: string; fresh: boolean }, rendered: RenderedAddons = { hashes: {}, errors: {} }): void {
+export function planAddonSteps(
+  b: StepSink<AddonStep>,
+  cluster: Cluster,
+  actual: ObservedCluster,
+  kube: { ready?: string; fresh: boolean },
+  rendered: RenderedAddons = { hashes: {}, errors: {} },
+  imageSources: Readonly<Record<string, string>> = {},
+): void {
   const name = cluster.metadata.name;
   const desired = desiredAddons(cluster);
   const enabled = desired.filter((a) => a.enabled);
@@ -74,7 +91,7 @@ export function planAddonSteps(b: StepSink<AddonStep>, cluster: Cluster, actual:
   const applyStep = (a: AddonSpec, action: Action, reason: string, after: (string | undefined)[]): void => {
     const verb = action === 'create' ? 'install' : reason.startsWith('drift') ? 'repair' : 'update';
     const needs = addonDependencies(a).filter((d) => applied.has(d)).map((d) => stepId('addon.apply', d));
-    b.add({ kind: 'addon.apply', addon: a }, a.name, action, `${verb} addon ${a.name}${impliedBy(cluster, a, enabled)}`, reason, [kube.ready, ...after, ...needs]);
+    b.add({ kind: 'addon.apply', addon: a }, a.name, action, `${verb} addon ${a.name}${impliedBy(cluster, a, enabled)}`, reason + imagesNote(cluster, a.name, imageSources), [kube.ready, ...after, ...needs]);
     applied.add(a.name);
   };
 

@@ -1,8 +1,10 @@
-// From an addon entry of the spec to the objects to apply: the catalog's render, or the user's
-// manifests (a file/folder inside the spec's folder, or a verified https:// download).
+// From an addon entry of the spec to the objects to apply: the catalog's render (with the spec's
+// image overrides in place), or the user's manifests (a file/folder inside the spec's folder, or a
+// verified https:// download).
 import type { AddonSpec, Cluster } from '../spec/types.js';
 import { catalogAddon } from '../catalog/index.js';
-import { addonContentHash, desiredAddons } from './diff.js';
+import { addonContentHash } from './diff.js';
+import { desiredAddons } from '../spec/addons.js';
 import { AddonError } from '../manifests/errors.js';
 import { checkOptions } from '../catalog/options.js';
 import { fetchVerified, loadLocalManifests, parseManifests, type FetchOptions } from '../manifests/load.js';
@@ -43,11 +45,55 @@ export async function renderAddon(addon: AddonSpec, cluster: Cluster, ctx: Rende
     const hint = addon.options.releaseMirror ? '' : '; without access to it, set options.releaseMirror to a server holding the same files';
     throw new AddonError(addon.name, `release files: ${(err as Error).message}${hint}`, { cause: err });
   }
+  let objects: K8sObject[];
   try {
-    return { objects: entry.render(addon.options, cluster, ctx.env, files), version: entry.version, source: 'catalog' };
+    objects = entry.render(addon.options, cluster, ctx.env, files);
   } catch (err) {
     throw new AddonError(addon.name, (err as Error).message, { cause: err });
   }
+  const { objects: overridden, unused } = overrideImages(objects, entry.images, addon.images);
+  if (unused.length > 0) {
+    const which = unused.map((key) => `images.${key} (${entry.images[key] ?? 'not an image of this addon'})`).join(', ');
+    throw new AddonError(addon.name, `${which}: no image field of its objects names it (the addon puts it together from other values), so it cannot be overridden; remove the override`);
+  }
+  return { objects: overridden, version: entry.version, source: 'catalog' };
+}
+
+/**
+ * A catalog addon's objects with the spec's image overrides in place of the catalog's references:
+ * every `image` field that names the catalog's reference of an overridden key (containers, init
+ * and ephemeral containers of any pod template), and `image:` lines of pod templates a ConfigMap
+ * keeps as YAML (local-path-provisioner's helper pod). `unused`: overridden keys whose reference
+ * appears in neither. Pure.
+ */
+export function overrideImages(objects: readonly K8sObject[], catalog: Readonly<Record<string, string>>, overrides: Readonly<Record<string, string>> = {}): { objects: K8sObject[]; unused: string[] } {
+  const swap = new Map<string, string>(); // the catalog's reference -> the override
+  for (const [key, ref] of Object.entries(overrides)) if (catalog[key] !== undefined && catalog[key] !== ref) swap.set(catalog[key], ref);
+  const used = new Set<string>();
+  const replaced = (ref: string): string | undefined => {
+    const to = swap.get(ref);
+    if (to !== undefined) used.add(ref);
+    return to;
+  };
+  const inText = (text: string): string =>
+    text.replace(/^(\s*(?:-\s+)?image:\s*)(["']?)(\S+?)\2(\s*)$/gm, (line, head: string, quote: string, ref: string, tail: string) => {
+      const to = replaced(ref);
+      return to === undefined ? line : `${head}${quote}${to}${quote}${tail}`;
+    });
+  const walk = (value: unknown, key?: string): unknown => {
+    if (Array.isArray(value)) return value.map((v) => walk(v));
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, k)]));
+    return key === 'image' && typeof value === 'string' ? (replaced(value) ?? value) : value;
+  };
+  const out = swap.size === 0 ? [...objects] : objects.map((o) => {
+    const next = walk(o) as K8sObject;
+    if (o.kind === 'ConfigMap' && next.data !== null && typeof next.data === 'object') {
+      next.data = Object.fromEntries(Object.entries(next.data as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? inText(v) : v]));
+    }
+    return next;
+  });
+  const unused = Object.keys(overrides).filter((key) => catalog[key] === undefined || (swap.has(catalog[key]) && !used.has(catalog[key])));
+  return { objects: out, unused };
 }
 
 /** What every enabled addon of the spec renders to now, as content hashes, or why it cannot be rendered. */

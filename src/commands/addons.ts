@@ -1,7 +1,7 @@
 // mk addons list [NAME]: every addon of mk's catalog (description, version, images, options, what
 // mk's tests verified of it); with a cluster name, whether the cluster's known spec enables each,
 // and whether it is installed, as the cluster's API server says (read through a control plane).
-import { addonDependencies, desiredAddons } from '../addons/diff.js';
+import { addonDependencies, desiredAddons } from '../spec/addons.js';
 import { observeClusterAddons } from '../addons/observe.js';
 import { CATALOG } from '../catalog/index.js';
 import type { CatalogAddon, OptionsSchema, Verified } from '../catalog/types.js';
@@ -16,7 +16,8 @@ export interface AddonRow {
   name: string;
   description: string;
   version: string;
-  images: string[];
+  /** The catalog's image references, by image key (the keys of addons[].images). */
+  images: Record<string, string>;
   dependsOn: string[];
   options: OptionsSchema;
   verified: Verified;
@@ -58,7 +59,7 @@ export function addonRows(spec?: Cluster, observed?: ObservedAddons): AddonRow[]
         name: e.name,
         description: e.description,
         version: e.version,
-        images: Object.values(e.images),
+        images: { ...e.images },
         dependsOn: e.dependsOn,
         options: e.optionsSchema,
         verified: e.verified,
@@ -86,7 +87,8 @@ export function formatAddonList(list: AddonList): string {
   const lines = [rows[0]!];
   list.addons.forEach((r, i) => {
     lines.push(rows[i + 1]!);
-    if (r.images.length) lines.push(`${indent}images: ${r.images.join(', ')}`);
+    const images = Object.entries(r.images).map(([key, ref]) => `${key}=${ref}`);
+    if (images.length) lines.push(`${indent}images: ${images.join(', ')}`);
   });
   const levels = new Map(list.addons.map((r) => [r.verified.level, r.verified.detail]));
   lines.push('', "VERIFIED: what mk's tests have shown of each addon:", ...table([...levels].map(([level, detail]) => [`  ${VERIFIED[level]}`, detail])));

@@ -1,12 +1,13 @@
-// The images phase: spec.images kept on every node, through each node's container runtime. It
-// observes (only when the spec lists images) what each running node holds, resolves what the image
-// source has, plans image.load steps between a node coming up and kubeadm, and runs them.
+// The images phase: spec.images and the catalog addons' images kept on every node, through each
+// node's container runtime. It observes (only when the spec lists images or enables catalog addons)
+// what each running node holds, resolves what the image source has, plans image.load steps between
+// a node coming up and kubeadm, and runs them.
 import pLimit from 'p-limit';
 import type { ObservedCluster, ObservedNode } from '../drivers/types.js';
 import type { ObserveContext, Phase, StepKinds } from '../phase/types.js';
 import type { ImageStep } from './plan.js';
 import { readNodeImages, runtimeFor } from './runtime.js';
-import { specImages } from './source.js';
+import { keepsImages } from './source.js';
 
 const kinds: StepKinds<ImageStep> = {
   'image.load': {
@@ -19,7 +20,7 @@ const kinds: StepKinds<ImageStep> = {
 /** What each running node holds, read in parallel; a spec without images reads nothing. */
 async function observe(ctx: ObserveContext, observed: ObservedCluster): Promise<ObservedCluster> {
   const spec = ctx.spec;
-  if (ctx.purpose !== 'reconcile' || !spec || specImages(spec).length === 0 || spec.spec.cri === 'cri-o') return observed;
+  if (ctx.purpose !== 'reconcile' || !spec || !keepsImages(spec) || spec.spec.cri === 'cri-o') return observed;
   const runtime = runtimeFor(spec.spec.cri);
   const limit = pLimit(8);
   const nodes = await Promise.all(
@@ -41,4 +42,4 @@ async function observe(ctx: ObserveContext, observed: ObservedCluster): Promise<
 export const images: Phase<ImageStep> = { name: 'images', observe, kinds };
 
 export { planImages, type ImagePlan, type ImageStep } from './plan.js';
-export { resolveImages, specImages, type ResolvedImages } from './source.js';
+export { keepsImages, resolveImages, type ResolvedImages } from './source.js';

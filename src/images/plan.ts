@@ -1,16 +1,18 @@
-// The images phase's plan: every image of spec.images on every node. A node that comes up in this
-// run (new, started, replaced) gets them after it is up, checked then; a running node gets the ones
-// its runtime does not list, or lists as another image (rebuilt in the source since). The node
-// counts as up for kubeadm only once its images are there (the returned NodePlan says so), so an
-// air-gapped node has its control-plane images before kubeadm needs them. An image some node needs
-// that the source neither has nor can pull is refused here, naming it and how to get it. Pure.
+// The images phase's plan: every image of spec.images on every node, and every image of an enabled
+// catalog addon that the source (the local engine) has. A node that comes up in this run (new,
+// started, replaced) gets them after it is up, checked then; a running node gets the ones its
+// runtime does not list, or lists as another image (rebuilt in the source since). The node counts as
+// up for kubeadm only once its images are there (the returned NodePlan says so), so an air-gapped
+// node has its control-plane images before kubeadm needs them. An addon image the source lacks is
+// pulled by the nodes when a registry serves it. An image some node needs that nothing can give is
+// refused here, naming it and how to get it. Pure.
 import { PlanError } from '../errors.js';
 import type { NodePlan } from '../infrastructure/plan.js';
 import type { ObservedCluster } from '../drivers/types.js';
 import type { StepSink } from '../phase/builder.js';
 import type { ArchiveImages } from './archive.js';
 import { holds, shortId } from './runtime.js';
-import { missingImage, specImages, type ResolvedImages } from './source.js';
+import { addonImageRefs, addonImagesOf, missingAddonImage, missingImage, specImages, type ResolvedImages } from './source.js';
 import type { Cluster } from '../spec/types.js';
 import { normalizeImageRef } from '../spec/image-refs.js';
 
@@ -22,6 +24,8 @@ export interface ImagePlan {
   nodes: NodePlan;
   /** Every image.load step (addons wait for them: their pods may run these images). */
   loads: string[];
+  /** Where each catalog addon image comes from, by reference (for the addon steps); empty when they were not resolved. */
+  addonSources: Record<string, string>;
 }
 
 /** "load image a on node n" / "load images a, b on node n". */
@@ -29,13 +33,31 @@ export function loadDescription(node: string, what: readonly string[]): string {
   return `load image${what.length === 1 ? '' : 's'} ${what.join(', ')} on node ${node}`;
 }
 
+const registryOf = (ref: string): string => normalizeImageRef(ref).split('/')[0]!;
+
 export function planImages(b: StepSink<ImageStep>, cluster: Cluster, actual: ObservedCluster, nodes: NodePlan, resolved?: ResolvedImages): ImagePlan {
-  const refs = specImages(cluster);
-  if (refs.length === 0) return { nodes, loads: [] };
+  const specRefs = specImages(cluster);
+  // Addon images count once resolved (or once the source could not be asked about them).
+  const addonRefs = resolved?.addons || resolved?.error ? addonImageRefs(cluster) : [];
+  const refs = [...specRefs, ...addonRefs];
+  if (refs.length === 0) return { nodes, loads: [], addonSources: {} };
+  const isSpec = new Set(specRefs);
+  const resolvedOf = (ref: string) => (isSpec.has(ref) ? resolved?.images[ref] : resolved?.addons?.[ref]);
+  const idOf = (ref: string) => {
+    const r = resolvedOf(ref);
+    return r && 'id' in r ? r.id : undefined;
+  };
+  // spec.images are always loaded (pulled into the source first if need be); an addon image only when the source has it.
+  const loadable = (ref: string) => isSpec.has(ref) || idOf(ref) !== undefined;
+  const addonsOf = new Map<string, string[]>();
+  for (const i of addonImagesOf(cluster)) addonsOf.set(i.ref, [...(addonsOf.get(i.ref) ?? []), i.addon]);
   const up = new Map(nodes.up);
   const replacedBy = new Map(nodes.replaced.map((r) => [r.node.name, r.create]));
-  const pulls = new Set(refs.filter((r) => resolved?.images[r] && 'pull' in resolved.images[r]));
+  const pulls = new Set(specRefs.filter((r) => resolved?.images[r] && 'pull' in resolved.images[r]));
   const needed = new Set<string>();
+  /** Addon images a node lacks and cannot be given by mk: the nodes that lack each. */
+  const lacking = new Map<string, string[]>();
+  const loaded = new Set<string>();
   const loads: string[] = [];
   const ready = new Map<string, string>();
 
@@ -43,6 +65,8 @@ export function planImages(b: StepSink<ImageStep>, cluster: Cluster, actual: Obs
     const o = nodes.observed.get(node.name);
     if (o?.state === 'unreachable') continue;
     const cameUp = up.get(node.name) ?? replacedBy.get(node.name);
+    // A node started again may hold them already: its step finds out (and says what is missing then).
+    const checked = !nodes.stopped.includes(node);
     let todo: string[];
     let reason: string;
     if (cameUp) {
@@ -57,8 +81,7 @@ export function planImages(b: StepSink<ImageStep>, cluster: Cluster, actual: Obs
       } else {
         const why = new Map<string, string>();
         for (const ref of refs) {
-          const r = resolved?.images[ref];
-          const id = r && 'id' in r ? r.id : undefined;
+          const id = idOf(ref);
           if (!holds(images.held, ref)) why.set(ref, 'missing');
           else if (id && !holds(images.held, ref, id)) {
             const old = images.held.find((h) => h.ref === normalizeImageRef(ref))!;
@@ -66,31 +89,57 @@ export function planImages(b: StepSink<ImageStep>, cluster: Cluster, actual: Obs
           }
         }
         todo = [...why.keys()];
-        const reasons = new Set(why.values());
-        reason = reasons.size === 1 && reasons.has('missing') ? 'missing' : todo.map((r) => `${r} ${why.get(r)}`).join(', ');
+        const reasons = new Set(todo.filter(loadable).map((r) => why.get(r)));
+        reason = reasons.size === 1 && reasons.has('missing') ? 'missing' : todo.filter(loadable).map((r) => `${r} ${why.get(r)}`).join(', ');
       }
     }
+    if (checked) for (const r of todo.filter((x) => !loadable(x))) lacking.set(r, [...(lacking.get(r) ?? []), node.name]);
+    todo = todo.filter(loadable);
     if (todo.length === 0) continue;
-    // A node started again may hold them already: its step finds out (and says what is missing then).
-    if (!nodes.stopped.includes(node)) for (const r of todo) needed.add(r);
+    if (checked) for (const r of todo) needed.add(r);
     const pulled = todo.filter((r) => pulls.has(r));
-    const note = pulled.length ? `; ${pulled.join(', ')} pulled into the local engine first` : '';
+    const forAddons = [...new Set(todo.flatMap((r) => (isSpec.has(r) ? [] : (addonsOf.get(r) ?? []))))];
+    const note = `${pulled.length ? `; ${pulled.join(', ')} pulled into the local engine first` : ''}${forAddons.length ? `; for addon${forAddons.length === 1 ? '' : 's'} ${forAddons.join(', ')}` : ''}`;
     const id = b.add({ kind: 'image.load', node: node.name, images: todo }, node.name, 'create', loadDescription(node.name, todo), reason + note, [cameUp]);
     loads.push(id);
+    for (const r of todo) loaded.add(r);
     if (cameUp) ready.set(node.name, id);
   }
 
-  if (resolved && needed.size > 0) {
-    if (resolved.error) throw new PlanError(`cluster ${cluster.metadata.name}: ${[...needed].join(', ')} cannot be loaded: ${resolved.error}`);
-    const missing = [...needed].flatMap((ref) => {
-      const r = resolved.images[ref];
-      return r && 'missing' in r ? [missingImage(ref, resolved.source, r.missing)] : [];
-    });
-    if (missing.length > 0) throw new PlanError(`cluster ${cluster.metadata.name}: ${missing.join('\n')}`);
-  }
-  if (ready.size === 0) return { nodes, loads };
+  if (resolved) refuseMissing(cluster, resolved, [...needed].filter((r) => isSpec.has(r)), lacking);
+  const addonSources = Object.fromEntries(
+    (addonRefs.length > 0 ? addonImagesOf(cluster) : []).flatMap(({ ref }): [string, string][] => {
+      if (isSpec.has(ref)) return [[ref, 'kept by spec.images']];
+      const r = resolvedOf(ref);
+      if (!r) return resolved?.error ? [] : [[ref, 'on every node']];
+      if ('pull' in r) return [[ref, `pulled by the nodes from ${registryOf(ref)}`]];
+      if ('id' in r) return [[ref, loaded.has(ref) ? `from ${resolved!.source}` : 'on every node']];
+      return [];
+    }),
+  );
+  if (ready.size === 0) return { nodes, loads, addonSources };
   // kubeadm (init, join) goes on a node once its images are loaded.
   for (const [name, id] of ready) if (up.has(name)) up.set(name, id);
   const replaced = nodes.replaced.map((r) => (ready.has(r.node.name) ? { ...r, create: ready.get(r.node.name)! } : r));
-  return { nodes: { ...nodes, up, replaced }, loads };
+  return { nodes: { ...nodes, up, replaced }, loads, addonSources };
+}
+
+/**
+ * Refuses the plan when an image some node needs cannot be had: a spec image the source neither has
+ * nor can pull, an addon image no node, source or registry can give (naming the addon, the image key
+ * and the ways out), or any of them when the source could not be asked.
+ */
+function refuseMissing(cluster: Cluster, resolved: ResolvedImages, needed: readonly string[], lacking: ReadonlyMap<string, string[]>): void {
+  const name = cluster.metadata.name;
+  if (resolved.error && needed.length + lacking.size > 0) throw new PlanError(`cluster ${name}: ${[...needed, ...lacking.keys()].join(', ')} cannot be loaded: ${resolved.error}`);
+  const missing = needed.flatMap((ref) => {
+    const r = resolved.images[ref];
+    return r && 'missing' in r ? [missingImage(ref, resolved.source, r.missing)] : [];
+  });
+  for (const image of addonImagesOf(cluster)) {
+    const r = resolved.addons?.[image.ref];
+    const nodes = lacking.get(image.ref);
+    if (nodes && r && 'missing' in r) missing.push(missingAddonImage(image, nodes, resolved.source, r.missing));
+  }
+  if (missing.length > 0) throw new PlanError(`cluster ${name}: ${missing.join('\n')}`);
 }

@@ -4,7 +4,7 @@
 // image is matched by the same ID `docker images` shows. docker (cri-dockerd): the node's dockerd.
 import { MkError } from '../errors.js';
 import type { ExecResult, NodeHandle, NodeImage, NodeImages } from '../drivers/types.js';
-import { normalizeImageRef } from '../spec/image-refs.js';
+import { imageDigest, normalizeImageRef } from '../spec/image-refs.js';
 import type { Cri } from '../spec/types.js';
 
 export interface Runtime {
@@ -85,10 +85,17 @@ export async function readNodeImages(node: NodeHandle, runtime: Runtime, signal?
   return { held: runtime.parse(r.stdout) };
 }
 
-/** Whether the node holds `ref` (as written or in full); with `id`, only that very image (by ID or manifest digest). */
+/**
+ * Whether the node holds `ref` (as written or in full); with `id`, only that very image (by ID or
+ * manifest digest). A reference pinned by digest is held under any name of its repository with that
+ * digest (what a pull by digest leaves).
+ */
 export function holds(held: readonly NodeImage[], ref: string, id?: string): boolean {
   const full = normalizeImageRef(ref);
-  return held.some((h) => h.ref === full && (id === undefined || h.id === id || h.digest === id));
+  const digest = imageDigest(ref);
+  const repo = digest === undefined ? undefined : full.slice(0, full.lastIndexOf('@'));
+  const named = (h: NodeImage) => h.ref === full || (repo !== undefined && h.digest === digest && (h.ref.startsWith(`${repo}:`) || h.ref.startsWith(`${repo}@`)));
+  return held.some((h) => named(h) && (id === undefined || h.id === id || h.digest === id));
 }
 
 /** sha256:0123456789ab, as docker shows an ID. */

@@ -1,8 +1,9 @@
 // The phases of a reconcile, in the order they plan and run:
 //
 //   1. infrastructure  the driver: the cluster network, nodes (create, start, replace, remove), volumes
-//   2. images          spec.images on every node: loaded into the node's runtime once it is up,
-//                      before kubeadm runs there and before addons are applied
+//   2. images          spec.images, and the catalog addons' images the local engine has, on every
+//                      node: loaded into the node's runtime once it is up, before kubeadm runs
+//                      there and before addons are applied; where each addon image comes from
 //   3. kubernetes      kubeadm: init, joins, the cluster network, drain + reset of leaving nodes,
 //                      the kubeconfig, the wait until the cluster is usable
 //   4. addons          catalog addons and user manifests, through the API server
@@ -15,7 +16,7 @@ import { addons, planAddonSteps, type AddonStep } from '../addons/phase.js';
 import type { RenderedAddons } from '../addons/render.js';
 import { capabilitiesOf } from '../drivers/capabilities.js';
 import type { Driver, ObservedCluster } from '../drivers/types.js';
-import { images, planImages, resolveImages, specImages, type ImageStep, type ResolvedImages } from '../images/phase.js';
+import { images, keepsImages, planImages, resolveImages, type ImageStep, type ResolvedImages } from '../images/phase.js';
 import { infrastructure, planInfrastructure, planInfrastructureDelete, planInfrastructureStop, type InfraStep, type NodePlan } from '../infrastructure/index.js';
 import { kubernetes, planKubernetes, planKubernetesDelete, type KubeStep } from '../kubeadm/phase.js';
 import { PlanBuilder } from '../phase/builder.js';
@@ -73,14 +74,14 @@ function newNodesOf(cluster: Cluster, nodes: NodePlan): NewNodes | undefined {
 export interface Resolved {
   /** What each enabled addon renders to now; only when the cluster's addons could be observed. */
   addons?: RenderedAddons;
-  /** What the image source has for each of spec.images; only when the spec lists images. */
+  /** What the image source has for each of spec.images and the catalog addons' images; only when there are any. */
   images?: ResolvedImages;
 }
 
 /**
  * The desired side that takes I/O: the addons' rendered content (user manifests read or fetched,
- * metallb's auto pool from the observed node network), and the images of spec.images in the
- * driver's image source. Only what the plan will compare is resolved.
+ * metallb's auto pool from the observed node network), and the images of spec.images and of the
+ * catalog addons in the driver's image source. Only what the plan will compare is resolved.
  */
 export async function resolveDesired(cluster: Cluster, actual: ObservedCluster, opts: { specDir?: string; signal?: AbortSignal; driver?: Driver } = {}): Promise<Resolved> {
   const signal = opts.signal ? { signal: opts.signal } : {};
@@ -90,7 +91,7 @@ export async function resolveDesired(cluster: Cluster, actual: ObservedCluster, 
     const fetch = { signal: boundedSignal(opts.signal) };
     return renderAddons(cluster, { specDir: opts.specDir ?? process.cwd(), env: addonEnv(actual), fetch, ...signal });
   };
-  const wanted = opts.driver && specImages(cluster).length > 0 ? opts.driver : undefined;
+  const wanted = opts.driver && keepsImages(cluster) ? opts.driver : undefined;
   const [rendered, resolvedImages] = await Promise.all([addons(), wanted ? resolveImages(cluster, actual, wanted.imageSource(), opts.signal) : undefined]);
   return { ...(rendered ? { addons: rendered } : {}), ...(resolvedImages ? { images: resolvedImages } : {}) };
 }
@@ -109,7 +110,7 @@ export function planCluster(cluster: Cluster, actual: ObservedCluster, opts: Pla
   // A node that loads images counts as up once they are there: kubeadm goes after them.
   const loaded = planImages(b, cluster, actual, nodes, opts.resolved?.images);
   const kube = planKubernetes(b, cluster, actual, loaded.nodes);
-  planAddonSteps(b, cluster, actual, kube, opts.resolved?.addons);
+  planAddonSteps(b, cluster, actual, kube, opts.resolved?.addons, loaded.addonSources);
   // Addons wait for every image load (their pods may run those images); kube.ready, when planned, already does.
   for (const s of b.list) if (s.step.kind === 'addon.apply') b.after(s.id, loaded.loads);
   return finish(b, cluster.metadata.name, opts.file, newNodesOf(cluster, nodes));

@@ -60,6 +60,7 @@ function addon(a: AddonInput): AddonSpec {
     ...(a.manifests !== undefined ? { manifests: a.manifests } : {}),
     ...(a.sha256 !== undefined ? { sha256: a.sha256 } : {}),
     ...(a.force !== undefined ? { force: a.force } : {}),
+    ...(a.images !== undefined ? { images: { ...a.images } } : {}),
   };
 }
 

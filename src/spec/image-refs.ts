@@ -41,13 +41,15 @@ function split(ref: string): Parts {
 /**
  * Why `ref` is not an image reference mk can load, or undefined. Digests are refused: what a
  * registry serves under a digest does not survive `docker save`, so a node could never match it.
+ * With `digests`, a reference pinned by digest is taken (an addon image override: nodes pull it).
  */
-export function checkImageRef(ref: string): string | undefined {
+export function checkImageRef(ref: string, opts: { digests?: boolean } = {}): string | undefined {
   if (ref.length === 0) return 'must not be empty';
   if (ref.length > 255) return `${quote(ref)} is longer than 255 characters`;
   if ([...ref].some((c) => /\s/.test(c) || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return `${quote(ref)} is not an image reference: it contains spaces or control characters`;
   const p = split(ref);
-  if (p.digest !== undefined) return `${quote(ref)} names a digest: a digest pins what a registry serves, which docker save does not keep; name the image by a tag (name:tag)`;
+  if (p.digest !== undefined && !opts.digests) return `${quote(ref)} names a digest: a digest pins what a registry serves, which docker save does not keep; name the image by a tag (name:tag)`;
+  if (p.digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(p.digest)) return `${quote(ref)} is not an image reference: the digest ${quote(p.digest)} is not sha256: and 64 lowercase hex digits`;
   if (p.domain !== undefined && !DOMAIN.test(p.domain)) return `${quote(ref)} is not an image reference: ${quote(p.domain)} is not a registry host`;
   if (p.tag !== undefined && !TAG.test(p.tag)) return `${quote(ref)} is not an image reference: the tag ${quote(p.tag)} may hold letters, digits, '_', '.' and '-' (at most 128)`;
   if (!p.path.split('/').every((c) => COMPONENT.test(c))) {
@@ -55,6 +57,9 @@ export function checkImageRef(ref: string): string | undefined {
   }
   return undefined;
 }
+
+/** The digest a reference is pinned to (sha256:...), if any. */
+export const imageDigest = (ref: string): string | undefined => split(ref).digest;
 
 /** The full reference a node's runtime lists: registry, repository and tag (default docker.io and latest). */
 export function normalizeImageRef(ref: string): string {

@@ -31,6 +31,7 @@ export interface AddonInput {
   manifests?: string;
   sha256?: string;
   force?: boolean;
+  images?: Record<string, string>;
 }
 
 export interface ClusterInput {

@@ -383,9 +383,25 @@ function checkAddons(spec: Obj, out: Issue[]): void {
     if (manifests !== undefined && addon.options !== undefined) {
       out.push({ path: joinPath(p, 'options'), message: "options are for addons of mk's catalog; an addon with manifests: has none (remove options)", at: 'key' });
     }
+    checkAddonImages(addon, manifests !== undefined, p, out);
     checkCatalogAddon(addon, name, p, out);
   });
   checkAddonDependencies(spec, out);
+}
+
+/** addons[].images: for catalog addons only (the schema checks the keys), each value an image reference. */
+function checkAddonImages(addon: Obj, ownManifests: boolean, p: string, out: Issue[]): void {
+  const images = obj(addon.images);
+  if (!images) return;
+  if (ownManifests) {
+    out.push({ path: joinPath(p, 'images'), message: "images replace the images of mk's catalog addons; an addon with manifests: names its images in them (remove images)", at: 'key' });
+    return;
+  }
+  for (const [key, raw] of Object.entries(images)) {
+    const ref = str(raw);
+    const problem = ref === undefined ? undefined : checkImageRef(ref, { digests: true });
+    if (problem) out.push({ path: joinPath(joinPath(p, 'images'), key), message: problem });
+  }
 }
 
 /** An addon without manifests must be of the catalog (the schema checks each catalog addon's options). */

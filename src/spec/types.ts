@@ -96,6 +96,8 @@ export interface AddonSpec {
   sha256?: string;
   /** Take over fields and objects another field manager (or the user) owns. Default false. */
   force?: boolean;
+  /** Catalog addons: image references in place of the catalog's, by the entry's image key; absent when none are given. */
+  images?: Record<string, string>;
 }
 
 export interface ClusterSpecBody {

@@ -12,7 +12,7 @@ import { removeLabelled, testEnv, uniqueClusterName, type TestEnv } from './help
 interface Listed {
   cluster?: { name: string; spec: string };
   installedError?: string;
-  addons: Array<{ name: string; images: string[]; enabled?: boolean; enabledBy?: string; installed?: boolean; verified: { level: string; detail: string } }>;
+  addons: Array<{ name: string; images: Record<string, string>; enabled?: boolean; enabledBy?: string; installed?: boolean; verified: { level: string; detail: string } }>;
 }
 
 describe('mk addons list, and addon names in a spec', () => {
@@ -36,7 +36,7 @@ describe('mk addons list, and addon names in a spec', () => {
     const json = await mk(['addons', 'list', '-o', 'json'], t.env);
     const list = JSON.parse(json.stdout) as Listed;
     expect(list.addons.map((a) => a.name)).toEqual([...CATALOG.keys()].sort());
-    expect(list.addons.find((a) => a.name === 'istio')!.images).toEqual(Object.values(CATALOG.get('istio')!.images));
+    expect(list.addons.find((a) => a.name === 'istio')!.images).toEqual(CATALOG.get('istio')!.images);
     expect(list.addons.every((a) => a.verified.level !== 'running')).toBe(true);
   });
 

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { firstDifference, isSubset } from '../../src/manifests/compare.js';
 import { KubeApiError, KubeConnectionError, isTransient } from '../../src/kube/index.js';
-import { addonSpecHash, desiredAddons, diffAddons, orderByDependencies } from '../../src/addons/diff.js';
+import { addonSpecHash, diffAddons } from '../../src/addons/diff.js';
+import { desiredAddons, orderByDependencies } from '../../src/spec/addons.js';
 import { canonicalJson, contentHash, inventoryConfigMap, parseInventory, subtractRefs, unionRefs } from '../../src/manifests/inventory.js';
 import { ownedBy, withAddonLabels } from '../../src/manifests/labels.js';
 import { applyPhases, removalOrder } from '../../src/manifests/order.js';

@@ -12,7 +12,7 @@ describe('mk addons list', () => {
     const rows = addonRows();
     expect(rows.map((r) => r.name)).toEqual([...CATALOG.keys()].sort());
     const ms = row(rows, 'metrics-server');
-    expect(ms).toMatchObject({ version: CATALOG.get('metrics-server')!.version, images: Object.values(CATALOG.get('metrics-server')!.images), verified: { level: 'mk-apply' } });
+    expect(ms).toMatchObject({ version: CATALOG.get('metrics-server')!.version, images: CATALOG.get('metrics-server')!.images, verified: { level: 'mk-apply' } });
     expect(Object.keys(ms.options)).toEqual(['kubeletInsecureTLS', 'metricResolution', 'replicas']);
     expect(ms.enabled).toBeUndefined();
     // Honest: no addon is said to have run.
@@ -57,7 +57,7 @@ describe('mk addons list', () => {
   it('the catalog alone: no ENABLED or INSTALLED column, images under each addon, what each verification level means', () => {
     const text = formatAddonList({ addons: addonRows() });
     expect(text.split('\n')[0]).toMatch(/^NAME +VERSION +VERIFIED +DESCRIPTION$/);
-    expect(text).toMatch(/^ +images: registry\.k8s\.io\/metrics-server\/metrics-server:/m);
+    expect(text).toMatch(/^ +images: metrics-server=registry\.k8s\.io\/metrics-server\/metrics-server:/m);
     expect(text).toMatch(/^ {2}api-server +a real kube-apiserver accepts its objects/m);
   });
 });

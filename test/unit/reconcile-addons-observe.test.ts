@@ -32,8 +32,9 @@ describe('observe and addons', () => {
     const driver = await driverWith(c, { sentinel: false });
     const observed = await observeCluster(driver, c);
     expect(observed.addons).toBeUndefined();
-    // One exec per running node (kubeadm's sentinel, kubelet and CNI config at once), and no admin.conf read.
-    expect(driver.execs.map((e) => isNodeFacts(e.argv))).toEqual([true]);
+    // Per running node: one exec for the images its runtime holds (metrics-server's image is kept on
+    // the nodes), one for kubeadm's sentinel, kubelet and CNI config at once; no admin.conf read.
+    expect(driver.execs.map((e) => (isNodeFacts(e.argv) ? 'facts' : e.argv.join(' ')))).toEqual(['ctr -n k8s.io images ls', 'facts']);
     expect(planCluster(c, observed).steps.map((s) => s.id)).toContain('addon.apply:metrics-server');
   });
 

@@ -79,3 +79,37 @@ describe('spec.images', () => {
     ]);
   });
 });
+
+describe('addons[].images (catalog image overrides)', () => {
+  it('keeps the overrides as written; absent when none are given', () => {
+    const c = parseSpec(spec('  addons:\n    - name: metrics-server\n      images: { metrics-server: "mk.local/addons/metrics-server:v0.7.2" }\n    - name: storage\n'), 'c.yaml').cluster;
+    expect(c.spec.addons.map((a) => a.images)).toEqual([{ 'metrics-server': 'mk.local/addons/metrics-server:v0.7.2' }, undefined]);
+  });
+
+  it('takes a digest (nodes pull it) and refuses an unknown key, a bad reference, a non-string and images on your own manifests, each at its line:column', () => {
+    expect(
+      problems(
+        spec(`  addons:
+    - name: metallb
+      images:
+        controler: mk.local/addons/metallb-controller:v0.14.9
+        speaker: mk.local/Speaker
+    - name: registry
+      images:
+        registry: registry.example.com/registry:3@sha256:${'a'.repeat(64)}
+    - name: storage
+      images: { helper: 42, provisioner: "app@sha256:abc" }
+    - name: mine
+      manifests: app.yaml
+      images: { app: mk.local/app:v1 }
+`),
+      ),
+    ).toEqual([
+      '8:9 spec.addons[0].images.controler: unknown field "controler" (did you mean "controller"?)',
+      '9:18 spec.addons[0].images.speaker: "mk.local/Speaker" is not an image reference like nginx:1.27 or registry.example.com/team/app:v2 (lowercase name components)',
+      '14:25 spec.addons[2].images.helper: must be a string, not a whole number (put it in quotes)',
+      '14:42 spec.addons[2].images.provisioner: "app@sha256:abc" is not an image reference: the digest "sha256:abc" is not sha256: and 64 lowercase hex digits',
+      "17:7 spec.addons[3].images: images replace the images of mk's catalog addons; an addon with manifests: names its images in them (remove images)",
+    ]);
+  });
+});

@@ -50,6 +50,18 @@ function optionsSchema(entry: CatalogAddon): Node {
   };
 }
 
+/** A catalog addon's image overrides as the schema should describe them: its image keys, each in place of the catalog's reference. */
+function imagesSchema(entry: CatalogAddon): Node {
+  const images = Object.entries(entry.images);
+  if (images.length === 0) return resolve({ $ref: '#/definitions/noImages' });
+  return {
+    description: `Images of the ${entry.name} addon, in place of the catalog's.`,
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(images.map(([key, ref]) => [key, { description: `In place of ${ref}.`, type: 'string' }])),
+  };
+}
+
 describe('schema/cluster.v1alpha1.json', () => {
   it('compiles in ajv strict mode', () => {
     expect(() => new Ajv({ strict: true, allErrors: true }).compile(schema)).not.toThrow();
@@ -84,6 +96,7 @@ describe('the schema and the addon catalog', () => {
   const byName = new Map(
     addon.allOf.map((rule) => [rule.if.properties.name.const, resolve(rule.then.properties.options as Node)] as const),
   );
+  const imagesByName = new Map(addon.allOf.map((rule) => [rule.if.properties.name.const, resolve(rule.then.properties.images as Node)] as const));
 
   it('enumerates every catalog addon name for editors, and still takes any name (your own addons)', () => {
     const [catalog, own] = addon.properties.name.anyOf;
@@ -95,5 +108,10 @@ describe('the schema and the addon catalog', () => {
     expect([...byName.keys()]).toEqual([...CATALOG.keys()].sort());
     for (const entry of CATALOG.values()) expect(byName.get(entry.name), entry.name).toEqual(optionsSchema(entry));
     for (const rule of addon.allOf) expect(rule.if.required).toEqual(['name']);
+  });
+
+  it("gives each catalog addon's image overrides their own schema: the entry's image keys", () => {
+    expect([...imagesByName.keys()]).toEqual([...CATALOG.keys()].sort());
+    for (const entry of CATALOG.values()) expect(imagesByName.get(entry.name), entry.name).toEqual(imagesSchema(entry));
   });
 });
