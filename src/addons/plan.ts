@@ -15,6 +15,7 @@ import { CNI_ADDON_NAME } from '../kubeadm/plan.js';
 import { diffAddons, type AddonDiff } from './diff.js';
 import { addonDependencies, addonImages, desiredAddons } from '../spec/addons.js';
 import type { RenderedAddons } from './render.js';
+import { isLoadedFromSource } from '../images/plan.js';
 
 export type AddonStep = { kind: 'addon.apply'; addon: AddonSpec } | { kind: 'addon.remove'; addon: string };
 
@@ -49,11 +50,14 @@ function removalReason(cluster: Cluster, name: string): string {
   return 'not in the spec (nor needed by an addon it lists)';
 }
 
-/** "; images controller R1 from ..., speaker R2 on every node": where each image of the addon comes from, when known. */
-function imagesNote(cluster: Cluster, addon: string, sources: Readonly<Record<string, string>>): string {
-  const parts = addonImages(cluster)
-    .filter((i) => i.addon === addon && sources[i.ref] !== undefined)
-    .map((i) => `${i.key} ${i.ref} ${sources[i.ref]}`);
+/**
+ * "; images controller R1 from ..., speaker R2 on every node": where each image of the addon comes
+ * from, when known; said on install, and otherwise only when mk loads one of them in this run.
+ */
+function imagesNote(cluster: Cluster, addon: string, sources: Readonly<Record<string, string>>, install: boolean): string {
+  const mine = addonImages(cluster).filter((i) => i.addon === addon && sources[i.ref] !== undefined);
+  if (!install && !mine.some((i) => isLoadedFromSource(sources[i.ref]!))) return '';
+  const parts = mine.map((i) => `${i.key} ${i.ref} ${sources[i.ref]}`);
   return parts.length === 0 ? '' : `; image${parts.length === 1 ? '' : 's'} ${parts.join(', ')}`;
 }
 
@@ -91,7 +95,7 @@ export function planAddonSteps(
   const applyStep = (a: AddonSpec, action: Action, reason: string, after: (string | undefined)[]): void => {
     const verb = action === 'create' ? 'install' : reason.startsWith('drift') ? 'repair' : 'update';
     const needs = addonDependencies(a).filter((d) => applied.has(d)).map((d) => stepId('addon.apply', d));
-    b.add({ kind: 'addon.apply', addon: a }, a.name, action, `${verb} addon ${a.name}${impliedBy(cluster, a, enabled)}`, reason + imagesNote(cluster, a.name, imageSources), [kube.ready, ...after, ...needs]);
+    b.add({ kind: 'addon.apply', addon: a }, a.name, action, `${verb} addon ${a.name}${impliedBy(cluster, a, enabled)}`, reason + imagesNote(cluster, a.name, imageSources, action === 'create'), [kube.ready, ...after, ...needs]);
     applied.add(a.name);
   };
 

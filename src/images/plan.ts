@@ -33,6 +33,12 @@ export function loadDescription(node: string, what: readonly string[]): string {
   return `load image${what.length === 1 ? '' : 's'} ${what.join(', ')} on node ${node}`;
 }
 
+/** What the plan says of an addon image every node holds already. */
+const ON_EVERY_NODE = 'on every node';
+const fromSource = (source: string): string => `from ${source}`;
+/** Whether an addon image's source, as planImages says it, is a load from the local engine in this run. */
+export const isLoadedFromSource = (said: string): boolean => said.startsWith('from ');
+
 const registryOf = (ref: string): string => normalizeImageRef(ref).split('/')[0]!;
 
 export function planImages(b: StepSink<ImageStep>, cluster: Cluster, actual: ObservedCluster, nodes: NodePlan, resolved?: ResolvedImages): ImagePlan {
@@ -111,9 +117,9 @@ export function planImages(b: StepSink<ImageStep>, cluster: Cluster, actual: Obs
     (addonRefs.length > 0 ? addonImagesOf(cluster) : []).flatMap(({ ref }): [string, string][] => {
       if (isSpec.has(ref)) return [[ref, 'kept by spec.images']];
       const r = resolvedOf(ref);
-      if (!r) return resolved?.error ? [] : [[ref, 'on every node']];
+      if (!r) return resolved?.error ? [] : [[ref, ON_EVERY_NODE]];
       if ('pull' in r) return [[ref, `pulled by the nodes from ${registryOf(ref)}`]];
-      if ('id' in r) return [[ref, loaded.has(ref) ? `from ${resolved!.source}` : 'on every node']];
+      if ('id' in r) return [[ref, loaded.has(ref) ? fromSource(resolved!.source) : ON_EVERY_NODE]];
       return [];
     }),
   );

@@ -17,6 +17,7 @@ import type { ObjectRef } from '../../src/addons/index.js';
 import { inventoryName } from '../../src/manifests/inventory.js';
 import { observeClusterAddons } from '../../src/addons/observe.js';
 import { MemoryDriver } from '../../src/drivers/memory.js';
+import type { ImageSource } from '../../src/drivers/types.js';
 import { observeBootstrap } from '../../src/kubeadm/observe.js';
 import { ADMIN_CONF } from '../../src/kubeadm/context.js';
 import { isNodeFacts, nodeFacts } from '../helpers/node-facts.js';
@@ -45,6 +46,15 @@ const on = (name: string): AddonSpec => ({ name, enabled: true, options: {} });
 const STORAGE_DEPLOYMENT: ObjectRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'local-path-storage', name: 'local-path-provisioner' };
 const STORAGE_CONFIG: ObjectRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'local-path-storage', name: 'local-path-config' };
 const METRICS_DEPLOYMENT: ObjectRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'kube-system', name: 'metrics-server' };
+
+/** FAKE: nothing is pulled here, but as far as the plan can tell a registry serves every addon image (the nodes would pull them). */
+const REGISTRY: ImageSource = {
+  description: 'a fake engine whose registry serves every image',
+  inspect: () => Promise.resolve(undefined),
+  pullable: () => Promise.resolve(undefined),
+  pull: () => Promise.reject(new Error('fake: nothing is pulled')),
+  save: () => Promise.reject(new Error('fake: nothing is saved')),
+};
 
 describe.skipIf(gate.skip)('addons through plan/apply/watch with a fake admin access (tier 1 API server)', () => {
   let cp: ControlPlane;
@@ -89,6 +99,7 @@ describe.skipIf(gate.skip)('addons through plan/apply/watch with a fake admin ac
     process.env.KUBECONFIG = join(dir, 'kubeconfig');
     adminConf = await readFile(cp.kubeconfigPath, 'utf8');
     driver = new MemoryDriver({
+      imageSource: REGISTRY,
       onExec: (_node, argv) => {
         if (argv[0] === 'cat' && argv[1] === ADMIN_CONF) return { stdout: adminConf, stderr: '', exitCode: 0 };
         if (isNodeFacts(argv)) return nodeFacts(sentinel);
@@ -220,7 +231,7 @@ describe.skipIf(gate.skip)('addons through plan/apply/watch with a fake admin ac
     const silent = createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     try {
-      const hung = new MemoryDriver({ onExec: (_n, argv) => ({ stdout: argv[1] === ADMIN_CONF ? adminConf : sentinel, stderr: '', exitCode: 0 }) });
+      const hung = new MemoryDriver({ imageSource: REGISTRY, onExec: (_n, argv) => ({ stdout: argv[1] === ADMIN_CONF ? adminConf : sentinel, stderr: '', exitCode: 0 }) });
       const c = spec([on('metrics-server')], false);
       await hung.ensureNetwork({ cluster: NAME, subnet: '172.31.251.0/24' });
       const node = expandNodes(c)[0]!;

@@ -51,7 +51,7 @@ export interface CliEvent {
   error?: string;
   message?: string;
   context?: Record<string, unknown>;
-  plan?: { steps: Array<{ id: string; description: string; reason: string }>; warnings: string[] };
+  plan?: { steps: Array<{ id: string; description: string; reason: string; dependsOn: string[] }>; warnings: string[] };
 }
 
 export interface JsonRun extends Run {

@@ -30,7 +30,7 @@ export interface ClusterSpec {
   nodes: PoolSpec[];
   networking?: { podSubnet?: string; serviceSubnet?: string; apiServerPort?: number; cni?: string };
   loadBalancer?: { enabled: boolean; addressPool?: string | string[] };
-  addons?: Array<{ name: string; enabled?: boolean; options?: Record<string, unknown> }>;
+  addons?: Array<{ name: string; enabled?: boolean; options?: Record<string, unknown>; images?: Record<string, string> }>;
   images?: string[];
 }
 

@@ -22,7 +22,8 @@ export function metallbCrds(): K8sObject[] {
   return [
     crd(G, 'IPAddressPool', 'ipaddresspools', 'Namespaced', [{ name: 'v1beta1', columns: cols([['Auto Assign', 'boolean', '.spec.autoAssign'], ['Addresses', 'string', '.spec.addresses']]) }], { required: ['spec'] }),
     crd(G, 'L2Advertisement', 'l2advertisements', 'Namespaced', [{ name: 'v1beta1', columns: cols([['IPAddressPools', 'string', '.spec.ipAddressPools']]) }]),
-    crd(G, 'BGPPeer', 'bgppeers', 'Namespaced', [{ name: 'v1beta2', columns: cols([['Address', 'string', '.spec.peerAddress'], ['ASN', 'string', '.spec.peerASN']]) }]),
+    // v1beta1 is still served upstream, and the controller looks BGPPeer up by it at start.
+    crd(G, 'BGPPeer', 'bgppeers', 'Namespaced', [{ name: 'v1beta2', columns: cols([['Address', 'string', '.spec.peerAddress'], ['ASN', 'string', '.spec.peerASN']]) }, { name: 'v1beta1', storage: false }]),
     crd(G, 'BGPAdvertisement', 'bgpadvertisements', 'Namespaced', [{ name: 'v1beta1' }]),
     crd(G, 'BFDProfile', 'bfdprofiles', 'Namespaced', [{ name: 'v1beta1' }]),
     crd(G, 'Community', 'communities', 'Namespaced', [{ name: 'v1beta1' }]),
@@ -68,6 +69,8 @@ export const metallb: CatalogAddon = {
         rule([''], ['events'], ['create', 'patch']),
       ]),
       clusterRole('metallb-system:speaker', [
+        // The speaker watches every Service's L2 status, cluster-wide; without it, it never announces.
+        rule([G], ['servicel2statuses', 'servicel2statuses/status'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']),
         rule([''], ['services', 'endpoints', 'nodes', 'namespaces'], READ),
         rule(['discovery.k8s.io'], ['endpointslices'], READ),
         rule([''], ['events'], ['create', 'patch']),
@@ -125,9 +128,12 @@ export const metallb: CatalogAddon = {
             name: 'speaker',
             image: SPEAKER,
             imagePullPolicy: 'IfNotPresent',
-            args: ['--port=7472', '--log-level=info'],
+            // kubeadm labels control planes exclude-from-external-load-balancers; on a local cluster
+            // they are often the only nodes, and announcing from them is what a user expects.
+            args: ['--port=7472', '--log-level=info', '--ignore-exclude-lb'],
             env: [
               fieldEnv('METALLB_NODE_NAME', 'spec.nodeName'),
+              fieldEnv('METALLB_POD_NAME', 'metadata.name'),
               fieldEnv('METALLB_HOST', 'status.hostIP'),
               fieldEnv('METALLB_ML_BIND_ADDR', 'status.podIP'),
               { name: 'METALLB_ML_LABELS', value: 'app=metallb,component=speaker' },
