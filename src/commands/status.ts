@@ -44,6 +44,7 @@ export function nodeTrouble(n: ObservedNode): string | undefined {
   const parts: string[] = [];
   if (h.kubelet !== 'active') parts.push(`kubelet ${h.kubelet || 'not running'}`);
   if (h.cniConfig === false) parts.push('no CNI config');
+  if (h.nodeNetwork === false) parts.push('mk node network incomplete');
   if (h.ready === 'unregistered') parts.push('not registered');
   else if (h.ready && h.ready.status !== 'True') parts.push(`NotReady${h.ready.reason ? ` (${h.ready.reason})` : ''}`);
   return parts.length ? parts.join(', ') : undefined;

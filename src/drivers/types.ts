@@ -109,6 +109,8 @@ export interface NodeHealth {
   kubelet: string;
   /** Whether mk's CNI config is on the node (cni: auto; undefined otherwise). */
   cniConfig?: boolean;
+  /** Whether mk's node network is whole: restored at boot, the API endpoint name in /etc/hosts (undefined: not checked). */
+  nodeNetwork?: boolean;
   /** The Node's Ready condition as the API server has it; 'unregistered': no Node object; undefined: the API server did not answer. */
   ready?: { status: string; reason?: string; message?: string } | 'unregistered';
   /** The kubelet's version as its Node reports it (status.nodeInfo.kubeletVersion); undefined: not registered or not read. */

@@ -14,6 +14,7 @@ export const CNI_CONFLIST = '/etc/cni/net.d/10-mk.conflist';
 /** Routing protocol number that marks mk's routes, so they can be flushed and rewritten as a set. */
 export const ROUTE_PROTO = 211;
 const HOSTS_MARK = '# mk';
+export const NETWORK_UNIT_NAME = 'mk-node-network.service';
 
 export const networkScript = `#!/bin/sh
 # Written by mk. Restores mk's routes to the other nodes' pods and the API endpoint name in /etc/hosts.
@@ -54,6 +55,9 @@ export function renderRoutes(peers: readonly PeerRoute[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** A shell test that holds when the node restores mk's networking at boot and has the API endpoint name now. */
+export const NODE_NETWORK_TEST = `systemctl is-enabled --quiet ${NETWORK_UNIT_NAME} && grep -q ' ${HOSTS_MARK}$' /etc/hosts`;
+
 /** The /etc/hosts line for the cluster's API endpoint name. */
 export function renderHosts(cluster: string, apiAddress: string): string {
   return `${apiAddress} ${controlPlaneEndpointName(cluster)} ${HOSTS_MARK}\n`;
@@ -88,8 +92,11 @@ export async function applyNodeNetwork(node: NodeHandle, cluster: string, files:
   if (unit.stdout !== networkUnit) {
     await node.writeFile(NETWORK_UNIT, networkUnit, 0o644, o);
     await node.run(['systemctl', 'daemon-reload'], o);
-    await node.run(['systemctl', 'enable', 'mk-node-network.service'], o);
   }
+  // Checked on its own: a run killed between writing the unit and enabling it left a node that
+  // loses the API endpoint name at its next boot (the engine rewrites /etc/hosts on every start).
+  const enabled = await node.exec(['systemctl', 'is-enabled', NETWORK_UNIT_NAME], o);
+  if (enabled.stdout.trim() !== 'enabled') await node.run(['systemctl', 'enable', NETWORK_UNIT_NAME], o);
   await node.writeFile(HOSTS_FILE, renderHosts(cluster, files.apiAddress), 0o644, o);
   if (files.routes) await node.writeFile(ROUTES_FILE, renderRoutes(files.routes), 0o644, o);
   if (files.podCidr) await node.writeFile(CNI_CONFLIST, renderConflist(files.podCidr), 0o644, o);
@@ -99,7 +106,7 @@ export async function applyNodeNetwork(node: NodeHandle, cluster: string, files:
 /** Undoes mk's node networking on a node leaving the cluster (the machine itself stays). */
 export async function removeNodeNetwork(node: NodeHandle, signal?: AbortSignal): Promise<void> {
   const o = signal ? { signal } : {};
-  await node.exec(['systemctl', 'disable', 'mk-node-network.service'], o);
+  await node.exec(['systemctl', 'disable', NETWORK_UNIT_NAME], o);
   await node.exec(['ip', 'route', 'flush', 'proto', String(ROUTE_PROTO)], o);
   await node.exec(['sh', '-c', `grep -v ' ${HOSTS_MARK}$' /etc/hosts >/run/mk-hosts; cat /run/mk-hosts >/etc/hosts; rm -f /run/mk-hosts`], o);
   await node.exec(['rm', '-f', ROUTES_FILE, HOSTS_FILE, CNI_CONFLIST, NETWORK_UNIT, NETWORK_SCRIPT], o);

@@ -9,20 +9,24 @@ import { readyCondition, type KubeNode } from './api.js';
 import { adminCache, firstAdminAccess } from './context.js';
 import { controlPlaneOrder, serverUrl } from './endpoint.js';
 import { contextName, hasEntry, kubeconfigPath, readKubeconfig } from './kubeconfig.js';
-import { CNI_CONFLIST } from './network.js';
+import { CNI_CONFLIST, NODE_NETWORK_TEST } from './network.js';
 import { SENTINEL, type Sentinel } from './node.js';
 
 /** How long observing waits for the API server's list of Nodes before going on without it. */
 const NODES_TIMEOUT_MS = 5000;
 
-/** One exec tells what observe needs of a running node: kubeadm's sentinel, the kubelet's state, mk's CNI config. */
-export const NODE_FACTS_SCRIPT = 'cat "$1" 2>/dev/null; echo; echo --mk--; systemctl is-active kubelet 2>/dev/null; echo --mk--; [ -f "$2" ] && echo yes; exit 0';
+/**
+ * One exec tells what observe needs of a running node: kubeadm's sentinel, the kubelet's state,
+ * mk's CNI config, and mk's node network (restored at boot, the API endpoint name in /etc/hosts).
+ */
+export const NODE_FACTS_SCRIPT = `cat "$1" 2>/dev/null; echo; echo --mk--; systemctl is-active kubelet 2>/dev/null; echo --mk--; [ -f "$2" ] && echo yes; echo --mk--; ${NODE_NETWORK_TEST} && echo yes; exit 0`;
 
 export interface NodeFacts {
   sentinel?: Sentinel;
   /** What systemctl says of the kubelet ('' when it could not say). */
   kubelet: string;
   cniConfig: boolean;
+  nodeNetwork: boolean;
 }
 
 export function nodeFactsArgv(): string[] {
@@ -31,14 +35,14 @@ export function nodeFactsArgv(): string[] {
 
 /** Parses what NODE_FACTS_SCRIPT printed. Pure. */
 export function parseNodeFacts(stdout: string): NodeFacts {
-  const [sentinel = '', kubelet = '', cni = ''] = stdout.split('--mk--\n');
+  const [sentinel = '', kubelet = '', cni = '', network = ''] = stdout.split('--mk--\n');
   let parsed: Sentinel | undefined;
   try {
     parsed = sentinel.trim() ? (JSON.parse(sentinel) as Sentinel) : undefined;
   } catch {
     parsed = undefined;
   }
-  return { ...(parsed ? { sentinel: parsed } : {}), kubelet: kubelet.trim(), cniConfig: cni.trim() === 'yes' };
+  return { ...(parsed ? { sentinel: parsed } : {}), kubelet: kubelet.trim(), cniConfig: cni.trim() === 'yes', nodeNetwork: network.trim() === 'yes' };
 }
 
 export async function readNodeFacts(node: NodeHandle, signal?: AbortSignal): Promise<NodeFacts> {
@@ -94,7 +98,7 @@ export async function observeBootstrap(
     const c = k && readyCondition(k);
     const ready = registered && (k ? { status: c?.status ?? 'Unknown', ...(c?.reason ? { reason: c.reason } : {}), ...(c?.message ? { message: c.message } : {}) } : ('unregistered' as const));
     const version = k?.status?.nodeInfo?.kubeletVersion;
-    return { ...n, health: { kubelet: f.kubelet, ...(builtinCni ? { cniConfig: f.cniConfig } : {}), ...(ready ? { ready } : {}), ...(version ? { version } : {}) } };
+    return { ...n, health: { kubelet: f.kubelet, nodeNetwork: f.nodeNetwork, ...(builtinCni ? { cniConfig: f.cniConfig } : {}), ...(ready ? { ready } : {}), ...(version ? { version } : {}) } };
   });
   let kubeconfig: ObservedCluster['kubeconfig'];
   if (primary) {

@@ -112,30 +112,31 @@ export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: 
   }
 
   // Health of the nodes that stay as they are: a kubelet that does not run is restarted; a node
-  // without mk's CNI config gets the cluster network again; what no step repairs is a problem.
+  // without mk's CNI config or node network gets the cluster network again; what no step repairs is a problem.
   const repairs: string[] = [];
-  const noCni: string[] = [];
+  const netRepairs: string[] = [];
   for (const node of desired) {
     const h = observed.get(node.name)?.health;
     if (!h || joinReason(node) || replaced.some((r) => r.node.name === node.name)) continue;
     if (h.kubelet !== 'active') {
       repairs.push(b.add({ kind: 'kubelet.restart', node: node.name, role: node.role }, node.name, 'change', `restart the kubelet on ${node.name}`, `kubelet is ${h.kubelet || 'not running'}${notReady(h)}`));
-    } else if (h.cniConfig === false) {
-      noCni.push(`${node.name}${notReady(h)}`);
+    } else if (h.cniConfig === false || h.nodeNetwork === false) {
+      const what = h.cniConfig === false ? 'no mk CNI config' : "mk's node network incomplete (API endpoint name, restored at boot)";
+      netRepairs.push(`${what} on ${node.name}${notReady(h)}`);
     } else if (h.ready !== undefined && (h.ready === 'unregistered' || h.ready.status !== 'True')) {
       const what = h.ready === 'unregistered' ? 'not registered with the API server' : `NotReady${h.ready.message || h.ready.reason ? ` (${h.ready.message ?? h.ready.reason})` : ''}`;
       b.problems.push(`node ${node.name} is ${what}, though its kubelet runs; its kubelet journal says why (journalctl -u kubelet on the node)`);
     }
   }
 
-  // Cluster network (endpoint name, CNI) whenever the set of nodes changes or a node lost mk's CNI
-  // config; removals come after it, so no node still points at a control plane that is leaving.
+  // Cluster network (endpoint name, CNI) whenever the set of nodes changes or a node lost part of
+  // it; removals come after it, so no node still points at a control plane that is leaving.
   let net: string | undefined;
-  if (init || joins.length > 0 || removed.some((r) => r.observed.kubeadm !== 'none') || noCni.length > 0) {
+  if (init || joins.length > 0 || removed.some((r) => r.observed.kubeadm !== 'none') || netRepairs.length > 0) {
     const cni = cluster.spec.networking.cni;
     const what = cni === 'auto' ? 'mk CNI' : cni === 'none' ? 'no CNI' : `CNI from ${cni}`;
     const changed = joins.length > 0 || removed.some((r) => r.observed.kubeadm !== 'none');
-    const reason = init ? 'new cluster' : changed ? 'nodes join or leave' : `repair: no mk CNI config on ${noCni.join(', ')}`;
+    const reason = init ? 'new cluster' : changed ? 'nodes join or leave' : `repair: ${netRepairs.join('; ')}`;
     net = b.add({ kind: 'cni.apply', cni }, name, init ? 'create' : 'change', `cluster network: API endpoint name, ${what}`, reason, [init, ...joins]);
   }
   // Scale down: control planes only after every new control plane has joined.

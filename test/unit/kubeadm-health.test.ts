@@ -35,12 +35,12 @@ function joined(health: Record<string, Partial<NodeHealth>> = {}): ObservedClust
 const ids = (o: ObservedCluster) => planCluster(dev, o).steps.map((s) => s.id);
 
 describe('node facts', () => {
-  it('parses the sentinel, the kubelet state and the CNI config from one exec', () => {
-    expect(parseNodeFacts(nodeFacts(SENTINEL_JSON, { kubelet: 'failed', cniConfig: false }).stdout)).toEqual({ sentinel: JSON.parse(SENTINEL_JSON), kubelet: 'failed', cniConfig: false });
-    expect(parseNodeFacts(nodeFacts(undefined).stdout)).toEqual({ kubelet: 'active', cniConfig: true });
+  it('parses the sentinel, the kubelet state, the CNI config and the node network from one exec', () => {
+    expect(parseNodeFacts(nodeFacts(SENTINEL_JSON, { kubelet: 'failed', cniConfig: false }).stdout)).toEqual({ sentinel: JSON.parse(SENTINEL_JSON), kubelet: 'failed', cniConfig: false, nodeNetwork: true });
+    expect(parseNodeFacts(nodeFacts(undefined, { nodeNetwork: false }).stdout)).toEqual({ kubelet: 'active', cniConfig: true, nodeNetwork: false });
     // A sentinel cut short (a disk filled up) is no sentinel; output that is not the script's says nothing.
     expect(parseNodeFacts('{"cluster":\n--mk--\nactive\n--mk--\nyes\n').sentinel).toBeUndefined();
-    expect(parseNodeFacts('')).toEqual({ kubelet: '', cniConfig: false });
+    expect(parseNodeFacts('')).toEqual({ kubelet: '', cniConfig: false, nodeNetwork: false });
   });
 
   it('observe records each joined node\'s health; without an API server, Ready stays unknown', async () => {
@@ -50,9 +50,9 @@ describe('node facts', () => {
     for (const node of expandNodes(dev)) await driver.createNode({ node, image: nodeImage(dev), configHash: nodeConfigHash(dev, node), ...(node.role === 'control-plane' ? { apiServerPort: 0 } : {}) });
     const observed = await observeBootstrap(driver, dev, await driver.observe('dev'));
     expect(Object.fromEntries(observed.nodes.map((n) => [n.name, n.health]))).toEqual({
-      'dev-control-plane-1': { kubelet: 'active', cniConfig: true },
-      'dev-worker-1': { kubelet: 'inactive', cniConfig: true },
-      'dev-worker-2': { kubelet: 'active', cniConfig: false },
+      'dev-control-plane-1': { kubelet: 'active', cniConfig: true, nodeNetwork: true },
+      'dev-worker-1': { kubelet: 'inactive', cniConfig: true, nodeNetwork: true },
+      'dev-worker-2': { kubelet: 'active', cniConfig: false, nodeNetwork: true },
     });
   });
 });
@@ -74,6 +74,13 @@ describe('health in the plan', () => {
     const plan = planCluster(dev, joined({ 'dev-worker-1': { cniConfig: false, ready: { status: 'False', reason: 'KubeletNotReady', message: 'container runtime network not ready: cni plugin not initialized' } } }));
     expect(plan.steps.map((s) => s.id)).toEqual(['cni.apply:dev', 'cluster.wait:dev']);
     expect(formatPlan(plan)).toContain('  ~ cluster network: API endpoint name, mk CNI  (repair: no mk CNI config on dev-worker-1; node NotReady: container runtime network not ready: cni plugin not initialized)');
+  });
+
+  it('a node that would lose the API endpoint name at its next boot (or has) gets the cluster network again', () => {
+    // A run killed between writing mk's boot unit and enabling it; the engine then restarted the node.
+    const plan = planCluster(dev, joined({ 'dev-worker-2': { nodeNetwork: false, ready: { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' } } }));
+    expect(plan.steps.map((s) => s.id)).toEqual(['cni.apply:dev', 'cluster.wait:dev']);
+    expect(plan.steps[0]!.reason).toBe("repair: mk's node network incomplete (API endpoint name, restored at boot) on dev-worker-2; node NotReady: Kubelet stopped posting node status.");
   });
 
   it('a node NotReady for a reason no step repairs is a problem: nothing planned, not in sync, and said why', () => {

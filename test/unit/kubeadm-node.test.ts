@@ -47,13 +47,15 @@ type Call = { kind: 'exec' | 'run'; argv: string[] } | { kind: 'write'; path: st
 type Answer = Partial<ExecResult> | undefined;
 
 /**
- * A fake NodeHandle: records calls, keeps written files in memory (`cat PATH` reads them back), and
+ * A fake NodeHandle: records calls, keeps written files in memory (`cat PATH` reads them back) and
+ * the units `systemctl enable|disable UNIT` left enabled (`systemctl is-enabled UNIT` says), and
  * answers other argv through `answer` (default: exit 0, no output). run() throws CommandError on a
  * non-zero exit like the real handles do.
  */
 class FakeNode implements NodeHandle {
   readonly calls: Call[] = [];
   readonly files = new Map<string, { content: string; mode: number }>();
+  readonly enabled = new Set<string>();
   constructor(
     readonly name = 'dev-worker-1',
     private readonly answer: (argv: readonly string[], node: FakeNode) => Answer = () => undefined,
@@ -62,6 +64,12 @@ class FakeNode implements NodeHandle {
   private respond(argv: readonly string[]): ExecResult {
     const a = this.answer(argv, this);
     if (a) return { stdout: '', stderr: '', exitCode: 0, ...a };
+    if (argv[0] === 'systemctl' && argv[1] === 'enable' && argv.length === 3) this.enabled.add(argv[2]!);
+    if (argv[0] === 'systemctl' && argv[1] === 'disable' && argv.length === 3) this.enabled.delete(argv[2]!);
+    if (argv[0] === 'systemctl' && argv[1] === 'is-enabled') {
+      const on = this.enabled.has(argv[2]!);
+      return { stdout: on ? 'enabled\n' : 'disabled\n', stderr: '', exitCode: on ? 0 : 1 };
+    }
     if (argv[0] === 'cat' && argv.length === 2) {
       const f = this.files.get(argv[1]!);
       return f ? { stdout: f.content, stderr: '', exitCode: 0 } : { stdout: '', stderr: `cat: ${argv[1]}: No such file or directory`, exitCode: 1 };
@@ -421,7 +429,7 @@ describe('waitForKubeadmExit (a kubeadm left running by a killed mk)', () => {
 
 describe('applyNodeNetwork (fake node)', () => {
   const files = { apiAddress: '172.18.0.2', routes: [{ podCidr: '10.244.2.0/24', via: '172.18.0.4' }, { podCidr: '10.244.1.0/24', via: '172.18.0.3' }], podCidr: '10.244.0.0/24' };
-  const reloads = (node: FakeNode) => node.commands.filter((a) => a[0] === 'systemctl');
+  const reloads = (node: FakeNode) => node.commands.filter((a) => a[0] === 'systemctl' && a[1] !== 'is-enabled');
 
   it('fake node: first time: writes script 0755, unit, hosts, routes and conflist 0644 with the rendered texts, reloads systemd, enables the unit, runs the script last', async () => {
     const node = new FakeNode();
@@ -460,6 +468,14 @@ describe('applyNodeNetwork (fake node)', () => {
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', 'mk-node-network.service'],
     ]);
+  });
+
+  it('fake node: a run killed between writing the unit and enabling it: the next run enables it, without reloading systemd', async () => {
+    const node = new FakeNode();
+    node.files.set(NETWORK_UNIT, { content: networkUnit, mode: 0o644 });
+    await applyNodeNetwork(node, 'dev', files);
+    expect(reloads(node)).toEqual([['systemctl', 'enable', 'mk-node-network.service']]);
+    expect(node.enabled.has('mk-node-network.service')).toBe(true);
   });
 
   it('fake node: without the built-in CNI only the endpoint name is written: no routes, no conflist', async () => {
