@@ -1,7 +1,7 @@
 // Pure addon planning: what to apply or remove given what the cluster wants (desiredAddons, in
 // src/spec/addons.ts) and what is installed (from the inventories, see readInstalled).
 import { createHash } from 'node:crypto';
-import type { AddonSpec, Cluster } from '../spec/types.js';
+import type { AddonSpec } from '../spec/types.js';
 import { catalogAddon } from '../catalog/index.js';
 import { orderByDependencies } from '../spec/addons.js';
 import { canonicalJson, contentHash } from '../manifests/inventory.js';

@@ -104,7 +104,7 @@ describe('mk version, list, init, schema, completion and apply --dry-run', () =>
     expect(refused.stderr).toContain('-o name is for mk list (mk get clusters)');
   });
 
-  it('init writes a starter spec that mk plan accepts, and its schema; never over an existing file', async () => {
+  it('init writes a starter spec and its schema, never over an existing file; mk plan refuses its addon until the image is at hand, then loads it from the engine', async () => {
     const dir = join(t.dir, 'init');
     await mkdir(dir);
     const cluster = uniqueClusterName('init');
@@ -115,10 +115,28 @@ describe('mk version, list, init, schema, completion and apply --dry-run', () =>
     expect(spec.split('\n')[0]).toBe('# yaml-language-server: $schema=./cluster.v1alpha1.json');
     expect((await mk(['schema'], t.env)).stdout).toBe(await readFile(join(dir, 'cluster.v1alpha1.json'), 'utf8'));
     // The default spec plans a kubeadm cluster (the preflight is skipped: this host may not run privileged nodes).
+    // No registry answers here and the engine lacks metrics-server's image: refused at plan time, saying how to get it.
     const plan = await mk(['plan', '-f', join(dir, 'cluster.yaml'), '--skip-preflight'], t.env);
-    expect(plan.code, plan.output).toBe(2);
-    expect(plan.stdout).toContain(`+ create node ${cluster}-control-plane-1 (control plane)`);
-    expect(plan.stdout).toContain(`+ kubeadm init on ${cluster}-control-plane-1`);
+    expect(plan.code, plan.output).toBe(1);
+    expect(plan.stderr).toContain(`addon metrics-server: image metrics-server registry.k8s.io/metrics-server/metrics-server:v0.7.2@sha256:`);
+    expect(plan.stderr).toContain('build a stand-in with npm run addon-images metrics-server and add images: { metrics-server: mk.local/addons/metrics-server:v0.7.2 } to addon metrics-server in spec.addons');
+    // A stand-in the engine has (here a one-file image of the test's own) is loaded from it before the addon.
+    const standIn = `mk.test/${cluster}-metrics:1`;
+    const tar = join(dir, 'empty.tar');
+    await run('tar', ['-cf', tar, '-T', '/dev/null']);
+    await run('docker', ['import', tar, standIn]);
+    try {
+      await writeFile(join(dir, 'cluster.yaml'), spec.replace('    - name: metrics-server\n', `    - name: metrics-server\n      images:\n        metrics-server: ${standIn}\n`));
+      const planned = await mk(['plan', '-f', join(dir, 'cluster.yaml'), '--skip-preflight'], t.env);
+      expect(planned.code, planned.output).toBe(2);
+      expect(planned.stdout).toContain(`+ create node ${cluster}-control-plane-1 (control plane)`);
+      expect(planned.stdout).toContain(`+ kubeadm init on ${cluster}-control-plane-1`);
+      expect(planned.stdout).toContain(`+ load image ${standIn} on node ${cluster}-control-plane-1  (new node; for addon metrics-server)`);
+      expect(planned.stdout).toMatch(new RegExp(`\\+ install addon metrics-server  \\(.*; image metrics-server ${standIn} from the Docker engine at `));
+    } finally {
+      await run('docker', ['rmi', standIn]);
+    }
+    await writeFile(join(dir, 'cluster.yaml'), spec);
     const again = await mk(['init', cluster], t.env, { cwd: dir });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('cluster.yaml exists; mk init never overwrites a file');
