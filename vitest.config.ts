@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { viteSchemaValidator } from './scripts/lib/schema-validator.mjs';
 
 // Three tiers: unit (pure, fast), integration (real Docker engine, real sshd),
 // e2e (real Kubernetes components built from source, see test/k8s/).
@@ -6,13 +7,16 @@ import { defineConfig } from 'vitest/config';
 // script that ran it; scripts/test-summary.mjs adds them up into one closing line.
 const results = process.env.MK_TEST_RESULTS;
 const runName = (process.env.npm_lifecycle_event ?? 'vitest').replace(/[^a-z0-9-]/gi, '-');
+// src/spec/validate.ts imports the schema validator compiled from schema/ (as the build does).
+const plugins = [viteSchemaValidator()];
 
 export default defineConfig({
   test: {
     reporters: results ? ['default', ['json', { outputFile: `${results}/${runName}.json` }]] : ['default'],
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { plugins, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       {
+        plugins,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
@@ -23,6 +27,7 @@ export default defineConfig({
         },
       },
       {
+        plugins,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],

@@ -1,16 +1,20 @@
 // Benchmarks, each a ratio against a floor measured side by side in the same run:
-//   1. no-op `mk apply` on a 3-node cluster vs listing the cluster's labelled containers (the least
-//      any observation must do), both as CLI processes and in-process;
-//   2. CLI start (`mk --version`) vs `node -e 0`;
+//   1. CLI start: `mk --version` vs `node -e 0`, and `mk plan` of an invalid spec (loads, validates and
+//      reports it) vs `node -e 0`;
+//   2. no-op `mk apply` on a 3-node cluster (bootstrap: none) vs listing the cluster's labelled
+//      containers (the least any observation must do), both as CLI processes and in-process;
 //   3. with the containerd node image of the Kubernetes test bed (test/k8s/node-image.sh; skipped
-//      when it is not built): `mk image load` of a 100 MB image into 3 nodes vs the floor
-//      `docker save IMAGE | docker exec -i NODE ctr -n k8s.io images import -` into the same nodes one
-//      after another, and a no-op `mk apply` whose spec lists that image vs the same spec without it.
-// Needs the Docker engine, `npm run build` and the node image (`npm run node-image`).
+//      when it is not built, or with BENCH_IMAGES=0): `mk image load` of a 100 MB image into 3 nodes vs
+//      the floor `docker save IMAGE | docker exec -i NODE ctr -n k8s.io images import -` into the same
+//      nodes one after another, and a no-op `mk apply` whose spec lists that image vs the same spec
+//      without it.
+// Prints a table and writes it as JSON, with the machine it ran on, to $BENCH_JSON (default
+// .bench/results.json). Never asserts a time. Needs the Docker engine, `npm run build` and the node
+// image (`npm run node-image`). BENCH_NAME names the clusters it makes (default bench<pid>).
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { DockerDriver } from '../src/drivers/docker/driver.js';
@@ -23,7 +27,8 @@ const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const MK = resolve('bin/mk.js');
 const IMAGE = process.env.MK_TEST_IMAGE ?? 'mk.local/node:dev';
-const name = `bench${process.pid}`;
+const name = process.env.BENCH_NAME ?? `bench${process.pid}`;
+const JSON_OUT = resolve(process.env.BENCH_JSON ?? '.bench/results.json');
 const silent: Reporter = { emit: () => {}, debug: () => {} };
 const LOAD_IMAGE = `mk.bench/load-${process.pid}:100mb`;
 const LOAD_BYTES = 100_000_000;
@@ -40,6 +45,15 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+interface Row {
+  label: string;
+  subjectMs: number;
+  floorMs: number;
+  ratio: number;
+}
+
+const LABEL_WIDTH = 64;
+
 /** Runs the two candidates alternately so machine noise hits both alike; `before` (not timed) runs before each. */
 async function sideBySide(label: string, subject: () => Promise<unknown>, floor: () => Promise<unknown>, opts: { runs?: number; before?: () => Promise<unknown> } = {}) {
   const before = opts.before ?? (() => Promise.resolve());
@@ -55,14 +69,27 @@ async function sideBySide(label: string, subject: () => Promise<unknown>, floor:
     await before();
     b.push(await time(floor));
   }
-  const row = { label, subjectMs: +median(a).toFixed(1), floorMs: +median(b).toFixed(1), ratio: +(median(a) / median(b)).toFixed(2) };
-  console.log(`${label.padEnd(44)} ${String(row.subjectMs).padStart(8)} ms  floor ${String(row.floorMs).padStart(8)} ms  ratio ${row.ratio}`);
+  const row: Row = { label, subjectMs: +median(a).toFixed(1), floorMs: +median(b).toFixed(1), ratio: +(median(a) / median(b)).toFixed(2) };
+  console.log(`${label.padEnd(LABEL_WIDTH)} ${String(row.subjectMs).padStart(8)} ms  floor ${String(row.floorMs).padStart(8)} ms  ratio ${row.ratio}`);
   return row;
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'mk-bench-'));
 const env = { ...process.env, MK_HOME: join(dir, 'home'), NO_COLOR: '1' };
 const file = join(dir, 'bench.yaml');
+const invalid = join(dir, 'invalid.yaml');
+// Two mistakes: a count that is not a number, and a field the schema does not know.
+await writeFile(
+  invalid,
+  `apiVersion: mk.dev/v1alpha1
+kind: Cluster
+metadata: { name: ${name}x }
+spec:
+  nodes:
+    - { name: cp, role: control-plane, count: "1" }
+  bogus: 1
+`,
+);
 await writeFile(
   file,
   `apiVersion: mk.dev/v1alpha1
@@ -81,9 +108,12 @@ const filters = { label: [`mk.dev/cluster=${name}`] };
 try {
   await run(process.execPath, [MK, 'apply', '-f', file], { env });
   console.log(`runs per candidate: ${RUNS} (median)\n`);
+  const node0 = () => run(process.execPath, ['-e', '0']);
   const rows = [
+    await sideBySide('mk --version vs node -e 0', () => run(process.execPath, [MK, '--version']), node0),
+    await sideBySide('mk plan (invalid spec) vs node -e 0', () => planInvalid(invalid), node0),
     await sideBySide(
-      'no-op mk apply (CLI) vs docker ps --filter',
+      'no-op mk apply (3 nodes, bootstrap: none) vs docker ps --filter',
       () => run(process.execPath, [MK, 'apply', '-f', file], { env }),
       () => run('docker', ['ps', '-a', '-q', '--filter', `label=mk.dev/cluster=${name}`]),
     ),
@@ -97,20 +127,31 @@ try {
       () => docker.listContainers({ all: true, filters }),
     ),
   );
-  rows.push(
-    await sideBySide(
-      'mk --version vs node -e 0',
-      () => run(process.execPath, [MK, '--version']),
-      () => run(process.execPath, ['-e', '0']),
-    ),
-  );
-  rows.push(...(await imageRows()));
-  console.log('\n' + JSON.stringify({ bench: rows }));
+  if (process.env.BENCH_IMAGES !== '0') rows.push(...(await imageRows()));
+  await writeResults(rows);
 } finally {
   await run(process.execPath, [MK, 'delete', name], { env }).catch((e: Error) => console.error(`cleanup: ${e.message}`));
   await run(process.execPath, [MK, 'delete', `${name}i`], { env }).catch(() => undefined);
   await run('docker', ['rmi', LOAD_IMAGE]).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
+}
+
+/** `mk plan` of a spec with mistakes: exit code 1 is the outcome measured, any other is a failure. */
+async function planInvalid(file: string): Promise<void> {
+  const exit = await run(process.execPath, [MK, 'plan', '-f', file], { env }).then(
+    () => 0,
+    (err: { code?: number }) => err.code ?? -1,
+  );
+  if (exit !== 1) throw new Error(`mk plan of an invalid spec exited ${exit}, not 1`);
+}
+
+/** The rows as JSON, with the machine and the versions they were measured on. */
+async function writeResults(rows: Row[]) {
+  const docker = (await run('docker', ['version', '--format', '{{.Server.Version}}']).catch(() => ({ stdout: 'unknown' }))).stdout.trim();
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), kernel: release(), node: process.version, docker };
+  await mkdir(dirname(JSON_OUT), { recursive: true });
+  await writeFile(JSON_OUT, JSON.stringify({ date: new Date().toISOString(), runs: RUNS, machine, rows }, null, 2) + '\n');
+  console.log(`\nwritten to ${JSON_OUT}`);
 }
 
 /** The tier-3 node image (containerd) of the pinned Kubernetes version, when built. */
@@ -177,7 +218,7 @@ spec:
       { runs, before: clear },
     ),
   ];
-  console.log(`${''.padEnd(44)} (mk image load: ${((3 * LOAD_BYTES) / 1e6 / (rows[0]!.subjectMs / 1000)).toFixed(1)} MB/s into the 3 nodes together)`);
+  console.log(`${''.padEnd(LABEL_WIDTH)} (mk image load: ${((3 * LOAD_BYTES) / 1e6 / (rows[0]!.subjectMs / 1000)).toFixed(1)} MB/s into the 3 nodes together)`);
   await run(process.execPath, [MK, 'apply', '-f', withImage], { env });
   rows.push(
     await sideBySide(

@@ -1,9 +1,11 @@
 // Bundles src/ into dist/ with esbuild: mk's own code in a few files, dependencies loaded from
-// node_modules at run time, commands split into chunks so `mk --version` loads almost nothing.
+// node_modules at run time, commands split into chunks so `mk --version` loads almost nothing; the
+// spec's JSON Schema validator compiled in (scripts/lib/schema-validator.mjs).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readFile, realpath, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { esbuildSchemaValidator } from './lib/schema-validator.mjs';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -32,5 +34,6 @@ await build({
   sourcemap: true,
   define: { MK_VERSION: JSON.stringify(pkg.version), MK_COMMIT: JSON.stringify(await gitCommit()) },
   logLevel: 'warning',
+  plugins: [esbuildSchemaValidator()],
 });
 console.log(`built dist/ in ${Date.now() - started}ms`);

@@ -3,6 +3,7 @@ import { build } from 'esbuild';
 import { mkdir } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { esbuildSchemaValidator } from './lib/schema-validator.mjs';
 
 const entry = process.argv[2];
 if (!entry) {
@@ -12,6 +13,6 @@ if (!entry) {
 const outdir = resolve('node_modules/.cache/mk-run-ts');
 await mkdir(outdir, { recursive: true });
 const outfile = resolve(outdir, basename(entry).replace(/\.ts$/, '.mjs'));
-await build({ entryPoints: [entry], outfile, bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' });
+await build({ entryPoints: [entry], outfile, bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning', plugins: [esbuildSchemaValidator()] });
 process.argv.splice(1, 2, outfile);
 await import(pathToFileURL(outfile).href);

@@ -1,11 +1,11 @@
 // mk plan / mk apply: load every spec, then per cluster: (lock) → observe → diff → print → execute.
+// The reconcile stack (runner, phases, xstate, the lock library) loads once the specs are valid: a
+// spec with a mistake is reported without it.
 import { driverFor } from '../drivers/index.js';
 import { AbortedError, EXIT, MkError, StepError } from '../errors.js';
 import { errorEvent, type Reporter } from '../log.js';
 import { redact } from '../redact.js';
-import { withClusterLock } from '../reconcile/lock.js';
 import { inSync } from '../plan.js';
-import { reconcile } from '../reconcile/runner.js';
 import { loadSpecs } from '../spec/load.js';
 import type { LoadedCluster } from '../spec/types.js';
 import { clearStopped, loadStopped, saveLastApplied, saveLastRun, type LastRun } from '../state.js';
@@ -13,6 +13,7 @@ import type { CommandContext } from './context.js';
 
 export async function plan(ctx: CommandContext, target: string, opts: { skipPreflight?: boolean } = {}): Promise<number> {
   const specs = await loadSpecs(target, { stdin: ctx.stdin });
+  const { reconcile } = await import('../reconcile/runner.js');
   let pending = false;
   let unknown = false;
   for (const spec of specs) {
@@ -69,7 +70,8 @@ export async function withRunLog<T>(ctx: CommandContext, cluster: string, fn: (r
   }
 }
 
-function applyLocked(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<ApplyOutcome> {
+async function applyLocked(ctx: CommandContext, spec: LoadedCluster, opts: ApplyOptions): Promise<ApplyOutcome> {
+  const [{ withClusterLock }, { reconcile }] = await Promise.all([import('../reconcile/lock.js'), import('../reconcile/runner.js')]);
   const name = spec.cluster.metadata.name;
   const run: LastRun = { spec: spec.cluster, ...(spec.file !== '-' ? { file: spec.file } : {}), startedAt: new Date().toISOString(), outcome: 'running' };
   const ended = (outcome: Omit<LastRun, 'spec' | 'startedAt'>) => saveLastRun({ ...run, ...outcome, finishedAt: new Date().toISOString() });

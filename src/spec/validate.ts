@@ -1,21 +1,14 @@
-// Validation: the JSON Schema (ajv, compiled once on first use) plus the semantic rules of rules.ts,
-// all problems together. Pure: no I/O; problems carry data paths, load.ts adds file positions.
-import { Ajv } from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import schema from '../../schema/cluster.v1alpha1.json' with { type: 'json' };
+// Validation: the JSON Schema (ajv's validator, compiled when mk is built: schema-validator.d.ts) plus
+// the semantic rules of rules.ts, all problems together. Pure: no I/O; problems carry data paths,
+// load.ts adds file positions.
+import type { ErrorObject } from 'ajv';
+import validate from './schema-validator.js';
 import { suggest } from './names.js';
 import { joinPath, pointerToPath } from './paths.js';
 import { semanticIssues } from './rules.js';
 import type { Issue } from './rules.js';
 
 export type { Issue } from './rules.js';
-
-let compiled: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  compiled ??= new Ajv({ strict: true, allErrors: true, verbose: true }).compile(schema);
-  return compiled;
-}
 
 type SchemaNode = Record<string, unknown>;
 
@@ -132,7 +125,6 @@ function schemaIssues(data: unknown, errors: ErrorObject[]): (Issue & { keyword:
 
 /** Every schema and semantic problem of one raw cluster document, schema problems first. */
 export function validateCluster(data: unknown): Issue[] {
-  const validate = validator();
   const schemaProblems = validate(data) ? [] : schemaIssues(data, validate.errors ?? []);
   const semantic = semanticIssues(data);
   // Where a semantic rule explains a value, its message beats ajv's bare pattern or length message;

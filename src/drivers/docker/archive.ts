@@ -1,8 +1,8 @@
 // A one-file tar archive for Docker's putArchive: the file at its full path relative to "/",
 // with the requested mode, owned by root. No directory entries, so existing parents keep their
-// modes; Docker creates missing parents.
+// modes; Docker creates missing parents. tar-stream loads on the first file written: a run that
+// writes none (a no-op apply) does without it.
 import { posix } from 'node:path';
-import { pack } from 'tar-stream';
 import { DriverError } from '../../errors.js';
 
 /** "/etc/kubernetes/admin.conf" -> "etc/kubernetes/admin.conf"; rejects relative and escaping paths. */
@@ -17,6 +17,7 @@ export async function singleFileTar(path: string, content: string | Buffer, mode
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new DriverError(`invalid file mode ${mode} for ${path}`);
   const name = archiveEntryName(path);
   const body = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+  const { pack } = await import('tar-stream');
   const archive = pack();
   const chunks: Buffer[] = [];
   archive.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));

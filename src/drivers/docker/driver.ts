@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { homedir, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Driver, HostFacts, ImageSource, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile, ShellRequest } from '../types.js';
 import type { DockerDriverOptions } from '../../spec/types.js';
@@ -17,6 +17,7 @@ import { nodeContainerOptions, varVolumeName, varVolumeOptions } from './contain
 import { dockerMessage, isNotFound, statusCode, unreachableEngine, wrapDockerError } from './docker-errors.js';
 import { readFileIfExists, resolveDockerEndpoint } from './endpoint.js';
 import { throwIfAborted } from './exec.js';
+import { loadDockerode } from './dockerode.js';
 import { DockerImageSource } from './images.js';
 import { defaultGateway, firstFreeAddress, pickFreeSubnet } from './ipam.js';
 import { demuxLog } from './logs.js';
@@ -94,7 +95,7 @@ export class DockerDriver implements Driver {
     } else {
       const endpoint = resolveDockerEndpoint({ options: config.options, env: process.env, homeDir: homedir(), readFile: readFileIfExists });
       this.log('docker endpoint', { host: endpoint.host, source: endpoint.source, ...(endpoint.context ? { context: endpoint.context } : {}) });
-      this.docker = new Dockerode(endpoint.dockerOptions);
+      this.docker = new (loadDockerode())(endpoint.dockerOptions);
       this.host = endpoint.host;
       this.endpoint = `the Docker engine at ${endpoint.host}`;
     }

@@ -87,9 +87,9 @@ export function localImageSource(log?: DockerLog): ImageSource {
   let source: Promise<DockerImageSource> | undefined;
   const engine = (): Promise<DockerImageSource> =>
     (source ??= (async () => {
-      const [{ default: Dockerode }, { homedir }, { readFileIfExists, resolveDockerEndpoint }] = await Promise.all([import('dockerode'), import('node:os'), import('./endpoint.js')]);
+      const [{ loadDockerode }, { homedir }, { readFileIfExists, resolveDockerEndpoint }] = await Promise.all([import('./dockerode.js'), import('node:os'), import('./endpoint.js')]);
       const endpoint = resolveDockerEndpoint({ options: {}, env: process.env, homeDir: homedir(), readFile: readFileIfExists });
-      return new DockerImageSource(new Dockerode(endpoint.dockerOptions), `the Docker engine at ${endpoint.host}`, log);
+      return new DockerImageSource(new (loadDockerode())(endpoint.dockerOptions), `the Docker engine at ${endpoint.host}`, log);
     })());
   return {
     description: 'the Docker engine of this machine',
