@@ -69,7 +69,7 @@ export function addonRows(spec?: Cluster, observed?: ObservedAddons): AddonRow[]
     });
 }
 
-const VERIFIED: Record<Verified['level'], string> = { api: 'api-server', 'mk-apply': 'mk apply', running: 'running' };
+const VERIFIED: Record<Verified['level'], string> = { api: 'api-server', running: 'running' };
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

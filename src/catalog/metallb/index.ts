@@ -4,7 +4,7 @@
 // The validating webhook is not installed (--webhook-mode=disabled): pools are rendered by mk.
 import type { K8sObject } from '../../manifests/types.js';
 import type { CatalogAddon, RenderCluster, RenderEnv } from '../types.js';
-import { MK_APPLIED } from '../verified.js';
+import { RUNS } from '../verified.js';
 import { READ, clusterRole, clusterRoleBinding, crd, daemonSet, deployment, namespace, obj, role, roleBinding, rule, serviceAccount } from '../build.js';
 import { PoolError } from '../errors.js';
 import { autoAddressPool } from './pool.js';
@@ -48,7 +48,7 @@ export const metallb: CatalogAddon = {
   description: 'LoadBalancer services (MetalLB, L2 mode).',
   images: { controller: CONTROLLER, speaker: SPEAKER },
   dependsOn: [],
-  verified: MK_APPLIED,
+  verified: RUNS,
   optionsSchema: {},
   render(_options, cluster, env): K8sObject[] {
     const addresses = poolAddresses(cluster, env);

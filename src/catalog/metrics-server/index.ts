@@ -2,7 +2,7 @@
 // Written for mk from the upstream project's facts: image, port 10250, flags, RBAC, APIService.
 import type { K8sObject } from '../../manifests/types.js';
 import type { CatalogAddon } from '../types.js';
-import { MK_APPLIED } from '../verified.js';
+import { RUNS } from '../verified.js';
 import { READ, clusterRole, clusterRoleBinding, deployment, obj, roleBinding, rule, service, serviceAccount, withDefaults } from '../build.js';
 
 const VERSION = 'v0.7.2';
@@ -24,7 +24,7 @@ export const metricsServer: CatalogAddon = {
   description: 'Resource metrics API (kubectl top, autoscaling).',
   images: { 'metrics-server': IMAGE },
   dependsOn: [],
-  verified: MK_APPLIED,
+  verified: RUNS,
   optionsSchema,
   render(options): K8sObject[] {
     const o = withDefaults<{ kubeletInsecureTLS: boolean; metricResolution: string; replicas: number }>(optionsSchema, options);

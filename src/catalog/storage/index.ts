@@ -4,7 +4,7 @@
 // setup/teardown scripts and helper pod are mk's own.
 import type { K8sObject } from '../../manifests/types.js';
 import type { CatalogAddon } from '../types.js';
-import { MK_APPLIED } from '../verified.js';
+import { RUNS } from '../verified.js';
 import { READ, clusterRole, clusterRoleBinding, configMap, deployment, namespace, obj, role, roleBinding, rule, serviceAccount, withDefaults } from '../build.js';
 
 const VERSION = 'v0.0.30';
@@ -38,7 +38,7 @@ export const storage: CatalogAddon = {
   description: 'Dynamic hostPath volumes (local-path-provisioner), WaitForFirstConsumer.',
   images: { provisioner: IMAGE, helper: HELPER_IMAGE },
   dependsOn: [],
-  verified: MK_APPLIED,
+  verified: RUNS,
   optionsSchema,
   render(options): K8sObject[] {
     const o = withDefaults<{ path: string; storageClass: string }>(optionsSchema, options);
