@@ -6,5 +6,6 @@ export { KubeClient, FIELD_MANAGER, type ClientOptions, type Method, type Reques
 export { KubeApiError, KubeConnectionError, KubeconfigError } from './errors.js';
 export { kubeconfigCredentials, type Credentials } from './kubeconfig.js';
 export type { PodPort, PortForwarder } from './port-forward.js';
+export { podReady, podReason, type Pod } from './pods.js';
 export { isTransient } from './retry.js';
 export type { ApiResource, ConfigMap, CustomResourceDefinition, KubeEvent, KubeObject, ObjectMeta, ObjectRef } from './types.js';

@@ -2,7 +2,7 @@
 // Deployment available and a ready endpoint behind the kube-dns Service, i.e. its readiness probe
 // passes). A timeout names what is not ready: nodes with their condition, pods, recent warnings.
 import { expandNodes } from '../spec/nodes.js';
-import type { KubeClient, KubeEvent } from '../kube/index.js';
+import { podReady, podReason, type KubeClient, type KubeEvent, type Pod } from '../kube/index.js';
 import { isNodeReady, listNodes, readyCondition } from './api.js';
 import { adminAccess, observeNodes, type AdminAccess, type BootstrapContext } from './context.js';
 import { BootstrapError } from './errors.js';
@@ -15,29 +15,12 @@ export const WAIT_TIMEOUT_MS = 300_000;
 interface EndpointSlice {
   endpoints?: Array<{ conditions?: { ready?: boolean } }>;
 }
-export interface Pod {
-  metadata: { name: string; namespace: string };
-  spec?: { nodeName?: string };
-  status?: {
-    phase?: string;
-    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
-    containerStatuses?: Array<{ name: string; state?: Record<string, { reason?: string; message?: string }> }>;
-  };
-}
 
 async function coreDnsReady(client: KubeClient): Promise<boolean> {
   const slices = await client.json<{ items: EndpointSlice[] }>('GET', `/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices?labelSelector=${encodeURIComponent('kubernetes.io/service-name=kube-dns')}`);
   return slices.items.some((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready === true));
 }
 
-/** Lines naming what is not ready, for the timeout error. */
-/** Why a pod is not ready now: a container's waiting or terminated reason, else why it is not scheduled. Pure. */
-export function podReason(p: Pod): string {
-  const container = p.status?.containerStatuses?.map((c) => c.state?.waiting ?? c.state?.terminated).find((s) => s?.reason);
-  if (container?.reason) return ` (${container.reason}${container.message ? `: ${container.message}` : ''})`;
-  const unscheduled = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
-  return unscheduled ? ` (${unscheduled.reason ?? 'Unschedulable'}${unscheduled.message ? `: ${unscheduled.message}` : ''})` : '';
-}
 
 /** What is not ready now: nodes with their condition, pods with their current reason, warnings since `since` (never older ones). */
 async function whatIsNotReady(client: KubeClient, expected: readonly string[], checkDns: boolean, since: number): Promise<string[]> {
@@ -54,8 +37,7 @@ async function whatIsNotReady(client: KubeClient, expected: readonly string[], c
   if (checkDns) {
     const pods = (await client.json<{ items: Pod[] }>('GET', '/api/v1/namespaces/kube-system/pods').catch(() => undefined))?.items ?? [];
     for (const p of pods) {
-      const ready = p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-      if (ready || p.status?.phase === 'Succeeded') continue;
+      if (podReady(p)) continue;
       lines.push(`pod kube-system/${p.metadata.name} on ${p.spec?.nodeName ?? '(unscheduled)'}: ${p.status?.phase ?? 'Unknown'}${podReason(p)}`);
     }
     const events = (await client.json<{ items: KubeEvent[] }>('GET', `/api/v1/namespaces/kube-system/events?fieldSelector=${encodeURIComponent('type=Warning')}`).catch(() => undefined))?.items ?? [];

@@ -29,6 +29,8 @@ export class AddonConflictError extends AddonError {
 export interface Unready {
   ref: ObjectRef;
   reason: string;
+  /** Its first pod that is not ready, and why ("pod NAME: Pending (ErrImagePull: ...)"), for a workload. */
+  pod?: string;
   /** The latest Warning event about the object, if any. */
   event?: string;
 }
@@ -42,7 +44,7 @@ export class AddonNotReadyError extends MkError {
   ) {
     super(
       `addon ${addon} not ready after ${Math.round(timeoutMs / 1000)}s: ` +
-        unready.map((u) => `${describeRef(u.ref)}: ${u.reason}${u.event ? `; last event: ${u.event}` : ''}`).join('; '),
+        unready.map((u) => `${describeRef(u.ref)}: ${u.reason}${u.pod ? `; ${u.pod}` : ''}${u.event ? `; last event: ${u.event}` : ''}`).join('; '),
     );
   }
 }

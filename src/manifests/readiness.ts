@@ -1,6 +1,6 @@
 // Readiness of addon objects: pure per-kind checks, and waitForAddon, which polls them.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeApiError, type KubeClient, type KubeEvent } from '../kube/index.js';
+import { KubeApiError, podReady, podReason, type KubeClient, type KubeEvent, type KubeObject, type Pod } from '../kube/index.js';
 import { AddonNotReadyError, type Unready } from './errors.js';
 import { refOf } from './labels.js';
 import type { ObjectRef } from './types.js';
@@ -119,9 +119,27 @@ async function latestWarning(client: KubeClient, ref: ObjectRef): Promise<string
   }
 }
 
+/** The workload kinds whose pods are found by spec.selector.matchLabels. */
+const POD_OWNERS = new Set(['Deployment', 'DaemonSet', 'StatefulSet', 'Job']);
+
+/** "pod NAME: Phase (Reason: message)" of the workload's first pod that is not ready; undefined when none can be named. */
+async function unreadyPod(client: KubeClient, o: Observed): Promise<string | undefined> {
+  const labels = (o.spec?.selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels;
+  if (!o.kind || !POD_OWNERS.has(o.kind) || !labels || Object.keys(labels).length === 0) return undefined;
+  try {
+    const labelSelector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+    const pods = await client.list<Pod & KubeObject>('v1', 'Pod', { namespace: o.metadata?.namespace ?? 'default', labelSelector });
+    const p = pods.find((x) => !podReady(x));
+    return p ? `pod ${p.metadata.name}: ${p.status?.phase ?? 'Unknown'}${podReason(p)}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Polls every object of an addon whose kind has a readiness check until all are ready.
- * On timeout, throws AddonNotReadyError naming each unready object with its reason and latest Warning event.
+ * On timeout, throws AddonNotReadyError naming each unready object with its reason, the reason its
+ * first unready pod gives (ErrImagePull, CrashLoopBackOff, Unschedulable...) and its latest Warning event.
  */
 export async function waitForAddon(client: KubeClient, addon: string, refs: readonly ObjectRef[], opts: WaitOptions = {}): Promise<{ durationMs: number }> {
   // One attempt per object and round: a busy API server (429, 5xx) makes the object pending, not the wait fail.
@@ -132,7 +150,7 @@ export async function waitForAddon(client: KubeClient, addon: string, refs: read
   const watched = refs.filter((r) => READINESS_KINDS.has(r.kind));
   for (;;) {
     opts.signal?.throwIfAborted();
-    const pending: Unready[] = [];
+    const pending: (Unready & { observed?: Observed })[] = [];
     for (const ref of watched) {
       try {
         const o = await api.read<Observed>(ref);
@@ -141,7 +159,7 @@ export async function waitForAddon(client: KubeClient, addon: string, refs: read
           continue;
         }
         const r = objectReadiness(o);
-        if (!r.ready) pending.push({ ref: refOf(o), reason: r.reason ?? 'not ready' });
+        if (!r.ready) pending.push({ ref: refOf(o), reason: r.reason ?? 'not ready', observed: o });
       } catch (err) {
         if (err instanceof KubeApiError && (err.status === 429 || err.status >= 500)) pending.push({ ref, reason: `API error ${err.status}` });
         else throw err;
@@ -149,11 +167,13 @@ export async function waitForAddon(client: KubeClient, addon: string, refs: read
     }
     if (pending.length === 0) return { durationMs: Date.now() - start };
     if (Date.now() - start >= timeoutMs) {
-      for (const u of pending) {
-        const ev = await latestWarning(api, u.ref);
-        if (ev) u.event = ev;
-      }
-      throw new AddonNotReadyError(addon, pending, timeoutMs);
+      const unready = await Promise.all(
+        pending.map(async ({ observed, ...u }): Promise<Unready> => {
+          const [pod, event] = await Promise.all([observed ? unreadyPod(api, observed) : undefined, latestWarning(api, u.ref)]);
+          return { ...u, ...(pod ? { pod } : {}), ...(event ? { event } : {}) };
+        }),
+      );
+      throw new AddonNotReadyError(addon, unready, timeoutMs);
     }
     await sleep(Math.min(intervalMs, Math.max(0, timeoutMs - (Date.now() - start))), undefined, { signal: opts.signal });
   }

@@ -2,7 +2,7 @@
 // with labels and an inventory, no-op re-apply, drift, conflicts, prune, removal of exactly mk's
 // objects, readiness. No controller-manager: the test sets workload status itself, so nothing
 // overwrites it (and Namespaces deleted by mk stay Terminating, which the test accepts).
-import { AppsV1Api, BatchV1Api, KubernetesObjectApi, PatchStrategy, type KubernetesObject, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubernetesObject, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AddonConflictError, AddonNotReadyError, addonSpecHash, applyAddon, diffAddons, readInstalled, removeAddon, waitForAddon } from '../../src/addons/index.js';
 import type { K8sObject, ObjectRef } from '../../src/addons/index.js';
@@ -184,6 +184,20 @@ describe.skipIf(gate.skip)('addons engine against a real apiserver', () => {
     await setStatus({ observedGeneration: dep.metadata?.generation ?? 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0, conditions: [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }] });
     const err2 = await waitForAddon(client, ADDON, refs, { timeoutMs: 600, intervalMs: 200 }).catch((e: unknown) => e);
     expect((err2 as Error).message).toMatch(/Deployment mk-addon-e2e\/gadget: 0\/1 replicas available \(MinimumReplicasUnavailable: Deployment does not have minimum availability\.\)/);
+
+    // Its first pod that is not ready is named with the reason its container waits (the test sets the
+    // pod's status, as a kubelet would: no kubelet runs on tier 1).
+    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    const pod = await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'gadget-1', labels: { app: 'gadget' } }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } } });
+    await core.replaceNamespacedPodStatus({
+      name: 'gadget-1',
+      namespace: NS,
+      body: { ...pod, status: { phase: 'Pending', containerStatuses: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ErrImagePull', message: 'no registry answers' } } }] } },
+    });
+    const withPod = await waitForAddon(client, ADDON, refs, { timeoutMs: 300, intervalMs: 100 }).catch((e: unknown) => e);
+    expect((withPod as AddonNotReadyError).unready.map((u) => u.pod)).toEqual(['pod gadget-1: Pending (ErrImagePull: no registry answers)']);
+    expect((withPod as Error).message).toMatch(/\(MinimumReplicasUnavailable: Deployment does not have minimum availability\.\); pod gadget-1: Pending \(ErrImagePull: no registry answers\)/);
+    await core.deleteNamespacedPod({ name: 'gadget-1', namespace: NS, gracePeriodSeconds: 0 });
 
     // The latest Warning event about the object is named too.
     await api.create({

@@ -5,7 +5,7 @@ import { MemoryDriver } from '../../src/drivers/memory.js';
 import type { ExecResult, NodeHealth, ObservedCluster } from '../../src/drivers/types.js';
 import { nodeConfigHash, nodeImage } from '../../src/infrastructure/node-config.js';
 import { runningNode, type BootstrapContext } from '../../src/kubeadm/context.js';
-import { podReason } from '../../src/kubeadm/wait.js';
+import { podReason } from '../../src/kube/pods.js';
 import { WaitingError } from '../../src/errors.js';
 import { BootstrapError } from '../../src/kubeadm/errors.js';
 import { observeBootstrap, parseNodeFacts } from '../../src/kubeadm/observe.js';
