@@ -51,14 +51,17 @@ function removalReason(cluster: Cluster, name: string): string {
 }
 
 /**
- * "; images controller R1 from ..., speaker R2 on every node": where each image of the addon comes
+ * "; images controller R1, speaker R2 from ...": where each image of the addon comes
  * from, when known; said on install, and otherwise only when mk loads one of them in this run.
  */
 function imagesNote(cluster: Cluster, addon: string, sources: Readonly<Record<string, string>>, install: boolean): string {
   const mine = addonImages(cluster).filter((i) => i.addon === addon && sources[i.ref] !== undefined);
   if (!install && !mine.some((i) => isLoadedFromSource(sources[i.ref]!))) return '';
-  const parts = mine.map((i) => `${i.key} ${i.ref} ${sources[i.ref]}`);
-  return parts.length === 0 ? '' : `; image${parts.length === 1 ? '' : 's'} ${parts.join(', ')}`;
+  // Grouped by where they come from: "images a R1, b R2 from the local engine, c R3 on every node".
+  const bySource = new Map<string, string[]>();
+  for (const i of mine) bySource.set(sources[i.ref]!, [...(bySource.get(sources[i.ref]!) ?? []), `${i.key} ${i.ref}`]);
+  const parts = [...bySource].map(([source, images]) => `${images.join(', ')} ${source}`);
+  return mine.length === 0 ? '' : `; image${mine.length === 1 ? '' : 's'} ${parts.join(', ')}`;
 }
 
 /**

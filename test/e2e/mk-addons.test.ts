@@ -124,7 +124,8 @@ describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8
     expect(load?.reason).toBe('new node; for addons metrics-server, storage, metallb');
     for (const a of ['metrics-server', 'storage', 'metallb']) {
       const step = r.plan.steps.find((s) => s.id === `addon.apply:${a}`)!;
-      for (const ref of Object.values(localImages(a))) expect(step.reason, a).toContain(`${ref} from the Docker engine`);
+      const images = Object.entries(localImages(a)).map(([key, ref]) => `${key} ${ref}`);
+      expect(step.reason, a).toContain(`; image${images.length === 1 ? '' : 's'} ${images.join(', ')} from the Docker engine at `);
       expect(step.dependsOn).toContain(`image.load:${name}-cp-1`);
     }
     // Independent addons run side by side: compare as sets.
