@@ -5,6 +5,7 @@
 import type { CatalogAddon } from './types.js';
 import { csiHostpathDriver } from './csi-hostpath-driver/index.js';
 import { dashboard } from './dashboard/index.js';
+import { gatewayApi } from './gateway-api/index.js';
 import { defaultStorageClass } from './default-storageclass/index.js';
 import { ingress } from './ingress/index.js';
 import { ingressDns } from './ingress-dns/index.js';
@@ -16,7 +17,7 @@ import { storage } from './storage/index.js';
 import { volumeSnapshots } from './volumesnapshots/index.js';
 
 export const CATALOG: ReadonlyMap<string, CatalogAddon> = new Map(
-  [metricsServer, storage, defaultStorageClass, volumeSnapshots, csiHostpathDriver, metallb, registry, ingress, ingressDns, dashboard, istio].map((a) => [a.name, a]),
+  [metricsServer, storage, defaultStorageClass, volumeSnapshots, csiHostpathDriver, metallb, registry, gatewayApi, ingress, ingressDns, dashboard, istio].map((a) => [a.name, a]),
 );
 
 export function catalogAddon(name: string): CatalogAddon | undefined {

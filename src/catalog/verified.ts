@@ -16,3 +16,10 @@ export const MK_APPLIED: Verified = {
   level: 'mk-apply',
   detail: `mk apply installs, repairs and removes it on a real kubeadm cluster, and a real kube-apiserver accepts its objects; ${NEVER_RAN}`,
 };
+
+/** ingress and the gateway-api CRDs it runs on: running on a real kubeadm cluster made by mk apply, routing requests from the host. */
+export const ROUTES_FROM_HOST: Verified = {
+  level: 'running',
+  detail:
+    'test/e2e/mk-ingress.test.ts: mk apply installs it on a real kubeadm cluster (Traefik from the image `npm run addon-images traefik` builds, named in addons[].images), it becomes ready, and an Ingress and an HTTPRoute each route requests from the host by host name and path to two backends (through the LoadBalancer address and the node\'s port 80); a re-apply changes nothing, disabling removes exactly its objects',
+};
