@@ -1,5 +1,5 @@
-// mk's addon catalog: one folder per addon. Every entry renders objects written for mk (istio also
-// renders its pinned upstream release files). A new entry, or a changed option, also goes into
+// mk's addon catalog: one folder per addon. Every entry renders objects written for mk (istio and
+// gateway-api also render pinned upstream release files). A new entry, or a changed option, also goes into
 // schema/cluster.v1alpha1.json (addons[].name and the entry's options): test/unit/spec-schema.test.ts
 // fails until the schema says the same as the catalog.
 import type { CatalogAddon } from './types.js';

@@ -126,8 +126,9 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
   }
 
   // Dependencies first (csi-hostpath-driver's VolumeSnapshotClass needs the volumesnapshots CRDs).
-  // Addons built from release files (istio) have their own test below.
-  const names = [...CATALOG.values()].filter((e) => !e.fetched).map((e) => e.name);
+  // Release files from the Go module proxy (gateway-api's CRDs) are fetched here as mk fetches them;
+  // istio's come from GitHub, which this machine and CI cannot reach: it has its own test below.
+  const names = [...CATALOG.values()].filter((e) => !e.fetched || e.fetched.baseUrl.startsWith('https://proxy.golang.org/')).map((e) => e.name);
   for (const name of names) {
     it(`catalog addon ${name}: installs, re-applies without changes, removes exactly its objects`, async () => {
       const c = cluster();
