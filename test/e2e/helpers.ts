@@ -54,6 +54,6 @@ export const ref = (kind: string, namespace: string | undefined, n: string, apiV
 export function urlOf(r: ObjectRef, collection = false): string {
   const [group, version] = r.apiVersion.includes('/') ? r.apiVersion.split('/') : ['', r.apiVersion];
   const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
-  const plural = `${r.kind.toLowerCase()}${r.kind.endsWith('s') ? 'es' : 's'}`.replace(/ys$/, 'ies');
+  const plural = `${r.kind.toLowerCase()}${r.kind.endsWith('s') ? 'es' : 's'}`.replace(/([^aeiou])ys$/, '$1ies');
   return `${base}${r.namespace ? `/namespaces/${r.namespace}` : ''}/${plural}${collection ? '' : `/${r.name}`}`;
 }
