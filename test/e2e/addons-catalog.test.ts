@@ -157,6 +157,24 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
     await roundTrip({ name: 'istio', enabled: true, options: {} }, { specDir: dir }, objects);
   });
 
+  it('ingress on a cluster where an older mk installed ingress-nginx: Traefik\'s objects applied, ingress-nginx\'s pruned', async () => {
+    const c = cluster();
+    const spec: AddonSpec = { name: 'ingress', enabled: true, options: {} };
+    // What the catalog rendered before Traefik, in part: the class "nginx" (its controller is immutable).
+    const nginx: K8sObject[] = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ingress-nginx' } },
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'ingress-nginx', namespace: 'ingress-nginx' } },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } }, spec: { controller: 'k8s.io/ingress-nginx' } },
+    ];
+    await applyAddon(client, c, spec, nginx, { version: 'v1.11.3', specHash: addonSpecHash(spec) });
+    await installAddon(client, c, { name: 'gateway-api', enabled: true, options: {} }, { specDir: dir });
+    const res = await installAddon(client, c, spec, { specDir: dir });
+    expect(res.objects.map((r) => `${r.kind} ${r.name}`)).toContain('IngressClass traefik');
+    expect(await apiErrorCode(read({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', name: 'nginx' }))).toBe(404);
+    expect(await apiErrorCode(read({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'ingress-nginx', name: 'ingress-nginx' }))).toBe(404);
+    for (const a of ['ingress', 'gateway-api']) await removeAddon(client, c, a);
+  });
+
   it('metallb renders the auto pool from the network and its custom resources are accepted', async () => {
     const { objects } = await renderAddon({ name: 'metallb', enabled: true, options: {} }, cluster(), { specDir: dir, env: ENV });
     expect(objects.find((o) => o.kind === 'IPAddressPool')?.spec).toEqual({ addresses: ['172.28.5.192-172.28.5.254'], autoAssign: true });

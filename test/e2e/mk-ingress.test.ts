@@ -152,14 +152,9 @@ describe.skipIf(skip)(`the ingress addon (Traefik) with mk apply on a real clust
       await create(ref('Service', NS, `web-${b}`), { spec: { selector: { app: `web-${b}` }, ports: [{ port: 80, targetPort: 8080 }] } });
     }
     const paths = [{ path: '/one', backend: 'web-one' }, { path: '/two', backend: 'web-two' }];
-    const ingressRules = (host: string) => [{ host, http: { paths: paths.map((p) => ({ path: p.path, pathType: 'Prefix', backend: { service: { name: p.backend, port: { number: 80 } } } })) } }];
     // No ingressClassName: "traefik" is the default class, which the API server fills in.
     await create(ref('Ingress', NS, 'web', 'networking.k8s.io/v1'), {
-      spec: { rules: ingressRules('ingress.mk.test') },
-    });
-    // An Ingress written for the ingress-nginx this addon used to install: class "nginx", served by Traefik.
-    await create(ref('Ingress', NS, 'legacy', 'networking.k8s.io/v1'), {
-      spec: { ingressClassName: 'nginx', rules: ingressRules('nginx.mk.test') },
+      spec: { rules: [{ host: 'ingress.mk.test', http: { paths: paths.map((p) => ({ path: p.path, pathType: 'Prefix', backend: { service: { name: p.backend, port: { number: 80 } } } })) } }] },
     });
     await create(ref('HTTPRoute', NS, 'web', 'gateway.networking.k8s.io/v1'), {
       spec: {
@@ -180,7 +175,7 @@ describe.skipIf(skip)(`the ingress addon (Traefik) with mk apply on a real clust
     };
     const routed = { '/one/': '200 backend one', '/two/': '200 backend two' };
     for (const [address, port] of [[lbAddress, 80], [nodeAddress, 80]] as const) {
-      for (const host of ['ingress.mk.test', 'gateway.mk.test', 'nginx.mk.test']) {
+      for (const host of ['ingress.mk.test', 'gateway.mk.test']) {
         const t = Date.now();
         await eventually(
           () => `${host} routed through ${address}:${port}`,
@@ -219,7 +214,7 @@ describe.skipIf(skip)(`the ingress addon (Traefik) with mk apply on a real clust
     timings.push(`no-op apply with ingress (${all.length} objects checked): ${(r.ms / 1000).toFixed(2)} s`);
   });
 
-  it('disabling ingress removes exactly its objects and the Gateway API CRDs, after it; MetalLB and the user\'s Ingresses stay', async () => {
+  it('disabling ingress removes exactly its objects and the Gateway API CRDs, after it; MetalLB and the user\'s Ingress stay', async () => {
     // mk keeps a CRD while objects of its kind that mk did not create exist: the user's HTTPRoute goes first.
     await client().json('DELETE', urlOf(ref('HTTPRoute', NS, 'web', 'gateway.networking.k8s.io/v1')));
     const ours = Object.fromEntries(await Promise.all(OURS.map(async (a) => [a, (await inventory(a))!] as const)));
@@ -241,7 +236,7 @@ describe.skipIf(skip)(`the ingress addon (Traefik) with mk apply on a real clust
       1000,
     );
     for (const o of metallb) expect(await read(o), `${o.kind} ${o.name}`).toBeDefined();
-    for (const n of ['web', 'legacy']) expect(await read(ref('Ingress', NS, n, 'networking.k8s.io/v1')), n).toBeDefined();
+    expect(await read(ref('Ingress', NS, 'web', 'networking.k8s.io/v1'))).toBeDefined();
     const again = await apply('no-op without ingress', false);
     expect(again.plan.steps).toEqual([]);
   });

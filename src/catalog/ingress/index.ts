@@ -63,7 +63,6 @@ export const ingress: CatalogAddon = {
     const lb = cluster.spec.loadBalancer.enabled;
     const port = (p: typeof WEB) => ({ name: p.name, containerPort: p.containerPort, protocol: 'TCP', ...(o.hostPorts ? { hostPort: p.port } : {}) });
     const probe = { httpGet: { path: '/ping', port: PING_PORT, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 };
-    const ingressClass = (name: string, annotations?: Record<string, string>) => obj(`${NET}/v1`, 'IngressClass', name, undefined, { spec: { controller: 'traefik.io/ingress-controller' } }, SEL, annotations);
     return [
       namespace(NS, { 'app.kubernetes.io/name': 'traefik' }),
       serviceAccount(sa.name, NS),
@@ -103,10 +102,9 @@ export const ingress: CatalogAddon = {
         ],
         volumes: [{ name: 'data', emptyDir: {} }, { name: 'tmp', emptyDir: {} }],
       }, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } } }),
-      ingressClass('traefik', o.defaultClass ? { 'ingressclass.kubernetes.io/is-default-class': 'true' } : undefined),
-      // Ingresses written for the ingress-nginx this addon used to install name the class "nginx":
-      // Traefik serves them too (it reads Traefik's annotations, not nginx.ingress.kubernetes.io/*).
-      ingressClass('nginx'),
+      // Not also a class "nginx" for Ingresses written for the ingress-nginx this addon used to
+      // install: an IngressClass's controller is immutable, so a cluster upgraded from it could not take one.
+      obj(`${NET}/v1`, 'IngressClass', NAME, undefined, { spec: { controller: 'traefik.io/ingress-controller' } }, SEL, o.defaultClass ? { 'ingressclass.kubernetes.io/is-default-class': 'true' } : undefined),
       obj(`${GATEWAY}/v1`, 'GatewayClass', NAME, undefined, { spec: { controllerName: 'traefik.io/gateway-controller' } }, SEL),
       obj(`${GATEWAY}/v1`, 'Gateway', NAME, NS, {
         spec: {
