@@ -1,6 +1,7 @@
 // What mk's tests have shown of catalog addons, shared by the entries (each entry names its own).
 // test/e2e/addons-catalog.test.ts installs every entry on a real kube-apiserver; test/e2e/mk-addons.test.ts
-// has mk apply install some on a real kubeadm cluster. Neither pulls an image: no pod has run.
+// has mk apply install some on a real kubeadm cluster; test/e2e/mk-ingress.test.ts runs ingress there
+// from a locally built image and checks that it routes.
 import type { Verified } from './types.js';
 
 const NEVER_RAN = 'its images were never pulled and its pods never ran where mk is tested';

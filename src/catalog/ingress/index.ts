@@ -67,8 +67,7 @@ export const ingress: CatalogAddon = {
       namespace(NS, { 'app.kubernetes.io/name': 'traefik' }),
       serviceAccount(sa.name, NS),
       clusterRole(NAME, [
-        rule([''], ['services', 'secrets', 'configmaps', 'nodes'], READ),
-        rule([''], ['namespaces'], READ),
+        rule([''], ['services', 'secrets', 'configmaps', 'nodes', 'namespaces'], READ),
         rule(['discovery.k8s.io'], ['endpointslices'], READ),
         rule(['extensions', NET], ['ingresses', 'ingressclasses'], READ),
         rule(['extensions', NET], ['ingresses/status'], ['update']),
