@@ -22,7 +22,6 @@ NAMES=(metrics-server metallb-controller metallb-speaker local-path-provisioner 
 
 # Catalog images that cannot be built on a machine whose only sources are the package registries.
 UNBUILDABLE=(
-  'registry.k8s.io/ingress-nginx/controller|nginx with Lua (OpenResty) plus the Go controller; ingress-nginx is retired: Traefik replaces it (issue 15)'
   'gcr.io/k8s-minikube/minikube-ingress-dns|lives in k8s.io/minikube, which the Go module proxy refuses (403)'
   'docker.io/kubernetesui/dashboard|archived upstream; its web UI is an Angular build, and Headlamp (its successor) is refused by the proxy (403)'
   'docker.io/kubernetesui/metrics-scraper|part of the archived dashboard'
@@ -81,7 +80,7 @@ spec() {
       ENTRYPOINT='["/bin/registry"]' CMD='["serve","/etc/distribution/config.yml"]' ENVS=(OTEL_TRACES_EXPORTER=none) EXTRA=registry_config
       CHECK=(--version) CHECK_OUT=v$VERSION
       UPSTREAM=docker.io/library/registry ;;
-    traefik) # not in the catalog yet: the maintained Ingress + Gateway API controller of issue 15.
+    traefik) # the ingress addon's controller (Ingress and Gateway API), in place of the retired ingress-nginx.
       # v3.6: in v3.7.x, eight of its modules (lego v5's DNS provider SDKs, containous/go-http-auth)
       # are refused by the proxy here.
       VERSION=v3.6.12 SOURCE=github.com/traefik/traefik/v3@v3.6.12 BINS=(/traefik=./cmd/traefik)

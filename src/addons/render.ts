@@ -5,9 +5,10 @@ import type { AddonSpec, Cluster } from '../spec/types.js';
 import { catalogAddon } from '../catalog/index.js';
 import { addonContentHash } from './diff.js';
 import { desiredAddons } from '../spec/addons.js';
-import { AddonError } from '../manifests/errors.js';
+import { AddonError, ManifestError } from '../manifests/errors.js';
+import { zipMembers } from '../manifests/zip.js';
 import { checkOptions } from '../catalog/options.js';
-import { fetchVerified, loadLocalManifests, parseManifests, type FetchOptions } from '../manifests/load.js';
+import { fetchVerified, fetchVerifiedBytes, loadLocalManifests, parseManifests, type FetchOptions } from '../manifests/load.js';
 import type { K8sObject } from '../manifests/types.js';
 import type { CatalogAddon, RenderEnv } from '../catalog/types.js';
 
@@ -126,6 +127,18 @@ export async function renderAddons(cluster: Cluster, ctx: RenderContext & { sign
 export async function fetchReleaseFiles(fetched: NonNullable<CatalogAddon['fetched']>, mirror: unknown, opts?: FetchOptions): Promise<Record<string, string>> {
   const base = (typeof mirror === 'string' && mirror !== '' ? mirror : fetched.baseUrl).replace(/\/+$/, '');
   const out: Record<string, string> = {};
-  for (const [key, file] of Object.entries(fetched.files)) out[key] = await fetchVerified(`${base}/${file.path}`, file.sha256, opts);
+  for (const [key, file] of Object.entries(fetched.files)) {
+    const url = `${base}/${file.path}`;
+    if (!file.members) {
+      out[key] = await fetchVerified(url, file.sha256, opts);
+      continue;
+    }
+    const zip = await fetchVerifiedBytes(url, file.sha256, opts);
+    try {
+      out[key] = zipMembers(zip, file.members).map((m) => m.toString('utf8')).join('\n---\n');
+    } catch (err) {
+      throw new ManifestError(`${url}: ${(err as Error).message}`, { cause: err });
+    }
+  }
   return out;
 }

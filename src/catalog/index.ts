@@ -1,10 +1,11 @@
-// mk's addon catalog: one folder per addon. Every entry renders objects written for mk (istio also
-// renders its pinned upstream release files). A new entry, or a changed option, also goes into
+// mk's addon catalog: one folder per addon. Every entry renders objects written for mk (istio and
+// gateway-api also render pinned upstream release files). A new entry, or a changed option, also goes into
 // schema/cluster.v1alpha1.json (addons[].name and the entry's options): test/unit/spec-schema.test.ts
 // fails until the schema says the same as the catalog.
 import type { CatalogAddon } from './types.js';
 import { csiHostpathDriver } from './csi-hostpath-driver/index.js';
 import { dashboard } from './dashboard/index.js';
+import { gatewayApi } from './gateway-api/index.js';
 import { defaultStorageClass } from './default-storageclass/index.js';
 import { ingress } from './ingress/index.js';
 import { ingressDns } from './ingress-dns/index.js';
@@ -16,7 +17,7 @@ import { storage } from './storage/index.js';
 import { volumeSnapshots } from './volumesnapshots/index.js';
 
 export const CATALOG: ReadonlyMap<string, CatalogAddon> = new Map(
-  [metricsServer, storage, defaultStorageClass, volumeSnapshots, csiHostpathDriver, metallb, registry, ingress, ingressDns, dashboard, istio].map((a) => [a.name, a]),
+  [metricsServer, storage, defaultStorageClass, volumeSnapshots, csiHostpathDriver, metallb, registry, gatewayApi, ingress, ingressDns, dashboard, istio].map((a) => [a.name, a]),
 );
 
 export function catalogAddon(name: string): CatalogAddon | undefined {

@@ -31,9 +31,11 @@ export interface CatalogAddon {
   /**
    * Upstream release files the addon renders from, fetched when it is rendered: each URL is
    * `<baseUrl>/<path>` (or the `releaseMirror` option's base instead), its SHA-256 pinned here,
-   * cached by digest. render() receives their texts by key.
+   * cached by digest. render() receives their texts by key. A file with `members` is a zip archive
+   * (a Go module zip from the module proxy): its text is those members, in that order, as one
+   * YAML stream.
    */
-  fetched?: { baseUrl: string; files: Record<string, { path: string; sha256: string }> };
+  fetched?: { baseUrl: string; files: Record<string, { path: string; sha256: string; members?: readonly string[] }> };
   description: string;
   /** Pinned image references the addon runs. */
   images: Record<string, string>;

@@ -1,7 +1,7 @@
 // What mk's tests have shown of catalog addons, shared by the entries (each entry names its own).
 // test/e2e/addons-catalog.test.ts installs every entry on a real kube-apiserver; test/e2e/mk-addons.test.ts
 // has mk apply install some on a real kubeadm cluster, from the images `npm run addon-images` builds,
-// and checks what each does.
+// and checks what each does (test/e2e/mk-addons.test.ts; ingress: test/e2e/mk-ingress.test.ts).
 import type { Verified } from './types.js';
 
 /** Objects accepted by a real kube-apiserver; no pod of it has run where mk is tested. */
@@ -14,5 +14,12 @@ export const API_ACCEPTS: Verified = {
 export const RUNS: Verified = {
   level: 'running',
   detail:
-    'mk apply installs it on a real kubeadm cluster from images built here (addons[].images), it becomes ready, and test/e2e/mk-addons.test.ts checks what it does (metrics-server: node metrics from the Metrics API; storage: a volume written by one pod, read back by another; MetalLB: a request from the host to a LoadBalancer address answered); a re-apply changes nothing, disabling removes exactly its objects',
+    'test/e2e/mk-addons.test.ts: mk apply installs it on a real kubeadm cluster from images built here (addons[].images), it becomes ready, and the test checks what it does (metrics-server: node metrics from the Metrics API; storage: a volume written by one pod, read back by another; MetalLB: a request from the host to a LoadBalancer address answered); a re-apply changes nothing, disabling removes exactly its objects',
+};
+
+/** ingress and the gateway-api CRDs it runs on: running on a real kubeadm cluster made by mk apply, routing requests from the host. */
+export const ROUTES_FROM_HOST: Verified = {
+  level: 'running',
+  detail:
+    'test/e2e/mk-ingress.test.ts: mk apply installs it on a real kubeadm cluster (Traefik from the image `npm run addon-images traefik` builds, named in addons[].images), it becomes ready, and an Ingress and an HTTPRoute each route requests from the host by host name and path to two backends (through the LoadBalancer address and the node\'s port 80); a re-apply changes nothing, disabling removes exactly its objects',
 };

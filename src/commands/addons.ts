@@ -90,8 +90,12 @@ export function formatAddonList(list: AddonList): string {
     const images = Object.entries(r.images).map(([key, ref]) => `${key}=${ref}`);
     if (images.length) lines.push(`${indent}images: ${images.join(', ')}`);
   });
-  const levels = new Map(list.addons.map((r) => [r.verified.level, r.verified.detail]));
-  lines.push('', "VERIFIED: what mk's tests have shown of each addon:", ...table([...levels].map(([level, detail]) => [`  ${VERIFIED[level]}`, detail])));
+  // Each distinct detail once; where a level has several, each names its addons.
+  const details = new Map<string, { level: Verified['level']; names: string[] }>();
+  for (const r of list.addons) details.set(r.verified.detail, { level: r.verified.level, names: [...(details.get(r.verified.detail)?.names ?? []), r.name] });
+  const shared = (level: Verified['level']) => [...details.values()].filter((d) => d.level === level).length > 1;
+  const legend = [...details].map(([detail, { level, names }]) => [`  ${VERIFIED[level]}`, shared(level) ? `${names.join(', ')}: ${detail}` : detail]);
+  lines.push('', "VERIFIED: what mk's tests have shown of each addon:", ...table(legend));
   if (list.cluster) {
     const from = list.cluster.spec === 'last-applied' ? 'its last applied spec' : 'the spec of its last apply attempted (none finished)';
     lines.push(`ENABLED: from ${from}.`);

@@ -143,11 +143,16 @@ export function defaultAddonCacheDir(): string {
   return path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'mk', 'addons');
 }
 
+/** The text at url whose SHA-256 must be sha256 (see fetchVerifiedBytes). */
+export async function fetchVerified(url: string, sha256: string, opts: FetchOptions = {}): Promise<string> {
+  return (await fetchVerifiedBytes(url, sha256, opts)).toString('utf8');
+}
+
 /**
- * The text at url whose SHA-256 must be sha256: from the cache (<cacheDir>/<sha256>, re-verified)
+ * The bytes at url whose SHA-256 must be sha256: from the cache (<cacheDir>/<sha256>, re-verified)
  * or downloaded, verified, then cached. A mismatch is refused and nothing is cached.
  */
-export async function fetchVerified(url: string, sha256: string, opts: FetchOptions = {}): Promise<string> {
+export async function fetchVerifiedBytes(url: string, sha256: string, opts: FetchOptions = {}): Promise<Buffer> {
   if (!/^[a-f0-9]{64}$/.test(sha256)) throw new ManifestError(`sha256 "${sha256}" is not 64 lowercase hex digits`);
   const u = new URL(url);
   if (u.protocol !== 'https:' && !(opts.allowHttp && u.protocol === 'http:')) throw new ManifestError(`${url}: only https:// URLs are fetched`);
@@ -155,7 +160,7 @@ export async function fetchVerified(url: string, sha256: string, opts: FetchOpti
   const cached = path.join(dir, sha256);
   try {
     const data = await readFile(cached);
-    if (sha256Hex(data) === sha256) return data.toString('utf8');
+    if (sha256Hex(data) === sha256) return data;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -176,5 +181,5 @@ export async function fetchVerified(url: string, sha256: string, opts: FetchOpti
   const tmp = `${cached}.${process.pid}.tmp`;
   await writeFile(tmp, data, { mode: 0o600 });
   await rename(tmp, cached);
-  return data.toString('utf8');
+  return data;
 }

@@ -56,10 +56,18 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** Install, check, re-apply (no change), remove; returns the installed refs. */
+  // A Gateway API object sent again unchanged is written anyway when a new second has begun: its CRD
+  // defaults status conditions with a timestamp (kubernetes/kubernetes#121404, still so in v1.36).
+  // mk's own re-apply sends nothing unchanged; for these, an unchanged generation is the check.
+  const rewrittenWhenResent = (r: ObjectRef) => r.apiVersion.startsWith('gateway.networking.k8s.io/');
+
+  /** Each object's resourceVersion (or generation, see above), by kind, namespace and name. */
   async function versions(refs: readonly ObjectRef[]): Promise<Record<string, string | undefined>> {
     const out: Record<string, string | undefined> = {};
-    for (const ref of refs) out[`${ref.kind}/${ref.namespace ?? ''}/${ref.name}`] = (await read(ref)).metadata?.resourceVersion;
+    for (const ref of refs) {
+      const m = (await read(ref)).metadata;
+      out[`${ref.kind}/${ref.namespace ?? ''}/${ref.name}`] = rewrittenWhenResent(ref) ? `generation ${m?.generation}` : m?.resourceVersion;
+    }
     return out;
   }
 
@@ -109,7 +117,7 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
 
     const again = await install({ skipUnchanged: false });
     t.reapply = again.durationMs;
-    for (const ref of again.objects) expect((await read(ref)).metadata?.resourceVersion, `${ref.kind} ${ref.name}`).toBe(before[`${ref.kind}/${ref.namespace ?? ''}/${ref.name}`]);
+    expect(await versions(again.objects)).toEqual(before);
     const noop = await install();
     t.noop = noop.durationMs;
 
@@ -126,8 +134,9 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
   }
 
   // Dependencies first (csi-hostpath-driver's VolumeSnapshotClass needs the volumesnapshots CRDs).
-  // Addons built from release files (istio) have their own test below.
-  const names = [...CATALOG.values()].filter((e) => !e.fetched).map((e) => e.name);
+  // Release files from the Go module proxy (gateway-api's CRDs) are fetched here as mk fetches them;
+  // istio's come from GitHub, which this machine and CI cannot reach: it has its own test below.
+  const names = [...CATALOG.values()].filter((e) => !e.fetched || e.fetched.baseUrl.startsWith('https://proxy.golang.org/')).map((e) => e.name);
   for (const name of names) {
     it(`catalog addon ${name}: installs, re-applies without changes, removes exactly its objects`, async () => {
       const c = cluster();
@@ -146,6 +155,24 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
     const objects = entry.render({}, cluster(), undefined, files);
     expect(objects.filter((o) => o.kind === 'CustomResourceDefinition').length).toBeGreaterThan(10);
     await roundTrip({ name: 'istio', enabled: true, options: {} }, { specDir: dir }, objects);
+  });
+
+  it('ingress on a cluster where an older mk installed ingress-nginx: Traefik\'s objects applied, ingress-nginx\'s pruned', async () => {
+    const c = cluster();
+    const spec: AddonSpec = { name: 'ingress', enabled: true, options: {} };
+    // What the catalog rendered before Traefik, in part: the class "nginx" (its controller is immutable).
+    const nginx: K8sObject[] = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ingress-nginx' } },
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'ingress-nginx', namespace: 'ingress-nginx' } },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } }, spec: { controller: 'k8s.io/ingress-nginx' } },
+    ];
+    await applyAddon(client, c, spec, nginx, { version: 'v1.11.3', specHash: addonSpecHash(spec) });
+    await installAddon(client, c, { name: 'gateway-api', enabled: true, options: {} }, { specDir: dir });
+    const res = await installAddon(client, c, spec, { specDir: dir });
+    expect(res.objects.map((r) => `${r.kind} ${r.name}`)).toContain('IngressClass traefik');
+    expect(await apiErrorCode(read({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', name: 'nginx' }))).toBe(404);
+    expect(await apiErrorCode(read({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'ingress-nginx', name: 'ingress-nginx' }))).toBe(404);
+    for (const a of ['ingress', 'gateway-api']) await removeAddon(client, c, a);
   });
 
   it('metallb renders the auto pool from the network and its custom resources are accepted', async () => {

@@ -4,6 +4,9 @@ import { ApiException } from '@kubernetes/client-node';
 import { KubeClient, kubeconfigCredentials } from '../../src/kube/index.js';
 import { eventually } from '../helpers/wait.js';
 import { isNodeReady, type KubeNode } from '../../src/kubeadm/api.js';
+import type { ObjectRef } from '../../src/addons/index.js';
+import { catalogAddon } from '../../src/catalog/index.js';
+import { localBuildFor } from '../../src/catalog/local-builds.js';
 
 /** Awaits `p` and returns the ApiException's HTTP code; fails if `p` resolves or throws anything else. */
 export async function apiErrorCode(p: Promise<unknown>): Promise<number> {
@@ -38,4 +41,19 @@ export function readyNodes<T extends KubeNode = KubeNode>(client: KubeClient, ex
     timeoutMs,
     2000,
   );
+}
+
+/** addons[].images: every image of the catalog addon, the one `npm run addon-images` builds in its place. */
+export function localImages(addon: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(catalogAddon(addon)!.images).map(([key, ref]) => [key, localBuildFor(ref)!]));
+}
+
+export const ref = (kind: string, namespace: string | undefined, n: string, apiVersion = 'v1'): ObjectRef => ({ apiVersion, kind, name: n, ...(namespace ? { namespace } : {}) });
+
+/** The API path of an object (of its collection, with `collection`), its plural made from its kind. */
+export function urlOf(r: ObjectRef, collection = false): string {
+  const [group, version] = r.apiVersion.includes('/') ? r.apiVersion.split('/') : ['', r.apiVersion];
+  const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+  const plural = `${r.kind.toLowerCase()}${r.kind.endsWith('s') ? 'es' : 's'}`.replace(/([^aeiou])ys$/, '$1ies');
+  return `${base}${r.namespace ? `/namespaces/${r.namespace}` : ''}/${plural}${collection ? '' : `/${r.name}`}`;
 }

@@ -14,8 +14,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectRef } from '../../src/addons/index.js';
 import { autoAddressPool } from '../../src/addons/index.js';
-import { catalogAddon } from '../../src/catalog/index.js';
-import { localBuildFor } from '../../src/catalog/local-builds.js';
 import { parseAddressRange, parseIPv4 } from '../../src/net.js';
 import type { KubeClient, KubeObject } from '../../src/kube/index.js';
 import { k8sVersion } from '../k8s/binaries.js';
@@ -23,7 +21,7 @@ import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
 import { Background, buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, dockerDriver } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { mkClient } from './helpers.js';
+import { localImages, mkClient, ref, urlOf } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const skip = await tier3Skip();
@@ -37,10 +35,6 @@ interface AddonsSpec {
   loadBalancer: boolean;
 }
 
-/** addons[].images: every image of the catalog addon, the one `npm run addon-images` builds in its place. */
-function localImages(addon: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(catalogAddon(addon)!.images).map(([key, ref]) => [key, localBuildFor(ref)!]));
-}
 /** The image the test's own pods run: the busybox the storage addon's helper pods run, loaded by mk. */
 const BUSYBOX = localImages('storage').helper!;
 
@@ -58,14 +52,6 @@ function spec(image: string, a: AddonsSpec): string {
       { name: 'metallb', enabled: a.loadBalancer, images: localImages('metallb') },
     ],
   });
-}
-
-const ref = (kind: string, namespace: string | undefined, n: string, apiVersion = 'v1'): ObjectRef => ({ apiVersion, kind, name: n, ...(namespace ? { namespace } : {}) });
-function urlOf(r: ObjectRef): string {
-  const [group, version] = r.apiVersion.includes('/') ? r.apiVersion.split('/') : ['', r.apiVersion];
-  const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
-  const plural = `${r.kind.toLowerCase()}${r.kind.endsWith('s') ? 'es' : 's'}`.replace(/ys$/, 'ies');
-  return `${base}${r.namespace ? `/namespaces/${r.namespace}` : ''}/${plural}/${r.name}`;
 }
 
 describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8sVersion()})`, () => {

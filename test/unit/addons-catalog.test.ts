@@ -13,41 +13,48 @@ import type { CatalogAddon, RenderEnv } from '../../src/catalog/types.js';
 import type { Cluster } from '../../src/spec/types.js';
 import { aCluster } from './builders.js';
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'StorageClass', 'CSIDriver', 'IngressClass', 'APIService', 'PriorityClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'VolumeSnapshotClass']);
+const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'StorageClass', 'CSIDriver', 'IngressClass', 'APIService', 'PriorityClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'VolumeSnapshotClass', 'GatewayClass']);
 const ENV = { network: { subnet: '172.28.0.0/24', gateway: '172.28.0.1', used: ['172.28.0.2'] } };
 
-/** Stand-ins for a release's files (istio): small texts of the real files' shapes, written here. */
-const RELEASE_FILES = {
-  crds: [
+const crdText = (group: string, plural: string, kind: string, scope = 'Namespaced') =>
+  [
     '# generated',
     'apiVersion: apiextensions.k8s.io/v1',
     'kind: CustomResourceDefinition',
     'metadata:',
-    '  name: gateways.networking.istio.io',
+    `  name: ${plural}.${group}`,
     'spec:',
-    '  group: networking.istio.io',
-    '  names: {kind: Gateway, listKind: GatewayList, plural: gateways, singular: gateway}',
-    '  scope: Namespaced',
+    `  group: ${group}`,
+    `  names: {kind: ${kind}, listKind: ${kind}List, plural: ${plural}, singular: ${kind.toLowerCase()}}`,
+    `  scope: ${scope}`,
     '  versions:',
     '  - name: v1',
     '    served: true',
     '    storage: true',
     '    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}',
-  ].join('\n'),
-  sidecarTemplate: 'spec:\n  containers:\n  - name: istio-proxy\n    image: "{{ .Values.global.hub }}/proxyv2:{{ .Values.global.tag }}"\n',
-  gatewayTemplate: 'metadata:\n  annotations: {}\n',
-  values: [
-    '_internal_defaults_do_not_set:',
-    '  replicaCount: 1',
-    '  cni: {enabled: false}',
-    '  env: {}',
-    '  sidecarInjectorWebhook: {templates: {}, defaultTemplates: []}',
-    '  gateways: {securityContext: {}, seccompProfile: {}, other: 1}',
-    '  global: {hub: registry.istio.io/testing, tag: latest, proxy: {image: proxyv2, autoInject: enabled}}',
-  ].join('\n'),
+  ].join('\n');
+const GATEWAY_KINDS: [string, string][] = [['backendtlspolicies', 'BackendTLSPolicy'], ['gatewayclasses', 'GatewayClass'], ['gateways', 'Gateway'], ['grpcroutes', 'GRPCRoute'], ['httproutes', 'HTTPRoute'], ['referencegrants', 'ReferenceGrant']];
+
+/** Stand-ins for the release files of the entries that fetch them: small texts of the real files' shapes, written here. */
+const RELEASE_FILES: Record<string, Record<string, string>> = {
+  'gateway-api': { crds: GATEWAY_KINDS.map(([plural, kind]) => crdText('gateway.networking.k8s.io', plural, kind, kind === 'GatewayClass' ? 'Cluster' : 'Namespaced')).join('\n---\n') },
+  istio: {
+    crds: crdText('networking.istio.io', 'gateways', 'Gateway'),
+    sidecarTemplate: 'spec:\n  containers:\n  - name: istio-proxy\n    image: "{{ .Values.global.hub }}/proxyv2:{{ .Values.global.tag }}"\n',
+    gatewayTemplate: 'metadata:\n  annotations: {}\n',
+    values: [
+      '_internal_defaults_do_not_set:',
+      '  replicaCount: 1',
+      '  cni: {enabled: false}',
+      '  env: {}',
+      '  sidecarInjectorWebhook: {templates: {}, defaultTemplates: []}',
+      '  gateways: {securityContext: {}, seccompProfile: {}, other: 1}',
+      '  global: {hub: registry.istio.io/testing, tag: latest, proxy: {image: proxyv2, autoInject: enabled}}',
+    ].join('\n'),
+  },
 };
 const renderEntry = (entry: CatalogAddon, options: Record<string, unknown>, cluster: Cluster, env?: RenderEnv) =>
-  entry.render(options, cluster, env, entry.fetched ? RELEASE_FILES : undefined);
+  entry.render(options, cluster, env, entry.fetched ? RELEASE_FILES[entry.name] : undefined);
 
 function images(obj: unknown): string[] {
   const out: string[] = [];
@@ -127,12 +134,43 @@ describe('catalog', () => {
     expect(() => CATALOG.get('metallb')!.render({}, c)).toThrow(/network is not known/);
   });
 
-  it('ingress: a LoadBalancer Service when loadBalancer.enabled, else NodePort', () => {
+  it('ingress (Traefik): a LoadBalancer Service whose address Ingress and Gateway status report when loadBalancer.enabled, else NodePort and localhost', () => {
     const c = aCluster('dev').build();
-    const svc = (cl: typeof c) => CATALOG.get('ingress')!.render({}, cl).find((o) => o.kind === 'Service')?.spec as { type: string };
-    expect(svc(c).type).toBe('NodePort');
+    const render = (options: Record<string, unknown> = {}) => CATALOG.get('ingress')!.render(options, c);
+    const svc = () => render().find((o) => o.kind === 'Service')?.spec as { type: string };
+    const args = () => (render().find((o) => o.kind === 'Deployment')!.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
+    expect(svc().type).toBe('NodePort');
+    expect(args()).toContain('--providers.kubernetesIngress.ingressEndpoint.hostname=localhost');
+    expect(args()).toContain('--providers.kubernetesGateway.statusAddress.hostname=localhost');
     c.spec.loadBalancer.enabled = true;
-    expect(svc(c).type).toBe('LoadBalancer');
+    expect(svc().type).toBe('LoadBalancer');
+    expect(args()).toContain('--providers.kubernetesIngress.ingressEndpoint.publishedService=traefik/traefik');
+    expect(args()).toEqual(expect.arrayContaining(['--providers.kubernetesGateway.statusAddress.service.name=traefik', '--providers.kubernetesGateway.statusAddress.service.namespace=traefik']));
+  });
+
+  it('ingress (Traefik): node ports 80/443 onto its entry points, the Gateway listening on the web entry point, "traefik" the default class', () => {
+    const c = aCluster('dev').build();
+    const render = (options: Record<string, unknown> = {}) => CATALOG.get('ingress')!.render(options, c);
+    type Port = { name: string; containerPort: number; hostPort?: number };
+    const container = (objs: K8sObject[]) => (objs.find((o) => o.kind === 'Deployment')!.spec as { template: { spec: { containers: { args: string[]; ports: Port[] }[] } } }).template.spec.containers[0]!;
+    const { args, ports } = container(render());
+    expect(ports.filter((p) => p.hostPort !== undefined).map((p) => [p.hostPort, p.containerPort])).toEqual([[80, 8000], [443, 8443]]);
+    for (const p of ports) expect(args).toContain(`--entryPoints.${p.name}.address=:${p.containerPort}/tcp`);
+    expect(container(render({ hostPorts: false })).ports.filter((p) => p.hostPort !== undefined)).toEqual([]);
+    const gateway = render().find((o) => o.kind === 'Gateway')!.spec as { gatewayClassName: string; listeners: { port: number; protocol: string }[] };
+    expect(gateway.gatewayClassName).toBe(render().find((o) => o.kind === 'GatewayClass')!.metadata.name);
+    expect(gateway.listeners).toMatchObject([{ port: 8000, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }]);
+    const classes = (objs: K8sObject[]) => objs.filter((o) => o.kind === 'IngressClass').map((o) => [o.metadata.name, o.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class'], (o.spec as { controller: string }).controller]);
+    expect(classes(render())).toEqual([['traefik', 'true', 'traefik.io/ingress-controller']]);
+    expect(classes(render({ defaultClass: false }))).toEqual([['traefik', undefined, 'traefik.io/ingress-controller']]);
+  });
+
+  it('gateway-api: the standard channel\'s six CRDs as the module holds them, and nothing else', () => {
+    const entry = CATALOG.get('gateway-api')!;
+    const c = aCluster('dev').build();
+    expect(renderEntry(entry, {}, c).map((o) => o.metadata.name)).toEqual(GATEWAY_KINDS.map(([plural]) => `${plural}.gateway.networking.k8s.io`));
+    expect(() => entry.render({}, c)).toThrow(/were not fetched/);
+    expect(() => entry.render({}, c, undefined, { crds: crdText('gateway.networking.k8s.io', 'gateways', 'Gateway') })).toThrow(/hold gateways\.gateway\.networking\.k8s\.io, not the CustomResourceDefinitions backendtlspolicies/);
   });
 });
 
@@ -145,14 +183,14 @@ describe('istio', () => {
     const objects = renderEntry(entry, {}, c);
     expect(find(objects, 'CustomResourceDefinition', 'gateways.networking.istio.io')?.spec).toMatchObject({ group: 'networking.istio.io', scope: 'Namespaced' });
     expect(() => entry.render({}, c)).toThrow(/release files/);
-    expect(() => entry.render({}, c, undefined, { ...RELEASE_FILES, crds: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\n' })).toThrow(/only CustomResourceDefinitions/);
+    expect(() => entry.render({}, c, undefined, { ...RELEASE_FILES.istio, crds: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\n' })).toThrow(/only CustomResourceDefinitions/);
   });
 
   it('sidecar injection: templates from the release, its default values with mk\'s pinned hub and tag, the webhook through istiod', () => {
     const objects = renderEntry(entry, {}, c);
     const injector = find(objects, 'ConfigMap', 'istio-sidecar-injector') as K8sObject & { data: { config: string; values: string } };
     const config = yaml.load(injector.data.config) as { templates: Record<string, string>; defaultTemplates: string[]; policy: string };
-    expect(config.templates).toEqual({ sidecar: RELEASE_FILES.sidecarTemplate, gateway: RELEASE_FILES.gatewayTemplate });
+    expect(config.templates).toEqual({ sidecar: RELEASE_FILES.istio!.sidecarTemplate, gateway: RELEASE_FILES.istio!.gatewayTemplate });
     expect(config).toMatchObject({ defaultTemplates: ['sidecar'], policy: 'enabled' });
     const values = JSON.parse(injector.data.values) as Record<string, Record<string, unknown>>;
     expect(values.global).toMatchObject({ hub: 'docker.io/istio', tag: entry.version, istioNamespace: 'istio-system', proxy: { image: 'proxyv2', autoInject: 'enabled' } });

@@ -102,7 +102,7 @@ describe('desiredAddons and diffAddons', () => {
     const c = aCluster('dev').build();
     c.spec.loadBalancer.enabled = true;
     c.spec.addons = [addon('default-storageclass'), addon('ingress')];
-    expect(desiredAddons(c).map((a) => a.name)).toEqual(['storage', 'default-storageclass', 'ingress', 'metallb']);
+    expect(desiredAddons(c).map((a) => a.name)).toEqual(['storage', 'default-storageclass', 'gateway-api', 'ingress', 'metallb']);
   });
 
   it('keeps the user\'s own metallb entry and options', () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchReleaseFiles, renderAddon } from '../../src/addons/render.js';
 import { aCluster } from './builders.js';
+import { zipMembers } from '../../src/manifests/zip.js';
 import { fetchVerified, isInside, loadLocalManifests, parseManifests, resolveLocalManifests, sha256Hex, type Fetcher } from '../../src/manifests/load.js';
 
 const CM = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\n`;
@@ -158,5 +159,40 @@ describe('fetchVerified (sha256)', () => {
     await expect(renderAddon(istio, aCluster('dev').build(), { specDir: cacheDir, fetch: { cacheDir: dir, fetch: offline } })).rejects.toThrow(
       /^addon istio: release files: https:\/\/raw\.githubusercontent\.com\/\S+: fetch failed \(EAI_AGAIN\); without access to it, set options\.releaseMirror/,
     );
+  });
+
+  it('release files from a zip archive (a Go module zip): the members named, in that order, as one YAML stream; a member it lacks is named', async () => {
+    const calls: string[] = [];
+    const served: Fetcher = async (url) => {
+      calls.push(url);
+      return { ok: true, status: 200, arrayBuffer: async () => new Uint8Array(ZIP).buffer };
+    };
+    const dir = await mkdtemp(path.join(cacheDir, 'zip-'));
+    const fetched = (members: string[]) => ({ baseUrl: 'https://proxy.example/m/@v', files: { crds: { path: 'v1.zip', sha256: sha256Hex(ZIP), members } } });
+    expect(await fetchReleaseFiles(fetched(['m@v1/b.yaml', 'm@v1/a.yaml']), undefined, { cacheDir: dir, fetch: served })).toEqual({ crds: 'kind: B\n\n---\nkind: A\n' });
+    expect(calls).toEqual(['https://proxy.example/m/@v/v1.zip']); // then from the cache
+    await expect(fetchReleaseFiles(fetched(['m@v1/a.yaml', 'm@v1/nope.yaml']), undefined, { cacheDir: dir, fetch: served })).rejects.toThrow('https://proxy.example/m/@v/v1.zip: the archive has no member m@v1/nope.yaml');
+  });
+});
+
+/** Made by Python's zipfile: a deflated and a stored YAML member, a deflated binary one, and an archive comment. */
+const ZIP = Buffer.from(
+  'UEsDBBQAAAAIAAAAIQBqHK0GCgAAAAgAAAALAAAAbUB2MS9hLnlhbWzLzsxLsVJw5AIAUEsDBBQAAAAAAAAAIQCpT4AtCAAAAAgAAAALAAAAbUB2MS9iLnlhbWxraW5kOiBCClBLAwQUAAAACAAAACEAVtRBiwoAAABYAgAACgAAAG1AdjEvYy5iaW5jYGQYhaOQ6hAAUEsBAhQDFAAAAAgAAAAhAGocrQYKAAAACAAAAAsAAAAAAAAAAAAAAIABAAAAAG1AdjEvYS55YW1sUEsBAhQDFAAAAAAAAAAhAKlPgC0IAAAACAAAAAsAAAAAAAAAAAAAAIABMwAAAG1AdjEvYi55YW1sUEsBAhQDFAAAAAgAAAAhAFbUQYsKAAAAWAIAAAoAAAAAAAAAAAAAAIABZAAAAG1AdjEvYy5iaW5QSwUGAAAAAAMAAwCqAAAAlgAAAB0AbWFkZSBieSBweXRob24gemlwZmlsZSBmb3IgbWs=',
+  'base64',
+);
+
+describe('zipMembers', () => {
+  it('reads stored and deflated members by name, past an archive comment', () => {
+    const [a, bin, b] = zipMembers(ZIP, ['m@v1/a.yaml', 'm@v1/c.bin', 'm@v1/b.yaml']);
+    expect(a!.toString()).toBe('kind: A\n');
+    expect(b!.toString()).toBe('kind: B\n');
+    expect(bin).toEqual(Buffer.from(new Uint8Array(600).map((_, i) => i % 2)));
+  });
+
+  it('refuses what is not a zip, and damaged entries', () => {
+    expect(() => zipMembers(Buffer.from('kind: A\n'.repeat(10)), ['a'])).toThrow(/not a zip archive/);
+    const damaged = Buffer.from(ZIP);
+    damaged.writeUInt32LE(0, ZIP.indexOf(Buffer.from('PK\x01\x02', 'latin1')));
+    expect(() => zipMembers(damaged, ['m@v1/a.yaml'])).toThrow(/central directory entry 0 is damaged/);
   });
 });

@@ -210,7 +210,8 @@ describe('diff', () => {
     it('are installed after the first bootstrap; unobserved addons of an existing cluster are left alone (see reconcile-addons-diff)', () => {
       const c = aCluster('dev').withAddon('metallb').withAddon('ingress').build();
       const fresh = planCluster(c, empty());
-      expect(step(fresh, 'addon.apply:ingress').dependsOn).toEqual(['cluster.wait:dev']);
+      expect(step(fresh, 'addon.apply:gateway-api').dependsOn).toEqual(['cluster.wait:dev']);
+      expect(step(fresh, 'addon.apply:ingress').dependsOn).toEqual(['cluster.wait:dev', 'addon.apply:gateway-api']);
       expect(step(fresh, 'addon.apply:metallb').dependsOn).toEqual(['cluster.wait:dev']);
       expect(fresh.warnings).toEqual([]);
       const again = planCluster(c, observedOf(c));

@@ -108,7 +108,7 @@ describe('loadSpecs', () => {
 });
 
 describe('clusters/ examples', () => {
-  const examples = ['dev.yaml', 'ha.yaml', 'loadbalancer.yaml', 'mesh.yaml', 'minimal.yaml', 'ssh.yaml'];
+  const examples = ['addons.yaml', 'dev.yaml', 'ha.yaml', 'loadbalancer.yaml', 'mesh.yaml', 'minimal.yaml', 'ssh.yaml'];
 
   it('loads and validates every file in clusters/', async () => {
     const loaded = await loadSpecs(path.join(repo, 'clusters'));
