@@ -2,8 +2,9 @@
 // catalog addon that the source (the local engine) has. A node that comes up in this run (new,
 // started, replaced) gets them after it is up, checked then; a running node gets the ones its
 // runtime does not list, or lists as another image (rebuilt in the source since). The node counts as
-// up for kubeadm only once its images are there (the returned NodePlan says so), so an air-gapped
-// node has its control-plane images before kubeadm needs them. An addon image the source lacks is
+// up for kubeadm only once its spec.images are there (the returned NodePlan says so), so an air-gapped
+// node has its control-plane images before kubeadm needs them; addon images load alongside kubeadm,
+// and the addons wait for them. An addon image the source lacks is
 // pulled by the nodes when a registry serves it. An image some node needs that nothing can give is
 // refused here, naming it and how to get it. Pure.
 import { PlanError } from '../errors.js';
@@ -109,7 +110,9 @@ export function planImages(b: StepSink<ImageStep>, cluster: Cluster, actual: Obs
     const id = b.add({ kind: 'image.load', node: node.name, images: todo }, node.name, 'create', loadDescription(node.name, todo), reason + note, [cameUp]);
     loads.push(id);
     for (const r of todo) loaded.add(r);
-    if (cameUp) ready.set(node.name, id);
+    // kubeadm waits for spec.images (an air-gapped node's control-plane images may be among them),
+    // not for addon images: those load while kubeadm runs, and only the addons wait for them.
+    if (cameUp && todo.some((r) => isSpec.has(r))) ready.set(node.name, id);
   }
 
   if (resolved) refuseMissing(cluster, resolved, [...needed].filter((r) => isSpec.has(r)), lacking);

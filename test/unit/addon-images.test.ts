@@ -72,6 +72,20 @@ describe('where each addon image comes from, at plan time', () => {
     expect(apply.reason).toContain(`image metrics-server ${LOCAL_METRICS} from ${SOURCE}`);
   });
 
+  it('on a new cluster the addon images load alongside kubeadm, not before it; spec.images still go first', () => {
+    const c = withAddon(base, metricsServer({ 'metrics-server': LOCAL_METRICS }));
+    const resolved: ResolvedImages = { source: SOURCE, images: { 'app:dev': { id: ID('b'), size: 1e6 } }, addons: { [LOCAL_METRICS]: { id: ID('a'), size: 58e6 } } };
+    const empty = { name: 'dev', nodes: [], orphanVolumes: [] };
+    const step = (plan: ReturnType<typeof planCluster>, id: string) => plan.steps.find((s) => s.id === id)!;
+    const plan = planCluster(c, empty, { resolved: { images: resolved } });
+    expect(step(plan, 'image.load:dev-control-plane-1').dependsOn).toEqual(['node.create:dev-control-plane-1']);
+    expect(step(plan, 'kubeadm.init:dev-control-plane-1').dependsOn).not.toContain('image.load:dev-control-plane-1');
+    expect(step(plan, 'addon.apply:metrics-server').dependsOn).toEqual(expect.arrayContaining(['image.load:dev-control-plane-1', 'image.load:dev-worker-1']));
+    const withSpecImage = { ...c, spec: { ...c.spec, images: ['app:dev'] } };
+    const planned = planCluster(withSpecImage, empty, { resolved: { images: resolved } });
+    expect(step(planned, 'kubeadm.init:dev-control-plane-1').dependsOn).toContain('image.load:dev-control-plane-1');
+  });
+
   it('a catalog image pinned by digest that a registry serves is left to the nodes to pull', () => {
     const c = withAddon(base, metricsServer());
     const plan = planCluster(c, joined(c), { resolved: { images: { source: SOURCE, images: {}, addons: { [METRICS]: { pull: true } } } } });
