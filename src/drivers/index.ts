@@ -8,11 +8,17 @@ import type { Driver } from './types.js';
 
 export type DebugLog = (message: string, context?: Record<string, unknown>) => void;
 
-export async function dockerDriver(options: Partial<DockerDriverOptions>, log?: DebugLog): Promise<DockerDriver> {
-  const { DockerDriver } = await import('./docker/driver.js');
+export async function dockerDriver(options: Partial<DockerDriverOptions>, log?: DebugLog, engine: 'docker' | 'podman' = 'docker'): Promise<DockerDriver> {
+  const [{ DockerDriver }, { DOCKER_ENGINE, PODMAN_ENGINE }] = await Promise.all([import('./docker/driver.js'), import('./docker/engine.js')]);
   // MK_HOST_PROC moves the /proc that host facts are read from (tests point it at fake files).
   const procRoot = process.env.MK_HOST_PROC;
-  return new DockerDriver({ options: { image: '', privileged: true, ...options }, version: VERSION, ...(procRoot ? { procRoot } : {}), ...(log ? { log } : {}) });
+  return new DockerDriver({
+    options: { image: '', privileged: true, ...options },
+    version: VERSION,
+    engine: engine === 'podman' ? PODMAN_ENGINE : DOCKER_ENGINE,
+    ...(procRoot ? { procRoot } : {}),
+    ...(log ? { log } : {}),
+  });
 }
 
 /** The Docker engine mk uses for a spec that names none (DOCKER_HOST, DOCKER_CONTEXT, the docker CLI's context, the local socket): its version. */
@@ -25,6 +31,9 @@ export async function driverFor(cluster: Cluster, log?: DebugLog): Promise<Drive
   switch (driver.name) {
     case 'docker':
       return dockerDriver(driver.docker, log);
+    case 'podman':
+      // podman's Docker-compatible API service: the Docker driver with podman's differences (docker/engine.ts).
+      return dockerDriver(driver.podman, log, 'podman');
     case 'ssh': {
       const [{ SshDriver }, { expandNodes }] = await Promise.all([import('./ssh/driver.js'), import('../spec/nodes.js')]);
       // MK_SSH_TRUST_ON_FIRST_USE=1 is the command-line way to trust unknown hosts for one run.
