@@ -109,12 +109,15 @@ describe.skipIf(!reachable)(`mk on podman (${socketPath})`, () => {
     expect((await ping(`${name}-w-1`, nobody)).code).toBe(1);
   });
 
-  it('status shows both nodes running with their addresses', async () => {
+  it('status shows both nodes running with their addresses; list finds the cluster', async () => {
     const r = await mk(['status', name], t.env);
     expect(r.code, r.output).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`${cp}\\s+control-plane\\s+running\\s+10\\.89\\.\\d+\\.\\d+\\s+127\\.0\\.0\\.1:\\d+`));
     expect(r.stdout).toMatch(new RegExp(`${name}-w-1\\s+worker\\s+running\\s+10\\.89\\.\\d+\\.\\d+`));
     expect(r.stdout).toContain('in sync with the last applied spec');
+    // mk list finds it on podman's service, like Docker's clusters on the Docker engine.
+    const list = await mk(['-o', 'name', 'list'], t.env);
+    expect(list.stdout.split('\n'), list.output).toContain(name);
   });
 
   it('a re-apply changes nothing: same containers, not restarted', async () => {
