@@ -7,51 +7,19 @@
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PODMAN_SOCKET } from '../../src/drivers/docker/endpoint.js';
 import { mk } from '../helpers/cli.js';
+import { ensurePodmanImage, onPodman, podman, PODMAN_SOCKET, podmanReachable, removeFromPodman } from '../helpers/podman.js';
 import { clusterYaml, controlPlanes, podmanDriver, workers } from '../helpers/spec.js';
-import { docker, labelled as dockerLabelled, TEST_IMAGE, testEnv, uniqueClusterName, type TestEnv } from './helpers.js';
+import { labelled as dockerLabelled, TEST_IMAGE, testEnv, uniqueClusterName, type TestEnv } from './helpers.js';
 
 const run = promisify(execFile);
-const socketPath = process.env.MK_PODMAN_SOCKET ?? DEFAULT_PODMAN_SOCKET;
-const podman = new Docker({ socketPath });
-const reachable = await podman.ping().then(
-  () => true,
-  () => false,
-);
-if (!reachable && process.env.CI) throw new Error(`no podman service answers at ${socketPath}: start it with sudo bash scripts/start-podman.sh`);
+const reachable = await podmanReachable();
 
 /** ICMP echo with perl-base (the node image has no ping): exit 0 and "reply from ADDR" when ADDR answers. */
 const PING = await readFile(new URL('./fixtures/icmp-ping.pl', import.meta.url), 'utf8');
 
-/** The test image in podman's store: `docker save | podman load`, through both APIs, when podman lacks it. */
-async function ensurePodmanImage(image: string): Promise<void> {
-  try {
-    await podman.getImage(image).inspect();
-    return;
-  } catch {
-    // not there yet
-  }
-  const archive = await docker.getImage(image).get();
-  const loaded = await podman.loadImage(archive);
-  await new Promise<void>((resolve, reject) => podman.modem.followProgress(loaded, (err: Error | null) => (err ? reject(err) : resolve())));
-  await podman.getImage(image).inspect();
-}
-
-async function onPodman(cluster: string): Promise<{ containers: Docker.ContainerInfo[]; volumes: string[]; networks: Docker.NetworkInspectInfo[] }> {
-  const filters = { label: [`mk.dev/cluster=${cluster}`] };
-  const [containers, volumes, networks] = await Promise.all([podman.listContainers({ all: true, filters }), podman.listVolumes({ filters }), podman.listNetworks({ filters })]);
-  return {
-    containers: containers.sort((a, b) => (a.Names[0] ?? '').localeCompare(b.Names[0] ?? '')),
-    // podman 4.3 ORs label filters on volumes: keep only this cluster's.
-    volumes: (volumes.Volumes ?? []).filter((v) => v.Labels?.['mk.dev/cluster'] === cluster).map((v) => v.Name).sort(),
-    networks,
-  };
-}
-
-describe.skipIf(!reachable)(`mk on podman (${socketPath})`, () => {
+describe.skipIf(!reachable)(`mk on podman (${PODMAN_SOCKET})`, () => {
   let t: TestEnv;
   const name = uniqueClusterName('pod');
   const file = () => `${t.dir}/${name}.yaml`;
@@ -72,10 +40,7 @@ describe.skipIf(!reachable)(`mk on podman (${socketPath})`, () => {
     await writeFile(file(), spec(1));
   }, 120_000);
   afterAll(async () => {
-    const { containers, volumes, networks } = await onPodman(name);
-    await Promise.all(containers.map((c) => podman.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-    await Promise.all(volumes.map((v) => podman.getVolume(v).remove().catch(() => undefined)));
-    await Promise.all(networks.map((n) => podman.getNetwork(n.Id).remove().catch(() => undefined)));
+    await removeFromPodman(name);
     await t?.cleanup();
   });
 
