@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { conflictOf, wrapDockerError } from '../../src/drivers/docker/docker-errors.js';
+import { NodeImageError } from '../../src/drivers/errors.js';
 import { resolvePodmanEndpoint } from '../../src/drivers/docker/endpoint.js';
 import { PODMAN_SUBNET_POOL } from '../../src/drivers/docker/engine.js';
 import { pickFreeSubnet } from '../../src/drivers/docker/ipam.js';
@@ -32,6 +33,16 @@ describe('conflictOf: what a refused create says is in the way', () => {
     expect(err.message).toContain('(HTTP 500)');
     expect(err.message).toContain('default_ulimits in containers.conf');
     expect(wrapDockerError('x', apiError(500, 'something else')).message).not.toContain('default_ulimits');
+  });
+});
+
+describe('a node image podman lacks', () => {
+  it("says how to get it into podman's store, and the podman option that names it", () => {
+    const message = new NodeImageError('mk.local/node:dev', 'repository not found', { engine: 'podman' }).message;
+    expect(message).toContain("not on podman's service");
+    expect(message).toContain('docker save mk.local/node:dev | podman load');
+    expect(message).toContain('spec.driver.podman.image');
+    expect(message).not.toContain('Docker engine');
   });
 });
 

@@ -479,7 +479,7 @@ export class DockerDriver implements Driver {
         });
       });
     } catch (err) {
-      throw unreachableEngine(err) ?? new NodeImageError(image, dockerMessage(err), { cause: err });
+      throw unreachableEngine(err) ?? new NodeImageError(image, dockerMessage(err), { cause: err, engine: this.engine.driver });
     }
   }
 
