@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages mk's tests need: the Docker engine, debootstrap + zstd for the node image,
+# Debian packages mk's tests need: the Docker engine, podman (its Docker-compatible API service
+# runs the podman driver's tests; curl pings it), debootstrap + zstd for the node image,
 # what the Kubernetes test bed builds with, and zsh and fish (mk completion's scripts are loaded in
 # them). Installs only what is missing.
 set -euo pipefail
-want=(docker.io debootstrap zstd openssl iproute2 gcc libc6-dev zsh fish)
+want=(docker.io podman curl debootstrap zstd openssl iproute2 gcc libc6-dev zsh fish)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

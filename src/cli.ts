@@ -65,6 +65,7 @@ const ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ['KUBECONFIG', 'the kubeconfig mk merges context mk-NAME into: its first file (default ~/.kube/config)'],
   ['DOCKER_HOST', 'the Docker engine, as the docker CLI finds it (driver.docker.host or .context in the spec win)'],
   ['DOCKER_CONTEXT', 'a docker CLI context to use when DOCKER_HOST is not set'],
+  ['CONTAINER_HOST, XDG_RUNTIME_DIR', "podman's API service for driver podman, as podman's remote client finds it (driver.podman.host in the spec wins; a user's service at $XDG_RUNTIME_DIR/podman/podman.sock)"],
   ['DOCKER_CONFIG', 'the docker CLI config folder, for its contexts (default ~/.docker)'],
   ['DOCKER_TLS_VERIFY, DOCKER_TLS, DOCKER_CERT_PATH', 'TLS for a tcp:// DOCKER_HOST, as for the docker CLI'],
   ['MK_ADDON_WAIT', 'seconds apply waits for each addon to be ready (default 60; 0: no wait)'],

@@ -1,7 +1,7 @@
 // What the layers above need to know about a driver, as facts of the spec: planning is pure, so it
 // asks here instead of branching on the driver's name. The one place (with src/spec) that does.
 import { MkError } from '../errors.js';
-import type { Cluster } from '../spec/types.js';
+import type { Cluster, PodmanDriverOptions } from '../spec/types.js';
 import { REDUCED_CAPABILITIES } from './docker/container-spec.js';
 import type { NetworkRequest, ObservedNode } from './types.js';
 
@@ -27,25 +27,10 @@ export interface DriverCapabilities {
 export function capabilitiesOf(cluster: Cluster): DriverCapabilities {
   const driver = cluster.spec.driver;
   switch (driver.name) {
-    case 'docker': {
-      const o = driver.docker;
-      return {
-        network: {
-          request: { cluster: cluster.metadata.name, ...(o.network ? { name: o.network } : {}), ...(o.subnet ? { subnet: o.subnet } : {}) },
-          name: o.network ?? `mk-${cluster.metadata.name}`,
-        },
-        nodeImage: o.image,
-        privileged: o.privileged,
-        droppedCapabilities: o.privileged ? [] : REDUCED_CAPABILITIES.CapDrop.map((c) => `CAP_${c}`),
-        nodesOutliveCluster: false,
-        autoAddressPool: true,
-        containerNodes: true,
-        apiServerUrl: (node) => {
-          if (!node.apiServerPort) throw new MkError(`control plane ${node.name} publishes no API server port`);
-          return `https://127.0.0.1:${node.apiServerPort}`;
-        },
-      };
-    }
+    case 'docker':
+      return containerEngine(cluster.metadata.name, driver.docker);
+    case 'podman':
+      return containerEngine(cluster.metadata.name, driver.podman);
     case 'ssh':
       return {
         nodeImage: '',
@@ -60,4 +45,24 @@ export function capabilitiesOf(cluster: Cluster): DriverCapabilities {
         },
       };
   }
+}
+
+/** Nodes are containers of an engine with the Docker API (docker, podman): the same facts. */
+function containerEngine(cluster: string, o: PodmanDriverOptions): DriverCapabilities {
+  return {
+    network: {
+      request: { cluster, ...(o.network ? { name: o.network } : {}), ...(o.subnet ? { subnet: o.subnet } : {}) },
+      name: o.network ?? `mk-${cluster}`,
+    },
+    nodeImage: o.image,
+    privileged: o.privileged,
+    droppedCapabilities: o.privileged ? [] : REDUCED_CAPABILITIES.CapDrop.map((c) => `CAP_${c}`),
+    nodesOutliveCluster: false,
+    autoAddressPool: true,
+    containerNodes: true,
+    apiServerUrl: (node) => {
+      if (!node.apiServerPort) throw new MkError(`control plane ${node.name} publishes no API server port`);
+      return `https://127.0.0.1:${node.apiServerPort}`;
+    },
+  };
 }

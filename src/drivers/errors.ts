@@ -21,11 +21,12 @@ export class DockerUnreachableError extends DriverError {}
 
 /** The node image is not on the engine and cannot be pulled. */
 export class NodeImageError extends DriverError {
-  constructor(readonly image: string, why: string, options?: { cause?: unknown }) {
+  constructor(readonly image: string, why: string, options?: { cause?: unknown; engine?: 'docker' | 'podman' }) {
+    const cli = options?.engine ?? 'docker';
     super(
-      `node image ${image} is not on the Docker engine and could not be pulled: ${why}. ` +
-        `Make it available to the engine (docker pull ${image} where a registry is reachable, or docker load -i FILE from a machine that has it), ` +
-        `or set spec.driver.docker.image to an image the engine has (docker images lists them)`,
+      `node image ${image} is not on ${cli === 'podman' ? "podman's service" : 'the Docker engine'} and could not be pulled: ${why}. ` +
+        `Make it available to the engine (${cli} pull ${image} where a registry is reachable, or ${cli} load -i FILE from a machine that has it${cli === 'podman' ? `, or docker save ${image} | podman load` : ''}), ` +
+        `or set spec.driver.${cli}.image to an image the engine has (${cli} images lists them)`,
       options,
     );
   }

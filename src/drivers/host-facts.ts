@@ -108,3 +108,22 @@ export async function freeBytes(path: string): Promise<number | undefined> {
     return undefined;
   }
 }
+
+/**
+ * The IPv4 networks this machine routes to directly or through a gateway (`/proc/net/route`), as
+ * CIDRs, the default route left out: a cluster network on one of them would shadow it. Another
+ * engine's bridges (Docker's, when the nodes run on podman) show up here, not in the engine's list.
+ */
+export async function routedSubnets(procRoot: string): Promise<string[]> {
+  const text = await readText(join(procRoot, 'net', 'route'));
+  const subnets: string[] = [];
+  for (const line of (text ?? '').split('\n').slice(1)) {
+    const [, dest, , , , , , mask] = line.trim().split(/\s+/);
+    if (!dest || !mask || !/^[0-9A-Fa-f]{8}$/.test(dest) || !/^[0-9A-Fa-f]{8}$/.test(mask)) continue;
+    // Little-endian hex: 000011AC is 172.17.0.0.
+    const octets = (hex: string) => [6, 4, 2, 0].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    const prefix = octets(mask).reduce((bits, o) => bits + o.toString(2).replace(/0/g, '').length, 0);
+    if (prefix > 0) subnets.push(`${octets(dest).join('.')}/${prefix}`);
+  }
+  return subnets;
+}

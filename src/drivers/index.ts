@@ -8,11 +8,17 @@ import type { Driver } from './types.js';
 
 export type DebugLog = (message: string, context?: Record<string, unknown>) => void;
 
-export async function dockerDriver(options: Partial<DockerDriverOptions>, log?: DebugLog): Promise<DockerDriver> {
-  const { DockerDriver } = await import('./docker/driver.js');
+export async function dockerDriver(options: Partial<DockerDriverOptions>, log?: DebugLog, engine: 'docker' | 'podman' = 'docker'): Promise<DockerDriver> {
+  const [{ DockerDriver }, { DOCKER_ENGINE, PODMAN_ENGINE }] = await Promise.all([import('./docker/driver.js'), import('./docker/engine.js')]);
   // MK_HOST_PROC moves the /proc that host facts are read from (tests point it at fake files).
   const procRoot = process.env.MK_HOST_PROC;
-  return new DockerDriver({ options: { image: '', privileged: true, ...options }, version: VERSION, ...(procRoot ? { procRoot } : {}), ...(log ? { log } : {}) });
+  return new DockerDriver({
+    options: { image: '', privileged: true, ...options },
+    version: VERSION,
+    engine: engine === 'podman' ? PODMAN_ENGINE : DOCKER_ENGINE,
+    ...(procRoot ? { procRoot } : {}),
+    ...(log ? { log } : {}),
+  });
 }
 
 /** The Docker engine mk uses for a spec that names none (DOCKER_HOST, DOCKER_CONTEXT, the docker CLI's context, the local socket): its version. */
@@ -25,6 +31,9 @@ export async function driverFor(cluster: Cluster, log?: DebugLog): Promise<Drive
   switch (driver.name) {
     case 'docker':
       return dockerDriver(driver.docker, log);
+    case 'podman':
+      // podman's Docker-compatible API service: the Docker driver with podman's differences (docker/engine.ts).
+      return dockerDriver(driver.podman, log, 'podman');
     case 'ssh': {
       const [{ SshDriver }, { expandNodes }] = await Promise.all([import('./ssh/driver.js'), import('../spec/nodes.js')]);
       // MK_SSH_TRUST_ON_FIRST_USE=1 is the command-line way to trust unknown hosts for one run.
@@ -50,21 +59,24 @@ export interface ListOptions {
 }
 
 /**
- * Names of every cluster this machine can find, sorted: the Docker engine's (by label) and the ssh
- * ones remembered in the local host inventory ($MK_HOME/clusters/NAME/ssh-hosts.json). A Docker
- * engine that does not answer hides no ssh cluster, nor does an unreadable inventory hide the others:
- * each is a warning saying why.
+ * Names of every cluster this machine can find, sorted: the Docker engine's and podman's service's
+ * (by label), and the ssh ones remembered in the local host inventory
+ * ($MK_HOME/clusters/NAME/ssh-hosts.json). An engine that does not answer hides no other cluster,
+ * nor does an unreadable inventory hide the others: each is a warning saying why (no podman service
+ * listening is no warning: most machines have none).
  */
 export async function listAllClusters(opts: ListOptions = {}): Promise<{ names: string[]; warnings: string[] }> {
   const warnings: string[] = [];
-  const fromDocker = async (): Promise<string[]> => {
+  const fromEngine = async (engine: 'docker' | 'podman'): Promise<string[]> => {
     let driver: Driver | undefined;
     try {
-      driver = await dockerDriver({}, opts.log);
+      driver = await dockerDriver({}, opts.log, engine);
       return await driver.listClusters(opts.signal);
     } catch (err) {
       if (opts.signal?.aborted) throw err;
-      warnings.push(`Docker clusters are not listed: the Docker engine could not be asked (${(err as Error).message})`);
+      if (engine === 'podman' && nothingListens(err)) return [];
+      const [clusters, what] = engine === 'docker' ? ['Docker', 'the Docker engine'] : ['podman', "podman's API service"];
+      warnings.push(`${clusters} clusters are not listed: ${what} could not be asked (${(err as Error).message})`);
       return [];
     } finally {
       await driver?.close?.();
@@ -76,8 +88,16 @@ export async function listAllClusters(opts: ListOptions = {}): Promise<{ names: 
     warnings.push(...errors.map((e) => `ssh cluster not listed: ${e.message}`));
     return clusters;
   };
-  const [docker, ssh] = await Promise.all([fromDocker(), fromSsh()]);
-  return { names: [...new Set([...docker, ...ssh])].sort(), warnings };
+  const found = await Promise.all([fromEngine('docker'), fromEngine('podman'), fromSsh()]);
+  return { names: [...new Set(found.flat())].sort(), warnings };
+}
+
+/** No socket, or nothing listening on it (the error or its cause). */
+function nothingListens(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return true;
+  }
+  return false;
 }
 
 /**

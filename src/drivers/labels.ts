@@ -13,6 +13,8 @@ export const LABELS = {
   configHash: 'mk.dev/config-hash',
   /** 'node' | 'network' | 'volume' */
   component: 'mk.dev/component',
+  /** A node's static address on the cluster network, as picked at creation (podman reports none for a stopped container). */
+  address: 'mk.dev/address',
   /** mk version that created the object. */
   createdBy: 'mk.dev/created-by',
 } as const;

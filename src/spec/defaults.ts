@@ -1,5 +1,5 @@
 // Defaults: a schema-valid ClusterInput -> the normalized Cluster. Pure; validation is separate.
-import type { AddonInput, ClusterInput, PoolInput } from './input.js';
+import type { AddonInput, ClusterInput, ContainerDriverInput, PoolInput } from './input.js';
 import { API_VERSION, KIND } from './types.js';
 import type { AddonSpec, Cluster, Cri, DriverSpec, NodePool } from './types.js';
 import { normalizeKubernetesVersion } from './versions.js';
@@ -41,15 +41,9 @@ function pool(input: PoolInput): NodePool {
 function driver(input: ClusterInput, version: string, cri: Cri): DriverSpec {
   const d = input.spec?.driver;
   if (d?.name === 'ssh') return { name: 'ssh', ssh: { ...d.ssh } };
-  const docker = d?.docker ?? {};
-  return {
-    name: 'docker',
-    docker: {
-      ...docker,
-      image: docker.image ? docker.image : defaultNodeImage(version, cri),
-      privileged: docker.privileged ?? true,
-    },
-  };
+  const container = <T extends ContainerDriverInput>(o: T) => ({ ...o, image: o.image ? o.image : defaultNodeImage(version, cri), privileged: o.privileged ?? true });
+  if (d?.name === 'podman') return { name: 'podman', podman: container(d.podman ?? {}) };
+  return { name: 'docker', docker: container(d?.docker ?? {}) };
 }
 
 function addon(a: AddonInput): AddonSpec {

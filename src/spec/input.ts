@@ -11,16 +11,18 @@ export interface PoolInput {
   taints?: Taint[];
 }
 
+export interface ContainerDriverInput {
+  image?: string;
+  privileged?: boolean;
+  network?: string;
+  subnet?: string;
+  host?: string;
+}
+
 export interface DriverInput {
-  name?: 'docker' | 'ssh';
-  docker?: {
-    image?: string;
-    privileged?: boolean;
-    network?: string;
-    subnet?: string;
-    host?: string;
-    context?: string;
-  };
+  name?: 'docker' | 'podman' | 'ssh';
+  docker?: ContainerDriverInput & { context?: string };
+  podman?: ContainerDriverInput;
   ssh?: SshDriverOptions;
 }
 

@@ -128,35 +128,21 @@ function checkMetadata(root: Obj, out: Issue[]): string | undefined {
   return name;
 }
 
-function checkDriver(spec: Obj, out: Issue[]): 'docker' | 'ssh' | undefined {
+type DriverName = 'docker' | 'podman' | 'ssh';
+const DRIVER_NAMES: readonly DriverName[] = ['docker', 'podman', 'ssh'];
+
+function checkDriver(spec: Obj, out: Issue[]): DriverName | undefined {
   const driver = obj(spec.driver);
   const rawName = driver?.name;
-  const name = rawName === undefined ? 'docker' : rawName === 'docker' || rawName === 'ssh' ? rawName : undefined;
+  const name = rawName === undefined ? 'docker' : DRIVER_NAMES.find((n) => n === rawName);
   if (!driver) return name;
-  const other = name === 'docker' ? 'ssh' : name === 'ssh' ? 'docker' : undefined;
-  if (other && driver[other] !== undefined) {
+  for (const other of DRIVER_NAMES) {
+    if (name === undefined || other === name || driver[other] === undefined) continue;
     const why = rawName === undefined ? 'the driver is docker (the default; set driver.name)' : `the driver is ${name}`;
     out.push({ path: joinPath('spec.driver', other), message: `${other} options given but ${why}`, at: 'key' });
   }
-  const docker = obj(driver.docker);
-  if (docker) {
-    const image = str(docker.image);
-    if (image !== undefined && image !== '' && (/\s/.test(image) || image.startsWith('-'))) {
-      out.push({ path: 'spec.driver.docker.image', message: `${quote(image)} is not an image reference` });
-    }
-    const network = str(docker.network);
-    if (network !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(network)) {
-      out.push({ path: 'spec.driver.docker.network', message: `${quote(network)} is not a valid Docker network name` });
-    }
-    const context = str(docker.context);
-    if (context !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(context)) {
-      out.push({ path: 'spec.driver.docker.context', message: `${quote(context)} is not a valid Docker context name` });
-    }
-    const host = str(docker.host);
-    if (host !== undefined && (!/^(unix|tcp|ssh|npipe|http|https):\/\/\S+$/.test(host) || hasControlChars(host))) {
-      out.push({ path: 'spec.driver.docker.host', message: `${quote(host)} must be a Docker endpoint URL (unix://, tcp://, ssh://, npipe://)` });
-    }
-  }
+  checkContainerEngine(obj(driver.docker), 'spec.driver.docker', 'Docker', out);
+  checkContainerEngine(obj(driver.podman), 'spec.driver.podman', 'Podman', out);
   const ssh = obj(driver.ssh);
   if (ssh) {
     checkUser(ssh.user, 'spec.driver.ssh.user', out);
@@ -176,7 +162,28 @@ function checkDriver(spec: Obj, out: Issue[]): 'docker' | 'ssh' | undefined {
   return name;
 }
 
-function checkNodes(spec: Obj, cluster: string | undefined, driver: 'docker' | 'ssh' | undefined, out: Issue[]): void {
+/** The options of a driver whose nodes are containers of an engine with the Docker API (docker, podman). */
+function checkContainerEngine(o: Obj | undefined, at: string, engine: string, out: Issue[]): void {
+  if (!o) return;
+  const image = str(o.image);
+  if (image !== undefined && image !== '' && (/\s/.test(image) || image.startsWith('-'))) {
+    out.push({ path: `${at}.image`, message: `${quote(image)} is not an image reference` });
+  }
+  const network = str(o.network);
+  if (network !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(network)) {
+    out.push({ path: `${at}.network`, message: `${quote(network)} is not a valid ${engine} network name` });
+  }
+  const context = str(o.context);
+  if (context !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(context)) {
+    out.push({ path: `${at}.context`, message: `${quote(context)} is not a valid Docker context name` });
+  }
+  const host = str(o.host);
+  if (host !== undefined && (!/^(unix|tcp|ssh|npipe|http|https):\/\/\S+$/.test(host) || hasControlChars(host))) {
+    out.push({ path: `${at}.host`, message: `${quote(host)} must be a ${engine} endpoint URL (unix://, tcp://, ssh://${engine === 'Docker' ? ', npipe://' : ''})` });
+  }
+}
+
+function checkNodes(spec: Obj, cluster: string | undefined, driver: DriverName | undefined, out: Issue[]): void {
   const given = arr(spec.nodes);
   const pools = spec.nodes === undefined ? (DEFAULT_POOLS as unknown[]) : given;
   if (!pools) return;
@@ -208,11 +215,11 @@ function checkNodes(spec: Obj, cluster: string | undefined, driver: 'docker' | '
 
     const hasCount = pool.count !== undefined;
     const hosts = arr(pool.hosts);
-    if (driver === 'docker') {
-      if (pool.hosts !== undefined) out.push({ path: joinPath(p, 'hosts'), message: 'hosts are for the ssh driver; docker pools set count', at: 'key' });
-      if (!hasCount) out.push({ path: p, message: 'docker pools need a count' });
+    if (driver === 'docker' || driver === 'podman') {
+      if (pool.hosts !== undefined) out.push({ path: joinPath(p, 'hosts'), message: `hosts are for the ssh driver; ${driver} pools set count`, at: 'key' });
+      if (!hasCount) out.push({ path: p, message: `${driver} pools need a count` });
     } else if (driver === 'ssh') {
-      if (hasCount) out.push({ path: joinPath(p, 'count'), message: 'count is for the docker driver; ssh pools list hosts', at: 'key' });
+      if (hasCount) out.push({ path: joinPath(p, 'count'), message: 'count is for the docker and podman drivers; ssh pools list hosts', at: 'key' });
       if (pool.hosts === undefined) out.push({ path: p, message: 'ssh pools need hosts' });
     }
 
@@ -301,7 +308,9 @@ function checkCidr(value: unknown, path: string, out: Issue[]): Cidr | undefined
 
 function checkNetworking(spec: Obj, out: Issue[]): void {
   const net = obj(spec.networking) ?? {};
-  const docker = obj(obj(spec.driver)?.docker);
+  const driver = obj(spec.driver);
+  const engine = driver?.name === 'podman' ? 'podman' : 'docker';
+  const container = obj(driver?.[engine]);
   const subnet = (value: unknown, fallback: string | undefined, path: string): Subnet => {
     if (value === undefined) return { path, text: fallback ?? '', given: false, cidr: fallback ? defaultCidr(fallback) : undefined };
     return { path, text: String(value), given: true, cidr: checkCidr(value, path, out) };
@@ -309,7 +318,7 @@ function checkNetworking(spec: Obj, out: Issue[]): void {
   const subnets = [
     subnet(net.podSubnet, DEFAULT_POD_SUBNET, 'spec.networking.podSubnet'),
     subnet(net.serviceSubnet, DEFAULT_SERVICE_SUBNET, 'spec.networking.serviceSubnet'),
-    subnet(docker?.subnet, undefined, 'spec.driver.docker.subnet'),
+    subnet(container?.subnet, undefined, `spec.driver.${engine}.subnet`),
   ];
   for (let i = 0; i < subnets.length; i++) {
     for (let j = 0; j < i; j++) {

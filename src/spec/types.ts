@@ -50,6 +50,9 @@ export interface DockerDriverOptions {
   context?: string;
 }
 
+/** The podman driver's options: the docker driver's, without Docker contexts (host: podman's socket). */
+export type PodmanDriverOptions = Omit<DockerDriverOptions, 'context'>;
+
 export interface SshDriverOptions {
   user?: string;
   port?: number;
@@ -69,6 +72,7 @@ export interface SshDriverOptions {
 
 export type DriverSpec =
   | { name: 'docker'; docker: DockerDriverOptions }
+  | { name: 'podman'; podman: PodmanDriverOptions }
   | { name: 'ssh'; ssh: SshDriverOptions };
 
 export interface NetworkingSpec {

@@ -19,6 +19,7 @@ export interface PoolSpec {
 
 export type DriverSpec =
   | { name: 'docker'; docker: { image: string; privileged?: boolean } }
+  | { name: 'podman'; podman: { image: string; privileged?: boolean } }
   | { name: 'ssh'; ssh: { user?: string; sudo?: boolean; identityFile?: string; knownHostsFile?: string; timeouts?: Record<string, number> } };
 
 export interface ClusterSpec {
@@ -41,6 +42,9 @@ export function clusterYaml({ name, ...spec }: ClusterSpec): string {
 
 /** Docker nodes from `image`, unprivileged (what the test images need). */
 export const dockerDriver = (image: string): DriverSpec => ({ name: 'docker', docker: { image, privileged: false } });
+
+/** Nodes from `image` on podman's API service, unprivileged (the image must be in podman's store). */
+export const podmanDriver = (image: string): DriverSpec => ({ name: 'podman', podman: { image, privileged: false } });
 
 /** The machines' user "mk" with passwordless sudo, as the test hosts have it. */
 export const sshDriver = (ssh: { identityFile: string; knownHostsFile: string; timeouts?: Record<string, number> }): DriverSpec => ({ name: 'ssh', ssh: { user: 'mk', sudo: true, ...ssh } });

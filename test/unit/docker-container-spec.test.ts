@@ -40,6 +40,7 @@ describe('nodeContainerOptions', () => {
       'mk.dev/role': 'control-plane',
       'mk.dev/ordinal': '1',
       'mk.dev/config-hash': 'abc123',
+      'mk.dev/address': '172.28.0.2',
       'mk.dev/created-by': '0.1.0',
     });
   });

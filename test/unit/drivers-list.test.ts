@@ -15,14 +15,18 @@ vi.mock('ssh2', () => {
 });
 
 let home: string;
-const saved = process.env.DOCKER_HOST;
+const saved = { docker: process.env.DOCKER_HOST, podman: process.env.CONTAINER_HOST };
 beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'mk-list-'));
   process.env.DOCKER_HOST = 'tcp://127.0.0.1:1';
+  // No podman service: its clusters are left out without a warning.
+  process.env.CONTAINER_HOST = `unix://${join(home, 'no-podman.sock')}`;
 });
 afterEach(async () => {
-  if (saved === undefined) delete process.env.DOCKER_HOST;
-  else process.env.DOCKER_HOST = saved;
+  if (saved.docker === undefined) delete process.env.DOCKER_HOST;
+  else process.env.DOCKER_HOST = saved.docker;
+  if (saved.podman === undefined) delete process.env.CONTAINER_HOST;
+  else process.env.CONTAINER_HOST = saved.podman;
   await rm(home, { recursive: true, force: true });
 });
 

@@ -42,7 +42,7 @@ export function varVolumeName(nodeName: string): string {
   return `${nodeName}-var`;
 }
 
-export function nodeLabels(request: NodeCreateRequest, createdBy: string): Record<string, string> {
+export function nodeLabels(request: NodeCreateRequest, createdBy: string, ipv4Address?: string): Record<string, string> {
   const { node } = request;
   return ownedLabels(node.cluster, 'node', {
     [LABELS.node]: node.name,
@@ -50,6 +50,7 @@ export function nodeLabels(request: NodeCreateRequest, createdBy: string): Recor
     [LABELS.role]: node.role,
     [LABELS.ordinal]: String(node.ordinal),
     [LABELS.configHash]: request.configHash,
+    ...(ipv4Address ? { [LABELS.address]: ipv4Address } : {}),
     [LABELS.createdBy]: createdBy,
   });
 }
@@ -109,7 +110,7 @@ export function nodeContainerOptions(input: NodeContainerInput): Dockerode.Conta
     name: node.name,
     Hostname: node.name,
     Image: request.image,
-    Labels: nodeLabels(request, input.createdBy),
+    Labels: nodeLabels(request, input.createdBy, input.ipv4Address),
     Env: ['container=docker'],
     StopSignal: NODE_STOP_SIGNAL,
     Tty: false,

@@ -12,6 +12,23 @@ export function isNotFound(err: unknown): boolean {
   return statusCode(err) === 404;
 }
 
+/**
+ * What a refused create says is in the way: a name taken ('name': Docker 409), an address range
+ * taken ('subnet': Docker 403 on a network create). Podman's Docker API answers both with 500, so
+ * for a 500 its message decides ("network name X already used", "the container name X is already in
+ * use", "subnet X is already used on the host or by another config").
+ */
+export function conflictOf(err: unknown): 'name' | 'subnet' | undefined {
+  const status = statusCode(err);
+  if (status === 409) return 'name';
+  if (status === 403) return 'subnet';
+  if (status !== 500) return undefined;
+  const message = dockerMessage(err);
+  if (/\bsubnet\b.*\balready used\b/i.test(message)) return 'subnet';
+  if (/\bname\b.*\balready (used|in use)\b|\balready exists\b/i.test(message)) return 'name';
+  return undefined;
+}
+
 /** Docker's message for an API error (the JSON body's "message"), or the error's own. */
 export function dockerMessage(err: unknown): string {
   const json = (err as { json?: { message?: unknown } } | null)?.json;
@@ -43,6 +60,11 @@ export function unreachableEngine(err: unknown): DockerUnreachableError | undefi
   return new DockerUnreachableError(`cannot reach the Docker engine at ${at} (${how}). Check that it runs and that mk asks the right one: DOCKER_HOST, DOCKER_CONTEXT (or spec.driver.docker.host / context)`, { cause: err });
 }
 
+/** runc cannot raise a container's limits above the engine's own (an engine without CAP_SYS_RESOURCE: podman's defaults hit it). */
+const RLIMIT = /error setting rlimit type \d+/;
+const RLIMIT_HINT =
+  "The engine asks for file or process limits above its own: give its containers lower ones (podman: default_ulimits in containers.conf, e.g. [\"nofile=20000:20000\", \"nproc=32768:32768\"], within the service's `ulimit -Hn` and `ulimit -Hu`; scripts/start-podman.sh writes them) and restart the service";
+
 /** Wrap a Docker failure with what mk was doing; mk's own errors and aborts pass through. */
 export function wrapDockerError(what: string, err: unknown): MkError {
   if (err instanceof MkError) return err;
@@ -50,5 +72,6 @@ export function wrapDockerError(what: string, err: unknown): MkError {
   const unreachable = unreachableEngine(err);
   if (unreachable) return unreachable;
   const status = statusCode(err);
-  return new DriverError(`docker: ${what}: ${dockerMessage(err)}${status ? ` (HTTP ${status})` : ''}`, { cause: err });
+  const message = dockerMessage(err);
+  return new DriverError(`docker: ${what}: ${message}${status ? ` (HTTP ${status})` : ''}${RLIMIT.test(message) ? `. ${RLIMIT_HINT}` : ''}`, { cause: err });
 }

@@ -9,13 +9,14 @@ import type Dockerode from 'dockerode';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Driver, HostFacts, ImageSource, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile, ShellRequest } from '../types.js';
 import type { DockerDriverOptions } from '../../spec/types.js';
-import { DEFAULT_PROC_ROOT, freeBytes, missingCapabilities, readInotify } from '../host-facts.js';
+import { DEFAULT_PROC_ROOT, freeBytes, missingCapabilities, readInotify, routedSubnets } from '../host-facts.js';
 import { LABELS, ownedLabels } from '../labels.js';
 import { DriverError } from '../../errors.js';
 import { NodeImageError } from '../errors.js';
 import { nodeContainerOptions, varVolumeName, varVolumeOptions } from './container-spec.js';
-import { dockerMessage, isNotFound, statusCode, unreachableEngine, wrapDockerError } from './docker-errors.js';
-import { readFileIfExists, resolveDockerEndpoint } from './endpoint.js';
+import { conflictOf, dockerMessage, isNotFound, statusCode, unreachableEngine, wrapDockerError } from './docker-errors.js';
+import { DOCKER_ENGINE, type EngineProfile } from './engine.js';
+import { readFileIfExists, resolveDockerEndpoint, resolvePodmanEndpoint } from './endpoint.js';
 import { throwIfAborted } from './exec.js';
 import { loadDockerode } from './dockerode.js';
 import { DockerImageSource } from './images.js';
@@ -52,6 +53,8 @@ export interface DockerDriverConfig {
   kmsg?: HostPathChoice;
   /** Where this machine's /proc is read for host facts (default /proc; tests point it at fake files). */
   procRoot?: string;
+  /** Which engine serves the API (default Docker; podman: its API service). */
+  engine?: EngineProfile;
 }
 
 /** How often createNode retries when a picked static address or subnet was taken meanwhile. */
@@ -67,7 +70,8 @@ const NODE_STOP_TIMEOUT_S = 30;
 type Filters = Record<string, string[]>;
 
 export class DockerDriver implements Driver {
-  readonly name = 'docker';
+  readonly name: EngineProfile['driver'];
+  private readonly engine: EngineProfile;
   private readonly docker: Dockerode;
   private readonly options: DockerDriverConfig['options'];
   private readonly createdBy: string;
@@ -89,15 +93,20 @@ export class DockerDriver implements Driver {
     this.options = config.options;
     this.createdBy = config.version ?? 'dev';
     this.log = config.log ?? (() => {});
+    this.engine = config.engine ?? DOCKER_ENGINE;
+    this.name = this.engine.driver;
     if (config.docker) {
       this.docker = config.docker;
-      this.endpoint = 'the Docker engine';
+      this.endpoint = this.engine.title;
     } else {
-      const endpoint = resolveDockerEndpoint({ options: config.options, env: process.env, homeDir: homedir(), readFile: readFileIfExists });
-      this.log('docker endpoint', { host: endpoint.host, source: endpoint.source, ...(endpoint.context ? { context: endpoint.context } : {}) });
+      const endpoint =
+        this.engine.driver === 'podman'
+          ? resolvePodmanEndpoint({ options: config.options, env: process.env, uid: process.getuid?.() ?? 0 })
+          : resolveDockerEndpoint({ options: config.options, env: process.env, homeDir: homedir(), readFile: readFileIfExists });
+      this.log(`${this.engine.driver} endpoint`, { host: endpoint.host, source: endpoint.source, ...(endpoint.context ? { context: endpoint.context } : {}) });
       this.docker = new (loadDockerode())(endpoint.dockerOptions);
       this.host = endpoint.host;
-      this.endpoint = `the Docker engine at ${endpoint.host}`;
+      this.endpoint = `${this.engine.title} at ${endpoint.host}`;
     }
     const socketPath = (this.docker.modem as { socketPath?: unknown }).socketPath;
     this.socketPath = typeof socketPath === 'string' ? socketPath : undefined;
@@ -198,7 +207,7 @@ export class DockerDriver implements Driver {
     const explicit = req.subnet ?? this.options.subnet;
     const tried: string[] = [];
     for (let attempt = 1; ; attempt++) {
-      const subnet = explicit ?? pickFreeSubnet([...(await this.usedSubnets(signal)), ...tried]);
+      const subnet = explicit ?? pickFreeSubnet([...(await this.usedSubnets(signal)), ...tried], this.engine.subnetPool);
       throwIfAborted(signal, `create network ${name}`);
       this.log('docker createNetwork', { network: name, subnet });
       try {
@@ -211,10 +220,11 @@ export class DockerDriver implements Driver {
           ...(signal ? { abortSignal: signal } : {}),
         });
       } catch (err) {
-        // 409: a network with that name exists (another run, or not ours: checked below).
-        if (statusCode(err) === 409) break;
+        // A network with that name exists (another run, or not ours: checked below).
+        const conflict = conflictOf(err);
+        if (conflict === 'name') break;
         // Another network took the subnet between our scan and the create: pick the next one.
-        if (explicit === undefined && attempt < ADDRESS_ATTEMPTS && statusCode(err) === 403) {
+        if (explicit === undefined && attempt < ADDRESS_ATTEMPTS && conflict === 'subnet') {
           tried.push(subnet);
           continue;
         }
@@ -372,7 +382,7 @@ export class DockerDriver implements Driver {
       try {
         container = await this.docker.createContainer(withSignal(options, signal));
       } catch (err) {
-        if (statusCode(err) === 409) {
+        if (conflictOf(err) === 'name') {
           // The name is taken. By a container the engine is still removing (a create cancelled by a
           // killed mk is rolled back a moment later): wait and retry. By our own node (created
           // meanwhile): use it. By anything else: refuse.
@@ -469,7 +479,7 @@ export class DockerDriver implements Driver {
         });
       });
     } catch (err) {
-      throw unreachableEngine(err) ?? new NodeImageError(image, dockerMessage(err), { cause: err });
+      throw unreachableEngine(err) ?? new NodeImageError(image, dockerMessage(err), { cause: err, engine: this.engine.driver });
     }
   }
 
@@ -493,7 +503,7 @@ export class DockerDriver implements Driver {
     }
   }
 
-  /** Addresses on the network: running endpoints and the static addresses of stopped members. */
+  /** Addresses on the network: running endpoints and the static addresses of stopped members (configured, or mk's label: podman reports neither). */
   private async usedAddresses(network: ObservedNetwork, signal?: AbortSignal): Promise<string[]> {
     const used: string[] = [];
     let info: Dockerode.NetworkInspectInfo;
@@ -510,13 +520,16 @@ export class DockerDriver implements Driver {
       const configured = (entry?.IPAMConfig as { IPv4Address?: string } | null | undefined)?.IPv4Address;
       if (configured) used.push(configured);
       if (entry?.IPAddress) used.push(entry.IPAddress);
+      const labelled = c.Labels?.[LABELS.address];
+      if (labelled) used.push(labelled);
     }
     return used;
   }
 
+  /** The engine's networks' subnets and, for an engine on this machine, the routes it has (another engine's bridges among them). */
   private async usedSubnets(signal?: AbortSignal): Promise<string[]> {
-    const all = await this.listNetworks({}, signal);
-    return all.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => typeof s === 'string'));
+    const [all, routed] = await Promise.all([this.listNetworks({}, signal), this.socketPath ? routedSubnets(this.procRoot) : []]);
+    return [...all.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => typeof s === 'string')), ...routed];
   }
 
   private async observeNode(cluster: string, name: string, signal?: AbortSignal): Promise<ObservedNode> {
@@ -549,7 +562,7 @@ export class DockerDriver implements Driver {
     throwIfAborted(signal, 'list containers');
     this.log('docker listContainers', { filters });
     try {
-      return await this.docker.listContainers(withSignal({ all: true, filters }, signal));
+      return matching(await this.docker.listContainers(withSignal({ all: true, filters }, signal)), filters);
     } catch (err) {
       throw wrapDockerError('list containers', err);
     }
@@ -559,7 +572,7 @@ export class DockerDriver implements Driver {
     throwIfAborted(signal, 'list networks');
     this.log('docker listNetworks', { filters });
     try {
-      return await this.docker.listNetworks(withSignal({ filters }, signal));
+      return matching(await this.docker.listNetworks(withSignal({ filters }, signal)), filters);
     } catch (err) {
       throw wrapDockerError('list networks', err);
     }
@@ -570,7 +583,7 @@ export class DockerDriver implements Driver {
     this.log('docker listVolumes', { filters });
     try {
       const res = await this.docker.listVolumes(withSignal({ filters }, signal));
-      return res.Volumes ?? [];
+      return matching(res.Volumes ?? [], filters);
     } catch (err) {
       throw wrapDockerError('list volumes', err);
     }
@@ -590,6 +603,15 @@ function clusterFilter(cluster: string): Filters {
 
 function nodeFilter(cluster: string, name: string): Filters {
   return { label: [`${LABELS.cluster}=${cluster}`, `${LABELS.component}=node`, `${LABELS.node}=${name}`] };
+}
+
+/**
+ * What carries every label the filters name (key=value, or key alone). Docker's label filters all
+ * hold at once; podman 4.3's volume list returns what matches any one of them.
+ */
+function matching<T extends { Labels?: Record<string, string> | null }>(items: T[], filters: Filters): T[] {
+  const wanted = (filters.label ?? []).map((l) => l.split(/=(.*)/s) as [string, string | undefined]);
+  return items.filter((item) => wanted.every(([key, value]) => item.Labels?.[key] !== undefined && (value === undefined || item.Labels[key] === value)));
 }
 
 function withSignal<T extends object>(options: T, signal: AbortSignal | undefined): T {

@@ -19,6 +19,8 @@ import type Dockerode from 'dockerode';
 import { DriverError } from '../../errors.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+/** Where root's `podman system service` listens (podman.socket's path). */
+export const DEFAULT_PODMAN_SOCKET = '/run/podman/podman.sock';
 
 export type EndpointSource = 'option-host' | 'option-context' | 'env-host' | 'env-context' | 'config-context' | 'default';
 
@@ -73,6 +75,18 @@ export function resolveDockerEndpoint(inputs: EndpointInputs): ResolvedEndpoint 
   const current = currentContext(inputs);
   if (current) return fromContext('config-context', current, inputs);
   return fromHost('default', `unix://${DEFAULT_DOCKER_SOCKET}`, undefined, env);
+}
+
+/**
+ * podman's API service, as podman's own remote client finds it: options.host, CONTAINER_HOST, then
+ * root's /run/podman/podman.sock, or a user's $XDG_RUNTIME_DIR/podman/podman.sock (rootless).
+ */
+export function resolvePodmanEndpoint(inputs: Pick<EndpointInputs, 'options' | 'env'> & { uid: number }): ResolvedEndpoint {
+  const { options, env } = inputs;
+  if (options.host) return fromHost('option-host', options.host, undefined, env);
+  if (env.CONTAINER_HOST) return fromHost('env-host', env.CONTAINER_HOST, undefined, env);
+  const socket = inputs.uid !== 0 && env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'podman', 'podman.sock') : DEFAULT_PODMAN_SOCKET;
+  return fromHost('default', `unix://${socket}`, undefined, env);
 }
 
 function currentContext(inputs: EndpointInputs): string | undefined {

@@ -35,13 +35,15 @@ export function observedNetwork(net: Dockerode.NetworkInspectInfo): ObservedNetw
   };
 }
 
-/** The container's IPv4 address on `network` (or on its only network), current or configured. */
+/**
+ * The container's IPv4 address on `network` (or on its only network): current, configured, or the
+ * one mk labelled it with at creation (podman reports neither IPAMConfig nor, once stopped, an address).
+ */
 export function containerAddress(c: Dockerode.ContainerInfo, network: string | undefined): string | undefined {
   const networks = c.NetworkSettings?.Networks ?? {};
   const entry = network !== undefined ? networks[network] : Object.values(networks)[0];
-  if (!entry) return undefined;
-  const configured = (entry.IPAMConfig as { IPv4Address?: string } | null | undefined)?.IPv4Address;
-  return entry.IPAddress || configured || undefined;
+  const configured = (entry?.IPAMConfig as { IPv4Address?: string } | null | undefined)?.IPv4Address;
+  return entry?.IPAddress || configured || c.Labels?.[LABELS.address] || undefined;
 }
 
 export function observedNode(c: Dockerode.ContainerInfo, network: string | undefined): ObservedNode {
