@@ -1,7 +1,9 @@
 // mk watch -f FILE|DIR: reconcile on every save (debounced, coalesced) and re-observe periodically
 // to repair drift. Invalid edits (or a spec that went missing) are reported once and leave the
 // cluster alone. Ctrl-C stops cleanly; between runs, quietly.
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { EXIT, MkError, SpecError, SpecFileError } from '../errors.js';
 import { errorEvent, type ErrorEvent, type MkEvent, type Reporter } from '../log.js';
 import { ReconcileLoop, type Trigger } from '../reconcile/watch.js';
@@ -40,26 +42,38 @@ class DriftReporter implements Reporter {
 
 /**
  * Errors that come back at every drift check (an invalid or missing spec, an engine that is down)
- * are printed once, until a save: a run started by a save prints its error again, and an error
- * that changes is printed as it is.
+ * are printed once, until a save: a run started by a save prints its error again when the spec it
+ * read differs from the one of the last print (a drift check may read a save before its file event
+ * arrives: the late event then prints nothing new), and an error that changes is printed as it is.
  */
-class RepeatedErrors {
-  private readonly last = new Map<string, string>();
+export class RepeatedErrors {
+  private readonly last = new Map<string, { message: string; spec: string }>();
   constructor(private readonly reporter: Reporter) {}
 
-  /** key: '' for reading the spec, else the cluster whose run failed. */
-  report(key: string, event: ErrorEvent, trigger: Trigger): void {
-    if (trigger.kind !== 'change' && this.last.get(key) === event.message) {
+  /** key: '' for reading the spec, else the cluster whose run failed; spec: what the run read of it. */
+  report(key: string, event: ErrorEvent, trigger: Trigger, spec: string): void {
+    const last = this.last.get(key);
+    if (last?.message === event.message && (trigger.kind !== 'change' || last.spec === spec)) {
       this.reporter.debug('the same error as at the last check (printed once until the spec changes)', { ...(key ? { cluster: key } : {}) });
       return;
     }
-    this.last.set(key, event.message);
+    this.last.set(key, { message: event.message, spec });
     this.reporter.emit(event);
   }
 
   clear(key: string): void {
     this.last.delete(key);
   }
+}
+
+/** The spec files as they are now (file or *.yaml of a directory; "missing" when unreadable), as one hash. */
+async function specFingerprint(target: string): Promise<string> {
+  const hash = createHash('sha256');
+  const files = await readdir(target)
+    .then((names) => names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => join(target, n)))
+    .catch(() => [target]);
+  for (const f of files) hash.update(f).update('\0').update(await readFile(f).catch(() => 'missing')).update('\0');
+  return hash.digest('hex');
 }
 
 /** Why the spec cannot be reconciled, said as watch goes on: the cluster is left as it is. */
@@ -89,7 +103,7 @@ export async function watch(ctx: CommandContext, target: string, opts: WatchOpti
       specs = await loadSpecs(target, { stdin: ctx.stdin });
     } catch (err) {
       if (!(err instanceof SpecError || err instanceof SpecFileError)) throw err;
-      errors.report('', specErrorEvent(err), trigger);
+      errors.report('', specErrorEvent(err), trigger, await specFingerprint(root));
       return;
     }
     errors.clear('');
@@ -120,7 +134,7 @@ export async function watch(ctx: CommandContext, target: string, opts: WatchOpti
       } catch (err) {
         if (ctx.signal.aborted) return;
         // Keep watching: the next save or drift check retries.
-        errors.report(name, errorEvent(err, name), trigger);
+        errors.report(name, errorEvent(err, name), trigger, content);
       }
     }
   };
