@@ -27,21 +27,21 @@ const optionsSchema = {
 } as const;
 
 /**
- * Writes the hosts.toml of `host` from the Service's address the kubelet puts in the environment
+ * Writes `dir`/hosts.toml (the folder of `host` in containerd's certs.d, mounted) from the Service's address the kubelet puts in the environment
  * (REGISTRY_SERVICE_HOST: set for Services that exist when the container starts; until then the
  * container exits and is restarted), then stays, so the pod's readiness says the node is configured;
  * stopped, it removes the file.
  */
-function hostsScript(host: string, port: number): string {
+function hostsScript(host: string, dir: string, port: number): string {
   return [
     'set -eu',
     'if [ -z "${REGISTRY_SERVICE_HOST:-}" ]; then echo "the registry Service is not in the environment yet; exiting to be restarted" >&2; exit 1; fi',
-    `d="/certs.d/${host}"`,
+    `d="${dir}"`,
     'mkdir -p "$d"',
     `url="http://$REGISTRY_SERVICE_HOST:${port}"`,
     'printf \'server = "%s"\\n\\n[host."%s"]\\n  capabilities = ["pull", "resolve"]\\n\' "$url" "$url" > "$d/hosts.toml.new"',
     'mv "$d/hosts.toml.new" "$d/hosts.toml"',
-    'echo "containerd pulls ' + host + ' from $url"',
+    `echo "containerd pulls ${host} from $url"`,
     // Stopped (the addon disabled, the pod replaced): the node's configuration goes with it.
     'trap \'rm -f "$d/hosts.toml"; exit 0\' TERM',
     'while :; do sleep 3600 & wait $!; done',
@@ -60,6 +60,7 @@ export const registry: CatalogAddon = {
   render(options, cluster): K8sObject[] {
     const o = withDefaults<{ servicePort: number; storage: string }>(optionsSchema, options);
     const host = `localhost:${o.servicePort}`;
+    const dir = `/certs.d/${host}`;
     const sel = { app: 'registry' };
     const hostsSel = { app: 'registry-hosts' };
     const hosting = [
@@ -99,8 +100,8 @@ export const registry: CatalogAddon = {
             name: 'hosts',
             image: HOSTS_IMAGE,
             imagePullPolicy: 'IfNotPresent',
-            command: ['sh', '-c', hostsScript(host, o.servicePort)],
-            readinessProbe: { exec: { command: ['test', '-f', `/certs.d/${host}/hosts.toml`] }, periodSeconds: 5 },
+            command: ['sh', '-c', hostsScript(host, dir, o.servicePort)],
+            readinessProbe: { exec: { command: ['test', '-f', `${dir}/hosts.toml`] }, periodSeconds: 5 },
             resources: { requests: { cpu: '1m', memory: '4Mi' } },
             volumeMounts: [{ name: 'certs-d', mountPath: '/certs.d' }],
           },
