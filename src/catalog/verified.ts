@@ -1,7 +1,8 @@
 // What mk's tests have shown of catalog addons, shared by the entries (each entry names its own).
 // test/e2e/addons-catalog.test.ts installs every entry on a real kube-apiserver; test/e2e/mk-addons.test.ts
 // has mk apply install some on a real kubeadm cluster, from the images `npm run addon-images` builds,
-// and checks what each does (test/e2e/mk-addons.test.ts; ingress: test/e2e/mk-ingress.test.ts).
+// and checks what each does (test/e2e/mk-addons.test.ts; ingress: test/e2e/mk-ingress.test.ts; registry:
+// test/e2e/mk-registry.test.ts).
 import type { Verified } from './types.js';
 
 /** Objects accepted by a real kube-apiserver; no pod of it has run where mk is tested. */
@@ -22,4 +23,11 @@ export const ROUTES_FROM_HOST: Verified = {
   level: 'running',
   detail:
     'test/e2e/mk-ingress.test.ts: mk apply installs it on a real kubeadm cluster (Traefik from the image `npm run addon-images traefik` builds, named in addons[].images), it becomes ready, and an Ingress and an HTTPRoute each route requests from the host by host name and path to two backends (through the LoadBalancer address and the node\'s port 80); a re-apply changes nothing, disabling removes exactly its objects',
+};
+
+/** registry: running on a real kubeadm cluster made by mk apply, an image pushed from the host pulled by a pod. */
+export const REGISTRY_PULLED: Verified = {
+  level: 'running',
+  detail:
+    'test/e2e/mk-registry.test.ts: mk apply installs it on a real kubeadm cluster (distribution v3 from the image `npm run addon-images registry` builds, named in addons[].images), it becomes ready, an image pushed from the host to localhost:5000 through `mk tunnel` is pulled by a pod as localhost:5000/NAME:TAG (containerd\'s hosts.toml written on the node) and runs; a re-apply changes nothing, disabling removes exactly its objects',
 };

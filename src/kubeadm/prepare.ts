@@ -59,6 +59,9 @@ export function hostRootCgroups(procCgroup: string): string[] {
     .map((line) => /^(\d+):([^:=]+):(.*)$/.exec(line))
     .filter((m): m is RegExpExecArray => m !== null && m[1] !== '0')
     .map((m) => ({ controllers: m[2]!, path: m[3]! }));
+  // A private namespace: every controller at its root, or in the /init.scope systemd (the node's
+  // PID 1) moves itself to there in the controllers it manages (Docker on cgroup v1, cgroupfs).
+  if (v1.every((c) => c.path === '/' || c.path === '/init.scope')) return [];
   const atRoot = v1.filter((c) => c.path === '/').map((c) => c.controllers);
   return atRoot.length < v1.length ? atRoot.sort() : [];
 }

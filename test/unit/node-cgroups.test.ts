@@ -23,6 +23,8 @@ describe('hostRootCgroups', () => {
   it('accepts a private cgroup namespace (Docker: every path is /), cgroup v2 and a host namespace nesting every controller', () => {
     expect(hostRootCgroups('12:hugetlb:/\n11:perf_event:/\n4:memory:/\n1:name=systemd:/init.scope\n0::/\n')).toEqual([]);
     expect(hostRootCgroups('0::/init.scope\n')).toEqual([]);
+    // Docker 20.10 with --cgroupns=private on cgroup v1 (cgroupfs), once systemd runs in the node.
+    expect(hostRootCgroups('9:name=systemd:/init.scope\n8:pids:/init.scope\n7:blkio:/\n6:freezer:/\n5:devices:/init.scope\n4:memory:/init.scope\n3:cpuset:/\n2:cpuacct:/\n1:cpu:/init.scope\n0::/init.scope\n')).toEqual([]);
     expect(hostRootCgroups('12:hugetlb:/docker/abc\n4:memory:/docker/abc\n')).toEqual([]);
   });
 });
