@@ -7,6 +7,9 @@
 # service's own: the service gets a containers.conf whose default_ulimits are its own hard limits,
 # read from /proc once it runs (podman sets its own nproc at start: 32768 here, not the shell's).
 set -euo pipefail
+# The service (and every conmon it starts) keeps the directory it started in: make it one that stays
+# (a checkout removed later leaves conmon failing "Failed to get working directory").
+cd /
 sock=${MK_PODMAN_SOCKET:-/run/podman/podman.sock}
 conf=${MK_PODMAN_CONF:-/etc/mk/podman-containers.conf}
 log=/tmp/mk-podman.log
