@@ -57,3 +57,9 @@ export function urlOf(r: ObjectRef, collection = false): string {
   const plural = `${r.kind.toLowerCase()}${r.kind.endsWith('s') ? 'es' : 's'}`.replace(/([^aeiou])ys$/, '$1ies');
   return `${base}${r.namespace ? `/namespaces/${r.namespace}` : ''}/${plural}${collection ? '' : `/${r.name}`}`;
 }
+
+/** What mk's inventory of an addon lists (undefined: no inventory, the addon is not installed). */
+export async function addonInventory(client: KubeClient, addon: string): Promise<ObjectRef[] | undefined> {
+  const cm = await client.json<{ data?: { objects?: string } }>('GET', urlOf(ref('ConfigMap', 'kube-system', `mk-addon-${addon}`)), { allow404: true });
+  return cm ? (JSON.parse(cm.data?.objects ?? '[]') as ObjectRef[]) : undefined;
+}

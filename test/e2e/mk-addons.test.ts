@@ -21,7 +21,7 @@ import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
 import { Background, buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, dockerDriver } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { localImages, mkClient, ref, urlOf } from './helpers.js';
+import { addonInventory, localImages, mkClient, ref, urlOf } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const skip = await tier3Skip();
@@ -75,10 +75,7 @@ describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8
 
   const client = (): KubeClient => mkClient(env.KUBECONFIG!, name);
   const get = <T = KubeObject>(r: ObjectRef) => client().json<T>('GET', urlOf(r), { allow404: true });
-  async function inventory(addon: string): Promise<ObjectRef[] | undefined> {
-    const cm = await get<{ data?: { objects?: string } }>(ref('ConfigMap', 'kube-system', `mk-addon-${addon}`));
-    return cm ? (JSON.parse(cm.data?.objects ?? '[]') as ObjectRef[]) : undefined;
-  }
+  const inventory = (addon: string) => addonInventory(client(), addon);
 
   beforeAll(async () => {
     image = await ensureNodeImage();

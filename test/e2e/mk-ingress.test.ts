@@ -21,7 +21,7 @@ import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
 import { buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, dockerDriver } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { localImages, mkClient, ref, urlOf } from './helpers.js';
+import { addonInventory, localImages, mkClient, ref, urlOf } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const skip = await tier3Skip();
@@ -81,10 +81,7 @@ describe.skipIf(skip)(`the ingress addon (Traefik) with mk apply on a real clust
   const client = (): KubeClient => mkClient(env.KUBECONFIG!, name);
   const read = <T = KubeObject>(r: ObjectRef) => client().json<T>('GET', urlOf(r), { allow404: true });
   const create = (r: ObjectRef, body: Record<string, unknown>) => client().json('POST', urlOf(r, true), { body: { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace }, ...body } });
-  async function inventory(addon: string): Promise<ObjectRef[] | undefined> {
-    const cm = await read<{ data?: { objects?: string } }>(ref('ConfigMap', 'kube-system', `mk-addon-${addon}`));
-    return cm ? (JSON.parse(cm.data?.objects ?? '[]') as ObjectRef[]) : undefined;
-  }
+  const inventory = (addon: string) => addonInventory(client(), addon);
 
   beforeAll(async () => {
     image = await ensureNodeImage();

@@ -22,7 +22,7 @@ import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
 import { Background, buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, dockerDriver } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { localImages, mkClient, ref, urlOf } from './helpers.js';
+import { addonInventory, localImages, mkClient, ref, urlOf } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const docker = async (...args: string[]): Promise<string> => (await execFileP('docker', args, { maxBuffer: 16 << 20 })).stdout.trim();
@@ -67,10 +67,7 @@ describe.skipIf(skip)(`the registry addon with mk apply on a real cluster (${k8s
   }
   const client = (): KubeClient => mkClient(env.KUBECONFIG!, name);
   const read = <T = KubeObject>(r: ObjectRef) => client().json<T>('GET', urlOf(r), { allow404: true });
-  async function inventory(addon: string): Promise<ObjectRef[] | undefined> {
-    const cm = await read<{ data?: { objects?: string } }>(ref('ConfigMap', 'kube-system', `mk-addon-${addon}`));
-    return cm ? (JSON.parse(cm.data?.objects ?? '[]') as ObjectRef[]) : undefined;
-  }
+  const inventory = (addon: string) => addonInventory(client(), addon);
   const hostsToml = () => docker('exec', node, 'cat', '/etc/containerd/certs.d/localhost:5000/hosts.toml').catch(() => undefined);
 
   beforeAll(async () => {
