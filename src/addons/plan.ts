@@ -15,7 +15,7 @@ import { CNI_ADDON_NAME } from '../kubeadm/plan.js';
 import { diffAddons, type AddonDiff } from './diff.js';
 import { addonDependencies, addonImages, desiredAddons } from '../spec/addons.js';
 import type { RenderedAddons } from './render.js';
-import { isLoadedFromSource } from '../images/plan.js';
+import type { AddonImageSource } from '../images/plan.js';
 
 export type AddonStep = { kind: 'addon.apply'; addon: AddonSpec } | { kind: 'addon.remove'; addon: string };
 
@@ -54,12 +54,15 @@ function removalReason(cluster: Cluster, name: string): string {
  * "; images controller R1, speaker R2 from ...": where each image of the addon comes
  * from, when known; said on install, and otherwise only when mk loads one of them in this run.
  */
-function imagesNote(cluster: Cluster, addon: string, sources: Readonly<Record<string, string>>, install: boolean): string {
+function imagesNote(cluster: Cluster, addon: string, sources: Readonly<Record<string, AddonImageSource>>, install: boolean): string {
   const mine = addonImages(cluster).filter((i) => i.addon === addon && sources[i.ref] !== undefined);
-  if (!install && !mine.some((i) => isLoadedFromSource(sources[i.ref]!))) return '';
+  if (!install && !mine.some((i) => sources[i.ref]!.loads)) return '';
   // Grouped by where they come from: "images a R1, b R2 from the local engine, c R3 on every node".
   const bySource = new Map<string, string[]>();
-  for (const i of mine) bySource.set(sources[i.ref]!, [...(bySource.get(sources[i.ref]!) ?? []), `${i.key} ${i.ref}`]);
+  for (const i of mine) {
+    const { said } = sources[i.ref]!;
+    bySource.set(said, [...(bySource.get(said) ?? []), `${i.key} ${i.ref}`]);
+  }
   const parts = [...bySource].map(([source, images]) => `${images.join(', ')} ${source}`);
   return mine.length === 0 ? '' : `; image${mine.length === 1 ? '' : 's'} ${parts.join(', ')}`;
 }
@@ -76,7 +79,7 @@ export function planAddonSteps(
   actual: ObservedCluster,
   kube: { ready?: string; fresh: boolean },
   rendered: RenderedAddons = { hashes: {}, errors: {} },
-  imageSources: Readonly<Record<string, string>> = {},
+  imageSources: Readonly<Record<string, AddonImageSource>> = {},
 ): void {
   const name = cluster.metadata.name;
   const desired = desiredAddons(cluster);

@@ -26,7 +26,13 @@ export interface ImagePlan {
   /** Every image.load step (addons wait for them: their pods may run these images). */
   loads: string[];
   /** Where each catalog addon image comes from, by reference (for the addon steps); empty when they were not resolved. */
-  addonSources: Record<string, string>;
+  addonSources: Record<string, AddonImageSource>;
+}
+
+/** Where an addon image comes from, as the plan says it ("from the Docker engine at ..."); `loads`: mk loads it in this run. */
+export interface AddonImageSource {
+  said: string;
+  loads: boolean;
 }
 
 /** "load image a on node n" / "load images a, b on node n". */
@@ -34,11 +40,7 @@ export function loadDescription(node: string, what: readonly string[]): string {
   return `load image${what.length === 1 ? '' : 's'} ${what.join(', ')} on node ${node}`;
 }
 
-/** What the plan says of an addon image every node holds already. */
-const ON_EVERY_NODE = 'on every node';
-const fromSource = (source: string): string => `from ${source}`;
-/** Whether an addon image's source, as planImages says it, is a load from the local engine in this run. */
-export const isLoadedFromSource = (said: string): boolean => said.startsWith('from ');
+const ON_EVERY_NODE: AddonImageSource = { said: 'on every node', loads: false };
 
 const registryOf = (ref: string): string => normalizeImageRef(ref).split('/')[0]!;
 
@@ -117,12 +119,12 @@ export function planImages(b: StepSink<ImageStep>, cluster: Cluster, actual: Obs
 
   if (resolved) refuseMissing(cluster, resolved, [...needed].filter((r) => isSpec.has(r)), lacking);
   const addonSources = Object.fromEntries(
-    (addonRefs.length > 0 ? addonImagesOf(cluster) : []).flatMap(({ ref }): [string, string][] => {
-      if (isSpec.has(ref)) return [[ref, 'kept by spec.images']];
+    (addonRefs.length > 0 ? addonImagesOf(cluster) : []).flatMap(({ ref }): [string, AddonImageSource][] => {
+      if (isSpec.has(ref)) return [[ref, { said: 'kept by spec.images', loads: false }]];
       const r = resolvedOf(ref);
       if (!r) return resolved?.error ? [] : [[ref, ON_EVERY_NODE]];
-      if ('pull' in r) return [[ref, `pulled by the nodes from ${registryOf(ref)}`]];
-      if ('id' in r) return [[ref, loaded.has(ref) ? fromSource(resolved!.source) : ON_EVERY_NODE]];
+      if ('pull' in r) return [[ref, { said: `pulled by the nodes from ${registryOf(ref)}`, loads: false }]];
+      if ('id' in r) return [[ref, loaded.has(ref) ? { said: `from ${resolved!.source}`, loads: true } : ON_EVERY_NODE]];
       return [];
     }),
   );
