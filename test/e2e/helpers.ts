@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ApiException } from '@kubernetes/client-node';
 import { KubeClient, kubeconfigCredentials } from '../../src/kube/index.js';
 import { eventually } from '../helpers/wait.js';
+import { k8sVersion } from '../k8s/binaries.js';
 import { isNodeReady, type KubeNode } from '../../src/kubeadm/api.js';
 import type { ObjectRef } from '../../src/addons/index.js';
 import { catalogAddon } from '../../src/catalog/index.js';
@@ -62,4 +63,33 @@ export function urlOf(r: ObjectRef, collection = false): string {
 export async function addonInventory(client: KubeClient, addon: string): Promise<ObjectRef[] | undefined> {
   const cm = await client.json<{ data?: { objects?: string } }>('GET', urlOf(ref('ConfigMap', 'kube-system', `mk-addon-${addon}`)), { allow404: true });
   return cm ? (JSON.parse(cm.data?.objects ?? '[]') as ObjectRef[]) : undefined;
+}
+
+/**
+ * A pod on `node` resolves kubernetes.default's name (getent in the kube-proxy image, a Debian rootfs
+ * every node holds: nothing is pulled); its phase and log, once it ended.
+ */
+export async function dnsProbe(kc: KubeClient, node: string, timeoutMs: number): Promise<{ phase: string; log: string }> {
+  await kc.json('POST', '/api/v1/namespaces/default/pods', {
+    body: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'dns-probe' },
+      spec: {
+        nodeName: node,
+        restartPolicy: 'Never',
+        containers: [{ name: 'probe', image: `registry.k8s.io/kube-proxy:${k8sVersion()}`, imagePullPolicy: 'Never', command: ['getent', 'hosts', 'kubernetes.default.svc.cluster.local'] }],
+      },
+    },
+  });
+  const phase = await eventually(
+    'DNS probe finished',
+    async () => {
+      const p = await kc.json<{ status?: { phase?: string } }>('GET', '/api/v1/namespaces/default/pods/dns-probe');
+      return p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed' ? p.status.phase : undefined;
+    },
+    timeoutMs,
+    1000,
+  );
+  return { phase, log: (await kc.request('GET', '/api/v1/namespaces/default/pods/dns-probe/log')).body };
 }

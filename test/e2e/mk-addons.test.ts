@@ -7,27 +7,22 @@
 // (npm run addon-images metrics-server metallb-controller metallb-speaker local-path-provisioner busybox);
 // MK_E2E_TIER3=0 skips.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ObjectRef } from '../../src/addons/index.js';
+import { describe, expect, it } from 'vitest';
 import { autoAddressPool } from '../../src/addons/index.js';
 import { parseAddressRange, parseIPv4 } from '../../src/net.js';
-import type { KubeClient, KubeObject } from '../../src/kube/index.js';
 import { k8sVersion } from '../k8s/binaries.js';
-import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
-import { Background, buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
+import { tier3Skip } from '../k8s/cluster.js';
+import { Background, type CliEvent } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, dockerDriver } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { addonInventory, localImages, mkClient, ref, urlOf } from './helpers.js';
+import { localImages, ref, urlOf } from './helpers.js';
+import { addonCluster } from './addon-cluster.js';
 
 const execFileP = promisify(execFile);
 const skip = await tier3Skip();
 
 const name = `ad${process.pid % 10000}`;
-const timings: string[] = [];
 
 interface AddonsSpec {
   metricsServer: boolean;
@@ -55,50 +50,12 @@ function spec(image: string, a: AddonsSpec): string {
 }
 
 describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8sVersion()})`, () => {
-  let dir: string;
-  let image: string;
-  let env: NodeJS.ProcessEnv;
-  let specFile: string;
   let watcher: Background | undefined;
-
-  const mk = (args: string[]): Promise<JsonRun> => mkJson(args, env);
-
-  /** Writes the spec and applies it; fails with mk's errors; returns the events. */
-  async function apply(label: string, a: AddonsSpec): Promise<{ events: CliEvent[]; steps: CliEvent[]; plan: NonNullable<CliEvent['plan']>; ms: number }> {
-    await writeFile(specFile, spec(image, a));
-    const r = await mk(['apply', '-f', specFile]);
-    expectSuccess(r);
-    timings.push(timingLine(label, r));
-    return { events: r.events, steps: r.events.filter((e) => e.type === 'step.finished'), plan: r.events.find((e) => e.type === 'plan')!.plan!, ms: r.ms };
-  }
+  const c = addonCluster(name, 'mk-addons', { before: async () => watcher?.child.kill('SIGKILL') });
+  const { timings, client, inventory } = c;
+  const get = c.read;
+  const apply = (label: string, a: AddonsSpec) => c.apply(label, (image) => spec(image, a));
   const ids = (steps: CliEvent[]) => steps.map((s) => s.step!.id);
-
-  const client = (): KubeClient => mkClient(env.KUBECONFIG!, name);
-  const get = <T = KubeObject>(r: ObjectRef) => client().json<T>('GET', urlOf(r), { allow404: true });
-  const inventory = (addon: string) => addonInventory(client(), addon);
-
-  beforeAll(async () => {
-    image = await ensureNodeImage();
-    await buildCli();
-    dir = await mkdtemp(join(tmpdir(), 'mk-e2e-addons-'));
-    specFile = join(dir, 'cluster.yaml');
-    env = { ...process.env, MK_HOME: join(dir, 'mk-home'), KUBECONFIG: join(dir, 'kubeconfig'), NO_COLOR: '1' };
-  });
-
-  afterAll(async () => {
-    watcher?.child.kill('SIGKILL');
-    if (!dir) return;
-    console.log(`[mk-addons] timings\n  ${timings.join('\n  ')}`);
-    if (process.env.MK_K8S_KEEP === '1') {
-      console.log(`[mk-addons] kept cluster ${name}; MK_HOME=${env.MK_HOME} KUBECONFIG=${env.KUBECONFIG} node bin/mk.js delete ${name}`);
-      return;
-    }
-    const r = await mk(['delete', name]);
-    expect(r.code).toBe(0);
-    const { stdout } = await execFileP('docker', ['ps', '-aq', '--filter', `label=mk.dev/cluster=${name}`]);
-    expect(stdout.trim()).toBe('');
-    await rm(dir, { recursive: true, force: true });
-  });
 
   it('a new cluster with metrics-server, storage and loadBalancer from locally built images: loaded before the addons, every addon ready', async () => {
     const r = await apply('create with 3 addons', { metricsServer: true, storage: true, loadBalancer: true });
@@ -241,8 +198,8 @@ describe.skipIf(skip)(`addons with mk apply and mk watch on a real cluster (${k8
   });
 
   it('mk watch repairs drift on its interval', async () => {
-    await writeFile(specFile, spec(image, { metricsServer: true, storage: true, loadBalancer: true }));
-    watcher = new Background(['watch', '-f', specFile, '--interval', '5s'], env);
+    await c.writeSpec((image) => spec(image, { metricsServer: true, storage: true, loadBalancer: true }));
+    watcher = new Background(['watch', '-f', c.specFile(), '--interval', '5s'], c.env());
     await watcher.waitFor(/watching /);
     const cm = ref('ConfigMap', 'local-path-storage', 'local-path-config');
     await watcher.waitFor(/in sync|No changes/i).catch(() => undefined);

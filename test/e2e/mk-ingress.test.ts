@@ -9,25 +9,20 @@
 // (npm run addon-images traefik metallb-controller metallb-speaker busybox); MK_E2E_TIER3=0 skips.
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ObjectRef } from '../../src/addons/index.js';
-import type { KubeClient, KubeObject } from '../../src/kube/index.js';
 import { k8sVersion } from '../k8s/binaries.js';
-import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
-import { buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
+import { tier3Skip } from '../k8s/cluster.js';
 import { clusterYaml, controlPlanes, dockerDriver } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { addonInventory, localImages, mkClient, ref, urlOf } from './helpers.js';
+import { localImages, ref, urlOf } from './helpers.js';
+import { addonCluster } from './addon-cluster.js';
 
 const execFileP = promisify(execFile);
 const skip = await tier3Skip();
 
 const name = `ing${process.pid % 10000}`;
-const timings: string[] = [];
 const BUSYBOX = localImages('storage').helper!;
 const NS = 'default';
 /** mk's addons of this cluster: ingress brings gateway-api; metallb comes with the load balancer. */
@@ -63,47 +58,12 @@ function get(address: string, port: number, host: string, path: string): Promise
 }
 
 describe.skipIf(skip)(`the ingress addon (Traefik) with mk apply on a real cluster (${k8sVersion()})`, () => {
-  let dir: string;
-  let image: string;
-  let env: NodeJS.ProcessEnv;
-  let specFile: string;
   let lbAddress: string;
   let nodeAddress: string;
-
-  const mk = (args: string[]): Promise<JsonRun> => mkJson(args, env);
-  async function apply(label: string, ingress: boolean): Promise<{ events: CliEvent[]; steps: CliEvent[]; plan: NonNullable<CliEvent['plan']>; ms: number }> {
-    await writeFile(specFile, spec(image, ingress));
-    const r = await mk(['apply', '-f', specFile]);
-    expectSuccess(r);
-    timings.push(timingLine(label, r));
-    return { events: r.events, steps: r.events.filter((e) => e.type === 'step.finished'), plan: r.events.find((e) => e.type === 'plan')!.plan!, ms: r.ms };
-  }
-  const client = (): KubeClient => mkClient(env.KUBECONFIG!, name);
-  const read = <T = KubeObject>(r: ObjectRef) => client().json<T>('GET', urlOf(r), { allow404: true });
+  const c = addonCluster(name, 'mk-ingress');
+  const { timings, client, read, inventory } = c;
+  const apply = (label: string, ingress: boolean) => c.apply(label, (image) => spec(image, ingress));
   const create = (r: ObjectRef, body: Record<string, unknown>) => client().json('POST', urlOf(r, true), { body: { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace }, ...body } });
-  const inventory = (addon: string) => addonInventory(client(), addon);
-
-  beforeAll(async () => {
-    image = await ensureNodeImage();
-    await buildCli();
-    dir = await mkdtemp(join(tmpdir(), 'mk-e2e-ingress-'));
-    specFile = join(dir, 'cluster.yaml');
-    env = { ...process.env, MK_HOME: join(dir, 'mk-home'), KUBECONFIG: join(dir, 'kubeconfig'), NO_COLOR: '1' };
-  });
-
-  afterAll(async () => {
-    if (!dir) return;
-    console.log(`[mk-ingress] timings\n  ${timings.join('\n  ')}`);
-    if (process.env.MK_K8S_KEEP === '1') {
-      console.log(`[mk-ingress] kept cluster ${name}; MK_HOME=${env.MK_HOME} KUBECONFIG=${env.KUBECONFIG} node bin/mk.js delete ${name}`);
-      return;
-    }
-    const r = await mk(['delete', name]);
-    expect(r.code).toBe(0);
-    const { stdout } = await execFileP('docker', ['ps', '-aq', '--filter', `label=mk.dev/cluster=${name}`]);
-    expect(stdout.trim()).toBe('');
-    await rm(dir, { recursive: true, force: true });
-  });
 
   it('a new cluster with ingress: the Gateway API CRDs first, then Traefik from the local image, ready; its Gateway programmed with the LoadBalancer address', async () => {
     const r = await apply('create with ingress and the load balancer', true);

@@ -18,8 +18,7 @@ import { ensureNodeImage, tier3Skip } from '../k8s/cluster.js';
 import { buildCli, expectSuccess, mk, mkJson } from '../helpers/cli.js';
 import { ensurePodmanImage, onPodman, podmanReachable, removeFromPodman } from '../helpers/podman.js';
 import { clusterYaml, controlPlanes, podmanDriver, workers } from '../helpers/spec.js';
-import { eventually } from '../helpers/wait.js';
-import { mkClient, readyNodes } from './helpers.js';
+import { dnsProbe, mkClient, readyNodes } from './helpers.js';
 
 const skip = (await tier3Skip()) || !(await podmanReachable());
 const cgroupV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -69,29 +68,7 @@ describe.skipIf(skip)(`mk apply with kubeadm on podman nodes (${k8sVersion()})`,
 
   it.skipIf(!cgroupV2)('cgroup v2: a pod runs on the worker and resolves a Service name through CoreDNS', async () => {
     const kc = client();
-    // The kube-proxy image is a Debian rootfs (getent); every image is baked into the node image, nothing is pulled.
-    await kc.json('POST', '/api/v1/namespaces/default/pods', {
-      body: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'dns-probe' },
-        spec: {
-          nodeName: worker,
-          restartPolicy: 'Never',
-          containers: [{ name: 'probe', image: `registry.k8s.io/kube-proxy:${k8sVersion()}`, imagePullPolicy: 'Never', command: ['getent', 'hosts', 'kubernetes.default.svc.cluster.local'] }],
-        },
-      },
-    });
-    const phase = await eventually(
-      'DNS probe finished',
-      async () => {
-        const p = await kc.json<{ status?: { phase?: string } }>('GET', '/api/v1/namespaces/default/pods/dns-probe');
-        return p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed' ? p.status.phase : undefined;
-      },
-      180_000,
-      1000,
-    );
-    const log = (await kc.request('GET', '/api/v1/namespaces/default/pods/dns-probe/log')).body;
+    const { phase, log } = await dnsProbe(kc, worker, 180_000);
     expect(phase, log).toBe('Succeeded');
     expect(log).toMatch(/^10\.96\.0\.1\s+kubernetes\.default\.svc\.cluster\.local/);
   }, 300_000);

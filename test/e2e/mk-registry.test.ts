@@ -10,19 +10,16 @@
 // metallb-speaker busybox); MK_E2E_TIER3=0 skips.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ObjectRef } from '../../src/addons/index.js';
-import type { KubeClient, KubeObject } from '../../src/kube/index.js';
+import { describe, expect, it } from 'vitest';
 import { k8sVersion } from '../k8s/binaries.js';
-import { tier3Skip, ensureNodeImage } from '../k8s/cluster.js';
-import { Background, buildCli, expectSuccess, mkJson, timingLine, type CliEvent, type JsonRun } from '../helpers/cli.js';
+import { tier3Skip } from '../k8s/cluster.js';
+import { Background } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, dockerDriver } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { addonInventory, localImages, mkClient, ref, urlOf } from './helpers.js';
+import { localImages, ref, urlOf } from './helpers.js';
+import { addonCluster } from './addon-cluster.js';
 
 const execFileP = promisify(execFile);
 const docker = async (...args: string[]): Promise<string> => (await execFileP('docker', args, { maxBuffer: 16 << 20 })).stdout.trim();
@@ -30,7 +27,6 @@ const skip = await tier3Skip();
 
 const name = `reg${process.pid % 10000}`;
 const node = `${name}-cp-1`;
-const timings: string[] = [];
 const BUSYBOX = localImages('storage').helper!;
 const token = `mk-registry-${randomBytes(6).toString('hex')}`;
 /** The name the README documents: the same on the host and in a pod spec. */
@@ -51,50 +47,19 @@ function spec(image: string, registry: boolean): string {
 }
 
 describe.skipIf(skip)(`the registry addon with mk apply on a real cluster (${k8sVersion()})`, () => {
-  let dir: string;
-  let image: string;
-  let env: NodeJS.ProcessEnv;
-  let specFile: string;
   let tunnel: Background | undefined;
-
-  const mk = (args: string[]): Promise<JsonRun> => mkJson(args, env);
-  async function apply(label: string, registry: boolean): Promise<{ steps: CliEvent[]; events: CliEvent[]; plan: NonNullable<CliEvent['plan']> }> {
-    await writeFile(specFile, spec(image, registry));
-    const r = await mk(['apply', '-f', specFile]);
-    expectSuccess(r);
-    timings.push(timingLine(label, r));
-    return { events: r.events, steps: r.events.filter((e) => e.type === 'step.finished'), plan: r.events.find((e) => e.type === 'plan')!.plan! };
-  }
-  const client = (): KubeClient => mkClient(env.KUBECONFIG!, name);
-  const read = <T = KubeObject>(r: ObjectRef) => client().json<T>('GET', urlOf(r), { allow404: true });
-  const inventory = (addon: string) => addonInventory(client(), addon);
+  const c = addonCluster(name, 'mk-registry', {
+    before: async () => {
+      if (tunnel) {
+        tunnel.child.kill('SIGINT');
+        await tunnel.exited;
+      }
+      await docker('rmi', pushed).catch(() => '');
+    },
+  });
+  const { timings, client, read, inventory } = c;
+  const apply = (label: string, registry: boolean) => c.apply(label, (image) => spec(image, registry));
   const hostsToml = () => docker('exec', node, 'cat', '/etc/containerd/certs.d/localhost:5000/hosts.toml').catch(() => undefined);
-
-  beforeAll(async () => {
-    image = await ensureNodeImage();
-    await buildCli();
-    dir = await mkdtemp(join(tmpdir(), 'mk-e2e-registry-'));
-    specFile = join(dir, 'cluster.yaml');
-    env = { ...process.env, MK_HOME: join(dir, 'mk-home'), KUBECONFIG: join(dir, 'kubeconfig'), NO_COLOR: '1' };
-  });
-
-  afterAll(async () => {
-    if (tunnel) {
-      tunnel.child.kill('SIGINT');
-      await tunnel.exited;
-    }
-    await docker('rmi', pushed).catch(() => '');
-    if (!dir) return;
-    console.log(`[mk-registry] timings\n  ${timings.join('\n  ')}`);
-    if (process.env.MK_K8S_KEEP === '1') {
-      console.log(`[mk-registry] kept cluster ${name}; MK_HOME=${env.MK_HOME} KUBECONFIG=${env.KUBECONFIG} node bin/mk.js delete ${name}`);
-      return;
-    }
-    const r = await mk(['delete', name]);
-    expect(r.code).toBe(0);
-    expect(await docker('ps', '-aq', '--filter', `label=mk.dev/cluster=${name}`)).toBe('');
-    await rm(dir, { recursive: true, force: true });
-  });
 
   it('a new cluster with the registry: ready, its Service a LoadBalancer on port 5000, the node told where localhost:5000 is, the KEP-1755 ConfigMap', async () => {
     const r = await apply('create with the registry and the load balancer', true);
@@ -112,7 +77,7 @@ describe.skipIf(skip)(`the registry addon with mk apply on a real cluster (${k8s
   });
 
   it('an image pushed from the host to localhost:5000 through mk tunnel is pulled by a pod by the same name and runs', async () => {
-    tunnel = new Background(['tunnel', name, '-o', 'json'], env);
+    tunnel = new Background(['tunnel', name, '-o', 'json'], c.env());
     await tunnel.waitFor(/"type":"tunnel\.forward".*"service":"kube-system\/registry"/, 60_000);
     const forward = tunnel.stdout.split('\n').find((l) => l.includes('"service":"kube-system/registry"'))!;
     expect(JSON.parse(forward)).toMatchObject({ port: 5000, local: '127.0.0.1:5000' });
@@ -120,8 +85,8 @@ describe.skipIf(skip)(`the registry addon with mk apply on a real cluster (${k8s
     // An image no node has and no other registry serves: busybox with a token file, printed at start.
     const box = await docker('create', BUSYBOX, 'true');
     try {
-      await execFileP('sh', ['-c', `printf '%s\\n' '${token}' > ${join(dir, 'token')}`]);
-      await docker('cp', join(dir, 'token'), `${box}:/token`);
+      await execFileP('sh', ['-c', `printf '%s\\n' '${token}' > ${join(c.dir(), 'token')}`]);
+      await docker('cp', join(c.dir(), 'token'), `${box}:/token`);
       await docker('commit', '-c', 'CMD ["cat", "/token"]', box, pushed);
     } finally {
       await docker('rm', box);

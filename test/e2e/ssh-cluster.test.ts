@@ -17,7 +17,7 @@ import { ensureSshHostImage, SshK8sHosts, type SshHost } from '../k8s/ssh-hosts.
 import { buildCli, expectSuccess, mk as runMk, mkJson as runMkJson, ROOT, type CliEvent, type JsonRun, type Run } from '../helpers/cli.js';
 import { clusterYaml, controlPlanes, sshDriver, workers } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { mkClient, readyNodes as waitReadyNodes } from './helpers.js';
+import { dnsProbe, mkClient, readyNodes as waitReadyNodes } from './helpers.js';
 
 const skip = await tier3Skip();
 
@@ -210,29 +210,7 @@ describe.skipIf(skip)(`mk over ssh: a real cluster on three hosts (${k8sVersion(
 
   it('resolves a Service name from a pod on a worker (mk CNI routes between hosts, CoreDNS, kube-proxy)', async () => {
     const kc = client();
-    // The kube-proxy image is a Debian rootfs (getent); every image is baked into the hosts, nothing is pulled.
-    await kc.json('POST', '/api/v1/namespaces/default/pods', {
-      body: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'dns-probe' },
-        spec: {
-          nodeName: node.w1,
-          restartPolicy: 'Never',
-          containers: [{ name: 'probe', image: `registry.k8s.io/kube-proxy:${k8sVersion()}`, imagePullPolicy: 'Never', command: ['getent', 'hosts', 'kubernetes.default.svc.cluster.local'] }],
-        },
-      },
-    });
-    const phase = await eventually(
-      'DNS probe finished',
-      async () => {
-        const p = await kc.json<{ status?: { phase?: string } }>('GET', '/api/v1/namespaces/default/pods/dns-probe');
-        return p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed' ? p.status.phase : undefined;
-      },
-      120_000,
-      1000,
-    );
-    const log = (await kc.request('GET', '/api/v1/namespaces/default/pods/dns-probe/log')).body;
+    const { phase, log } = await dnsProbe(kc, node.w1, 120_000);
     expect(phase, log).toBe('Succeeded');
     expect(log).toMatch(/^10\.96\.0\.1\s+kubernetes\.default\.svc\.cluster\.local/);
   });
