@@ -20,6 +20,7 @@ readonly SUITE=bookworm
 readonly PACKAGES=(
   systemd systemd-sysv dbus
   iproute2 iptables conntrack ethtool socat
+  curl haproxy
   procps kmod util-linux mount libseccomp2 ca-certificates
 )
 # Units that fail or make no sense inside a node container. Masked by linking to /dev/null, which
@@ -32,6 +33,7 @@ readonly MASKED_UNITS=(
   systemd-remount-fs.service systemd-firstboot.service systemd-modules-load.service
   sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount sys-fs-fuse-connections.mount
   apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer
+  haproxy.service
 )
 
 readonly REPO="${MK_NODE_IMAGE:-mk.local/node}"

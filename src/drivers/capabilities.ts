@@ -20,6 +20,11 @@ export interface DriverCapabilities {
   autoAddressPool: boolean;
   /** Nodes are containers on this host: the kubelet gets a cgroup root and a resolv.conf made from the host's upstream resolvers. */
   containerNodes: boolean;
+  /**
+   * mk runs its own load balancer in front of the control planes when there are more than one (a
+   * container of the node image running haproxy); false: the user names the endpoint (ssh).
+   */
+  loadBalancer: boolean;
   /** How this machine reaches a control plane's API server: its published 127.0.0.1 port (containers) or the host's address. */
   apiServerUrl(node: ObservedNode): string;
 }
@@ -39,6 +44,7 @@ export function capabilitiesOf(cluster: Cluster): DriverCapabilities {
         nodesOutliveCluster: true,
         autoAddressPool: false,
         containerNodes: false,
+        loadBalancer: false,
         apiServerUrl: (node) => {
           if (!node.address) throw new MkError(`control plane ${node.name} has no address`);
           return `https://${node.address.includes(':') ? `[${node.address}]` : node.address}:6443`;
@@ -60,6 +66,7 @@ function containerEngine(cluster: string, o: PodmanDriverOptions): DriverCapabil
     nodesOutliveCluster: false,
     autoAddressPool: true,
     containerNodes: true,
+    loadBalancer: true,
     apiServerUrl: (node) => {
       if (!node.apiServerPort) throw new MkError(`control plane ${node.name} publishes no API server port`);
       return `https://127.0.0.1:${node.apiServerPort}`;

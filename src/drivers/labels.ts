@@ -11,7 +11,7 @@ export const LABELS = {
   ordinal: 'mk.dev/ordinal',
   /** Hash of the node's creation-time settings; a change means the node must be replaced. */
   configHash: 'mk.dev/config-hash',
-  /** 'node' | 'network' | 'volume' */
+  /** 'node' | 'network' | 'volume' | 'load-balancer' */
   component: 'mk.dev/component',
   /** A node's static address on the cluster network, as picked at creation (podman reports none for a stopped container). */
   address: 'mk.dev/address',
@@ -19,7 +19,7 @@ export const LABELS = {
   createdBy: 'mk.dev/created-by',
 } as const;
 
-export type Component = 'node' | 'network' | 'volume';
+export type Component = 'node' | 'network' | 'volume' | 'load-balancer';
 
 export function ownedLabels(cluster: string, component: Component, extra: Record<string, string> = {}): Record<string, string> {
   return { [LABELS.cluster]: cluster, [LABELS.component]: component, ...extra };

@@ -3,17 +3,20 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandError, DriverError } from '../errors.js';
+import { LB_CONFIG, lbName } from './load-balancer.js';
 import type {
   Driver,
   ExecOptions,
   ExecResult,
   HostFacts,
   ImageSource,
+  LoadBalancerRequest,
   NetworkRequest,
   NodeCreateRequest,
   NodeHandle,
   NodeState,
   ObservedCluster,
+  ObservedLoadBalancer,
   ObservedNetwork,
   ObservedNode,
   ReportFile,
@@ -30,11 +33,14 @@ export type MemoryMethod =
   | 'removeNode'
   | 'removeVolume'
   | 'removeNetwork'
+  | 'createLoadBalancer'
+  | 'stopLoadBalancer'
+  | 'removeLoadBalancer'
   | 'hostFacts'
   | 'exec'
   | 'writeFile';
 
-const MUTATING: readonly MemoryMethod[] = ['ensureNetwork', 'createNode', 'startNode', 'stopNode', 'removeNode', 'removeVolume', 'removeNetwork'];
+const MUTATING: readonly MemoryMethod[] = ['ensureNetwork', 'createNode', 'startNode', 'stopNode', 'removeNode', 'removeVolume', 'removeNetwork', 'createLoadBalancer', 'stopLoadBalancer', 'removeLoadBalancer'];
 
 export interface MemoryDriverOptions {
   /** Milliseconds each call waits before acting (honours the abort signal); a number or per method. */
@@ -85,6 +91,8 @@ export class MemoryDriver implements Driver {
   readonly networks = new Map<string, ObservedNetwork>();
   /** volume name -> cluster */
   readonly volumes = new Map<string, string>();
+  /** cluster -> its load balancer, and the configuration it was last given */
+  readonly loadBalancers = new Map<string, ObservedLoadBalancer & { config: string }>();
   readonly calls: Record<MemoryMethod, number> = {
     observe: 0,
     listClusters: 0,
@@ -95,6 +103,9 @@ export class MemoryDriver implements Driver {
     removeNode: 0,
     removeVolume: 0,
     removeNetwork: 0,
+    createLoadBalancer: 0,
+    stopLoadBalancer: 0,
+    removeLoadBalancer: 0,
     hostFacts: 0,
     exec: 0,
     writeFile: 0,
@@ -175,13 +186,15 @@ export class MemoryDriver implements Driver {
         const node = MemoryDriver.nodeOfVolume(v);
         return node ? [[v, node]] : [];
       });
-      return { name: cluster, ...(network ? { network: { ...network } } : {}), nodes, orphanVolumes: orphanVolumes.sort(), ...(owners.length ? { orphanVolumeNodes: Object.fromEntries(owners) } : {}) };
+      const lb = this.loadBalancers.get(cluster);
+      const loadBalancer = lb ? (({ config: _config, ...o }) => o)(lb) : undefined;
+      return { name: cluster, ...(network ? { network: { ...network } } : {}), nodes, ...(loadBalancer ? { loadBalancer } : {}), orphanVolumes: orphanVolumes.sort(), ...(owners.length ? { orphanVolumeNodes: Object.fromEntries(owners) } : {}) };
     });
   }
 
   listClusters(signal?: AbortSignal): Promise<string[]> {
     return this.call('listClusters', '', signal, () =>
-      [...new Set([...[...this.nodes.values()].map((n) => n.cluster), ...this.networks.keys(), ...this.volumes.values()])].sort(),
+      [...new Set([...[...this.nodes.values()].map((n) => n.cluster), ...this.networks.keys(), ...this.volumes.values(), ...this.loadBalancers.keys()])].sort(),
     );
   }
 
@@ -261,9 +274,65 @@ export class MemoryDriver implements Driver {
 
   removeNetwork(cluster: string, signal?: AbortSignal): Promise<void> {
     return this.call('removeNetwork', cluster, signal, () => {
-      if ([...this.nodes.values()].some((n) => n.cluster === cluster)) throw new DriverError(`network of ${cluster} still has nodes`);
+      if ([...this.nodes.values()].some((n) => n.cluster === cluster) || this.loadBalancers.has(cluster)) throw new DriverError(`network of ${cluster} still has nodes`);
       this.networks.delete(cluster);
     });
+  }
+
+  createLoadBalancer(req: LoadBalancerRequest, signal?: AbortSignal): Promise<ObservedLoadBalancer> {
+    return this.call('createLoadBalancer', req.cluster, signal, () => {
+      let lb = this.loadBalancers.get(req.cluster);
+      if (!lb) {
+        if (!this.networks.has(req.cluster)) throw new DriverError(`cluster ${req.cluster} has no network`);
+        const seq = ++this.seq;
+        lb = { id: `lb-${seq}`, name: lbName(req.cluster), state: 'running', address: `10.0.0.${seq % 250}`, apiServerPort: req.apiServerPort || 30000 + seq, image: req.image, config: req.config };
+        this.loadBalancers.set(req.cluster, lb);
+      }
+      lb.state = 'running';
+      return (({ config: _config, ...o }) => o)(lb);
+    });
+  }
+
+  stopLoadBalancer(cluster: string, signal?: AbortSignal): Promise<void> {
+    return this.call('stopLoadBalancer', cluster, signal, () => {
+      const lb = this.loadBalancers.get(cluster);
+      if (lb) lb.state = 'stopped';
+    });
+  }
+
+  removeLoadBalancer(cluster: string, signal?: AbortSignal): Promise<void> {
+    return this.call('removeLoadBalancer', cluster, signal, () => void this.loadBalancers.delete(cluster));
+  }
+
+  /** The load balancer's handle: exec answers as for nodes (onExec, with its container name); writeFile keeps the configuration. */
+  loadBalancer(cluster: string): NodeHandle {
+    const name = lbName(cluster);
+    const lb = () => {
+      const found = this.loadBalancers.get(cluster);
+      if (!found || found.state !== 'running') throw new DriverError(`the load balancer of ${cluster} is not running`);
+      return found;
+    };
+    const exec = (argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> =>
+      this.call('exec', name, opts?.signal, () => {
+        const found = lb();
+        this.execs.push({ cluster, node: name, argv: [...argv] });
+        if (argv[0] === 'cat' && argv[1] === LB_CONFIG) return { stdout: found.config, stderr: '', exitCode: 0 };
+        return this.opts.onExec?.(name, argv) ?? { stdout: '', stderr: '', exitCode: 0 };
+      });
+    return {
+      name,
+      exec,
+      run: async (argv, opts) => {
+        const r = await exec(argv, opts);
+        if (r.exitCode !== 0) throw new CommandError(argv, r.exitCode, r.stdout, r.stderr, name);
+        return r;
+      },
+      writeFile: (path, content, _mode, opts) =>
+        this.call('writeFile', name, opts?.signal, () => {
+          lb().config = String(content);
+          this.execs.push({ cluster, node: name, argv: ['write', path] });
+        }),
+    };
   }
 
   imageSource(): ImageSource {

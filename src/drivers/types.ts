@@ -124,10 +124,41 @@ export interface ObservedNetwork {
   gateway?: string;
 }
 
+/**
+ * The API endpoint mk runs in front of a cluster's control planes when it has more than one (a
+ * load-balancer container on the cluster network; drivers whose nodes are containers).
+ */
+export interface ObservedLoadBalancer {
+  id: string;
+  /** Container name. */
+  name: string;
+  state: NodeState;
+  /** Address on the cluster network: what the nodes' API endpoint name resolves to. */
+  address?: string;
+  /** 127.0.0.1 port published for the API (what the exported kubeconfig points at). */
+  apiServerPort?: number;
+  image: string;
+  /** Its backends as its configuration lists them (control plane name -> address); read after observe when it runs. Undefined: not read. */
+  backends?: Record<string, string>;
+}
+
+export interface LoadBalancerRequest {
+  cluster: string;
+  image: string;
+  /** The 127.0.0.1 port to publish the API on: 0 = any free port. */
+  apiServerPort: number;
+  /** The configuration it starts with (written before it starts). */
+  config: string;
+}
+
 export interface ObservedCluster {
   name: string;
   network?: ObservedNetwork;
   nodes: ObservedNode[];
+  /** mk's load balancer in front of the control planes, when there is one. */
+  loadBalancer?: ObservedLoadBalancer;
+  /** The etcd members as a running control plane lists them; read when the cluster has or wants more than one control plane. Undefined: not read. */
+  etcd?: ObservedEtcd;
   /** mk-owned volumes with no node container using them (left by a killed run, or by a node container removed by hand). */
   orphanVolumes: string[];
   /** The node each orphan volume was made for, where the driver knows it (its label). */
@@ -167,6 +198,20 @@ export interface InotifyFacts {
   watchesInUse: number;
   /** Processes of that user whose descriptors could not be read (mk not running as root): the counts above are a lower bound. */
   unreadable: number;
+}
+
+export interface ObservedEtcd {
+  members: EtcdMember[];
+  /** Why the members could not be read (then `members` is empty and the plan changes no member). */
+  error?: string;
+}
+
+export interface EtcdMember {
+  /** etcd's member ID, as the decimal string its JSON API gives. */
+  id: string;
+  /** kubeadm names a member after its node. '' for a member added but never started. */
+  name: string;
+  peerUrls: string[];
 }
 
 /** What the planner needs to know about addons (src/addons/observe.ts fills it in). */
@@ -228,6 +273,17 @@ export interface Driver {
   removeVolume(cluster: string, volume: string, signal?: AbortSignal): Promise<void>;
   /** Removes the cluster network; tolerates "already gone". */
   removeNetwork(cluster: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Drivers that can run mk's load balancer (capabilities: loadBalancer). Idempotent: an existing
+   * one is started if need be and returned; a new one gets a static address and the requested port.
+   */
+  createLoadBalancer?(req: LoadBalancerRequest, signal?: AbortSignal): Promise<ObservedLoadBalancer>;
+  /** Stops the load balancer and keeps it; tolerates "already stopped" and "gone". */
+  stopLoadBalancer?(cluster: string, signal?: AbortSignal): Promise<void>;
+  /** Removes the load balancer; tolerates "already gone". */
+  removeLoadBalancer?(cluster: string, signal?: AbortSignal): Promise<void>;
+  /** Runs argv in and writes files into the load balancer. */
+  loadBalancer?(cluster: string): NodeHandle;
   node(cluster: string, name: string): NodeHandle;
   /**
    * A session on a running node with the user's streams passed through (mk ssh): docker exec, or ssh

@@ -11,6 +11,7 @@ import type { Cluster, DesiredNode, Role } from '../spec/types.js';
 import { nodeConfigHash, nodeImage } from './node-config.js';
 import { preflightHost, type NodesUp } from './preflight.js';
 import { isUp, type InfraStep } from './steps.js';
+import { planLoadBalancer, wantsLoadBalancer, type EndpointPlan } from './load-balancer.js';
 
 /** A node whose creation settings changed: removed, then created again. */
 export interface Replacement {
@@ -42,6 +43,8 @@ export interface NodePlan {
   stopped: DesiredNode[];
   /** Per new or stopped node: the step that brings it up (node.create or node.start; or the load of its images after it: src/images/plan.ts). */
   up: Map<string, string>;
+  /** mk's load balancer in front of the control planes: its steps in this run. */
+  endpoint: EndpointPlan;
 }
 
 function changeReason(cluster: Cluster, node: DesiredNode, observed: ObservedNode, hash: string): string {
@@ -171,8 +174,11 @@ export function planInfrastructure(b: StepSink<InfraStep>, cluster: Cluster, act
     return b.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove orphan volume ${v}`, `no node uses it (${why})`);
   });
 
-  // The first control plane created gets the requested API port; a replaced one keeps its port, so kubeconfigs stay valid.
+  // The first control plane created gets the requested API port (the load balancer, when a new
+  // cluster starts with one); a replaced one keeps its port, so kubeconfigs stay valid.
   let portGiven = actual.nodes.some((n) => n.role === 'control-plane' && !halfMade.has(n.name) && n.apiServerPort !== undefined);
+  const lbPort = !portGiven && wantsLoadBalancer(cluster) && !actual.loadBalancer ? cluster.spec.networking.apiServerPort : 0;
+  if (lbPort !== 0) portGiven = true;
   const createStep = (node: DesiredNode, action: Action, reason: string, after: (string | undefined)[], previous?: ObservedNode): string => {
     let apiServerPort: number | undefined;
     if (node.role === 'control-plane') {
@@ -220,7 +226,13 @@ export function planInfrastructure(b: StepSink<InfraStep>, cluster: Cluster, act
     return { observed: o, reason, remove: removeStep(b, o, o.role, 'remove', reason, o.role === 'control-plane' ? cpsBack : []) };
   });
 
-  return { desired, observed, halfMade, created, replaced, removed, stopped, up };
+  const cpsCreated = [
+    ...created.filter((n) => n.role === 'control-plane').map((n) => up.get(n.name)!),
+    ...replaced.filter((r) => r.node.role === 'control-plane').map((r) => r.create),
+  ];
+  const cpsLeaving = removed.some((r) => r.observed.role === 'control-plane') || replaced.some((r) => r.observed.role === 'control-plane');
+  const endpoint = planLoadBalancer(b, cluster, actual, { ...(network ? { network } : {}), cpsUp: cpsCreated, cpsLeaving, apiServerPort: lbPort, desired });
+  return { desired, observed, halfMade, created, replaced, removed, stopped, up, endpoint };
 }
 
 /** Everything mk owns for the cluster, removed: nodes (even the last control plane), orphan volumes, then the network. */
@@ -228,8 +240,9 @@ export function planInfrastructureDelete(b: StepSink<InfraStep>, actual: Observe
   const removals = new Map<string, string>();
   for (const n of [...actual.nodes].sort((a, z) => a.name.localeCompare(z.name))) removals.set(n.name, removeStep(b, n, n.role, 'remove', 'mk delete'));
   const volumes = [...actual.orphanVolumes].sort().map((v) => b.add({ kind: 'volume.remove', volume: v }, v, 'remove', `remove orphan volume ${v}`, 'mk delete'));
+  const lb = actual.loadBalancer ? [b.add({ kind: 'lb.remove', cluster: actual.name }, actual.name, 'remove', `remove the load balancer ${actual.loadBalancer.name}`, 'mk delete')] : [];
   if (actual.network) {
-    b.add({ kind: 'network.remove', cluster: actual.name }, actual.name, 'remove', `remove network ${actual.network.name}`, 'mk delete', [...removals.values(), ...volumes]);
+    b.add({ kind: 'network.remove', cluster: actual.name }, actual.name, 'remove', `remove network ${actual.network.name}`, 'mk delete', [...removals.values(), ...volumes, ...lb]);
   }
   return removals;
 }
@@ -244,5 +257,7 @@ export function planInfrastructureStop(b: StepSink<InfraStep>, actual: ObservedC
     b.add({ kind: 'node.stop', node: o.name, role: o.role }, o.name, 'stop', `stop node ${o.name} (${roleText(o.role)})`, 'mk stop', after);
   const byName = (a: ObservedNode, z: ObservedNode) => a.name.localeCompare(z.name);
   const workers = actual.nodes.filter((n) => isUp(n) && n.role === 'worker').sort(byName).map((n) => stop(n));
-  for (const n of actual.nodes.filter((x) => isUp(x) && x.role === 'control-plane').sort(byName)) stop(n, workers);
+  const cps = actual.nodes.filter((x) => isUp(x) && x.role === 'control-plane').sort(byName).map((n) => stop(n, workers));
+  const lb = actual.loadBalancer;
+  if (lb && isUp(lb)) b.add({ kind: 'lb.stop', cluster: actual.name }, actual.name, 'stop', `stop the load balancer ${lb.name}`, 'mk stop', cps);
 }

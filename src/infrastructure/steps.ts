@@ -5,6 +5,10 @@ import type { StepContext, StepKinds } from '../phase/types.js';
 import { done, skipped, waiting } from '../plan.js';
 import type { ObservedNode } from '../drivers/types.js';
 import type { DesiredNode, Role } from '../spec/types.js';
+import { DriverError } from '../errors.js';
+import type { Driver } from '../drivers/types.js';
+import { renderLbConfig } from '../drivers/load-balancer.js';
+import { configureLoadBalancer, type LbStep } from './load-balancer.js';
 
 export type InfraStep =
   | { kind: 'network.create'; cluster: string; name?: string; subnet?: string }
@@ -13,7 +17,8 @@ export type InfraStep =
   | { kind: 'node.start'; node: string; role: Role }
   | { kind: 'node.stop'; node: string; role: Role }
   | { kind: 'node.remove'; node: string; role: Role }
-  | { kind: 'volume.remove'; volume: string };
+  | { kind: 'volume.remove'; volume: string }
+  | LbStep;
 
 /** A node mk stop stops: one that runs, restarts or is paused. */
 export const isUp = (n: Pick<ObservedNode, 'state'>): boolean => n.state === 'running' || n.state === 'restarting' || n.state === 'paused';
@@ -23,6 +28,13 @@ async function findNode(ctx: StepContext, name: string) {
 }
 
 const parallel = () => false;
+
+/** The driver's load balancer methods, or an error: a plan only has lb steps on drivers that have them. */
+function lbDriver(driver: Driver): Required<Pick<Driver, 'createLoadBalancer' | 'stopLoadBalancer' | 'removeLoadBalancer'>> {
+  const { createLoadBalancer, stopLoadBalancer, removeLoadBalancer } = driver;
+  if (!createLoadBalancer || !stopLoadBalancer || !removeLoadBalancer) throw new DriverError("this cluster's driver runs no load balancer");
+  return { createLoadBalancer: createLoadBalancer.bind(driver), stopLoadBalancer: stopLoadBalancer.bind(driver), removeLoadBalancer: removeLoadBalancer.bind(driver) };
+}
 const controlPlane = (step: { role: Role }) => step.role === 'control-plane';
 
 export const infraKinds: StepKinds<InfraStep> = {
@@ -90,6 +102,45 @@ export const infraKinds: StepKinds<InfraStep> = {
       if (!existing) return skipped('gone');
       if (!isUp(existing)) return skipped(existing.state);
       await ctx.driver.stopNode(ctx.cluster, step.node, ctx.signal);
+      return done();
+    },
+  },
+  'lb.create': {
+    rank: 4.2,
+    serial: parallel,
+    async run({ driver, cluster, signal }, step) {
+      const lb = (await driver.observe(cluster, signal)).loadBalancer;
+      if (lb?.state === 'running') return skipped('runs');
+      // Backends come with lb.configure, once the control planes exist.
+      const created = await lbDriver(driver).createLoadBalancer({ cluster, image: step.image, apiServerPort: step.apiServerPort, config: renderLbConfig([]) }, signal);
+      return done(`${created.address ?? 'no address'}, API on 127.0.0.1:${created.apiServerPort ?? '?'}`);
+    },
+  },
+  'lb.configure': {
+    rank: 4.6,
+    serial: parallel,
+    async run({ driver, signal, run }, _step, id) {
+      if (!run) throw new StepError(id, `step ${id} needs the cluster spec`);
+      const changed = await configureLoadBalancer(driver, run.cluster, signal);
+      return changed === undefined ? skipped('backends as they should be') : done(changed);
+    },
+  },
+  'lb.stop': {
+    rank: 3.5,
+    serial: parallel,
+    async run({ driver, cluster, signal }) {
+      const lb = (await driver.observe(cluster, signal)).loadBalancer;
+      if (!lb || lb.state !== 'running') return skipped(lb ? lb.state : 'gone');
+      await lbDriver(driver).stopLoadBalancer(cluster, signal);
+      return done();
+    },
+  },
+  'lb.remove': {
+    rank: 12.5,
+    serial: parallel,
+    async run({ driver, cluster, signal }) {
+      if (!(await driver.observe(cluster, signal)).loadBalancer) return skipped('already gone');
+      await lbDriver(driver).removeLoadBalancer(cluster, signal);
       return done();
     },
   },

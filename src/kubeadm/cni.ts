@@ -1,12 +1,13 @@
 // The cluster network step, run whenever nodes join or leave: every node gets the API endpoint name
-// (control planes: themselves; workers: the first control plane) and, with cni: auto, mk's built-in
+// (control planes: themselves; workers: mk's load balancer, or the first control plane) and, with cni: auto, mk's built-in
 // CNI (its podCIDR, routes to every other node's podCIDR). cni: <path> applies the user's manifest
 // through the addons engine (owned by label, pruned like an addon); cni: none installs nothing.
 import pLimit from 'p-limit';
 import { expandNodes } from '../spec/nodes.js';
 import { CNI_ADDON_NAME } from './plan.js';
 import { listNodes } from './api.js';
-import { adminAccess, handle, observeNodes, type BootstrapContext } from './context.js';
+import { adminAccess, handle, type BootstrapContext } from './context.js';
+import { wantsLoadBalancer } from '../infrastructure/index.js';
 import { BootstrapError } from './errors.js';
 import { done, type StepResult } from '../plan.js';
 import { applyNodeNetwork, type PeerRoute } from './network.js';
@@ -20,7 +21,13 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<StepRe
   const cni = ctx.cluster.spec.networking.cni;
   const builtin = cni === 'auto';
   const desired = new Set(expandNodes(ctx.cluster).map((n) => n.name));
-  const members = (await observeNodes(ctx)).filter((n) => desired.has(n.name) && n.state === 'running' && n.address);
+  const observed = await ctx.driver.observe(ctx.cluster.metadata.name, ctx.signal);
+  const members = observed.nodes.filter((n) => desired.has(n.name) && n.state === 'running' && n.address);
+  // Workers reach the API through the endpoint the spec names (ssh), mk's load balancer when the
+  // cluster has one, else through a control plane.
+  const lb = wantsLoadBalancer(ctx.cluster) ? observed.loadBalancer : undefined;
+  if (lb && (lb.state !== 'running' || !lb.address)) throw new BootstrapError(`the load balancer ${lb.name} is ${lb.state}${lb.address ? '' : ' and has no address'}; the next apply starts it`);
+  const workerEndpoint = ctx.cluster.spec.networking.controlPlaneEndpoint ?? lb?.address;
   const admin = await adminAccess(ctx);
   // A control plane started again in this run (mk start) serves the API a while after it runs.
   await apiServerReady(admin, ctx.signal);
@@ -66,7 +73,7 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<StepRe
         await applyNodeNetwork(
           handle(ctx, m.name),
           ctx.cluster.metadata.name,
-          { apiAddress: m.role === 'control-plane' ? m.address! : admin.node.address!, ...(routes ? { routes } : {}), ...(podCidr ? { podCidr } : {}) },
+          { apiAddress: m.role === 'control-plane' ? m.address! : (workerEndpoint ?? admin.node.address!), ...(routes ? { routes } : {}), ...(podCidr ? { podCidr } : {}) },
           ctx.signal,
         );
       }),

@@ -102,7 +102,8 @@ function nodeRegistration(api: KubeadmApiVersion, cluster: Cluster, node: NodeFa
 
 function sans(input: InitInput): string[] {
   const name = input.cluster.metadata.name;
-  const all = ['localhost', '127.0.0.1', input.node.address, controlPlaneEndpointName(name), ...(input.extraSANs ?? [])];
+  const endpoint = input.cluster.spec.networking.controlPlaneEndpoint;
+  const all = ['localhost', '127.0.0.1', input.node.address, controlPlaneEndpointName(name), ...(endpoint ? [endpoint] : []), ...(input.extraSANs ?? [])];
   return [...new Set(all)];
 }
 

@@ -7,10 +7,12 @@ import type { Driver, NodeHandle, ObservedCluster, ObservedNode } from '../drive
 import type { Cluster } from '../spec/types.js';
 import { readyCondition, type KubeNode } from './api.js';
 import { adminCache, firstAdminAccess } from './context.js';
-import { controlPlaneOrder, serverUrl } from './endpoint.js';
+import { controlPlaneOrder, endpointUrl, serverUrl } from './endpoint.js';
 import { contextName, hasEntry, kubeconfigPath, readKubeconfig } from './kubeconfig.js';
 import { CNI_CONFLIST, NODE_NETWORK_TEST } from './network.js';
 import { SENTINEL, type Sentinel } from './node.js';
+import { readEtcdMembers } from './etcd.js';
+import { controlPlaneCount } from '../infrastructure/index.js';
 
 /** How long observing waits for the API server's list of Nodes before going on without it. */
 const NODES_TIMEOUT_MS = 5000;
@@ -88,6 +90,9 @@ export async function observeBootstrap(
   // joined an earlier cluster of this name (the control plane was initialised again) and must join again.
   const clusterCa = primary && facts.get(primary.name)?.sentinel?.caCertHash;
   const registered = primary ? await readyConditions(driver, cluster, read, opts.shared ?? new Map(), signal) : undefined;
+  // etcd's members, when the cluster has or wants more than one control plane.
+  const joinedCps = read.filter((n) => n.role === 'control-plane' && n.kubeadm === 'done').length;
+  const etcd = primary && (controlPlaneCount(cluster) > 1 || joinedCps > 1) ? await readEtcdMembers(driver.node(observed.name, primary.name), signal) : undefined;
   const builtinCni = cluster.spec.networking.cni === 'auto';
   const nodes = read.map((n): ObservedNode => {
     const f = facts.get(n.name);
@@ -103,10 +108,11 @@ export async function observeBootstrap(
   let kubeconfig: ObservedCluster['kubeconfig'];
   if (primary) {
     const name = contextName(cluster.metadata.name);
-    // Any control plane of the cluster will do as the server.
-    const servers = controlPlaneOrder(cluster, nodes).filter((n) => n.kubeadm === 'done').map((n) => serverUrl(cluster, n));
+    // The load balancer when it is the endpoint; else any control plane of the cluster will do as the server.
+    const lb = endpointUrl(cluster, observed);
+    const servers = lb ? [lb] : controlPlaneOrder(cluster, nodes).filter((n) => n.kubeadm === 'done').map((n) => serverUrl(cluster, n));
     const doc = await readKubeconfig(kubeconfigPath()).catch(() => undefined);
     kubeconfig = servers.some((s) => hasEntry(doc, name, s)) ? 'ok' : 'missing';
   }
-  return { ...observed, nodes, ...(kubeconfig ? { kubeconfig } : {}) };
+  return { ...observed, nodes, ...(kubeconfig ? { kubeconfig } : {}), ...(etcd ? { etcd } : {}) };
 }

@@ -14,6 +14,11 @@ const kinds: StepKinds<KubeStep> = {
     serial: controlPlane,
     run: async (ctx, step, id) => (await import('./reset.js')).kubeadmReset(bootstrapContext(ctx, id), step.node, { drain: step.drain }),
   },
+  'etcd.forget': {
+    rank: 1.5,
+    serial: always,
+    run: async (ctx, step, id) => (await import('./etcd.js')).forgetMember(bootstrapContext(ctx, id), step.node, step.member),
+  },
   'kubeadm.init': {
     rank: 6,
     serial: always,

@@ -10,8 +10,12 @@ import { roleText } from '../spec/nodes.js';
 import type { Cluster, DesiredNode, Role } from '../spec/types.js';
 import { untestedVersion, versionOfImageTag } from '../spec/versions.js';
 import { capabilitiesOf } from '../drivers/capabilities.js';
+import { PlanError } from '../errors.js';
+import { quorum } from './etcd-quorum.js';
 
 export type KubeStep =
+  /** A control plane that is gone but still an etcd member: the member removed (through another control plane), its Node deleted. */
+  | { kind: 'etcd.forget'; node: string; member: string }
   | { kind: 'kubeadm.init'; node: string }
   | { kind: 'kubeadm.join'; node: string; role: Role }
   /** drain: drain the node and delete its Node object first (false when the whole cluster goes). */
@@ -53,7 +57,9 @@ function versionWarnings(cluster: Cluster): string[] {
 export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: ObservedCluster, nodes: NodePlan): KubePlan {
   if (cluster.spec.bootstrap !== 'kubeadm') return { fresh: false };
   const name = cluster.metadata.name;
-  const { desired, observed, halfMade, created, replaced, removed, up } = nodes;
+  const { desired, observed, halfMade, created, replaced, removed, up, endpoint } = nodes;
+  /** The API endpoint moves (mk's load balancer comes or goes): workers' endpoint name and the kubeconfig follow. */
+  const endpointMoves = endpoint.create !== undefined || endpoint.remove !== undefined;
   if (created.length + replaced.length > 0) b.warnings.push(...versionWarnings(cluster));
 
   // A node whose sentinel was not read (stopped, unreachable, or a driver that does not say) counts as joined.
@@ -78,10 +84,15 @@ export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: 
     b.add({ kind: 'kubeadm.join', node: node.name, role: node.role }, node.name, action, `join ${node.name} to the cluster as a ${roleText(node.role)}`, reason, after);
   /** A node leaves the cluster (drain, reset) before its machine goes, and not before `after`. */
   const leave = (o: ObservedNode, remove: string, action: Action, reason: string, after: (string | undefined)[]): void => {
+    // A control plane removed leaves the load balancer's backends before its API server stops (one
+    // replaced keeps its name there: the health checks skip it while it is away).
+    if (o.role === 'control-plane' && action === 'remove') after = [...after, endpoint.configure];
     if (o.kubeadm === 'none') return b.after(remove, after);
     const reset = b.add({ kind: 'kubeadm.reset', node: o.name, role: o.role, drain: true }, o.name, action, `drain ${o.name}, kubeadm reset, delete its Node`, reason, after);
     b.after(remove, [reset]);
   };
+
+  const forgets = bootstrap ? [] : planEtcd(b, cluster, actual, nodes);
 
   let init: string | undefined;
   if (first) {
@@ -92,11 +103,11 @@ export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: 
   const cpJoins: string[] = [];
   for (const node of desired.filter((n) => n.role === 'control-plane' && n !== first)) {
     const reason = joinReason(node);
-    if (reason) cpJoins.push(join(node, 'create', reason, [up.get(node.name), init, cpJoins.at(-1)]));
+    if (reason) cpJoins.push(join(node, 'create', reason, [up.get(node.name), init, cpJoins.at(-1), ...forgets]));
   }
   const freshCpJoins = [...cpJoins];
   for (const r of replaced.filter((x) => x.observed.role === 'control-plane' || x.node.role === 'control-plane')) {
-    leave(r.observed, r.remove, 'replace', r.reason, [...freshCpJoins, cpJoins.at(-1)]);
+    leave(r.observed, r.remove, 'replace', r.reason, [...freshCpJoins, cpJoins.at(-1), ...forgets]);
     const joined = join(r.node, 'replace', r.reason, [r.create, cpJoins.at(-1)]);
     if (r.node.role === 'control-plane') cpJoins.push(joined);
   }
@@ -132,28 +143,124 @@ export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: 
   // Cluster network (endpoint name, CNI) whenever the set of nodes changes or a node lost part of
   // it; removals come after it, so no node still points at a control plane that is leaving.
   let net: string | undefined;
-  if (init || joins.length > 0 || removed.some((r) => r.observed.kubeadm !== 'none') || netRepairs.length > 0) {
+  const bootstrapped = init !== undefined || actual.nodes.some((n) => n.kubeadm === 'done');
+  if (init || joins.length > 0 || removed.some((r) => r.observed.kubeadm !== 'none') || netRepairs.length > 0 || (endpointMoves && bootstrapped)) {
     const cni = cluster.spec.networking.cni;
     const what = cni === 'auto' ? 'mk CNI' : cni === 'none' ? 'no CNI' : `CNI from ${cni}`;
     const changed = joins.length > 0 || removed.some((r) => r.observed.kubeadm !== 'none');
-    const reason = init ? 'new cluster' : changed ? 'nodes join or leave' : `repair: ${netRepairs.join('; ')}`;
-    net = b.add({ kind: 'cni.apply', cni }, name, init ? 'create' : 'change', `cluster network: API endpoint name, ${what}`, reason, [init, ...joins]);
+    const reason = init
+      ? 'new cluster'
+      : changed
+        ? 'nodes join or leave'
+        : endpointMoves
+          ? `the API endpoint moves ${endpoint.create ? 'to the load balancer' : 'back to the control plane'}`
+          : `repair: ${netRepairs.join('; ')}`;
+    net = b.add({ kind: 'cni.apply', cni }, name, init ? 'create' : 'change', `cluster network: API endpoint name, ${what}`, reason, [init, ...joins, endpoint.configure]);
   }
   // Scale down: control planes only after every new control plane has joined.
-  for (const r of removed) leave(r.observed, r.remove, 'remove', r.reason, [net, ...(r.observed.role === 'control-plane' ? cpJoins : [])]);
+  for (const r of removed) leave(r.observed, r.remove, 'remove', r.reason, [net, ...(r.observed.role === 'control-plane' ? [...cpJoins, ...forgets] : [])]);
 
   let last: string | undefined;
   const cpChanged = init !== undefined || replaced.some((r) => r.observed.role === 'control-plane') || removed.some((r) => r.observed.role === 'control-plane');
   // A control plane started again may publish its API server elsewhere (a port its engine picked again).
   const cpStarted = nodes.stopped.some((n) => n.role === 'control-plane');
-  if (cpChanged || cpStarted || actual.kubeconfig === 'missing') {
-    const reason = init ? 'new cluster' : cpChanged ? 'a control plane leaves' : cpStarted ? 'a control plane starts again: its API server as published now' : `context mk-${name} is missing or points elsewhere`;
-    last = b.add({ kind: 'kubeconfig.export', cluster: name }, name, init ? 'create' : 'change', `export kubeconfig context mk-${name}`, reason, b.ids());
+  if (cpChanged || cpStarted || actual.kubeconfig === 'missing' || (endpointMoves && bootstrapped)) {
+    const reason = init
+      ? 'new cluster'
+      : cpChanged
+        ? 'a control plane leaves'
+        : endpointMoves
+          ? `the API endpoint moves ${endpoint.create ? 'to the load balancer' : 'back to the control plane'}`
+          : cpStarted
+            ? 'a control plane starts again: its API server as published now'
+            : `context mk-${name} is missing or points elsewhere`;
+    last = b.add({ kind: 'kubeconfig.export', cluster: name }, name, init ? 'create' : 'change', `export kubeconfig context mk-${name}`, reason, b.ids().filter((id) => id !== endpoint.remove));
   }
+  // The load balancer goes once nothing points at it any more.
+  if (endpoint.remove) b.after(endpoint.remove, b.ids().filter((id) => id !== endpoint.remove));
   if (init || joins.length > 0 || net || nodes.stopped.length > 0 || repairs.length > 0) {
     last = b.add({ kind: 'cluster.wait', cluster: name }, name, init ? 'create' : 'change', 'wait until every node is Ready and CoreDNS answers', init ? 'new cluster' : 'nodes changed', b.ids());
   }
   return { ...(last ?? init ? { ready: (last ?? init)! } : {}), fresh: first !== undefined };
+}
+
+/**
+ * etcd members whose control plane is gone (its node removed by hand or lost; a member an interrupted
+ * join added and never started): each is forgotten, one at a time, before any control plane joins or
+ * leaves, so a new member never joins a cluster that counts a dead one. Refuses a plan whose removals
+ * of control planes would lose quorum, and says when etcd has lost it already. Warns of even counts.
+ */
+function planEtcd(b: StepSink<KubeStep>, cluster: Cluster, actual: ObservedCluster, nodes: NodePlan): string[] {
+  const name = cluster.metadata.name;
+  const cps = nodes.desired.filter((n) => n.role === 'control-plane');
+  if (cps.length > 1 && cps.length % 2 === 0) {
+    const n = cps.length;
+    b.warnings.push(`${n} control planes: etcd needs ${quorum(n)} of them and survives the loss of ${n - quorum(n)}, no more than ${n - 1} would; an odd count (${n - 1} or ${n + 1}) is the usual choice`);
+  }
+  const etcd = actual.etcd;
+  if (!etcd) return [];
+  if (etcd.error) {
+    b.warnings.push(`etcd's members could not be read (${etcd.error}); a control plane that is gone is not removed from etcd this run`);
+    return [];
+  }
+  const desired = new Set(nodes.desired.map((n) => n.name));
+  const node = (m: { name: string }): ObservedNode | undefined => (m.name ? actual.nodes.find((n) => n.name === m.name) : undefined);
+  const lost = etcd.members.filter((m) => !node(m) || nodes.halfMade.has(m.name));
+  // Members that answer once this plan's nodes are up: running (and reachable), or started by it.
+  const starts = new Set(nodes.stopped.map((n) => n.name));
+  const alive = (m: { name: string }): boolean => {
+    const o = node(m);
+    return o !== undefined && !nodes.halfMade.has(o.name) && (o.state === 'running' || starts.has(o.name));
+  };
+  const size = etcd.members.length;
+  const answering = etcd.members.filter(alive);
+  if (answering.length < quorum(size)) {
+    throw new PlanError(
+      `etcd of cluster ${name} has lost quorum: ${answering.length} of its ${size} members can answer (${answering.map((m) => m.name).join(', ') || 'none'}), it needs ${quorum(size)}, and no control plane can join or leave. ` +
+        `mk cannot repair that: if the machines of the others are gone, restore etcd from a snapshot, or start over with "mk delete ${name}"`,
+    );
+  }
+  guardQuorum(cluster, etcd.members.filter((m) => !lost.includes(m)), alive, nodes);
+  const forgets: string[] = [];
+  for (const m of lost) {
+    const reason = !m.name
+      ? `a member an interrupted join added and never started (${m.peerUrls.join(', ')}): it counts against quorum`
+      : `control plane ${m.name} is gone (its node was removed or lost) but is still etcd member ${m.id}${desired.has(m.name) ? `: removed so ${m.name} can join again` : ' and no longer in the spec'}; quorum then counts only members that exist`;
+    forgets.push(b.add({ kind: 'etcd.forget', node: m.name, member: m.id }, m.name || m.id, 'remove', `remove ${m.name || 'the unnamed member'} from etcd${m.name ? ' and delete its Node' : ''}`, reason, [forgets.at(-1)]));
+  }
+  return forgets;
+}
+
+/**
+ * Control planes leave etcd one at a time, after the new ones joined (replaced ones leave and join
+ * again in turn). Refuses the plan if a member leaving would take the members that answer below
+ * quorum at any point: another member does not answer (unreachable, stopped and not started).
+ */
+function guardQuorum(cluster: Cluster, members: readonly { name: string }[], alive: (m: { name: string }) => boolean, nodes: NodePlan): void {
+  const joining = nodes.created.filter((n) => n.role === 'control-plane').length;
+  let size = members.length + joining;
+  let up = members.filter(alive).length + joining;
+  const down = members.filter((m) => !alive(m)).map((m) => m.name);
+  const steps: Array<{ node: string; rejoins: boolean }> = [
+    ...nodes.replaced.filter((r) => r.observed.role === 'control-plane').map((r) => ({ node: r.observed.name, rejoins: r.node.role === 'control-plane' })),
+    ...nodes.removed.filter((r) => r.observed.role === 'control-plane').map((r) => ({ node: r.observed.name, rejoins: false })),
+  ];
+  for (const s of steps) {
+    if (!members.some((m) => m.name === s.node)) continue;
+    const stays = alive({ name: s.node }) ? up - 1 : up;
+    if (stays < quorum(size - 1)) {
+      throw new PlanError(
+        `refusing to take ${s.node} out of etcd: ${down.join(', ')} ${down.length === 1 ? 'does' : 'do'} not answer, so ${stays} of ${size - 1} members would be left to answer, below quorum (${quorum(size - 1)}). ` +
+          `Bring ${down.join(', ')} back first (or take ${down.length === 1 ? 'it' : 'them'} out of the spec: a member that is gone is removed first), then apply this change.`,
+      );
+    }
+    size -= 1;
+    up = stays;
+    if (s.rejoins) {
+      size += 1;
+      up += 1;
+    }
+  }
 }
 
 /** "; node NotReady: cni plugin not initialized" when the API server says so. */

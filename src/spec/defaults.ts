@@ -82,6 +82,7 @@ export function applyDefaults(input: ClusterInput): Cluster {
         serviceSubnet: net.serviceSubnet ?? DEFAULT_SERVICE_SUBNET,
         apiServerPort: net.apiServerPort ?? 0,
         cni: net.cni ?? 'auto',
+        ...(net.controlPlaneEndpoint !== undefined ? { controlPlaneEndpoint: net.controlPlaneEndpoint } : {}),
       },
       loadBalancer: {
         enabled: lb.enabled ?? false,

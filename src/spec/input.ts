@@ -51,6 +51,7 @@ export interface ClusterInput {
       serviceSubnet?: string;
       apiServerPort?: number;
       cni?: string;
+      controlPlaneEndpoint?: string;
     };
     loadBalancer?: { enabled?: boolean; addressPool?: 'auto' | string[] };
     addons?: AddonInput[];

@@ -3,6 +3,7 @@
 // Pure; problems carry data paths, load.ts turns them into file positions.
 import { DEFAULT_POD_SUBNET, DEFAULT_POOLS, DEFAULT_SERVICE_SUBNET } from './defaults.js';
 import { checkDns1123Label, checkLabelValue, checkLoginName, checkQualifiedName, quote, suggest } from './names.js';
+import { isIP } from 'node:net';
 import { isHostAddress, overlaps, parseAddressRange, parseCidr } from '../net.js';
 import type { Cidr } from '../net.js';
 import { checkImageRef, normalizeImageRef } from './image-refs.js';
@@ -332,6 +333,12 @@ function checkNetworking(spec: Obj, out: Issue[]): void {
   const cni = str(net.cni);
   if (cni !== undefined && cni !== 'auto' && cni !== 'none') {
     checkRelativePath(cni, 'spec.networking.cni', 'cni (auto, none or a manifest path)', out);
+  }
+  const endpoint = str(net.controlPlaneEndpoint);
+  if (endpoint !== undefined) {
+    const path = 'spec.networking.controlPlaneEndpoint';
+    if (driver?.name !== 'ssh') out.push({ path, message: `controlPlaneEndpoint is for the ssh driver; with ${engine} mk runs its own load balancer when there is more than one control plane`, at: 'key' });
+    else if (isIP(endpoint) === 0) out.push({ path, message: `${quote(endpoint)} is not an IPv4 or IPv6 address (the VIP or load balancer in front of the control planes, port 6443)` });
   }
 }
 

@@ -82,6 +82,8 @@ export interface NetworkingSpec {
   apiServerPort: number;
   /** auto | none | a manifest path relative to the spec file. */
   cni: string;
+  /** ssh driver: the address of the user's VIP or load balancer in front of the control planes (port 6443). */
+  controlPlaneEndpoint?: string;
 }
 
 export interface LoadBalancerSpec {

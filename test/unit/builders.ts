@@ -1,7 +1,8 @@
 // Tiny builders for Cluster specs and observed state, so tests read as scenarios.
 import { API_VERSION, KIND } from '../../src/spec/types.js';
 import type { AddonSpec, Cluster, NodePool, Role } from '../../src/spec/types.js';
-import type { ObservedCluster, ObservedNode } from '../../src/drivers/types.js';
+import type { ObservedCluster, ObservedLoadBalancer, ObservedNode } from '../../src/drivers/types.js';
+import { wantsLoadBalancer } from '../../src/infrastructure/load-balancer.js';
 import { expandNodes } from '../../src/spec/nodes.js';
 import { nodeConfigHash, nodeImage } from '../../src/infrastructure/node-config.js';
 
@@ -124,8 +125,13 @@ export function observedOf(cluster: Cluster): ObservedCluster {
       state: 'running',
       image: nodeImage(cluster),
       configHash: nodeConfigHash(cluster, n),
+      address: `172.30.0.${10 + i}`,
       ...(n.role === 'control-plane' ? { apiServerPort: 6443 + i } : {}),
     }),
   );
-  return { name, network: { id: 'n1', name: `mk-${name}`, subnet: '172.30.0.0/24' }, nodes, orphanVolumes: [] };
+  // A cluster mk made with more than one control plane has its load balancer, listing them.
+  const loadBalancer: ObservedLoadBalancer | undefined = wantsLoadBalancer(cluster)
+    ? { id: 'lb', name: `${name}-lb`, state: 'running', address: '172.30.0.2', apiServerPort: 7443, image: nodeImage(cluster), backends: Object.fromEntries(nodes.filter((n) => n.role === 'control-plane').map((n) => [n.name, n.address!])) }
+    : undefined;
+  return { name, network: { id: 'n1', name: `mk-${name}`, subnet: '172.30.0.0/24' }, nodes, ...(loadBalancer ? { loadBalancer } : {}), orphanVolumes: [] };
 }

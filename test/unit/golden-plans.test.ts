@@ -66,6 +66,9 @@ function render(plan: Plan): string {
 
 const dev = (workers: number) => aCluster('dev').withWorkers(workers).build();
 const three = aCluster('dev').withControlPlanes(3).withWorkers(2).build();
+/** etcd as a control plane lists it: one member per control plane of the cluster (or per name given). */
+const members = (...names: string[]): NonNullable<ObservedCluster['etcd']> => ({ members: names.map((name, i) => ({ id: String(1000 + i), name, peerUrls: [`https://172.30.0.${10 + i}:2380`] })) });
+const haObserved = (): ObservedCluster => ({ ...kubeadmDone(observedOf(three)), etcd: members('dev-control-plane-1', 'dev-control-plane-2', 'dev-control-plane-3') });
 
 const scenarios: Record<string, () => Plan> = {
   // Every example a user copies, planned against nothing.
@@ -78,6 +81,19 @@ const scenarios: Record<string, () => Plan> = {
   'scale-up': () => planCluster(dev(4), kubeadmDone(observedOf(dev(2)))),
   'scale-down': () => planCluster(dev(1), kubeadmDone(observedOf(dev(4)))),
   'control-planes-1-to-3': () => planCluster(three, kubeadmDone(observedOf(dev(2)))),
+  // The first control plane's container removed by hand (docker rm -f; its /var volume left): its
+  // etcd member is removed, then it is created and joins again, and the load balancer lists it.
+  'control-plane-lost': () => {
+    const o = haObserved();
+    return planCluster(three, { ...withNodes(o, (n) => (n.name === 'dev-control-plane-1' ? undefined : n)), orphanVolumes: ['dev-control-plane-1-var'], orphanVolumeNodes: { 'dev-control-plane-1-var': 'dev-control-plane-1' } });
+  },
+  // Back to one control plane: the other two leave etcd one at a time, the endpoint moves back, the load balancer goes.
+  'control-planes-3-to-1': () => planCluster(aCluster('dev').withWorkers(2).build(), haObserved()),
+  // One control plane does not answer (its host is unreachable): removing another would lose quorum.
+  'refused-quorum': () =>
+    planCluster(aCluster('dev').withControlPlanes(2).withWorkers(2).build(), withNodes(haObserved(), (n) => (n.name === 'dev-control-plane-1' ? { ...n, state: 'unreachable', detail: 'connect ETIMEDOUT' } : n))),
+  // Two of three control planes gone: etcd cannot answer; mk says so and changes no member.
+  'etcd-quorum-lost': () => planCluster(three, withNodes(haObserved(), (n) => (n.name === 'dev-control-plane-2' || n.name === 'dev-control-plane-3' ? undefined : n))),
   'control-planes-rolling-image': () => planCluster(aCluster('dev').withControlPlanes(3).withWorkers(2).withImage('mk/node:v2').build(), kubeadmDone(observedOf(three))),
   'control-plane-moved-to-new-pool': () =>
     planCluster(aCluster('dev').withPool('new', 'control-plane', 1).withWorkers(1).build(), kubeadmDone(observedOf(aCluster('dev').withPool('old', 'control-plane', 1).withPool('new', 'control-plane', 1).withWorkers(1).build()))),

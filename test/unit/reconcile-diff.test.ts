@@ -328,10 +328,11 @@ describe('diff: kubeadm bootstrap state', () => {
     const after = aCluster('dev').withPool('old', 'control-plane', 1).withPool('new', 'control-plane', 1).build();
     const twoCps = observedOf(after);
     const plan = planCluster(aCluster('dev').withPool('new', 'control-plane', 1).build(), twoCps);
-    expect(ids(plan)).toEqual(['cni.apply:dev', 'kubeadm.reset:dev-old-1', 'node.remove:dev-old-1', 'kubeconfig.export:dev', 'cluster.wait:dev']);
+    expect(ids(plan)).toEqual(['lb.configure:dev', 'cni.apply:dev', 'kubeadm.reset:dev-old-1', 'node.remove:dev-old-1', 'kubeconfig.export:dev', 'lb.remove:dev', 'cluster.wait:dev']);
     const reset = step(plan, 'kubeadm.reset:dev-old-1');
     expect(reset.step).toEqual({ kind: 'kubeadm.reset', node: 'dev-old-1', role: 'control-plane', drain: true });
-    expect(reset.dependsOn).toEqual(['cni.apply:dev']);
+    // Out of the load balancer first, then the endpoint name moves, then it leaves.
+    expect(reset.dependsOn).toEqual(['cni.apply:dev', 'lb.configure:dev']);
   });
 
   it('a node kubeadm never ran on is removed without a reset', () => {

@@ -38,12 +38,12 @@ describe('schedule', () => {
     expect(stages).toEqual([
       { ids: ['node.create:dev-control-plane-2'], concurrency: 1 },
       {
-        ids: ['node.create:dev-worker-1', 'node.create:dev-worker-2', 'node.create:dev-worker-3', 'node.create:dev-worker-4', 'node.create:dev-worker-5', 'node.create:dev-worker-6'],
+        ids: ['node.create:dev-worker-1', 'node.create:dev-worker-2', 'node.create:dev-worker-3', 'node.create:dev-worker-4', 'node.create:dev-worker-5', 'node.create:dev-worker-6', 'lb.create:dev'],
         concurrency: 4,
       },
       { ids: ['kubeadm.join:dev-control-plane-2'], concurrency: 1 },
       {
-        ids: ['kubeadm.join:dev-worker-1', 'kubeadm.join:dev-worker-2', 'kubeadm.join:dev-worker-3', 'kubeadm.join:dev-worker-4', 'kubeadm.join:dev-worker-5', 'kubeadm.join:dev-worker-6'],
+        ids: ['lb.configure:dev', 'kubeadm.join:dev-worker-1', 'kubeadm.join:dev-worker-2', 'kubeadm.join:dev-worker-3', 'kubeadm.join:dev-worker-4', 'kubeadm.join:dev-worker-5', 'kubeadm.join:dev-worker-6'],
         concurrency: 4,
       },
       { ids: ['cni.apply:dev'], concurrency: 1 },

@@ -1,8 +1,9 @@
 // The pure mapping from a node create request to Docker's container and volume create options.
 // Every setting a node container needs to run systemd (and later kubelet) lives here.
 import type Dockerode from 'dockerode';
-import type { NodeCreateRequest } from '../types.js';
+import type { LoadBalancerRequest, NodeCreateRequest } from '../types.js';
 import { LABELS, ownedLabels } from '../labels.js';
+import { LB_COMMAND, lbName } from '../load-balancer.js';
 
 export const API_SERVER_PORT = '6443/tcp';
 export const NODE_STOP_SIGNAL = 'SIGRTMIN+3';
@@ -120,5 +121,29 @@ export function nodeContainerOptions(input: NodeContainerInput): Dockerode.Conta
     ...(publishApi ? { ExposedPorts: { [API_SERVER_PORT]: {} } } : {}),
     HostConfig: hostConfig,
     NetworkingConfig: { EndpointsConfig: { [network]: endpoint } },
+  };
+}
+
+/**
+ * mk's load balancer: haproxy from the node image as process 1, a static address on the cluster
+ * network, the API published on 127.0.0.1. No capabilities beyond Docker's defaults; the engine
+ * starts it again after a restart of its own.
+ */
+export function lbContainerOptions(req: LoadBalancerRequest, network: string, ipv4Address: string, createdBy: string): Dockerode.ContainerCreateOptions {
+  const name = lbName(req.cluster);
+  return {
+    name,
+    Hostname: name,
+    Image: req.image,
+    Labels: ownedLabels(req.cluster, 'load-balancer', { [LABELS.address]: ipv4Address, [LABELS.createdBy]: createdBy }),
+    Entrypoint: [...LB_COMMAND],
+    Cmd: [],
+    ExposedPorts: { [API_SERVER_PORT]: {} },
+    HostConfig: {
+      NetworkMode: network,
+      PortBindings: { [API_SERVER_PORT]: [{ HostIp: '127.0.0.1', HostPort: req.apiServerPort === 0 ? '' : String(req.apiServerPort) }] },
+      RestartPolicy: { Name: 'unless-stopped' },
+    },
+    NetworkingConfig: { EndpointsConfig: { [network]: { IPAMConfig: { IPv4Address: ipv4Address } } } },
   };
 }

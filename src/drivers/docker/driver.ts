@@ -7,13 +7,15 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Driver, HostFacts, ImageSource, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile, ShellRequest } from '../types.js';
+import type { Driver, HostFacts, ImageSource, LoadBalancerRequest, NetworkRequest, NodeCreateRequest, ObservedCluster, ObservedLoadBalancer, ObservedNetwork, ObservedNode, ReportFile, ShellRequest } from '../types.js';
 import type { DockerDriverOptions } from '../../spec/types.js';
 import { DEFAULT_PROC_ROOT, freeBytes, missingCapabilities, readInotify, routedSubnets } from '../host-facts.js';
 import { LABELS, ownedLabels } from '../labels.js';
 import { DriverError } from '../../errors.js';
 import { NodeImageError } from '../errors.js';
-import { nodeContainerOptions, varVolumeName, varVolumeOptions } from './container-spec.js';
+import { lbContainerOptions, nodeContainerOptions, varVolumeName, varVolumeOptions } from './container-spec.js';
+import { singleFileTar } from './archive.js';
+import { LB_CONFIG, lbName } from '../load-balancer.js';
 import { conflictOf, dockerMessage, isNotFound, statusCode, unreachableEngine, wrapDockerError } from './docker-errors.js';
 import { DOCKER_ENGINE, type EngineProfile } from './engine.js';
 import { readFileIfExists, resolveDockerEndpoint, resolvePodmanEndpoint } from './endpoint.js';
@@ -25,7 +27,7 @@ import { demuxLog } from './logs.js';
 import { shellInContainer } from './shell.js';
 import { DockerNodeHandle } from './node-handle.js';
 import type { DockerLog } from './node-handle.js';
-import { observedCluster, observedNetwork, observedNode } from './observed.js';
+import { observedCluster, observedLoadBalancer, observedNetwork, observedNode } from './observed.js';
 
 export type { DockerLog } from './node-handle.js';
 
@@ -352,6 +354,91 @@ export class DockerDriver implements Driver {
     } catch (err) {
       throw wrapDockerError(`read the log and inspect of node ${name}`, err);
     }
+  }
+
+  // ---- load balancer -----------------------------------------------------------------------
+
+  async createLoadBalancer(req: LoadBalancerRequest, signal?: AbortSignal): Promise<ObservedLoadBalancer> {
+    const existing = await this.findLbContainer(req.cluster, signal);
+    if (existing && (existing.State === 'running' || existing.State === 'exited' || existing.State === 'paused' || existing.State === 'restarting')) {
+      await this.startContainer(existing, signal);
+      return this.observeLb(req.cluster, signal);
+    }
+    // Never started (a killed run), or dead: made again.
+    if (existing) await this.removeContainer(existing.Id, signal);
+    await this.ensureImage(req.image, signal);
+    const network = await this.ensureNetwork({ cluster: req.cluster }, signal);
+    if (!network.subnet) throw new DriverError(`network ${network.name} has no IPv4 subnet; cannot give the load balancer a static address`);
+    const name = lbName(req.cluster);
+    const pickPort = req.apiServerPort === 0 && this.socketPath !== undefined;
+    await this.withClusterLock(req.cluster, async () => {
+      const tried: string[] = [];
+      for (let attempt = 1; ; attempt++) {
+        const address = firstFreeAddress(network.subnet!, network.gateway, [...(await this.usedAddresses(network, signal)), ...tried]);
+        const port = pickPort ? await freeLocalPort() : req.apiServerPort;
+        throwIfAborted(signal, `create load balancer ${name}`);
+        let container: Dockerode.Container;
+        try {
+          container = await this.docker.createContainer(withSignal(lbContainerOptions({ ...req, apiServerPort: port }, network.name, address, this.createdBy), signal));
+        } catch (err) {
+          if (conflictOf(err) === 'name') throw new DriverError(`a container named "${name}" exists but is not labelled as the load balancer of cluster ${req.cluster}; mk will not touch it`, { cause: err });
+          throw wrapDockerError(`create load balancer ${name}`, err);
+        }
+        this.log('docker createContainer (load balancer)', { container: container.id, image: req.image, address, apiServerPort: port });
+        try {
+          await container.putArchive(await singleFileTar(LB_CONFIG, req.config, 0o644), withSignal({ path: '/' }, signal));
+          await container.start(withSignal({}, signal));
+          return;
+        } catch (err) {
+          const message = String((err as Error).message);
+          const portTaken = /port is already allocated|bind: address already in use/i.test(message);
+          const addressTaken = !portTaken && /address already in use|already allocated/i.test(message);
+          await this.removeContainer(container.id, signal);
+          if ((addressTaken || (portTaken && pickPort)) && attempt < ADDRESS_ATTEMPTS) {
+            if (addressTaken) tried.push(address);
+            continue;
+          }
+          throw wrapDockerError(`start load balancer ${name}`, err);
+        }
+      }
+    });
+    return this.observeLb(req.cluster, signal);
+  }
+
+  async stopLoadBalancer(cluster: string, signal?: AbortSignal): Promise<void> {
+    const c = await this.findLbContainer(cluster, signal);
+    if (!c || (c.State !== 'running' && c.State !== 'restarting' && c.State !== 'paused')) return;
+    this.log('docker stop (load balancer)', { container: c.Id });
+    try {
+      await this.docker.getContainer(c.Id).stop(withSignal({ t: 5 }, signal));
+    } catch (err) {
+      if (statusCode(err) === 304 || isNotFound(err)) return;
+      throw wrapDockerError(`stop load balancer ${lbName(cluster)}`, err);
+    }
+  }
+
+  async removeLoadBalancer(cluster: string, signal?: AbortSignal): Promise<void> {
+    const c = await this.findLbContainer(cluster, signal);
+    if (c) await this.removeContainer(c.Id, signal);
+  }
+
+  loadBalancer(cluster: string): DockerNodeHandle {
+    const resolve = async (signal?: AbortSignal): Promise<string> => {
+      const c = await this.findLbContainer(cluster, signal);
+      if (!c) throw new DriverError(`cluster ${cluster} has no load balancer (no container labelled ${LABELS.component}=load-balancer)`);
+      return c.Id;
+    };
+    return new DockerNodeHandle(this.docker, lbName(cluster), resolve, this.log);
+  }
+
+  private async findLbContainer(cluster: string, signal?: AbortSignal): Promise<Dockerode.ContainerInfo | undefined> {
+    return (await this.listContainers({ label: [`${LABELS.cluster}=${cluster}`, `${LABELS.component}=load-balancer`] }, signal))[0];
+  }
+
+  private async observeLb(cluster: string, signal?: AbortSignal): Promise<ObservedLoadBalancer> {
+    const [c, network] = await Promise.all([this.findLbContainer(cluster, signal), this.findNetwork(cluster, signal)]);
+    if (!c) throw new DriverError(`the load balancer of cluster ${cluster} vanished right after it was started`);
+    return observedLoadBalancer(c, network?.Name);
   }
 
   // ---- internals ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Pure mapping from Docker list results to the driver port's Observed* types.
 import type Dockerode from 'dockerode';
-import type { NodeState, ObservedCluster, ObservedNetwork, ObservedNode } from '../types.js';
+import type { NodeState, ObservedCluster, ObservedLoadBalancer, ObservedNetwork, ObservedNode } from '../types.js';
 import type { Role } from '../../spec/types.js';
 import { LABELS } from '../labels.js';
 import { API_SERVER_PORT } from './container-spec.js';
@@ -46,9 +46,27 @@ export function containerAddress(c: Dockerode.ContainerInfo, network: string | u
   return entry?.IPAddress || configured || c.Labels?.[LABELS.address] || undefined;
 }
 
+/** The 127.0.0.1 port the container publishes the API server port on. */
+function apiPort(c: Dockerode.ContainerInfo): number | undefined {
+  return c.Ports?.find((p) => p.PrivatePort === API_PORT_NUMBER && p.Type === 'tcp' && p.PublicPort > 0 && (p.IP === '127.0.0.1' || p.IP === '0.0.0.0' || p.IP === undefined))?.PublicPort;
+}
+
+export function observedLoadBalancer(c: Dockerode.ContainerInfo, network: string | undefined): ObservedLoadBalancer {
+  const address = containerAddress(c, network);
+  const port = apiPort(c);
+  return {
+    id: c.Id,
+    name: (c.Names?.[0] ?? '').replace(/^\//, ''),
+    state: nodeState(c.State),
+    ...(address ? { address } : {}),
+    ...(port ? { apiServerPort: port } : {}),
+    image: c.Image,
+  };
+}
+
 export function observedNode(c: Dockerode.ContainerInfo, network: string | undefined): ObservedNode {
   const labels = c.Labels ?? {};
-  const port = c.Ports?.find((p) => p.PrivatePort === API_PORT_NUMBER && p.Type === 'tcp' && p.PublicPort > 0 && (p.IP === '127.0.0.1' || p.IP === '0.0.0.0' || p.IP === undefined));
+  const port = apiPort(c);
   const address = containerAddress(c, network);
   return {
     name: labels[LABELS.node] ?? (c.Names?.[0] ?? '').replace(/^\//, ''),
@@ -58,7 +76,7 @@ export function observedNode(c: Dockerode.ContainerInfo, network: string | undef
     id: c.Id,
     state: nodeState(c.State),
     ...(address ? { address } : {}),
-    ...(port ? { apiServerPort: port.PublicPort } : {}),
+    ...(port ? { apiServerPort: port } : {}),
     image: c.Image,
     configHash: labels[LABELS.configHash] ?? '',
     // "Exited (255) 3 seconds ago": how a node that is not running ended.
@@ -80,6 +98,7 @@ export function observedCluster(name: string, listing: ClusterListing): Observed
     .filter((c) => c.Labels?.[LABELS.component] === 'node')
     .map((c) => observedNode(c, network?.name))
     .sort((a, b) => a.name.localeCompare(b.name));
+  const lb = listing.containers.find((c) => c.Labels?.[LABELS.component] === 'load-balancer');
   const mounted = new Set(listing.containers.flatMap((c) => (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name as string)));
   const orphans = listing.volumes.filter((v) => v.Labels?.[LABELS.component] === 'volume' && !mounted.has(v.Name));
   const orphanVolumes = orphans.map((v) => v.Name).sort();
@@ -88,5 +107,5 @@ export function observedCluster(name: string, listing: ClusterListing): Observed
     const node = v.Labels?.[LABELS.node];
     if (node) owners[v.Name] = node;
   }
-  return { name, ...(network ? { network } : {}), nodes, orphanVolumes, ...(Object.keys(owners).length ? { orphanVolumeNodes: owners } : {}) };
+  return { name, ...(network ? { network } : {}), nodes, ...(lb ? { loadBalancer: observedLoadBalancer(lb, network?.name) } : {}), orphanVolumes, ...(Object.keys(owners).length ? { orphanVolumeNodes: owners } : {}) };
 }
