@@ -19,6 +19,10 @@ export interface ClusterStatus {
   nodes: Array<{ name: string; role: string; pool: string; state: string; address?: string; apiServerPort?: number; image: string; health?: NodeHealth }>;
   /** Whether every node runs and (where checked) is Ready, its kubelet active and its CNI config in place, and no problem was found. */
   healthy: boolean;
+  /** mk's load balancer in front of the control planes, when there is one. */
+  loadBalancer?: { name: string; state: string; address?: string; apiServerPort?: number; backends?: string[] };
+  /** etcd's members, when more than one control plane made them worth reading. */
+  etcdMembers?: string[];
   /** What is wrong, one line each (empty when healthy). */
   unhealthy: string[];
   /** Compared against: 'spec' (-f), 'last-applied', 'last-attempted' (no apply finished yet), or none. */
@@ -79,11 +83,23 @@ export function summarize(observed: ObservedCluster, plan: Plan | undefined, com
         ...(n.health ? { health: n.health } : {}),
       }))
       .sort((a, b) => a.name.localeCompare(b.name)),
+    ...(observed.loadBalancer ? { loadBalancer: lbStatus(observed.loadBalancer) } : {}),
+    ...(observed.etcd && !observed.etcd.error ? { etcdMembers: observed.etcd.members.map((m) => m.name || `(unnamed ${m.id})`) } : {}),
     healthy: unhealthy.length === 0,
     unhealthy,
     comparedWith,
     outOfSync: plan ? [...plan.steps.map((s) => stepLine(s).trim()), ...(plan.unchecked ?? []).map((u) => `${u}: not checked (see the warning)`)] : [],
     warnings: plan?.warnings ?? [],
+  };
+}
+
+function lbStatus(lb: NonNullable<ObservedCluster['loadBalancer']>): NonNullable<ClusterStatus['loadBalancer']> {
+  return {
+    name: lb.name,
+    state: lb.state,
+    ...(lb.address ? { address: lb.address } : {}),
+    ...(lb.apiServerPort ? { apiServerPort: lb.apiServerPort } : {}),
+    ...(lb.backends ? { backends: Object.keys(lb.backends).sort() } : {}),
   };
 }
 
@@ -114,6 +130,12 @@ export function formatStatus(s: ClusterStatus): string {
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) lines.push('  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   }
+  const lb = s.loadBalancer;
+  if (lb) {
+    const where = [lb.address, lb.apiServerPort ? `127.0.0.1:${lb.apiServerPort}` : undefined].filter(Boolean).join(', ');
+    lines.push(`  api endpoint: load balancer ${lb.name} (${lb.state}${where ? `, ${where}` : ''})${lb.backends ? ` -> ${lb.backends.join(', ') || 'no control plane'}` : ''}`);
+  }
+  if (s.etcdMembers) lines.push(`  etcd: ${s.etcdMembers.length} member${s.etcdMembers.length === 1 ? '' : 's'} (${s.etcdMembers.join(', ')})`);
   if (s.stopped) lines.push(`  stopped by mk stop at ${s.stopped.at}: mk start ${s.name} brings it back`);
   if (s.nodes.length > 0) lines.push(s.healthy ? '  health: ok' : '  health: NOT OK', ...s.unhealthy.map((u) => `    ${u}`));
   if (s.lastRun) lines.push(`  last apply: ${lastRunText(s.lastRun)}`);

@@ -120,6 +120,9 @@ describe.skipIf(skip)(`high availability: three control planes behind mk's load 
     // The kubeconfig points at the load balancer, which lists the three control planes.
     expect(await server()).toBe(`https://${await publishedPort(lbName(name))}`);
     expect(await etcdMembers(cp(1))).toEqual([cp(1), cp(2), cp(3)]);
+    const status = await runMk(['status', name], env);
+    expect(status.stdout).toContain(`api endpoint: load balancer ${lbName(name)} (running`);
+    expect(status.stdout).toContain(`etcd: 3 members (${cp(1)}, ${cp(2)}, ${cp(3)})`);
   });
 
   it('the first control plane removed by hand: the API and the worker keep working through the endpoint; plan names the lost member; apply restores three', async () => {

@@ -171,4 +171,18 @@ describe('mk status text', () => {
     expect(text.at(-1)).toBe('  warning: addons are not reconciled yet');
     expect(formatStatus(summarize(observed, undefined, 'none'))).toContain('sync: unknown');
   });
+
+  it("names the API endpoint (mk's load balancer and its backends) and etcd's members", async () => {
+    const { formatStatus, summarize } = await import('../../src/commands/status.js');
+    const observed = {
+      name: 'dev',
+      nodes: [],
+      orphanVolumes: [],
+      loadBalancer: { id: 'l', name: 'dev-lb', state: 'running' as const, address: '172.28.0.9', apiServerPort: 40000, image: 'img', backends: { 'dev-cp-2': '172.28.0.3', 'dev-cp-1': '172.28.0.2' } },
+      etcd: { members: [{ id: '1', name: 'dev-cp-1', peerUrls: [] }, { id: '2', name: '', peerUrls: [] }] },
+    };
+    const text = formatStatus(summarize(observed, undefined, 'none')).split('\n');
+    expect(text).toContain('  api endpoint: load balancer dev-lb (running, 172.28.0.9, 127.0.0.1:40000) -> dev-cp-1, dev-cp-2');
+    expect(text).toContain('  etcd: 2 members (dev-cp-1, (unnamed 2))');
+  });
 });
