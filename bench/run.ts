@@ -8,6 +8,14 @@
 //      the floor `docker save IMAGE | docker exec -i NODE ctr -n k8s.io images import -` into the same
 //      nodes one after another, and a no-op `mk apply` whose spec lists that image vs the same spec
 //      without it.
+//   4. with that node image and Kubernetes (skipped likewise, or with BENCH_CLUSTERS=0), whole clusters:
+//      node boot (container start -> containerd serving the node's control-plane images) vs the same
+//      start until containerd answers; one control plane from nothing to usable (`mk apply`: Ready
+//      and CoreDNS answering) vs its floor, what no tool can skip: the container start, kubeadm
+//      init's own time and CoreDNS getting ready after it (from the same run's step timings); add one
+//      worker vs its container start and `kubeadm join`'s own time; remove one worker vs its drain,
+//      `kubeadm reset` and container removal; no-op `mk apply` and `mk plan` of that cluster vs
+//      `docker ps` and one GET /readyz (kubectl).
 // Prints a table and writes it as JSON, with the machine it ran on, to $BENCH_JSON (default
 // .bench/results.json). Never asserts a time. Needs the Docker engine, `npm run build` and the node
 // image (`npm run node-image`). BENCH_NAME names the clusters it makes (default bench<pid>).
@@ -128,10 +136,12 @@ try {
     ),
   );
   if (process.env.BENCH_IMAGES !== '0') rows.push(...(await imageRows()));
+  if (process.env.BENCH_CLUSTERS !== '0') rows.push(...(await clusterRows()));
   await writeResults(rows);
 } finally {
   await run(process.execPath, [MK, 'delete', name], { env }).catch((e: Error) => console.error(`cleanup: ${e.message}`));
   await run(process.execPath, [MK, 'delete', `${name}i`], { env }).catch(() => undefined);
+  await run(process.execPath, [MK, 'delete', `${name}k`], { env }).catch(() => undefined);
   await run('docker', ['rmi', LOAD_IMAGE]).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
 }
@@ -227,5 +237,127 @@ spec:
       () => run(process.execPath, [MK, 'apply', '-f', plain], { env }),
     ),
   );
+  return rows;
+}
+
+/** One event of `mk -o json`: what the cluster rows read of a step. */
+interface StepEvent {
+  type: string;
+  step?: { id: string };
+  outcome?: string;
+  durationMs?: number;
+  detail?: string;
+}
+
+/** `mk -o json ARGS`: its events, and how long it took. */
+async function mkEvents(args: string[], environment: NodeJS.ProcessEnv): Promise<{ ms: number; events: StepEvent[] }> {
+  let out = '';
+  const ms = await time(async () => {
+    out = (await run(process.execPath, [MK, '-o', 'json', ...args], { env: environment, maxBuffer: 64 << 20 })).stdout;
+  });
+  return { ms, events: out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as StepEvent) };
+}
+
+/** How long step `id` took in a run, and the seconds its detail gives for `what` ("kubeadm init 9.4 s"). */
+function stepTime(events: StepEvent[], id: string, what?: string): number {
+  const e = events.find((x) => x.type === 'step.finished' && x.step?.id === id);
+  if (!e) throw new Error(`no step ${id} in the run`);
+  if (!what) return e.durationMs ?? 0;
+  const m = new RegExp(`${what} ([\\d.]+) s`).exec(e.detail ?? '');
+  if (!m) throw new Error(`step ${id} does not say its ${what} time: ${e.detail}`);
+  return Number(m[1]) * 1000;
+}
+
+/** A row whose floor is summed from parts of the subject's own run (the parts no tool can skip). */
+function derivedRow(label: string, pairs: Array<{ subject: number; floor: number }>): Row {
+  const subjectMs = median(pairs.map((p) => p.subject));
+  const floorMs = median(pairs.map((p) => p.floor));
+  const row: Row = { label, subjectMs: +subjectMs.toFixed(1), floorMs: +floorMs.toFixed(1), ratio: +(subjectMs / floorMs).toFixed(2) };
+  console.log(`${label.padEnd(LABEL_WIDTH)} ${String(row.subjectMs).padStart(8)} ms  floor ${String(row.floorMs).padStart(8)} ms  ratio ${row.ratio}`);
+  return row;
+}
+
+/** Rows 4: whole Kubernetes clusters from the containerd node image. */
+async function clusterRows(): Promise<Row[]> {
+  const image = await containerdNodeImage();
+  if (!image) {
+    console.log('\ncluster rows skipped: no containerd node image (bash test/k8s/build.sh && bash test/k8s/node-image.sh)');
+    return [];
+  }
+  const version = process.env.MK_K8S_VERSION ?? (await readFile('test/k8s/VERSION', 'utf8')).trim();
+  const runs = Number(process.env.BENCH_CLUSTER_RUNS ?? 3);
+  const rows: Row[] = [];
+
+  // Node boot: the node container as mk starts it (its /var a new volume), until containerd lists its images.
+  const boot = async (until: string[]) => {
+    const vol = `${name}-boot-var`;
+    await run('docker', ['volume', 'create', vol]);
+    const c = `${name}-boot`;
+    try {
+      return await time(async () => {
+        await run('docker', ['run', '-d', '--name', c, '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
+          '--security-opt', 'systempaths=unconfined', '--cgroupns', 'private', '--tmpfs', '/run', '--tmpfs', '/tmp', '--tmpfs', '/run/lock', '-v', `${vol}:/var`, '-e', 'container=docker', image]);
+        for (;;) {
+          const ok = await run('docker', ['exec', c, ...until]).then((r) => r.stdout, () => '');
+          if (ok.includes('registry.k8s.io/kube-apiserver:') || (until[1] === 'version' && ok)) return;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      });
+    } finally {
+      await run('docker', ['rm', '-f', '-v', c]).catch(() => undefined);
+      await run('docker', ['volume', 'rm', vol]).catch(() => undefined);
+    }
+  };
+  const bootRuns: Array<{ subject: number; floor: number }> = [];
+  for (let i = 0; i < runs; i++) bootRuns.push({ subject: await boot(['ctr', '-n', 'k8s.io', 'images', 'ls', '-q']), floor: await boot(['ctr', 'version']) });
+  rows.push(derivedRow('node boot: start -> its images served vs start -> containerd up', bootRuns));
+
+  const cluster = `${name}k`;
+  const kenv = { ...env, KUBECONFIG: join(dir, 'kubeconfig') };
+  const spec = join(dir, 'k8s.yaml');
+  const write = (workers: number) =>
+    writeFile(
+      spec,
+      `apiVersion: mk.dev/v1alpha1
+kind: Cluster
+metadata: { name: ${cluster} }
+spec:
+  kubernetesVersion: ${version}
+  driver: { name: docker, docker: { image: ${image}, privileged: false } }
+  nodes:
+    - { name: cp, role: control-plane, count: 1 }
+${workers ? `    - { name: w, role: worker, count: ${workers} }\n` : ''}`,
+    );
+  const cp = `${cluster}-cp-1`;
+  const create: Array<{ subject: number; floor: number }> = [];
+  const add: Array<{ subject: number; floor: number }> = [];
+  const remove: Array<{ subject: number; floor: number }> = [];
+  for (let i = 0; i < runs; i++) {
+    await write(0);
+    const c = await mkEvents(['apply', '-f', spec], kenv);
+    // Floor: the container start, kubeadm init itself, and CoreDNS getting ready (the wait step).
+    create.push({ subject: c.ms, floor: stepTime(c.events, `node.create:${cp}`) + stepTime(c.events, `kubeadm.init:${cp}`, 'kubeadm init') + stepTime(c.events, `cluster.wait:${cluster}`) });
+    await write(1);
+    const a = await mkEvents(['apply', '-f', spec], kenv);
+    add.push({ subject: a.ms, floor: stepTime(a.events, `node.create:${cluster}-w-1`) + stepTime(a.events, `kubeadm.join:${cluster}-w-1`, 'kubeadm join') });
+    await write(0);
+    const r = await mkEvents(['apply', '-f', spec], kenv);
+    const reset = r.events.find((e) => e.step?.id === `kubeadm.reset:${cluster}-w-1` && e.detail)?.detail ?? '';
+    const drained = Number(/drained in ([\d.]+) s/.exec(reset)?.[1] ?? 0) * 1000;
+    remove.push({ subject: r.ms, floor: drained + stepTime(r.events, `kubeadm.reset:${cluster}-w-1`, 'kubeadm reset') + stepTime(r.events, `node.remove:${cluster}-w-1`) });
+    if (i < runs - 1) await run(process.execPath, [MK, 'delete', cluster], { env: kenv });
+  }
+  rows.push(derivedRow('create -> usable, 1 control plane vs start+kubeadm init+CoreDNS', create));
+  rows.push(derivedRow('add one worker vs its start + kubeadm join', add));
+  rows.push(derivedRow('remove one worker vs drain + kubeadm reset + rm', remove));
+
+  // No-op apply and plan of the running cluster vs what any observation must ask.
+  const kubectl = join(process.env.MK_K8S_CACHE ?? join(process.env.HOME ?? '/root', '.cache/mk/k8s'), version, 'bin/kubectl');
+  const floor = async () => {
+    await run('docker', ['ps', '-a', '-q', '--filter', `label=mk.dev/cluster=${cluster}`]);
+    await run(kubectl, ['--kubeconfig', kenv.KUBECONFIG, '--context', `mk-${cluster}`, 'get', '--raw', '/readyz']);
+  };
+  rows.push(await sideBySide('no-op mk apply (kubeadm, 1 node) vs docker ps + GET /readyz', () => run(process.execPath, [MK, 'apply', '-f', spec], { env: kenv }), floor, { runs: Math.max(runs, 5) }));
+  rows.push(await sideBySide('mk plan (kubeadm, 1 node, in sync) vs docker ps + GET /readyz', () => run(process.execPath, [MK, 'plan', '-f', spec], { env: kenv }), floor, { runs: Math.max(runs, 5) }));
   return rows;
 }
