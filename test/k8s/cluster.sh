@@ -51,12 +51,12 @@ wait_systemd() { # <node>
   log "$1: systemd $s"
   if [[ $s == degraded ]]; then docker exec "$1" systemctl --failed --no-legend >&2 || true; fi
   [[ $s == running || $s == degraded ]] || { docker logs "$1" 2>&1 | tail -n 30 >&2; return 1; }
-  # The baked images are imported before the kubelet starts; wait for that unit explicitly.
+  # The control-plane images are in containerd's store from the node image; wait until it serves them.
   for ((i = 0; i < 240; i++)); do
-    [[ $(docker exec "$1" systemctl is-active mk-images.service 2>/dev/null) == active ]] && return 0
+    docker exec "$1" ctr -n k8s.io images ls -q 2>/dev/null | grep -q '^registry.k8s.io/kube-apiserver:' && return 0
     sleep 0.5
   done
-  docker exec "$1" systemctl status mk-images.service --no-pager >&2 || true
+  docker exec "$1" systemctl status containerd --no-pager >&2 || true
   return 1
 }
 

@@ -4,10 +4,12 @@
 #   test/k8s/node-image.sh        build (or reuse) mk.test/k8s-node:<version>-<hash>; prints the tag last
 #
 # Needs: test/k8s/build.sh done, Docker, gcc + libc6-dev (pause), apt (containerd/runc/CNI .debs).
-# Builds into $MK_K8S_CACHE/<version>/: extra/pause, extra/coredns (from the Go proxy), debs/,
-# images.tar (control-plane images named exactly as `kubeadm config images list` prints them).
+# Builds into $MK_K8S_CACHE/<version>/: extra/pause, extra/coredns (from the Go proxy), debs/.
 # The image = scripts/build-node-image.sh's systemd base + containerd 1.6 + runc + CNI plugins +
-# kubelet/kubeadm/kubectl + /mk/images.tar (imported by mk-images.service before the kubelet starts).
+# kubelet/kubeadm/kubectl + the control-plane images (named exactly as `kubeadm config images list`
+# prints them) already in containerd's store under /var/lib/containerd, unpacked, as kind's node
+# images carry them: a node's /var volume starts as a copy of it, so a node boots with its images
+# (no import at boot). The layer blobs are dropped once unpacked (the snapshots are what runs).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -144,18 +146,41 @@ sed "s|PAUSE_IMAGE|registry.k8s.io/pause:$PAUSE_TAG|" "$here/node/containerd-con
 docker cp "$WORK/config.toml" "$BUILDER:/etc/containerd/config.toml"
 docker cp "$here/node/kubelet.service" "$BUILDER:/etc/systemd/system/kubelet.service"
 docker cp "$here/node/10-kubeadm.conf" "$BUILDER:/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"
-docker cp "$here/node/mk-images.service" "$BUILDER:/etc/systemd/system/mk-images.service"
 docker cp "$here/node/entrypoint.sh" "$BUILDER:/usr/local/bin/mk-node-entrypoint"
-docker cp "$WORK/images.tar" "$BUILDER:/mk/images.tar"
 docker exec "$BUILDER" sh -c '
   chmod 0755 /usr/local/bin/mk-node-entrypoint
   mkdir -p /etc/systemd/system/multi-user.target.wants
-  for u in kubelet mk-images containerd; do
+  for u in kubelet containerd; do
     f=/etc/systemd/system/$u.service; [ -f "$f" ] || f=/lib/systemd/system/$u.service
     ln -sf "$f" /etc/systemd/system/multi-user.target.wants/$u.service
   done
   rm -f /etc/cni/net.d/*'
 docker stop -t 1 "$BUILDER" >/dev/null
+STAGE=$TAG-stage
+docker commit "$BUILDER" "$STAGE" >/dev/null
+docker rm -f "$BUILDER" >/dev/null
+BUILDER=""
+
+# --- the images, in containerd's store ------------------------------------------------------------
+# containerd's overlayfs snapshotter needs a file system that is not overlayfs: a volume, as on a node.
+log "importing ${#IMAGES[@]} images into containerd's store"
+STORE=mk-k8s-node-store-$$
+docker volume create "$STORE" >/dev/null
+PRELOADER=$(docker run -d --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+  --tmpfs /run --tmpfs /tmp -v "$STORE:/var/lib/containerd" --entrypoint sleep "$STAGE" infinity)
+cleanup_store() { docker rm -f "$PRELOADER" >/dev/null 2>&1; docker volume rm "$STORE" >/dev/null 2>&1; docker rmi "$STAGE" >/dev/null 2>&1; }
+trap 'cleanup; cleanup_store' EXIT
+docker exec -d "$PRELOADER" containerd
+for ((i = 0; i < 100; i++)); do docker exec "$PRELOADER" test -S /run/containerd/containerd.sock && break; sleep 0.2; done
+docker exec -i "$PRELOADER" ctr -n k8s.io images import --all-platforms - <"$WORK/images.tar" >"$WORK/import.log" 2>&1 || { tail -n 20 "$WORK/import.log" >&2; exit 1; }
+# The layer blobs (every blob over 1 MB) once unpacked: the snapshots run; manifests and configs stay.
+docker exec "$PRELOADER" sh -c 'ctr -n k8s.io content ls | awk '"'"'NR > 1 && $2 ~ /[MG]B$/ { print $1 }'"'"' | xargs -r ctr -n k8s.io content rm' >/dev/null
+listed=$(docker exec "$PRELOADER" ctr -n k8s.io images ls -q | grep -c '^registry.k8s.io/' || true)
+[[ $listed == "${#IMAGES[@]}" ]] || { echo "containerd lists $listed of ${#IMAGES[@]} images after the import" >&2; exit 1; }
+docker exec "$PRELOADER" pkill -TERM -x containerd
+for ((i = 0; i < 50; i++)); do docker exec "$PRELOADER" pgrep -x containerd >/dev/null || break; sleep 0.2; done
+BUILDER=$(docker create --entrypoint /bin/true "$STAGE")
+docker exec "$PRELOADER" tar -C /var/lib -cf - containerd | docker cp - "$BUILDER:/var/lib/"
 docker commit \
   -c 'ENTRYPOINT ["/usr/local/bin/mk-node-entrypoint"]' -c 'CMD []' -c 'ENV container=docker' \
   -m "mk k8s test node $K8S_VERSION" "$BUILDER" "$TAG" >/dev/null
