@@ -1,5 +1,5 @@
 // Benchmarks, each a ratio against a floor measured side by side in the same run:
-//   1. CLI start: `mk --version` vs `node -e 0`, and `mk plan` of an invalid spec (loads, validates and
+//   1. CLI start: `mk --version` and `mk --help` vs `node -e 0`, and `mk plan` of an invalid spec (loads, validates and
 //      reports it) vs `node -e 0`;
 //   2. no-op `mk apply` on a 3-node cluster (bootstrap: none) vs listing the cluster's labelled
 //      containers (the least any observation must do), both as CLI processes and in-process;
@@ -119,6 +119,7 @@ try {
   const node0 = () => run(process.execPath, ['-e', '0']);
   const rows = [
     await sideBySide('mk --version vs node -e 0', () => run(process.execPath, [MK, '--version']), node0),
+    await sideBySide('mk --help vs node -e 0', () => run(process.execPath, [MK, '--help']), node0),
     await sideBySide('mk plan (invalid spec) vs node -e 0', () => planInvalid(invalid), node0),
     await sideBySide(
       'no-op mk apply (3 nodes, bootstrap: none) vs docker ps --filter',
