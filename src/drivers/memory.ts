@@ -319,6 +319,11 @@ export class MemoryDriver implements Driver {
         if (argv[0] === 'cat' && argv[1] === LB_CONFIG) return { stdout: found.config, stderr: '', exitCode: 0 };
         return this.opts.onExec?.(name, argv) ?? { stdout: '', stderr: '', exitCode: 0 };
       });
+    return this.handle(cluster, name, exec, (content) => (lb().config = String(content)));
+  }
+
+  /** A NodeHandle around `exec`: run throws on a non-zero exit; writeFile is recorded (and given to `onWrite`). */
+  private handle(cluster: string, name: string, exec: NodeHandle['exec'], onWrite?: (content: string | Buffer) => void): NodeHandle {
     return {
       name,
       exec,
@@ -329,7 +334,7 @@ export class MemoryDriver implements Driver {
       },
       writeFile: (path, content, _mode, opts) =>
         this.call('writeFile', name, opts?.signal, () => {
-          lb().config = String(content);
+          onWrite?.(content);
           this.execs.push({ cluster, node: name, argv: ['write', path] });
         }),
     };
@@ -372,18 +377,6 @@ export class MemoryDriver implements Driver {
         return this.opts.onExec?.(name, argv, stdin) ?? { stdout: '', stderr: '', exitCode: 0 };
       });
     };
-    return {
-      name,
-      exec,
-      run: async (argv, opts) => {
-        const r = await exec(argv, opts);
-        if (r.exitCode !== 0) throw new CommandError(argv, r.exitCode, r.stdout, r.stderr, name);
-        return r;
-      },
-      writeFile: (path, _content, _mode, opts) =>
-        this.call('writeFile', name, opts?.signal, () => {
-          this.execs.push({ cluster, node: name, argv: ['write', path] });
-        }),
-    };
+    return this.handle(cluster, name, exec);
   }
 }

@@ -60,6 +60,7 @@ export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: 
   const { desired, observed, halfMade, created, replaced, removed, up, endpoint } = nodes;
   /** The API endpoint moves (mk's load balancer comes or goes): workers' endpoint name and the kubeconfig follow. */
   const endpointMoves = endpoint.create !== undefined || endpoint.remove !== undefined;
+  const endpointMove = `the API endpoint moves ${endpoint.create ? 'to the load balancer' : 'back to the control plane'}`;
   if (created.length + replaced.length > 0) b.warnings.push(...versionWarnings(cluster));
 
   // A node whose sentinel was not read (stopped, unreachable, or a driver that does not say) counts as joined.
@@ -153,7 +154,7 @@ export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: 
       : changed
         ? 'nodes join or leave'
         : endpointMoves
-          ? `the API endpoint moves ${endpoint.create ? 'to the load balancer' : 'back to the control plane'}`
+          ? endpointMove
           : `repair: ${netRepairs.join('; ')}`;
     net = b.add({ kind: 'cni.apply', cni }, name, init ? 'create' : 'change', `cluster network: API endpoint name, ${what}`, reason, [init, ...joins, endpoint.configure]);
   }
@@ -170,7 +171,7 @@ export function planKubernetes(b: StepSink<KubeStep>, cluster: Cluster, actual: 
       : cpChanged
         ? 'a control plane leaves'
         : endpointMoves
-          ? `the API endpoint moves ${endpoint.create ? 'to the load balancer' : 'back to the control plane'}`
+          ? endpointMove
           : cpStarted
             ? 'a control plane starts again: its API server as published now'
             : `context mk-${name} is missing or points elsewhere`;

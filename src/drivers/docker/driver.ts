@@ -390,12 +390,10 @@ export class DockerDriver implements Driver {
           await container.start(withSignal({}, signal));
           return;
         } catch (err) {
-          const message = String((err as Error).message);
-          const portTaken = /port is already allocated|bind: address already in use/i.test(message);
-          const addressTaken = !portTaken && /address already in use|already allocated/i.test(message);
+          const taken = takenAtStart(err);
           await this.removeContainer(container.id, signal);
-          if ((addressTaken || (portTaken && pickPort)) && attempt < ADDRESS_ATTEMPTS) {
-            if (addressTaken) tried.push(address);
+          if ((taken === 'address' || (taken === 'port' && pickPort)) && attempt < ADDRESS_ATTEMPTS) {
+            if (taken === 'address') tried.push(address);
             continue;
           }
           throw wrapDockerError(`start load balancer ${name}`, err);
@@ -493,11 +491,9 @@ export class DockerDriver implements Driver {
         await container.start(withSignal({}, signal));
         return;
       } catch (err) {
-        // An address or a picked port taken since we looked (another process) fails at start with no distinct status.
-        const message = String((err as Error).message);
-        const portTaken = /port is already allocated|bind: address already in use/i.test(message);
-        const addressTaken = !portTaken && /address already in use|already allocated/i.test(message);
-        if ((addressTaken || (portTaken && pickPort)) && attempt < ADDRESS_ATTEMPTS) {
+        const taken = takenAtStart(err);
+        const addressTaken = taken === 'address';
+        if ((addressTaken || (taken === 'port' && pickPort)) && attempt < ADDRESS_ATTEMPTS) {
           this.log(`docker ${addressTaken ? 'address' : 'port'} taken, retrying`, { container: container.id, node: node.name, address, ...(apiServerPort ? { apiServerPort } : {}) });
           if (addressTaken) tried.push(address);
           await this.removeContainer(container.id, signal);
@@ -724,6 +720,13 @@ function freeLocalPort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new DriverError('no free port on 127.0.0.1'))));
     });
   });
+}
+
+/** An address or a picked port taken since we looked (another process) fails at start with no distinct status: told by its message. */
+function takenAtStart(err: unknown): 'port' | 'address' | undefined {
+  const message = String((err as Error).message);
+  if (/port is already allocated|bind: address already in use/i.test(message)) return 'port';
+  return /address already in use|already allocated/i.test(message) ? 'address' : undefined;
 }
 
 function choose(choice: HostPathChoice, localDaemon: boolean, path: string, remoteDefault: boolean): boolean {
