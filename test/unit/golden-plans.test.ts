@@ -87,6 +87,12 @@ const scenarios: Record<string, () => Plan> = {
     const o = haObserved();
     return planCluster(three, { ...withNodes(o, (n) => (n.name === 'dev-control-plane-1' ? undefined : n)), orphanVolumes: ['dev-control-plane-1-var'], orphanVolumeNodes: { 'dev-control-plane-1-var': 'dev-control-plane-1' } });
   },
+  // The load balancer removed by hand: made again (a new address and port), its backends written,
+  // the workers' endpoint name and the kubeconfig follow it.
+  'load-balancer-removed-by-hand': () => {
+    const { loadBalancer: _gone, ...o } = haObserved();
+    return planCluster(three, o);
+  },
   // Back to one control plane: the other two leave etcd one at a time, the endpoint moves back, the load balancer goes.
   'control-planes-3-to-1': () => planCluster(aCluster('dev').withWorkers(2).build(), haObserved()),
   // One control plane does not answer (its host is unreachable): removing another would lose quorum.
