@@ -73,7 +73,12 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<StepRe
         await applyNodeNetwork(
           handle(ctx, m.name),
           ctx.cluster.metadata.name,
-          { apiAddress: m.role === 'control-plane' ? m.address! : (workerEndpoint ?? admin.node.address!), ...(routes ? { routes } : {}), ...(podCidr ? { podCidr } : {}) },
+          {
+            apiAddress: m.role === 'control-plane' ? m.address! : (workerEndpoint ?? admin.node.address!),
+            serviceCidr: ctx.cluster.spec.networking.serviceSubnet,
+            ...(routes ? { routes } : {}),
+            ...(podCidr ? { podCidr } : {}),
+          },
           ctx.signal,
         );
       }),

@@ -10,6 +10,9 @@ export const NETWORK_SCRIPT = '/usr/local/sbin/mk-node-network';
 export const NETWORK_UNIT = '/etc/systemd/system/mk-node-network.service';
 export const ROUTES_FILE = '/etc/mk/routes';
 export const HOSTS_FILE = '/etc/mk/hosts';
+/** The cluster's service CIDR: what no Service serves there is rejected instead of routed out. */
+export const SERVICES_FILE = '/etc/mk/service-cidr';
+const REJECT_COMMENT = 'mk: service addresses and ports nothing serves';
 export const CNI_CONFLIST = '/etc/cni/net.d/10-mk.conflist';
 /** Routing protocol number that marks mk's routes, so they can be flushed and rewritten as a set. */
 export const ROUTE_PROTO = 211;
@@ -17,9 +20,18 @@ const HOSTS_MARK = '# mk';
 export const NETWORK_UNIT_NAME = 'mk-node-network.service';
 
 export const networkScript = `#!/bin/sh
-# Written by mk. Restores mk's routes to the other nodes' pods and the API endpoint name in /etc/hosts.
+# Written by mk. Restores mk's routes to the other nodes' pods and the API endpoint name in /etc/hosts;
+# rejects traffic to the service CIDR that kube-proxy did not translate (a port no Service serves),
+# which would otherwise leave by the default route (kube-proxy's nftables mode rejects it itself).
 set -e
 if [ -f ${ROUTES_FILE} ]; then ip -force -batch ${ROUTES_FILE}; fi
+if [ -f ${SERVICES_FILE} ]; then
+  cidr=$(cat ${SERVICES_FILE})
+  for chain in FORWARD OUTPUT; do
+    iptables -C "$chain" -d "$cidr" -m comment --comment '${REJECT_COMMENT}' -j REJECT 2>/dev/null ||
+      iptables -I "$chain" -d "$cidr" -m comment --comment '${REJECT_COMMENT}' -j REJECT
+  done
+fi
 if [ -f ${HOSTS_FILE} ]; then
   grep -v ' ${HOSTS_MARK}$' /etc/hosts >/run/mk-hosts || true
   cat /run/mk-hosts ${HOSTS_FILE} >/etc/hosts
@@ -82,6 +94,8 @@ export interface NodeNetworkFiles {
   /** Built-in CNI only: routes to the other nodes' podCIDRs, and this node's podCIDR. */
   routes?: PeerRoute[];
   podCidr?: string;
+  /** The cluster's service CIDR (spec.networking.serviceSubnet). */
+  serviceCidr?: string;
 }
 
 /** Writes the script, unit, hosts (and with the built-in CNI the routes and conflist), then applies them. */
@@ -100,6 +114,7 @@ export async function applyNodeNetwork(node: NodeHandle, cluster: string, files:
   await node.writeFile(HOSTS_FILE, renderHosts(cluster, files.apiAddress), 0o644, o);
   if (files.routes) await node.writeFile(ROUTES_FILE, renderRoutes(files.routes), 0o644, o);
   if (files.podCidr) await node.writeFile(CNI_CONFLIST, renderConflist(files.podCidr), 0o644, o);
+  if (files.serviceCidr) await node.writeFile(SERVICES_FILE, `${files.serviceCidr}\n`, 0o644, o);
   await node.run([NETWORK_SCRIPT], o);
 }
 
@@ -109,5 +124,7 @@ export async function removeNodeNetwork(node: NodeHandle, signal?: AbortSignal):
   await node.exec(['systemctl', 'disable', NETWORK_UNIT_NAME], o);
   await node.exec(['ip', 'route', 'flush', 'proto', String(ROUTE_PROTO)], o);
   await node.exec(['sh', '-c', `grep -v ' ${HOSTS_MARK}$' /etc/hosts >/run/mk-hosts; cat /run/mk-hosts >/etc/hosts; rm -f /run/mk-hosts`], o);
-  await node.exec(['rm', '-f', ROUTES_FILE, HOSTS_FILE, CNI_CONFLIST, NETWORK_UNIT, NETWORK_SCRIPT], o);
+  const cidr = (await node.exec(['cat', SERVICES_FILE], o)).stdout.trim();
+  if (cidr) for (const chain of ['FORWARD', 'OUTPUT']) await node.exec(['iptables', '-D', chain, '-d', cidr, '-m', 'comment', '--comment', REJECT_COMMENT, '-j', 'REJECT'], o);
+  await node.exec(['rm', '-f', ROUTES_FILE, HOSTS_FILE, SERVICES_FILE, CNI_CONFLIST, NETWORK_UNIT, NETWORK_SCRIPT], o);
 }

@@ -1,6 +1,6 @@
 // mk's node networking renders (pure), and the boot script run by a real sh on temp copies of its files.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,7 @@ import {
   renderRoutes,
   ROUTE_PROTO,
   ROUTES_FILE,
+  SERVICES_FILE,
 } from '../../src/kubeadm/network.js';
 
 const run = promisify(execFile);
@@ -117,6 +118,7 @@ describe('network script and unit', () => {
       networkScript
         .replaceAll(ROUTES_FILE, join(dir, 'routes'))
         .replaceAll(HOSTS_FILE, join(dir, 'mk-hosts-line'))
+        .replaceAll(SERVICES_FILE, join(dir, 'service-cidr'))
         .replaceAll('/etc/hosts', join(dir, 'hosts'))
         .replaceAll('/run/mk-hosts', join(dir, 'tmp-hosts'));
 
@@ -128,6 +130,25 @@ describe('network script and unit', () => {
       await run('sh', ['-c', script]);
       await run('sh', ['-c', script]);
       expect(await readFile(join(dir, 'hosts'), 'utf8')).toBe('127.0.0.1 localhost\n::1 ip6-localhost\n10.0.0.7 mkbox # mk lab\n172.18.0.2 dev-api.mk.internal # mk\n');
+    });
+
+    it('rejects what kube-proxy did not translate to the service CIDR, in FORWARD and OUTPUT, once (an iptables that records its calls)', async () => {
+      // A stand-in iptables on PATH: -C holds once -I added the rule for that chain.
+      const bin = join(dir, 'bin');
+      await mkdir(bin);
+      await writeFile(
+        join(bin, 'iptables'),
+        `#!/bin/sh\necho "$*" >>${join(dir, 'calls')}\ncase "$1" in -C) [ -f ${join(dir, 'rule-')}"$2" ];; -I) touch ${join(dir, 'rule-')}"$2";; esac\n`,
+        { mode: 0o755 },
+      );
+      await writeFile(join(dir, 'service-cidr'), '10.96.0.0/12\n');
+      await writeFile(join(dir, 'hosts'), '127.0.0.1 localhost\n');
+      const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+      await run('sh', ['-c', localScript()], { env });
+      await run('sh', ['-c', localScript()], { env });
+      const calls = (await readFile(join(dir, 'calls'), 'utf8')).trim().split('\n').map((l) => l.split(' ').slice(0, 4).join(' '));
+      expect(calls).toEqual(['-C FORWARD -d 10.96.0.0/12', '-I FORWARD -d 10.96.0.0/12', '-C OUTPUT -d 10.96.0.0/12', '-I OUTPUT -d 10.96.0.0/12', '-C FORWARD -d 10.96.0.0/12', '-C OUTPUT -d 10.96.0.0/12']);
+      expect(await readFile(join(dir, 'calls'), 'utf8')).toContain('-j REJECT');
     });
   });
 });
