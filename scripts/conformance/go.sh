@@ -1,16 +1,17 @@
 # Sourced by scripts/conformance-build.sh: builds e2e.test, ginkgo and agnhost into $CONF_BIN.
 
-# wrapper_module DIR: a throwaway module that requires k8s.io/kubernetes@K8S_VERSION and replaces
-# each staging module (every "k8s.io/X => ./staging/src/k8s.io/X" of its go.mod) with its published
-# STAGING_VERSION; the go line and godebug settings are copied, as they only apply in a main module.
+# wrapper_module DIR [VERSION]: a throwaway module that requires k8s.io/kubernetes@VERSION (default
+# K8S_VERSION) and replaces each staging module (every "k8s.io/X => ./staging/src/k8s.io/X" of its
+# go.mod) with its published v0.N.M; the go line and godebug settings are copied, as they only
+# apply in a main module.
 wrapper_module() {
-  local dir=$1 kmod m gd edits=()
+  local dir=$1 v=${2:-$K8S_VERSION} kmod m gd edits=()
   rm -rf "$dir" && mkdir -p "$dir"
   (cd "$dir" && go mod init mk.local/conformance >/dev/null 2>&1)
-  kmod=$(k8s_gomod)
-  [[ -f $kmod ]] || cdie "no go.mod for k8s.io/kubernetes@$K8S_VERSION"
-  edits=(-require="k8s.io/kubernetes@$K8S_VERSION" -go="$(awk '$1 == "go" { print $2; exit }' "$kmod")")
-  while read -r m; do edits+=(-replace="$m=$m@$STAGING_VERSION"); done < <(
+  kmod=$(k8s_gomod "$v")
+  [[ -f $kmod ]] || cdie "no go.mod for k8s.io/kubernetes@$v"
+  edits=(-require="k8s.io/kubernetes@$v" -go="$(awk '$1 == "go" { print $2; exit }' "$kmod")")
+  while read -r m; do edits+=(-replace="$m=$m@v0.${v#v1.}"); done < <(
     awk '$2 == "=>" && $3 ~ /^\.\/staging\/src\// { print $1 }' "$kmod" | sort -u)
   ((${#edits[@]} > 20)) || cdie "found too few staging modules in $kmod"
   while read -r gd; do [[ -n $gd ]] && edits+=(-godebug="$gd"); done < <(awk '
@@ -45,6 +46,17 @@ have() {
   esac
 }
 
+# ensure_wrapper_at DIR VERSION PACKAGE@VERSION...: a wrapper module for another k8s.io/kubernetes
+# version, made once, requiring the packages given.
+ensure_wrapper_at() {
+  local src=$1 v=$2
+  shift 2
+  [[ -f $src/.complete ]] && return 0
+  wrapper_module "$src" "$v"
+  (cd "$src" && go get "$@")
+  touch "$src/.complete"
+}
+
 # The wrapper module, made once per version: requiring the packages built from it (-t: the
 # test dependencies of test/e2e, which `go test -c` needs).
 ensure_wrapper() {
@@ -74,7 +86,7 @@ build_go() {
   [[ -n $GINKGO_VERSION ]] || cdie "no github.com/onsi/ginkgo/v2 requirement in k8s.io/kubernetes' go.mod"
   AGNHOST_VERSION=$(tr -d '[:space:]' <"$(k8s_src)/test/images/agnhost/VERSION")
   local src=$CONF_DIR/src gsrc=$CONF_DIR/src-ginkgo n missing=()
-  for n in e2e.test ginkgo agnhost nnp; do have "$n" || missing+=("$n"); done
+  for n in e2e.test ginkgo agnhost nnp agnhost-prev sample-apiserver; do have "$n" || missing+=("$n"); done
   if ((${#missing[@]} == 0)); then
     clog "cached: e2e.test ($K8S_VERSION), ginkgo $GINKGO_VERSION, agnhost $AGNHOST_VERSION, nnp in $CONF_BIN"
     return 0
@@ -95,6 +107,24 @@ build_go() {
       nnp)
         ensure_wrapper "$src"
         built nnp go_in "$src" nice -n 10 go build -trimpath -ldflags "-s -w" -o "$CONF_BIN/nnp.tmp" k8s.io/kubernetes/test/images/nonewprivs ;;
+      agnhost-prev)
+        # The framework's AgnhostPrev (agnhost 2.55) was never in a tagged k8s.io/kubernetes: 2.55
+        # sat between v1.34.0-alpha.0 (2.53) and v1.34.0-alpha.1 (2.56). The nearest release built
+        # instead is v1.34.0's agnhost 2.56 (a superset of 2.55), stamped as what it is (2.56).
+        ensure_wrapper_at "$CONF_DIR/src-agnhost-prev" "$AGNHOST_PREV_FROM" "k8s.io/kubernetes/test/images/agnhost@$AGNHOST_PREV_FROM"
+        built agnhost-prev go_in "$CONF_DIR/src-agnhost-prev" nice -n 10 go build -trimpath \
+          -ldflags "-s -w -X main.Version=$(tr -d '[:space:]' <"$GOMODCACHE/k8s.io/kubernetes@$AGNHOST_PREV_FROM/test/images/agnhost/VERSION")" \
+          -o "$CONF_BIN/agnhost-prev.tmp" k8s.io/kubernetes/test/images/agnhost ;;
+      sample-apiserver)
+        # The framework's sample-apiserver:1.29.2 is k8s.io/sample-apiserver v0.29.2 (a published
+        # staging module: no replace directives, so a plain wrapper requiring it builds it).
+        local ssrc=$CONF_DIR/src-sample-apiserver
+        if [[ ! -f $ssrc/.complete ]]; then
+          rm -rf "$ssrc" && mkdir -p "$ssrc"
+          (cd "$ssrc" && go mod init mk.local/sampleapiserver >/dev/null 2>&1 && go get "k8s.io/sample-apiserver@$SAMPLE_APISERVER_FROM") &&
+            touch "$ssrc/.complete"
+        fi
+        built sample-apiserver go_in "$ssrc" nice -n 10 go build -trimpath -ldflags "-s -w" -o "$CONF_BIN/sample-apiserver.tmp" k8s.io/sample-apiserver ;;
       ginkgo)
         # ginkgo has no replace directives, but a module of its own keeps its CLI's dependencies
         # out of the wrapper above (they could raise versions e2e.test is built with).
@@ -108,7 +138,7 @@ build_go() {
   done
   printf 'kubernetes=%s\nginkgo=%s\nagnhost=%s\ngo=%s\n' "$K8S_VERSION" "$GINKGO_VERSION" "$AGNHOST_VERSION" \
     "$(go env GOVERSION)" >"$CONF_BIN/versions.env"
-  for n in e2e.test ginkgo agnhost nnp; do have "$n" || cdie "$n does not report the expected version"; done
+  for n in e2e.test ginkgo agnhost nnp agnhost-prev sample-apiserver; do have "$n" || cdie "$n does not report the expected version"; done
   touch "$CONF_BIN/.complete"
 }
 

@@ -17,10 +17,13 @@ readonly DEBIAN_PACKAGES=(
 
 # The images built here: "ID|name:tag|builder". ID is the manifest's ImageID; name:tag as the
 # framework prints it (GetE2EImage) for K8S_VERSION. conformance_images_check verifies the tags.
+# Bases come first (Agnhost before Kitten and Nautilus; BusyBox before Nonewprivs and APIServer).
 conformance_images() {
   cat <<LIST
 Agnhost|$CONF_REGISTRY/agnhost:2.63.0|img_agnhost
 BusyBox|$CONF_REGISTRY/busybox:1.37.0-1|img_busybox
+AgnhostPrev|$CONF_REGISTRY/agnhost:2.55|img_agnhost_prev
+APIServer|$CONF_REGISTRY/sample-apiserver:1.29.2|img_sample_apiserver
 GlibcDnsTesting|$CONF_REGISTRY/glibc-dns-testing:2.0.0|img_glibc_dns
 Kitten|$CONF_REGISTRY/kitten:1.8|img_kitten
 Nautilus|$CONF_REGISTRY/nautilus:1.8|img_nautilus
@@ -34,7 +37,7 @@ LIST
 dbg_size() { docker image inspect -f '{{.Size}}' "$1" | awk '{ printf "%.1f MB", $1 / 1e6 }'; }
 label_of() { docker image inspect -f '{{index .Config.Labels "dev.mk.recipe"}}' "$1" 2>/dev/null || true; }
 # recipe_of FN ARG...: a hash of the shell functions that build an image and its inputs.
-recipe_of() { { declare -f "$1" derive webserver_image; printf '%s\n' "${@:2}"; } | sha256sum | cut -c1-16; }
+recipe_of() { { declare -f "$1" derive webserver_image agnhost_image; printf '%s\n' "${@:2}"; } | sha256sum | cut -c1-16; }
 
 # --- the Debian base -------------------------------------------------------------------------
 DEBIAN_TAG=''
@@ -90,10 +93,13 @@ derive() {
 # --- the images ------------------------------------------------------------------------------
 # Each img_* gets TAG and a scratch DIR, and builds TAG (its recipe computed by the caller).
 
-img_agnhost() {
+img_agnhost() { agnhost_image "$1" "$2" "$3" agnhost; }
+img_agnhost_prev() { agnhost_image "$1" "$2" "$3" agnhost-prev; } # agnhost 2.56 standing for 2.55 (go.sh)
+
+agnhost_image() { # TAG DIR RECIPE BINARY: the agnhost binary on the Debian tools base
   local tag=$1 dir=$2 src
   src=$(k8s_src)/test/images/agnhost
-  cp "$CONF_BIN/agnhost" "$dir/agnhost"
+  cp "$CONF_BIN/$4" "$dir/agnhost"
   ln -s agnhost "$dir/agnhost-2"                     # the entrypoint-tester specs run agnhost-2
   cp "$(coredns_bin)" "$dir/coredns"                 # upstream unpacks a CoreDNS release at /
   cp "$src/porter/localhost.crt" "$src/porter/localhost.key" "$dir/"
@@ -106,6 +112,11 @@ img_agnhost() {
   printf '%s\n' 'user-defined-in-image:x:1000:' 'group-defined-in-image:x:50000:user-defined-in-image' >>"$dir/etc/group"
   mkdir -p "$dir/home/user-defined-in-image" && chown 1000:1000 "$dir/home/user-defined-in-image"
   derive "$DEBIAN_TAG" "$tag" "$3" "$dir" 'ENTRYPOINT ["/agnhost"]' 'CMD ["pause"]' 'WORKDIR /'
+}
+
+img_sample_apiserver() { # k8s.io/sample-apiserver v0.29.2 on busybox (upstream: alpine)
+  cp "$CONF_BIN/sample-apiserver" "$2/sample-apiserver"
+  derive "$BUSYBOX_TAG" "$1" "$3" "$2" 'ENTRYPOINT ["/sample-apiserver"]' 'CMD []'
 }
 
 img_glibc_dns() { # debian:bookworm-slim + dnsutils + a CoreDNS binary at /
@@ -202,6 +213,8 @@ build_images() {
     case $id in Agnhost) AGNHOST_TAG=$tag ;; BusyBox) BUSYBOX_TAG=$tag ;; esac
     case $fn in
       img_agnhost) rec=$(recipe_of "$fn" "$tag" "$DEBIAN_TAG" "$(sha256sum <"$CONF_BIN/agnhost")" "$(sha256sum <"$(coredns_bin)")") ;;
+      img_agnhost_prev) rec=$(recipe_of "$fn" "$tag" "$DEBIAN_TAG" "$(sha256sum <"$CONF_BIN/agnhost-prev")" "$(sha256sum <"$(coredns_bin)")") ;;
+      img_sample_apiserver) rec=$(recipe_of "$fn" "$tag" "$(label_of "$BUSYBOX_TAG")" "$(sha256sum <"$CONF_BIN/sample-apiserver")") ;;
       img_glibc_dns) rec=$(recipe_of "$fn" "$tag" "$DEBIAN_TAG" "$(sha256sum <"$(coredns_bin)")") ;;
       img_kitten | img_nautilus) rec=$(recipe_of "$fn" "$tag" "$(label_of "$AGNHOST_TAG")") ;;
       img_nonewprivs) rec=$(recipe_of "$fn" "$tag" "$(label_of "$BUSYBOX_TAG")" "$(sha256sum <"$CONF_BIN/nnp")") ;;

@@ -25,9 +25,13 @@ conf_go_env() {
   export GOPROXY=${GOPROXY:-https://proxy.golang.org}
 }
 
-# The go.mod of k8s.io/kubernetes at K8S_VERSION (downloaded into GOMODCACHE if needed).
+# Where the images the framework pins at older releases are built from (see go.sh).
+AGNHOST_PREV_FROM=v1.34.0
+SAMPLE_APISERVER_FROM=v0.29.2
+
+# The go.mod of k8s.io/kubernetes at VERSION (default K8S_VERSION; downloaded into GOMODCACHE if needed).
 k8s_gomod() {
-  go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p'
+  go mod download -json "k8s.io/kubernetes@${1:-$K8S_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p'
 }
 
 # The source tree of k8s.io/kubernetes at K8S_VERSION in GOMODCACHE.

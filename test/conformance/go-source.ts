@@ -82,5 +82,6 @@ export function importName(src: string, pkgPath: string): string | undefined {
   const quoted = `"${pkgPath}"`;
   const m = new RegExp(`(?:^|\\s)(\\w+\\s+)?${quoted.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`, 'm').exec(src);
   if (!m) return undefined;
-  return m[1]?.trim() ?? pkgPath.slice(pkgPath.lastIndexOf('/') + 1);
+  const alias = m[1]?.trim();
+  return alias && alias !== 'import' ? alias : pkgPath.slice(pkgPath.lastIndexOf('/') + 1);
 }

@@ -173,6 +173,7 @@ async function main(): Promise<number> {
         ...(imageSkips.size ? [`--skip=${namesRegex([...imageSkips.keys()])}`] : []),
         `--timeout=${opt.timeout}`,
         '--no-color',
+        '--silence-skips',
         '--junit-report=junit.xml',
         '--json-report=report.json',
         `--output-dir=${reportDir}`,
