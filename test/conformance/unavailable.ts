@@ -4,10 +4,8 @@ import type { FrameworkImage } from './framework-images.js';
 
 /** Why an image is not built here (facts about its upstream recipe); others get a generic reason. */
 const REASONS: Record<string, string> = {
-  AgnhostPrev: 'agnhost 2.55 is an older release of test/images/agnhost: it needs another k8s.io/kubernetes module version (not built yet)',
   AgnhostPrivate: 'lives in an authenticated registry on purpose (gcr.io/k8s-authenticated-test)',
   InvalidRegistryImage: 'must not exist (specs expect the pull to fail)',
-  APIServer: 'sample-apiserver 1.29.2 (k8s.io/sample-apiserver v0.29.2): not built yet',
   AppArmorLoader: 'AppArmor is not available in node containers here',
   DistrolessIptables: 'a kube-proxy build image (distroless + iptables): not built yet',
   IpcUtils: 'alpine + util-linux: not built yet',

@@ -33,8 +33,9 @@ describe('framework images', () => {
   });
   it('lists what is neither built nor on the nodes, with a reason', () => {
     const u = unavailableImages(parseManifest(MANIFEST), ['registry.k8s.io/e2e-test-images/agnhost:2.63.0'], ['registry.k8s.io/pause:3.10.2']);
-    expect(u.map((x) => x.id)).toEqual(['AgnhostPrev']);
-    expect(u[0]!.reason).toMatch(/2\.55/);
+    expect(u).toEqual([{ id: 'AgnhostPrev', image: 'registry.k8s.io/e2e-test-images/agnhost:2.55', reason: 'not built by scripts/conformance-build.sh' }]);
+    const none = unavailableImages(parseManifest(MANIFEST.replace('"agnhost", "2.55"', '"invalid", "1"').replace('AgnhostPrev', 'InvalidRegistryImage')), [], []);
+    expect(none.find((x) => x.id === 'InvalidRegistryImage')?.reason).toMatch(/on purpose|must not exist/);
   });
 });
 
