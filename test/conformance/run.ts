@@ -45,10 +45,23 @@ interface Ran {
   stdout: string;
 }
 
+let interrupted: NodeJS.Signals | undefined;
+const children = new Set<ReturnType<typeof spawn>>();
+// Ctrl-C or a CI timeout: stop the running step, then still delete the cluster and write the report.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = sig;
+    log(`${sig}: stopping the running step; the cluster is deleted and the report written next`);
+    for (const c of children) c.kill(sig);
+  });
+}
+
 /** Runs argv; stdout is captured (and echoed to `tee` if given), stderr goes to ours. */
 function run(argv: string[], o: { env?: NodeJS.ProcessEnv; capture?: boolean; tee?: NodeJS.WritableStream; check?: boolean } = {}): Promise<Ran> {
   return new Promise((done, fail) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: o.env ?? process.env, stdio: ['ignore', o.capture || o.tee ? 'pipe' : 'inherit', o.tee ? 'pipe' : 'inherit'] });
+    children.add(child);
     let stdout = '';
     child.stdout?.on('data', (d: Buffer) => {
       if (o.capture) stdout += d.toString();
@@ -63,6 +76,7 @@ function run(argv: string[], o: { env?: NodeJS.ProcessEnv; capture?: boolean; te
     });
     child.on('error', fail);
     child.on('close', (code) => {
+      children.delete(child);
       if (o.check !== false && code !== 0) fail(new Error(`${argv.join(' ')} exited ${code}`));
       else done({ code: code ?? 1, stdout });
     });
@@ -162,6 +176,7 @@ async function main(): Promise<number> {
       const specFile = join(reportDir, 'cluster.yaml');
       await writeFile(specFile, clusterSpec(opt.name, version, nodeImage, built));
       await timed('mk apply', () => mk(['apply', '-f', specFile]));
+      if (interrupted) throw new Error(`interrupted (${interrupted})`);
       const tee = createWriteStream(join(reportDir, 'ginkgo.log'));
       const ginkgoArgs = [
         join(bin, 'ginkgo'),
