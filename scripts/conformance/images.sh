@@ -7,6 +7,8 @@
 
 readonly CONF_REGISTRY=registry.k8s.io/e2e-test-images
 readonly DEBIAN_SUITE=bookworm
+readonly BUSYBOX_SUITE=trixie # the Debian release whose busybox source is the framework's busybox version
+busybox_version() { local v=${1##*:}; echo "${v%-*}"; } # registry/busybox:1.37.0-1 -> 1.37.0
 # The tools upstream's agnhost image installs (bind-tools, curl, netcat-openbsd, iproute2, iperf,
 # bash, util-linux-misc) as Debian packages, plus what its alpine base gives through busybox and
 # e2e specs call (wget, ping, ps, iptables for the kube-proxy specs), and nginx for the nginx images.
@@ -168,16 +170,12 @@ CONF
   derive "$DEBIAN_TAG" "$1" "$3" "$2" 'CMD ["nginx", "-g", "daemon off;"]' 'EXPOSE 80'
 }
 
-img_busybox() { # busybox-static on an empty root, laid out as the official busybox image
-  local x root=$2
-  x=$(mktemp -d)
-  (cd "$x" && apt-get download busybox-static >/dev/null 2>&1) || cdie "apt-get download busybox-static failed"
-  dpkg-deb -x "$x"/busybox-static_*.deb "$x/root"
+img_busybox() { # upstream busybox (busybox_upstream below) on an empty root, laid out as the official image
+  local root=$2
   mkdir -p "$root/bin" "$root/etc" "$root/root" "$root/home" "$root/var/spool/mail" "$root/var/www" "$root/tmp" "$root/usr/sbin"
   chmod 1777 "$root/tmp" && chmod 700 "$root/root"
-  cp "$x/root/bin/busybox" "$root/bin/busybox"
+  cp "$CONF_BIN/busybox" "$root/bin/busybox"
   "$root/bin/busybox" --list | while read -r a; do [[ $a == busybox ]] || ln -s busybox "$root/bin/$a"; done
-  rm -rf "$x"
   cat >"$root/etc/passwd" <<'P'
 root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/bin/false
@@ -195,6 +193,35 @@ P
     -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c "LABEL dev.mk.recipe=$3" - "$1" >/dev/null
 }
 
+# busybox_upstream VERSION: $CONF_BIN/busybox, built from upstream's source: the pristine tarball of
+# Debian's source package (deb-src of BUSYBOX_SUITE, through apt with a private state directory),
+# `make defconfig` + static, without tc (its CBQ code no longer builds against kernel headers).
+# Not Debian's binary: Debian reverts ash's passing of environment variables whose names are not
+# shell identifiers (data-1=...), which the env-from-Secret/ConfigMap conformance specs check.
+busybox_upstream() {
+  local v=$1 apt=$CONF_DIR/apt work log
+  [[ -x $CONF_BIN/busybox && $(cat "$CONF_BIN/busybox.version" 2>/dev/null) == "$v" ]] && return 0
+  local t=$SECONDS
+  mkdir -p "$apt/parts" "$apt/lists/partial" "$apt/cache/archives/partial"
+  printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "${MK_DEBIAN_MIRROR:-http://deb.debian.org/debian}" "$BUSYBOX_SUITE" >"$apt/parts/src.sources"
+  local o=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt/parts" -o "Dir::State::Lists=$apt/lists"
+    -o "Dir::Cache=$apt/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+  work=$(mktemp -d "${TMPDIR:-/tmp}/mk-conf-busybox.XXXXXX")
+  log=$work/build.log
+  apt-get "${o[@]}" update >"$log" 2>&1 || { tail -n 20 "$log" >&2; cdie "apt-get update ($BUSYBOX_SUITE deb-src) failed"; }
+  (cd "$work" && apt-get "${o[@]}" source --download-only busybox >>"$log" 2>&1) || { tail -n 20 "$log" >&2; cdie "apt-get source busybox failed"; }
+  [[ -f $work/busybox_$v.orig.tar.bz2 ]] || cdie "$BUSYBOX_SUITE's busybox source is not $v: $(cd "$work" && echo *.orig.*)"
+  tar -C "$work" -xjf "$work/busybox_$v.orig.tar.bz2"
+  (cd "$work/busybox-$v" && make defconfig >>"$log" 2>&1 &&
+    sed -i -e 's/^# CONFIG_STATIC is not set/CONFIG_STATIC=y/' -e 's/^CONFIG_TC=y/# CONFIG_TC is not set/' .config &&
+    nice -n 10 make -j"$(nproc)" >>"$log" 2>&1) || { tail -n 30 "$log" >&2; cdie "building busybox $v failed"; }
+  mkdir -p "$CONF_BIN"
+  cp "$work/busybox-$v/busybox" "$CONF_BIN/busybox" && echo "$v" >"$CONF_BIN/busybox.version"
+  rm -rf "$work"
+  TIMINGS+=("busybox $v from source: $((SECONDS - t))s")
+}
+
 coredns_bin() { # the CoreDNS test/k8s/node-image.sh built for the node image (kubeadm's version)
   local f=$K8S_VDIR/extra/coredns
   [[ -x $f ]] || cdie "$f is missing: run test/k8s/node-image.sh first"
@@ -203,7 +230,7 @@ coredns_bin() { # the CoreDNS test/k8s/node-image.sh built for the node image (k
 
 AGNHOST_TAG='' BUSYBOX_TAG=''
 build_images() {
-  local id tag fn rec dir t built=() listfile=$CONF_DIR/images.list
+  local id tag fn rec dir t built=() replaced=() listfile=$CONF_DIR/images.list
   [[ -f $CONF_BIN/.complete ]] || cdie "run '$0 go' first (agnhost and nnp come from it)"
   conf_go_env
   conformance_images_check
@@ -218,7 +245,7 @@ build_images() {
       img_glibc_dns) rec=$(recipe_of "$fn" "$tag" "$DEBIAN_TAG" "$(sha256sum <"$(coredns_bin)")") ;;
       img_kitten | img_nautilus) rec=$(recipe_of "$fn" "$tag" "$(label_of "$AGNHOST_TAG")") ;;
       img_nonewprivs) rec=$(recipe_of "$fn" "$tag" "$(label_of "$BUSYBOX_TAG")" "$(sha256sum <"$CONF_BIN/nnp")") ;;
-      img_busybox) rec=$(recipe_of "$fn" "$tag" "$(apt-cache show --no-all-versions busybox-static | sed -n 's/^Version: //p')") ;;
+      img_busybox) busybox_upstream "$(busybox_version "$tag")"; rec=$(recipe_of "$fn" "$tag" "$(sha256sum <"$CONF_BIN/busybox")") ;;
       *) rec=$(recipe_of "$fn" "$tag" "$DEBIAN_TAG") ;;
     esac
     if [[ $(label_of "$tag") != "$rec" ]]; then
@@ -227,12 +254,14 @@ build_images() {
       dir=$(mktemp -d "${TMPDIR:-/tmp}/mk-conf-image.XXXXXX")
       "$fn" "$tag" "$dir" "$rec" || { rm -rf "$dir"; cdie "building $tag failed"; }
       rm -rf "$dir"
-      # The image this one replaces under the tag, unless another tag or image still uses it.
-      [[ -z $old ]] || docker rmi "$old" >/dev/null 2>&1 || true
+      # The image this one replaces under the tag (removed at the end: it may be a base).
+      [[ -z $old ]] || replaced+=("$old")
       TIMINGS+=("$tag: $((SECONDS - t))s, $(dbg_size "$tag")")
     fi
     built+=("$tag")
   done < <(conformance_images)
+  # Children first (a base still used by another image cannot go); what is still in use stays.
+  for ((t = ${#replaced[@]} - 1; t >= 0; t--)); do docker rmi "${replaced[t]}" >/dev/null 2>&1 || true; done
   printf '%s\n' "${built[@]}" >"$listfile"
   clog "images ready (listed in $listfile):"
   for tag in "${built[@]}"; do clog "  $tag  $(dbg_size "$tag")"; done
