@@ -2,9 +2,10 @@
 // control plane and two workers, with the test images built here loaded by mk (spec.images).
 //
 //   npm run conformance -- [--serial] [--focus RE]... [--skip RE]... [--procs N] [--name cf-NAME]
-//                          [--report-dir DIR] [--keep-cluster] [--no-build] [--timeout 6h] [--dry-run]
+//                          [--report-dir DIR] [--keep-cluster] [--no-build] [--timeout 6h] [--dry-run] [--rerun DIR]
 //
 // --dry-run: build, select and derive the image skips, write the report; no cluster, no specs run.
+// --rerun DIR: only the specs that failed in DIR/summary.json (added as one more focus).
 //
 // Writes DIR/{junit.xml, report.json, summary.json, summary.md, dry-run.json, ginkgo.log, cluster.yaml}.
 // Exit code: 0 when no selected spec failed.
@@ -17,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { parseManifest } from './framework-images.js';
 import { namesRegex, parseReport } from './ginkgo-report.js';
 import { imageUsers } from './image-users.js';
-import { summarize, toMarkdown } from './summary.js';
+import { summarize, toMarkdown, type Summary } from './summary.js';
 import { unavailableImages } from './unavailable.js';
 
 // npm runs scripts in the package root; run-ts.mjs bundles this file elsewhere, so no import.meta here.
@@ -35,6 +36,7 @@ const { values: opt } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     timeout: { type: 'string', default: '6h' },
     'dry-run': { type: 'boolean', default: false },
+    rerun: { type: 'string' },
   },
 });
 
@@ -153,6 +155,11 @@ async function main(): Promise<number> {
     .filter(Boolean);
 
   // The selection, and which of its specs need an image that is not available.
+  if (opt.rerun) {
+    const prev = JSON.parse(await readFile(join(opt.rerun, 'summary.json'), 'utf8')) as Summary;
+    if (prev.failed.length === 0) throw new Error(`${opt.rerun}/summary.json lists no failed spec`);
+    opt.focus.push(namesRegex(prev.failed.map((f) => f.name)));
+  }
   const labelFilter = opt.serial ? 'Conformance && Serial' : 'Conformance && !Serial';
   const selectArgs = [`--ginkgo.label-filter=${labelFilter}`, ...opt.focus.map((f) => `--ginkgo.focus=${f}`), ...opt.skip.map((s) => `--ginkgo.skip=${s}`)];
   const dryRun = join(reportDir, 'dry-run.json');
