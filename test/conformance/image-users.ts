@@ -25,8 +25,17 @@ interface Body {
   end: number;
 }
 
-/** spec name -> the image IDs (of `ids`) it uses. `sources` maps every Go file to scan (and each spec's file) to its text. */
-export function imageUsers(sources: ReadonlyMap<string, string>, specs: readonly SpecLocation[], ids: ReadonlySet<string>): Map<string, Set<string>> {
+/** What needs a registry whatever the image: a pull policy of Always pulls at every start. */
+export const PULL_ALWAYS = { id: 'PullAlways', pattern: /\bv1\.PullAlways\b/g };
+
+/** spec name -> the image IDs (of `ids`) it uses. `sources` maps every Go file to scan (and each
+ * spec's file) to its text. `extra` are more IDs, found by their own pattern (global regexps). */
+export function imageUsers(
+  sources: ReadonlyMap<string, string>,
+  specs: readonly SpecLocation[],
+  ids: ReadonlySet<string>,
+  extra: ReadonlyArray<{ id: string; pattern: RegExp }> = [],
+): Map<string, Set<string>> {
   const users = new Map<string, Set<string>>();
   const mark = (spec: string, id: string) => {
     const s = users.get(spec) ?? new Set<string>();
@@ -44,11 +53,15 @@ export function imageUsers(sources: ReadonlyMap<string, string>, specs: readonly
   const helpers: Array<{ name: string; id: string; dir: string }> = [];
   for (const [file, src] of sources) {
     const alias = importName(src, IMAGE_PKG);
-    if (!alias) continue;
+    const refs: Array<{ id: string; index: number }> = [];
+    if (alias) {
+      for (const m of src.matchAll(new RegExp(`\\b${alias}\\.(\\w+)\\b`, 'g'))) if (ids.has(m[1]!)) refs.push({ id: m[1]!, index: m.index });
+    }
+    for (const e of extra) for (const m of src.matchAll(e.pattern)) refs.push({ id: e.id, index: m.index });
+    if (refs.length === 0) continue;
     const funcs = topLevelFuncs(src);
-    for (const m of src.matchAll(new RegExp(`\\b${alias}\\.(\\w+)\\b`, 'g'))) {
-      const id = m[1]!;
-      if (!ids.has(id)) continue;
+    for (const m of refs) {
+      const id = m.id;
       const inSpecs = bodies.filter((b) => b.file === file && b.start <= m.index && m.index < b.end);
       for (const b of inSpecs) mark(b.spec, id);
       if (inSpecs.length > 0) continue;

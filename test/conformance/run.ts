@@ -17,7 +17,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseManifest } from './framework-images.js';
 import { namesRegex, parseReport } from './ginkgo-report.js';
-import { imageUsers } from './image-users.js';
+import { PULL_ALWAYS, imageUsers } from './image-users.js';
 import { summarize, toMarkdown, type Summary } from './summary.js';
 import { unavailableImages } from './unavailable.js';
 
@@ -169,8 +169,9 @@ async function main(): Promise<number> {
   const unavailable = unavailableImages(framework, built, kubeadmImages);
   const sources = new Map<string, string>();
   for (const f of await goFiles(join(k8sSrc, 'test/e2e'))) sources.set(relative(gomod, f), await readFile(f, 'utf8'));
-  const users = imageUsers(sources, selected, new Set(unavailable.map((u) => u.id)));
+  const users = imageUsers(sources, selected, new Set(unavailable.map((u) => u.id)), [PULL_ALWAYS]);
   const imageOf = new Map(unavailable.map((u) => [u.id, u.image]));
+  imageOf.set(PULL_ALWAYS.id, 'a registry (imagePullPolicy: Always pulls at every start; there is none here)');
   const imageSkips = new Map([...users].map(([name, ids]) => [name, [...ids].map((id) => imageOf.get(id) ?? id)]));
   log(`${selected.length} specs selected (${labelFilter}${opt.focus.length ? `, focus ${opt.focus.join(' ')}` : ''}); ${imageSkips.size} need an image not available here`);
 

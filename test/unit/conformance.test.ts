@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../conformance/framework-images.js';
 import { fullName, namesRegex, parseReport } from '../conformance/ginkgo-report.js';
 import { blockEnd, importName, lineOffset, topLevelFuncs } from '../conformance/go-source.js';
-import { imageUsers } from '../conformance/image-users.js';
+import { PULL_ALWAYS, imageUsers } from '../conformance/image-users.js';
 import { summarize, toMarkdown } from '../conformance/summary.js';
 import { unavailableImages } from '../conformance/unavailable.js';
 
@@ -91,12 +91,24 @@ describe('which specs use which images', () => {
     { name: 'calls a same-named unexported helper elsewhere', file: 'e2e/other/b.go', line: 3 },
   ];
   const users = imageUsers(sources, specs, new Set(['AgnhostPrev', 'APIServer', 'Kitten']));
+  const always = imageUsers(
+    new Map([['e2e/n/v.go', 'package n\nvar _ = It("pulls always", func() {\n\tcreate(v1.PullAlways)\n})\nvar _ = It("pulls if missing", func() {\n\tcreate(v1.PullIfNotPresent)\n})\n']]),
+    [
+      { name: 'pulls always', file: 'e2e/n/v.go', line: 2 },
+      { name: 'pulls if missing', file: 'e2e/n/v.go', line: 5 },
+    ],
+    new Set(),
+    [PULL_ALWAYS],
+  );
   it('marks specs through their bodies and one level of helpers', () => {
     expect(Object.fromEntries([...users].map(([k, v]) => [k, [...v]]))).toEqual({
       'x uses prev directly': ['AgnhostPrev'],
       'x uses the local helper': ['APIServer'],
       'x uses the exported helper': ['AgnhostPrev'],
     });
+  });
+  it('marks specs that pull always (they need a registry), with no image package imported', () => {
+    expect([...always.keys()]).toEqual(['pulls always']);
   });
   it('leaves out image lists outside functions and unexported helpers of other packages', () => {
     expect(users.has('calls a same-named unexported helper elsewhere')).toBe(false);
