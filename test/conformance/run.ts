@@ -189,7 +189,8 @@ async function main(): Promise<number> {
       const ginkgoArgs = [
         join(bin, 'ginkgo'),
         'run',
-        `--procs=${opt.procs}`,
+        // [Serial] is only a label in the k8s framework (not ginkgo's Serial decorator): one process.
+        `--procs=${opt.serial ? 1 : opt.procs}`,
         `--label-filter=${labelFilter}`,
         ...opt.focus.map((f) => `--focus=${f}`),
         ...opt.skip.map((s) => `--skip=${s}`),
