@@ -15,6 +15,7 @@ import {
   NETWORK_SCRIPT,
   NETWORK_UNIT,
   ROUTES_FILE,
+  SERVICES_FILE,
   applyNodeNetwork,
   networkScript,
   networkUnit,
@@ -495,7 +496,20 @@ describe('applyNodeNetwork (fake node)', () => {
     const cmds = node.commands;
     expect(cmds[0]).toEqual(['systemctl', 'disable', 'mk-node-network.service']);
     expect(cmds).toContainEqual(['ip', 'route', 'flush', 'proto', '211']);
-    expect(cmds.at(-1)).toEqual(['rm', '-f', ROUTES_FILE, HOSTS_FILE, CNI_CONFLIST, NETWORK_UNIT, NETWORK_SCRIPT]);
+    expect(cmds.at(-1)).toEqual(['rm', '-f', ROUTES_FILE, HOSTS_FILE, SERVICES_FILE, CNI_CONFLIST, NETWORK_UNIT, NETWORK_SCRIPT]);
+    expect(cmds.some((c) => c[0] === 'iptables')).toBe(false);
+  });
+
+  it('fake node: removal deletes the reject rules of the service CIDR it wrote, in both chains', async () => {
+    const node = new FakeNode();
+    await applyNodeNetwork(node, 'dev', { ...files, serviceCidr: '10.96.0.0/12' });
+    expect(node.files.get(SERVICES_FILE)?.content).toBe('10.96.0.0/12\n');
+    await removeNodeNetwork(node);
+    const deletes = node.commands.filter((c) => c[0] === 'iptables').map((c) => c.slice(0, 5));
+    expect(deletes).toEqual([
+      ['iptables', '-D', 'FORWARD', '-d', '10.96.0.0/12'],
+      ['iptables', '-D', 'OUTPUT', '-d', '10.96.0.0/12'],
+    ]);
   });
 
   describe('the removal\'s hosts script, run by a real sh on a temp copy of /etc/hosts', () => {
