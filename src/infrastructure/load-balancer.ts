@@ -52,17 +52,17 @@ export function planLoadBalancer(
 ): EndpointPlan {
   const name = cluster.metadata.name;
   const lb = actual.loadBalancer;
+  const cps = opts.desired.filter((n) => n.role === 'control-plane').map((n) => n.name);
   if (!wantsLoadBalancer(cluster)) {
     if (!lb) return {};
     // Until it goes, it sends nothing to the control planes that leave.
-    const configure = lb.state === 'running' && opts.cpsLeaving ? b.add({ kind: 'lb.configure', cluster: name }, name, 'change', `load balancer backends: ${opts.desired.filter((n) => n.role === 'control-plane').map((n) => n.name).join(', ')}`, 'control planes leave') : undefined;
+    const configure = lb.state === 'running' && opts.cpsLeaving ? b.add({ kind: 'lb.configure', cluster: name }, name, 'change', `load balancer backends: ${cps.join(', ')}`, 'control planes leave') : undefined;
     const remove = b.add({ kind: 'lb.remove', cluster: name }, name, 'remove', `remove the load balancer ${lb.name}`, 'the spec has one control plane: it is the API endpoint again', [configure]);
     return { remove, ...(configure ? { configure } : {}) };
   }
   const plan: EndpointPlan = {};
-  const count = opts.desired.filter((n) => n.role === 'control-plane').length;
   if (!lb || lb.state !== 'running') {
-    const why = !lb ? `${count} control planes need one API endpoint in front of them` : `it is ${lb.state}`;
+    const why = !lb ? `${cps.length} control planes need one API endpoint in front of them` : `it is ${lb.state}`;
     plan.create = b.add(
       { kind: 'lb.create', cluster: name, image: capabilitiesOf(cluster).nodeImage, apiServerPort: lb ? 0 : opts.apiServerPort },
       name,
@@ -76,7 +76,6 @@ export function planLoadBalancer(
   const have = lb?.backends;
   const drift = have !== undefined && (want.length !== Object.keys(have).length || want.some((w) => have[w.name] !== w.address));
   if (!lb || opts.cpsUp.length > 0 || opts.cpsLeaving || drift) {
-    const cps = opts.desired.filter((n) => n.role === 'control-plane').map((n) => n.name);
     const reason = !lb
       ? 'new load balancer'
       : opts.cpsUp.length > 0 || opts.cpsLeaving

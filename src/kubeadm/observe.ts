@@ -89,10 +89,13 @@ export async function observeBootstrap(
   // The CA of the first finished control plane is the cluster's: a node set up with another one
   // joined an earlier cluster of this name (the control plane was initialised again) and must join again.
   const clusterCa = primary && facts.get(primary.name)?.sentinel?.caCertHash;
-  const registered = primary ? await readyConditions(driver, cluster, read, opts.shared ?? new Map(), signal) : undefined;
-  // etcd's members, when the cluster has or wants more than one control plane.
+  // The Nodes through the API server and, when the cluster has or wants more than one control plane,
+  // etcd's members through the first control plane: asked at the same time.
   const joinedCps = read.filter((n) => n.role === 'control-plane' && n.kubeadm === 'done').length;
-  const etcd = primary && (controlPlaneCount(cluster) > 1 || joinedCps > 1) ? await readEtcdMembers(driver.node(observed.name, primary.name), signal) : undefined;
+  const [registered, etcd] = await Promise.all([
+    primary ? readyConditions(driver, cluster, read, opts.shared ?? new Map(), signal) : undefined,
+    primary && (controlPlaneCount(cluster) > 1 || joinedCps > 1) ? readEtcdMembers(driver.node(observed.name, primary.name), signal) : undefined,
+  ]);
   const builtinCni = cluster.spec.networking.cni === 'auto';
   const nodes = read.map((n): ObservedNode => {
     const f = facts.get(n.name);
