@@ -61,7 +61,7 @@ export function examples(...items: Array<[comment: string, line: string]>): stri
 
 /** Every environment variable mk reads (a unit test holds this list to src/), for the top-level help. */
 const ENVIRONMENT: ReadonlyArray<[string, string]> = [
-  ['MK_HOME', "mk's state: last applied specs, locks, run logs, ssh hosts (default ~/.mk)"],
+  ['MK_HOME', "mk's state: last applied specs, locks, run logs, ssh hosts, qemu VMs (default ~/.mk)"],
   ['KUBECONFIG', 'the kubeconfig mk merges context mk-NAME into: its first file (default ~/.kube/config)'],
   ['DOCKER_HOST', 'the Docker engine, as the docker CLI finds it (driver.docker.host or .context in the spec win)'],
   ['DOCKER_CONTEXT', 'a docker CLI context to use when DOCKER_HOST is not set'],
@@ -74,7 +74,8 @@ const ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ['MK_HOST_PROC', 'read the host facts of the preflight from this /proc instead of /proc (tests)'],
   ['SSH_AUTH_SOCK', 'the ssh agent the ssh driver asks for keys'],
   ['USER', 'the ssh user when neither the spec nor ~/.ssh/config names one'],
-  ['XDG_CACHE_HOME', 'where downloaded addon files are cached (default ~/.cache; mk/addons in it)'],
+  ['XDG_CACHE_HOME', 'where downloaded addon files are cached, and VM images looked for (default ~/.cache; mk/addons, mk/vm in it)'],
+  ['MK_VM_CACHE', 'driver qemu: the folder of VM node images (default $XDG_CACHE_HOME/mk/vm; driver.qemu.image in the spec wins)'],
   ['NO_COLOR, CI', 'NO_COLOR: no colours; CI: no spinner'],
   ['TERM', 'mk ssh: the terminal type the node\'s shell is told (default xterm)'],
 ];

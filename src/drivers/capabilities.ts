@@ -25,8 +25,10 @@ export interface DriverCapabilities {
    * container of the node image running haproxy); false: the user names the endpoint (ssh).
    */
   loadBalancer: boolean;
-  /** How this machine reaches a control plane's API server: its published 127.0.0.1 port (containers) or the host's address. */
+  /** How this machine reaches a control plane's API server: its published 127.0.0.1 port (containers, VMs) or the host's address. */
   apiServerUrl(node: ObservedNode): string;
+  /** Creation settings beyond the image that only a new node takes (a VM's cpus, memory and disk): part of the node's config hash. */
+  nodeSettings?: string;
 }
 
 export function capabilitiesOf(cluster: Cluster): DriverCapabilities {
@@ -50,7 +52,28 @@ export function capabilitiesOf(cluster: Cluster): DriverCapabilities {
           return `https://${node.address.includes(':') ? `[${node.address}]` : node.address}:6443`;
         },
       };
+    case 'qemu': {
+      const q = driver.qemu;
+      return {
+        network: { request: { cluster: cluster.metadata.name, ...(q.subnet ? { subnet: q.subnet } : {}) }, name: `mk-${cluster.metadata.name}` },
+        nodeImage: q.image,
+        privileged: true,
+        droppedCapabilities: [],
+        nodesOutliveCluster: false,
+        // The VMs' network is not on this machine: addresses carved from it would not answer here.
+        autoAddressPool: false,
+        containerNodes: false,
+        loadBalancer: false,
+        apiServerUrl: publishedPort,
+        nodeSettings: `cpus=${q.cpus} memory=${q.memory}MiB disk=${q.disk}GiB`,
+      };
+    }
   }
+}
+
+function publishedPort(node: ObservedNode): string {
+  if (!node.apiServerPort) throw new MkError(`control plane ${node.name} publishes no API server port`);
+  return `https://127.0.0.1:${node.apiServerPort}`;
 }
 
 /** Nodes are containers of an engine with the Docker API (docker, podman): the same facts. */
@@ -67,9 +90,6 @@ function containerEngine(cluster: string, o: PodmanDriverOptions): DriverCapabil
     autoAddressPool: true,
     containerNodes: true,
     loadBalancer: true,
-    apiServerUrl: (node) => {
-      if (!node.apiServerPort) throw new MkError(`control plane ${node.name} publishes no API server port`);
-      return `https://127.0.0.1:${node.apiServerPort}`;
-    },
+    apiServerUrl: publishedPort,
   };
 }

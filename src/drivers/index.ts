@@ -1,6 +1,6 @@
 // Builds the driver a cluster spec names, and finds clusters without one. Drivers load lazily so
 // `mk --version` stays fast, and the ssh library loads only for an ssh cluster.
-import { API_VERSION, KIND, type Cluster, type DockerDriverOptions } from '../spec/types.js';
+import { API_VERSION, KIND, type Cluster, type DockerDriverOptions, type QemuDriverOptions } from '../spec/types.js';
 import { mkHome } from '../state.js';
 import { VERSION } from '../version.js';
 import type { DockerDriver, DockerEngine } from './docker/driver.js';
@@ -48,7 +48,14 @@ export async function driverFor(cluster: Cluster, log?: DebugLog): Promise<Drive
         ...(log ? { log } : {}),
       });
     }
+    case 'qemu':
+      return qemuDriver(driver.qemu, log);
   }
+}
+
+async function qemuDriver(options: QemuDriverOptions, log?: DebugLog, home?: string): Promise<Driver> {
+  const { QemuDriver } = await import('./qemu/driver.js');
+  return new QemuDriver({ options, version: VERSION, ...(log ? { log } : {}), ...(home ? { mkHome: home } : {}) });
 }
 
 export interface ListOptions {
@@ -60,8 +67,8 @@ export interface ListOptions {
 
 /**
  * Names of every cluster this machine can find, sorted: the Docker engine's and podman's service's
- * (by label), and the ssh ones remembered in the local host inventory
- * ($MK_HOME/clusters/NAME/ssh-hosts.json). An engine that does not answer hides no other cluster,
+ * (by label), the ssh ones remembered in the local host inventory
+ * ($MK_HOME/clusters/NAME/ssh-hosts.json), and the qemu ones ($MK_HOME/machines/qemu/NAME). An engine that does not answer hides no other cluster,
  * nor does an unreadable inventory hide the others: each is a warning saying why (no podman service
  * listening is no warning: most machines have none).
  */
@@ -88,7 +95,11 @@ export async function listAllClusters(opts: ListOptions = {}): Promise<{ names: 
     warnings.push(...errors.map((e) => `ssh cluster not listed: ${e.message}`));
     return clusters;
   };
-  const found = await Promise.all([fromEngine('docker'), fromEngine('podman'), fromSsh()]);
+  const fromQemu = async (): Promise<string[]> => {
+    const { qemuClusters } = await import('./qemu/layout.js');
+    return qemuClusters(opts.home ?? mkHome());
+  };
+  const found = await Promise.all([fromEngine('docker'), fromEngine('podman'), fromSsh(), fromQemu()]);
   return { names: [...new Set(found.flat())].sort(), warnings };
 }
 
@@ -101,12 +112,18 @@ function nothingListens(err: unknown): boolean {
 }
 
 /**
- * The driver that observes a cluster known only by its name (no spec): the ssh driver when the
+ * The driver that observes a cluster known only by its name (no spec): the qemu driver when mk
+ * keeps VMs for it, the ssh driver when the
  * local host inventory remembers hosts for it (with spec.driver.ssh's defaults: ~/.ssh/config, the
  * agent, default keys and known_hosts), else the local Docker engine.
  */
 export async function driverForName(name: string, log?: DebugLog, home = mkHome()): Promise<Driver> {
-  const { readInventory } = await import('./ssh/inventory.js');
+  const [{ readInventory }, { qemuClusters }] = await Promise.all([import('./ssh/inventory.js'), import('./qemu/layout.js')]);
+  if ((await qemuClusters(home)).includes(name)) {
+    const { applyDefaults } = await import('../spec/defaults.js');
+    const spec = applyDefaults({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec: { driver: { name: 'qemu' }, nodes: [] } });
+    return qemuDriver((spec.spec.driver as { qemu: QemuDriverOptions }).qemu, log, home);
+  }
   if (Object.keys(await readInventory(name, home)).length === 0) return dockerDriver({}, log);
   const { SshDriver } = await import('./ssh/driver.js');
   // No desired nodes: every host comes from the inventory, and cri (checked on desired hosts only) plays no part.
@@ -120,6 +137,7 @@ export async function driverForName(name: string, log?: DebugLog, home = mkHome(
  */
 export async function clusterForName(name: string, log?: DebugLog, home = mkHome()): Promise<{ driver: Driver; cluster: Cluster }> {
   const [driver, { applyDefaults }] = await Promise.all([driverForName(name, log, home), import('../spec/defaults.js')]);
-  const cluster = applyDefaults({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec: { driver: driver.name === 'ssh' ? { name: 'ssh', ssh: {} } : { name: 'docker' }, nodes: [] } });
+  const named = driver.name === 'ssh' ? { name: 'ssh' as const, ssh: {} } : driver.name === 'qemu' ? { name: 'qemu' as const } : { name: 'docker' as const };
+  const cluster = applyDefaults({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec: { driver: named, nodes: [] } });
   return { driver, cluster };
 }

@@ -23,6 +23,7 @@ export function nodeConfigHash(cluster: Cluster, node: DesiredNode): string {
     ['cri', cluster.spec.cri],
     ['kubernetesVersion', cluster.spec.kubernetesVersion],
   ];
+  if (caps.nodeSettings) settings.push(['vm', caps.nodeSettings]);
   if (node.host) settings.push(['host', `${node.host.address}:${node.host.port ?? 22}`]);
   const canonical = settings.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n');
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);

@@ -1,4 +1,6 @@
 // Defaults: a schema-valid ClusterInput -> the normalized Cluster. Pure; validation is separate.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { AddonInput, ClusterInput, ContainerDriverInput, PoolInput } from './input.js';
 import { API_VERSION, KIND } from './types.js';
 import type { AddonSpec, Cluster, Cri, DriverSpec, NodePool } from './types.js';
@@ -27,6 +29,15 @@ export function defaultNodeImage(kubernetesVersion: string, cri: Cri): string {
   return cri === 'containerd' ? `kindest/node:${kubernetesVersion}` : KICBASE_IMAGE;
 }
 
+/**
+ * Where `npm run vm-image` writes the VM node image for a Kubernetes version: $MK_VM_CACHE, else
+ * $XDG_CACHE_HOME/mk/vm, else ~/.cache/mk/vm, then node-v<version>.
+ */
+export function defaultVmImage(kubernetesVersion: string, env: NodeJS.ProcessEnv = process.env): string {
+  const root = env.MK_VM_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mk', 'vm');
+  return join(root, `node-v${kubernetesVersion.replace(/^v/, '')}`);
+}
+
 function pool(input: PoolInput): NodePool {
   return {
     name: input.name,
@@ -41,6 +52,10 @@ function pool(input: PoolInput): NodePool {
 function driver(input: ClusterInput, version: string, cri: Cri): DriverSpec {
   const d = input.spec?.driver;
   if (d?.name === 'ssh') return { name: 'ssh', ssh: { ...d.ssh } };
+  if (d?.name === 'qemu') {
+    const q = d.qemu ?? {};
+    return { name: 'qemu', qemu: { ...q, image: q.image ? q.image : defaultVmImage(version), cpus: q.cpus ?? 2, memory: q.memory ?? 2048, disk: q.disk ?? 20, accel: q.accel ?? 'auto' } };
+  }
   const container = <T extends ContainerDriverInput>(o: T) => ({ ...o, image: o.image ? o.image : defaultNodeImage(version, cri), privileged: o.privileged ?? true });
   if (d?.name === 'podman') return { name: 'podman', podman: container(d.podman ?? {}) };
   return { name: 'docker', docker: container(d?.docker ?? {}) };

@@ -1,6 +1,6 @@
 // The cluster spec as users write it (schema/cluster.v1alpha1.json): every field with a default is
 // optional. defaults.ts turns a schema-valid input into the normalized Cluster of types.ts.
-import type { Cri, HostSpec, Role, SshDriverOptions, Taint } from './types.js';
+import type { Cri, HostSpec, QemuDriverOptions, Role, SshDriverOptions, Taint } from './types.js';
 
 export interface PoolInput {
   name: string;
@@ -20,10 +20,11 @@ export interface ContainerDriverInput {
 }
 
 export interface DriverInput {
-  name?: 'docker' | 'podman' | 'ssh';
+  name?: 'docker' | 'podman' | 'ssh' | 'qemu';
   docker?: ContainerDriverInput & { context?: string };
   podman?: ContainerDriverInput;
   ssh?: SshDriverOptions;
+  qemu?: Partial<QemuDriverOptions>;
 }
 
 export interface AddonInput {

@@ -129,8 +129,10 @@ function checkMetadata(root: Obj, out: Issue[]): string | undefined {
   return name;
 }
 
-type DriverName = 'docker' | 'podman' | 'ssh';
-const DRIVER_NAMES: readonly DriverName[] = ['docker', 'podman', 'ssh'];
+type DriverName = 'docker' | 'podman' | 'ssh' | 'qemu';
+const DRIVER_NAMES: readonly DriverName[] = ['docker', 'podman', 'ssh', 'qemu'];
+/** Drivers whose pools set a count of nodes mk makes (containers, VMs). */
+const COUNTED: readonly DriverName[] = ['docker', 'podman', 'qemu'];
 
 function checkDriver(spec: Obj, out: Issue[]): DriverName | undefined {
   const driver = obj(spec.driver);
@@ -144,6 +146,10 @@ function checkDriver(spec: Obj, out: Issue[]): DriverName | undefined {
   }
   checkContainerEngine(obj(driver.docker), 'spec.driver.docker', 'Docker', out);
   checkContainerEngine(obj(driver.podman), 'spec.driver.podman', 'Podman', out);
+  const image = str(obj(driver.qemu)?.image);
+  if (image !== undefined && image !== '' && !image.startsWith('/')) {
+    out.push({ path: 'spec.driver.qemu.image', message: `${quote(image)} is not an absolute path (the folder npm run vm-image writes)` });
+  }
   const ssh = obj(driver.ssh);
   if (ssh) {
     checkUser(ssh.user, 'spec.driver.ssh.user', out);
@@ -216,11 +222,11 @@ function checkNodes(spec: Obj, cluster: string | undefined, driver: DriverName |
 
     const hasCount = pool.count !== undefined;
     const hosts = arr(pool.hosts);
-    if (driver === 'docker' || driver === 'podman') {
+    if (driver !== undefined && COUNTED.includes(driver)) {
       if (pool.hosts !== undefined) out.push({ path: joinPath(p, 'hosts'), message: `hosts are for the ssh driver; ${driver} pools set count`, at: 'key' });
       if (!hasCount) out.push({ path: p, message: `${driver} pools need a count` });
     } else if (driver === 'ssh') {
-      if (hasCount) out.push({ path: joinPath(p, 'count'), message: 'count is for the docker and podman drivers; ssh pools list hosts', at: 'key' });
+      if (hasCount) out.push({ path: joinPath(p, 'count'), message: 'count is for the docker, podman and qemu drivers; ssh pools list hosts', at: 'key' });
       if (pool.hosts === undefined) out.push({ path: p, message: 'ssh pools need hosts' });
     }
 
@@ -310,7 +316,7 @@ function checkCidr(value: unknown, path: string, out: Issue[]): Cidr | undefined
 function checkNetworking(spec: Obj, out: Issue[]): void {
   const net = obj(spec.networking) ?? {};
   const driver = obj(spec.driver);
-  const engine = driver?.name === 'podman' ? 'podman' : 'docker';
+  const engine = driver?.name === 'podman' || driver?.name === 'qemu' ? driver.name : 'docker';
   const container = obj(driver?.[engine]);
   const subnet = (value: unknown, fallback: string | undefined, path: string): Subnet => {
     if (value === undefined) return { path, text: fallback ?? '', given: false, cidr: fallback ? defaultCidr(fallback) : undefined };
@@ -337,7 +343,8 @@ function checkNetworking(spec: Obj, out: Issue[]): void {
   const endpoint = str(net.controlPlaneEndpoint);
   if (endpoint !== undefined) {
     const path = 'spec.networking.controlPlaneEndpoint';
-    if (driver?.name !== 'ssh') out.push({ path, message: `controlPlaneEndpoint is for the ssh driver; with ${engine} mk runs its own load balancer when there is more than one control plane`, at: 'key' });
+    if (driver?.name === 'qemu') out.push({ path, message: 'controlPlaneEndpoint is for the ssh driver; qemu clusters reach the API through the first control plane', at: 'key' });
+    else if (driver?.name !== 'ssh') out.push({ path, message: `controlPlaneEndpoint is for the ssh driver; with ${engine} mk runs its own load balancer when there is more than one control plane`, at: 'key' });
     else if (isIP(endpoint) === 0) out.push({ path, message: `${quote(endpoint)} is not an IPv4 or IPv6 address (the VIP or load balancer in front of the control planes, port 6443)` });
   }
 }

@@ -53,6 +53,21 @@ export interface DockerDriverOptions {
 /** The podman driver's options: the docker driver's, without Docker contexts (host: podman's socket). */
 export type PodmanDriverOptions = Omit<DockerDriverOptions, 'context'>;
 
+/** The qemu driver's options: nodes are VMs of the VM node image (npm run vm-image). */
+export interface QemuDriverOptions {
+  /** Folder of the VM node image; defaulted from the Kubernetes version ($MK_VM_CACHE or ~/.cache/mk/vm). */
+  image: string;
+  cpus: number;
+  /** MiB per VM. */
+  memory: number;
+  /** GiB per VM: the disk overlay's size (the guest grows its root file system to it). */
+  disk: number;
+  /** auto: KVM when a guest really boots under it (tried once per machine), else software emulation. */
+  accel: 'auto' | 'kvm' | 'tcg';
+  /** IPv4 /24 between the VMs; default: a free one of 10.213.0.0/16. */
+  subnet?: string;
+}
+
 export interface SshDriverOptions {
   user?: string;
   port?: number;
@@ -73,7 +88,8 @@ export interface SshDriverOptions {
 export type DriverSpec =
   | { name: 'docker'; docker: DockerDriverOptions }
   | { name: 'podman'; podman: PodmanDriverOptions }
-  | { name: 'ssh'; ssh: SshDriverOptions };
+  | { name: 'ssh'; ssh: SshDriverOptions }
+  | { name: 'qemu'; qemu: QemuDriverOptions };
 
 export interface NetworkingSpec {
   podSubnet: string;

@@ -31,7 +31,7 @@ const INVALID: Record<string, Expected[]> = {
   ],
   'bad-enums.yaml': [
     ['spec.cri', 6, 8, 'must be one of: containerd, cri-o, docker'],
-    ['spec.driver.name', 8, 11, 'must be one of: docker, podman, ssh'],
+    ['spec.driver.name', 8, 11, 'must be one of: docker, podman, ssh, qemu'],
   ],
   'hostile-names.yaml': [
     ['metadata.name', 4, 9, 'cluster name "$(id)" is not a valid name'],
@@ -66,7 +66,7 @@ const INVALID: Record<string, Expected[]> = {
     ['spec.nodes[1]', 14, 7, 'docker pools need a count'],
   ],
   'ssh-pools.yaml': [
-    ['spec.nodes[0].count', 11, 7, 'count is for the docker and podman drivers; ssh pools list hosts'],
+    ['spec.nodes[0].count', 11, 7, 'count is for the docker, podman and qemu drivers; ssh pools list hosts'],
     ['spec.nodes[0].hosts[0].name', 14, 17, 'node name "lab-w-1" is also the generated name of spec.nodes[1].hosts[0]'],
     ['spec.nodes[1].hosts[2].name', 22, 17, 'node name "lab-extra" is already used by spec.nodes[1].hosts[1].name'],
     ['spec.nodes[2]', 23, 7, 'ssh pools need hosts'],
