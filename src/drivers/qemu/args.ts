@@ -40,6 +40,7 @@ export function qemuArgv(a: VmArgs): string[] {
   const f = a.files;
   return [
     '-name', a.name,
+    '-nodefaults',
     '-machine', 'q35',
     ...(a.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=256', '-cpu', 'max']),
     '-smp', String(a.cpus),
