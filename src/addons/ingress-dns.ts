@@ -2,6 +2,7 @@
 // LoadBalancer address, or the address of the node its server runs on), read through the API
 // server, for mk apply's step line and mk status.
 import { INGRESS_DNS, ingressDnsDomains } from '../catalog/ingress-dns/index.js';
+import { TRAEFIK } from '../catalog/ingress/index.js';
 import type { KubeClient } from '../kube/index.js';
 import type { AddonSpec, Cluster } from '../spec/types.js';
 
@@ -14,6 +15,8 @@ export interface IngressDnsEndpoint {
   via: 'load balancer' | 'node';
   /** Why there is no address yet. */
   pending?: string;
+  /** Why the address is no longer right (Traefik moved to another node), and what to do. */
+  stale?: string;
 }
 
 type ServiceJson = { status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } };
@@ -33,7 +36,15 @@ export async function ingressDnsEndpoint(client: KubeClient, cluster: Cluster, a
   const selector = Object.entries(podLabels).map(([k, v]) => `${k}=${v}`).join(',');
   const pods = await client.json<{ items?: PodJson[] }>('GET', `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`, opts);
   const ready = (pods.items ?? []).find((p) => p.status?.hostIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-  if (ready) return { domains, address: ready.status!.hostIP!, via: 'node' };
+  if (ready) {
+    // Placed on Traefik's node when it started; Traefik may have moved since (its node drained or gone).
+    const traefikSelector = Object.entries(TRAEFIK.podLabels).map(([k, v]) => `${k}=${v}`).join(',');
+    const traefik = await client.json<{ items?: PodJson[] }>('GET', `/api/v1/namespaces/${TRAEFIK.namespace}/pods?labelSelector=${encodeURIComponent(traefikSelector)}`, opts);
+    const nodes = [...new Set((traefik.items ?? []).map((p) => p.spec?.nodeName).filter((n): n is string => n !== undefined))];
+    const here = ready.spec?.nodeName;
+    const stale = here && nodes.length > 0 && !nodes.includes(here) ? `Traefik runs on node ${nodes.join(', ')}, not ${here}: kubectl -n ${namespace} rollout restart deployment/${name} moves it there` : undefined;
+    return { domains, address: ready.status!.hostIP!, via: 'node', ...(stale ? { stale } : {}) };
+  }
   return { domains, via: 'node', pending: (pods.items ?? []).length === 0 ? `no pod ${namespace}/${name} yet` : `its pod in ${namespace} is not ready` };
 }
 
@@ -41,5 +52,6 @@ export async function ingressDnsEndpoint(client: KubeClient, cluster: Cluster, a
 export function describeIngressDns(e: IngressDnsEndpoint): string {
   const names = e.domains.map((d) => `*.${d}`).join(', ');
   if (!e.address) return `${names}: no address yet (${e.pending ?? 'not answering'})`;
-  return `${e.address} answers ${names} (port 53; ${e.via === 'node' ? "the node Traefik runs on" : 'its LoadBalancer address'}): point a resolver for ${e.domains.join(', ')} there`;
+  if (e.stale) return `${e.address} answers ${names} with its own address, where Traefik no longer is (${e.stale})`;
+  return `${e.address} answers ${names} (port 53; ${e.via === 'node' ? 'the node Traefik runs on' : 'its LoadBalancer address'}): point a resolver for ${e.domains.join(', ')} there`;
 }

@@ -109,9 +109,10 @@ describe('ingress-dns: the objects', () => {
 
   it('without: on Traefik\'s node, in its network, on its port 53, told its address; no Service, no API access', () => {
     const objects = render(false);
-    expect(objects.map((o) => o.kind)).toEqual(['ConfigMap', 'Deployment']);
+    expect(objects.map((o) => o.kind)).toEqual(['ServiceAccount', 'ConfigMap', 'Deployment']);
     const pod = podOf(objects);
-    expect(pod).toMatchObject({ hostNetwork: true, automountServiceAccountToken: false });
+    // Its own ServiceAccount all the same, so that a switch from the other mode leaves none named that is gone.
+    expect(pod).toMatchObject({ hostNetwork: true, automountServiceAccountToken: false, serviceAccountName: 'mk-ingress-dns' });
     expect(pod.affinity).toEqual({
       podAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik', 'app.kubernetes.io/instance': 'traefik' } }, namespaces: ['traefik'], topologyKey: 'kubernetes.io/hostname' }],
@@ -237,10 +238,19 @@ describe('ingress-dns: against a stand-in API server', () => {
     expect(describeIngressDns(atLb)).toBe('172.28.0.193 answers *.test, *.dev.example (port 53; its LoadBalancer address): point a resolver for test, dev.example there');
     client.close();
 
-    const pods = (ready: string) => ({ status: 200, body: { items: [{ status: { hostIP: '172.28.0.3', conditions: [{ type: 'Ready', status: ready }] } }] } }) as Answer;
-    client = await serve({ '/api/v1/namespaces/kube-system/pods?labelSelector=app%3Dmk-ingress-dns': pods('True') });
+    const pods = (ready: string) => ({ status: 200, body: { items: [{ spec: { nodeName: 'dev-worker-1' }, status: { hostIP: '172.28.0.3', conditions: [{ type: 'Ready', status: ready }] } }] } }) as Answer;
+    const traefik = (node: string) => ({ status: 200, body: { items: [{ spec: { nodeName: node } }] } }) as Answer;
+    const dnsPods = '/api/v1/namespaces/kube-system/pods?labelSelector=app%3Dmk-ingress-dns';
+    const traefikPods = '/api/v1/namespaces/traefik/pods?labelSelector=app.kubernetes.io%2Fname%3Dtraefik%2Capp.kubernetes.io%2Finstance%3Dtraefik';
+    client = await serve({ [dnsPods]: pods('True'), [traefikPods]: traefik('dev-worker-1') });
     const atNode = await ingressDnsEndpoint(client, aCluster('dev').build(), { options: {} });
     expect(describeIngressDns(atNode)).toBe('172.28.0.3 answers *.test (port 53; the node Traefik runs on): point a resolver for test there');
+    client.close();
+    // Traefik moved after the server was placed on its node: said, with the way out.
+    client = await serve({ [dnsPods]: pods('True'), [traefikPods]: traefik('dev-worker-2') });
+    expect(describeIngressDns(await ingressDnsEndpoint(client, aCluster('dev').build(), { options: {} }))).toBe(
+      '172.28.0.3 answers *.test with its own address, where Traefik no longer is (Traefik runs on node dev-worker-2, not dev-worker-1: kubectl -n kube-system rollout restart deployment/mk-ingress-dns moves it there)',
+    );
     client.close();
     client = await serve({ '/api/v1/namespaces/kube-system/pods?labelSelector=app%3Dmk-ingress-dns': pods('False') });
     expect(describeIngressDns(await ingressDnsEndpoint(client, aCluster('dev').build(), { options: {} }))).toBe('*.test: no address yet (its pod in kube-system is not ready)');

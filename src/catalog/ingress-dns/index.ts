@@ -132,7 +132,9 @@ export const ingressDns: CatalogAddon = {
       },
     };
     const pod = {
-      ...(lb ? { serviceAccountName: NAME } : { automountServiceAccountToken: false, hostNetwork: true, affinity: onTraefiksNode }),
+      // Named in both modes: a template that stopped naming it would keep the deprecated serviceAccount field the API server copied from it.
+      serviceAccountName: NAME,
+      ...(lb ? {} : { automountServiceAccountToken: false, hostNetwork: true, affinity: onTraefiksNode }),
       nodeSelector: { 'kubernetes.io/os': 'linux' },
       tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
       containers: [
@@ -158,9 +160,10 @@ export const ingressDns: CatalogAddon = {
     const template = (dep.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template;
     template.metadata.annotations = { 'mk.dev/corefile-sha256': createHash('sha256').update(corefile).digest('hex') };
     return [
+      serviceAccount(NAME, NS, SEL),
+      // The kubernetes plugin behind k8s_external watches Services; without a load balancer nothing reads the API.
       ...(lb
         ? [
-            serviceAccount(NAME, NS, SEL),
             clusterRole(NAME, [rule([''], ['services', 'namespaces'], WATCH), rule(['discovery.k8s.io'], ['endpointslices'], WATCH)], SEL),
             clusterRoleBinding(NAME, NAME, { name: NAME, namespace: NS }, SEL),
           ]
