@@ -22,7 +22,6 @@ NAMES=(metrics-server metallb-controller metallb-speaker local-path-provisioner 
 
 # Catalog images that cannot be built on a machine whose only sources are the package registries.
 UNBUILDABLE=(
-  'gcr.io/k8s-minikube/minikube-ingress-dns|lives in k8s.io/minikube, which the Go module proxy refuses (403)'
   'docker.io/kubernetesui/dashboard|archived upstream; its web UI is an Angular build, and Headlamp (its successor) is refused by the proxy (403)'
   'docker.io/kubernetesui/metrics-scraper|part of the archived dashboard'
   'registry.k8s.io/sig-storage/hostpathplugin|github.com/kubernetes-csi/csi-driver-host-path: the proxy refuses it (403)'

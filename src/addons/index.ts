@@ -7,7 +7,8 @@ import type { KubeClient } from '../kube/index.js';
 import type { AddonSpec, Cluster } from '../spec/types.js';
 import { applyAddon, type ApplyOptions, type ApplyResult } from '../manifests/apply.js';
 import { addonContentHash, addonSpecHash, diffAddons, type AddonDiff } from './diff.js';
-import { desiredAddons } from '../spec/addons.js';
+import { desiredAddons, kubeadmImagesOf } from '../spec/addons.js';
+import { readKubeadmImages } from './observe.js';
 import { readInstalled, type InstalledAddon } from '../manifests/installed.js';
 import { renderAddon, type RenderContext } from './render.js';
 
@@ -31,7 +32,10 @@ export type { CatalogAddon, RenderEnv } from '../catalog/types.js';
 
 /** Render (catalog or user manifests) and apply one addon, recording version and spec hash in its inventory. */
 export async function installAddon(client: KubeClient, cluster: Cluster, addon: AddonSpec, ctx: RenderContext & Omit<ApplyOptions, 'version' | 'specHash'>): Promise<ApplyResult> {
-  const rendered = await renderAddon(addon, cluster, ctx);
+  // The images of kubeadm's components it runs too, read now unless the caller has them.
+  const unread = kubeadmImagesOf(addon).filter((w) => ctx.env?.kubeadmImages?.[w] === undefined);
+  const env = unread.length === 0 ? ctx.env : { ...ctx.env, kubeadmImages: { ...ctx.env?.kubeadmImages, ...(await readKubeadmImages(client, unread)) } };
+  const rendered = await renderAddon(addon, cluster, { ...ctx, ...(env ? { env } : {}) });
   return applyAddon(client, cluster, addon, rendered.objects, { ...ctx, version: rendered.version, specHash: addonSpecHash(addon) });
 }
 

@@ -10,17 +10,42 @@ import type { Cluster } from '../spec/types.js';
 import { CNI_ADDON_NAME } from '../kubeadm/plan.js';
 import { readInstalled } from '../manifests/installed.js';
 import { describeRef } from '../manifests/labels.js';
-import type { RenderEnv } from '../catalog/types.js';
+import type { KubeadmImage, RenderEnv } from '../catalog/types.js';
+import { KUBEADM_IMAGES } from '../catalog/kubeadm-images.js';
+import { kubeadmImagesWanted } from '../spec/addons.js';
 
 /** Time allowed for reading the addons of a cluster before planning goes on without them. */
 export const OBSERVE_TIMEOUT_MS = 20_000;
 
-/** Facts of where the cluster runs that addons render from (metallb's auto pool): the node network and the node addresses. Pure. */
-export function addonEnv(observed: Pick<ObservedCluster, 'network' | 'nodes'>): RenderEnv {
+/**
+ * Facts of where the cluster runs that addons render from: the node network and the node addresses
+ * (metallb's auto pool), and the images of kubeadm's components when they were read with the addons. Pure.
+ */
+export function addonEnv(observed: Pick<ObservedCluster, 'network' | 'nodes'> & Partial<Pick<ObservedCluster, 'addons'>>): RenderEnv {
   const net = observed.network;
-  if (!net?.subnet) return {};
+  const kubeadmImages = observed.addons?.kubeadmImages;
   const used = observed.nodes.map((n) => n.address).filter((a): a is string => a !== undefined).sort();
-  return { network: { subnet: net.subnet, ...(net.gateway ? { gateway: net.gateway } : {}), used } };
+  return {
+    ...(net?.subnet ? { network: { subnet: net.subnet, ...(net.gateway ? { gateway: net.gateway } : {}), used } } : {}),
+    ...(kubeadmImages ? { kubeadmImages } : {}),
+  };
+}
+
+/**
+ * The image each of kubeadm's components `which` runs, from its workload (kube-system/coredns for
+ * CoreDNS); a component the cluster does not have is left out. API errors are thrown.
+ */
+export async function readKubeadmImages(client: KubeClient, which: readonly KubeadmImage[]): Promise<Partial<Record<KubeadmImage, string>>> {
+  const out: Partial<Record<KubeadmImage, string>> = {};
+  for (const w of which) {
+    const { namespace, name, container } = KUBEADM_IMAGES[w].workload;
+    type Workload = { spec?: { template?: { spec?: { containers?: { name: string; image?: string }[] } } } };
+    const d = await client.json<Workload | undefined>('GET', `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`, { allow404: true });
+    const containers = d?.spec?.template?.spec?.containers ?? [];
+    const image = (containers.find((c) => c.name === container) ?? containers[0])?.image;
+    if (image) out[w] = image;
+  }
+  return out;
 }
 
 /** Bounds a read (or a download) by OBSERVE_TIMEOUT_MS besides the caller's signal. */
@@ -47,7 +72,10 @@ export async function observeClusterAddons(
     if (!admin) throw new MkError(`no running control plane of cluster ${cluster.metadata.name} gives admin access`);
     client = admin.client.with({ signal, timeoutMs: Math.min(5000, timeoutMs), retries: 1 });
     const installed = await readInstalled(client, cluster.metadata.name);
+    const wanted = kubeadmImagesWanted(cluster);
+    const kubeadmImages = wanted.length > 0 ? await readKubeadmImages(client, wanted) : undefined;
     return {
+      ...(kubeadmImages ? { kubeadmImages } : {}),
       // The inventory of a user CNI manifest (networking.cni: path) belongs to the cni.apply step.
       installed: installed
         .filter((i) => i.name !== CNI_ADDON_NAME)

@@ -7,10 +7,11 @@ import { addonContentHash } from './diff.js';
 import { desiredAddons } from '../spec/addons.js';
 import { AddonError, ManifestError } from '../manifests/errors.js';
 import { zipMembers } from '../manifests/zip.js';
-import { checkOptions } from '../catalog/options.js';
+import { checkOptions, optionAt } from '../catalog/options.js';
 import { fetchVerified, fetchVerifiedBytes, loadLocalManifests, parseManifests, type FetchOptions } from '../manifests/load.js';
 import type { K8sObject } from '../manifests/types.js';
 import type { CatalogAddon, RenderEnv } from '../catalog/types.js';
+import { catalogImageTexts, kubeadmImageText } from '../catalog/kubeadm-images.js';
 
 export interface RenderContext {
   /** Folder of the spec file: user manifests are resolved against it (and must stay inside it). */
@@ -38,7 +39,7 @@ export async function renderAddon(addon: AddonSpec, cluster: Cluster, ctx: Rende
   const entry = catalogAddon(addon.name);
   if (!entry) throw new AddonError(addon.name, 'not in mk\'s catalog; give manifests: to install your own');
   const problems = checkOptions(entry.optionsSchema, addon.options);
-  if (problems.length > 0) throw new AddonError(addon.name, problems.map((p) => `options.${p.option}: ${p.message}`).join('; '));
+  if (problems.length > 0) throw new AddonError(addon.name, problems.map((p) => `options.${optionAt(p)}: ${p.message}`).join('; '));
   let files: Record<string, string> | undefined;
   try {
     files = entry.fetched ? await fetchReleaseFiles(entry.fetched, addon.options.releaseMirror, ctx.fetch) : undefined;
@@ -46,15 +47,20 @@ export async function renderAddon(addon: AddonSpec, cluster: Cluster, ctx: Rende
     const hint = addon.options.releaseMirror ? '' : '; without access to it, set options.releaseMirror to a server holding the same files';
     throw new AddonError(addon.name, `release files: ${(err as Error).message}${hint}`, { cause: err });
   }
+  // An image the addon shares with kubeadm runs as the cluster has it (read into env.kubeadmImages);
+  // one that addons[].images replaces needs no reading: a stand-in reference is replaced below.
+  const kubeadm = Object.entries(entry.kubeadmImages ?? {}).map(([key, which]) => ({ key, which, ref: ctx.env?.kubeadmImages?.[which] ?? (addon.images?.[key] !== undefined ? kubeadmImageText(which) : undefined) }));
+  const env: RenderEnv | undefined = kubeadm.length === 0 ? ctx.env : { ...ctx.env, kubeadmImages: { ...ctx.env?.kubeadmImages, ...Object.fromEntries(kubeadm.flatMap((k) => (k.ref ? [[k.which, k.ref]] : []))) } };
   let objects: K8sObject[];
   try {
-    objects = entry.render(addon.options, cluster, ctx.env, files);
+    objects = entry.render(addon.options, cluster, env, files);
   } catch (err) {
     throw new AddonError(addon.name, (err as Error).message, { cause: err });
   }
-  const { objects: overridden, unused } = overrideImages(objects, entry.images, addon.images);
+  const catalogImages = { ...entry.images, ...Object.fromEntries(kubeadm.flatMap((k) => (k.ref ? [[k.key, k.ref]] : []))) };
+  const { objects: overridden, unused } = overrideImages(objects, catalogImages, addon.images);
   if (unused.length > 0) {
-    const which = unused.map((key) => `images.${key} (${entry.images[key] ?? 'not an image of this addon'})`).join(', ');
+    const which = unused.map((key) => `images.${key} (${catalogImageTexts(entry)[key] ?? 'not an image of this addon'})`).join(', ');
     throw new AddonError(addon.name, `${which}: no image field of its objects names it (the addon puts it together from other values), so it cannot be overridden; remove the override`);
   }
   return { objects: overridden, version: entry.version, source: 'catalog' };

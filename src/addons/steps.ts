@@ -17,6 +17,7 @@ import { describeRef } from '../manifests/labels.js';
 import { addonEnv } from './observe.js';
 import { AddonNotReadyError } from '../manifests/errors.js';
 import { waitForAddon } from '../manifests/readiness.js';
+import { describeIngressDns, ingressDnsEndpoint } from './ingress-dns.js';
 
 export const DEFAULT_ADDON_WAIT_SECONDS = 60;
 
@@ -65,6 +66,15 @@ export async function applyAddonStep(ctx: BootstrapContext, addon: AddonSpec): P
         cluster,
         message: `${err.message}. Its objects are applied; mk does not fail the apply for this (MK_ADDON_WAIT=<seconds> waits longer)`,
       });
+    }
+  }
+  if (addon.name === 'ingress-dns' && addon.manifests === undefined && waitMs > 0) {
+    // Where to point a resolver: said once the server is up (mk status says it again later).
+    try {
+      parts.push(describeIngressDns(await ingressDnsEndpoint(admin.client, ctx.cluster, addon, ctx.signal)));
+    } catch (err) {
+      ctx.signal?.throwIfAborted();
+      ctx.reporter.debug(`addon ingress-dns: its address could not be read: ${(err as Error).message}`, { cluster });
     }
   }
   return done(parts.join('; '));

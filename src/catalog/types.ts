@@ -11,12 +11,27 @@ export interface RenderCluster {
 export interface RenderEnv {
   /** The cluster's node network: subnet (CIDR), Docker's allocation range (CIDR) if set, addresses in use. */
   network?: { subnet: string; ipRange?: string; gateway?: string; used?: string[] };
+  /**
+   * Images of kubeadm's own components as the cluster runs them (coredns: the image of Deployment
+   * kube-system/coredns), read through the API server, for addons that run one (CatalogAddon.kubeadmImages).
+   */
+  kubeadmImages?: Partial<Record<KubeadmImage, string>>;
 }
+
+/** A component of kubeadm whose image an addon may run too: its CoreDNS. */
+export type KubeadmImage = 'coredns';
 
 /** A JSON-Schema-like description of an addon's options, checked by checkOptions(). */
 export type OptionType = 'string' | 'integer' | 'boolean' | 'string[]';
 export interface OptionsSchema {
-  [option: string]: { type: OptionType; description: string; default?: unknown; enum?: readonly string[] };
+  [option: string]: {
+    type: OptionType;
+    description: string;
+    default?: unknown;
+    enum?: readonly string[];
+    /** For 'string' and 'string[]': a regular expression each string matches (in the JSON Schema too), and what a string that does not is told it must be. */
+    pattern?: { regex: string; means: string };
+  };
 }
 
 export interface CatalogAddon {
@@ -39,6 +54,14 @@ export interface CatalogAddon {
   description: string;
   /** Pinned image references the addon runs. */
   images: Record<string, string>;
+  /**
+   * Images the addon shares with kubeadm's own components, by image key (a key of addons[].images,
+   * like those of `images`): not pinned here, since kubeadm picks the tag for the cluster's Kubernetes
+   * version, but the reference the cluster runs, which render() finds in env.kubeadmImages. They are
+   * on the nodes as the control-plane images are, so the images phase leaves them alone, unless
+   * addons[].images names another image in place of one.
+   */
+  kubeadmImages?: Record<string, KubeadmImage>;
   /** Catalog addons that must be installed first. */
   dependsOn: string[];
   /** What mk's tests have shown of it (mk addons list says it); tests that prove more update it. */

@@ -5,6 +5,7 @@ import { addonDependencies, desiredAddons } from '../spec/addons.js';
 import { observeClusterAddons } from '../addons/observe.js';
 import { CATALOG } from '../catalog/index.js';
 import type { CatalogAddon, OptionsSchema, Verified } from '../catalog/types.js';
+import { catalogImageTexts } from '../catalog/kubeadm-images.js';
 import { driverFor } from '../drivers/index.js';
 import type { ObservedAddons } from '../drivers/types.js';
 import { EXIT, MkError } from '../errors.js';
@@ -16,7 +17,7 @@ export interface AddonRow {
   name: string;
   description: string;
   version: string;
-  /** The catalog's image references, by image key (the keys of addons[].images). */
+  /** The catalog's image references, by image key (the keys of addons[].images); one it shares with kubeadm names the tag as the cluster's. */
   images: Record<string, string>;
   dependsOn: string[];
   options: OptionsSchema;
@@ -59,7 +60,7 @@ export function addonRows(spec?: Cluster, observed?: ObservedAddons): AddonRow[]
         name: e.name,
         description: e.description,
         version: e.version,
-        images: { ...e.images },
+        images: catalogImageTexts(e),
         dependsOn: e.dependsOn,
         options: e.optionsSchema,
         verified: e.verified,

@@ -12,6 +12,8 @@ import { formatDocument, machineFormat } from '../output/format.js';
 import { stepLine } from '../output/plan-text.js';
 import { formatLoadBalancers, type LoadBalancerService } from '../tunnel/loadbalancers.js';
 import type { CommandContext } from './context.js';
+import { describeIngressDns, type IngressDnsEndpoint } from '../addons/ingress-dns.js';
+import { desiredAddons } from '../spec/addons.js';
 
 export interface ClusterStatus {
   name: string;
@@ -38,6 +40,10 @@ export interface ClusterStatus {
   loadBalancers?: LoadBalancerService[];
   /** Why the LoadBalancer Services could not be listed (no context, API server down or silent). */
   loadBalancersError?: string;
+  /** Where the ingress-dns addon answers, when the spec enables it: the address to point a resolver at. */
+  ingressDns?: IngressDnsEndpoint;
+  /** Why that could not be read. */
+  ingressDnsError?: string;
 }
 
 /** What is wrong with a node, as few words as can say it; undefined when nothing is (or nothing was checked). */
@@ -145,6 +151,8 @@ export function formatStatus(s: ClusterStatus): string {
   else lines.push(`  sync: out of sync with the ${against}:`, ...s.outOfSync.map((l) => `    ${l}`));
   if (s.loadBalancers) lines.push(...formatLoadBalancers({ loadBalancers: s.loadBalancers }));
   else if (s.loadBalancersError) lines.push(...formatLoadBalancers({ loadBalancersError: s.loadBalancersError }));
+  if (s.ingressDns) lines.push(`  ingress dns: ${describeIngressDns(s.ingressDns)}`);
+  else if (s.ingressDnsError) lines.push(`  ingress dns: not read (${s.ingressDnsError})`);
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return lines.join('\n');
 }
@@ -158,6 +166,28 @@ async function loadBalancersOf(ctx: CommandContext, name: string, observed: Obse
   if (!observed.nodes.some((n) => n.role === 'control-plane' && n.state === 'running')) return { loadBalancersError: 'no control plane is running' };
   const { loadBalancerStatus } = await import('../tunnel/access.js');
   return loadBalancerStatus(name, { signal: ctx.signal });
+}
+
+/**
+ * Where the ingress-dns addon answers, when the spec enables it (through context mk-NAME, like the
+ * LoadBalancer Services), or why that could not be read.
+ */
+async function ingressDnsOf(ctx: CommandContext, name: string, observed: ObservedCluster, spec: Cluster | undefined): Promise<Pick<ClusterStatus, 'ingressDns' | 'ingressDnsError'>> {
+  const addon = spec?.spec.bootstrap === 'kubeadm' ? desiredAddons(spec).find((a) => a.name === 'ingress-dns' && a.enabled && a.manifests === undefined) : undefined;
+  if (!spec || !addon || observed.nodes.length === 0) return {};
+  if (!observed.nodes.some((n) => n.role === 'control-plane' && n.state === 'running')) return { ingressDnsError: 'no control plane is running' };
+  const [{ clusterAccess, LIST_TIMEOUT_MS }, { ingressDnsEndpoint }] = await Promise.all([import('../tunnel/access.js'), import('../addons/ingress-dns.js')]);
+  const access = await clusterAccess(name);
+  if (!access.ok) return { ingressDnsError: access.reason };
+  try {
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(LIST_TIMEOUT_MS)]);
+    return { ingressDns: await ingressDnsEndpoint(access.client.with({ signal, timeoutMs: LIST_TIMEOUT_MS, retries: 0 }), spec, addon, signal) };
+  } catch (err) {
+    ctx.signal.throwIfAborted();
+    return { ingressDnsError: `API server ${access.server}: ${err instanceof Error ? err.message : String(err)}` };
+  } finally {
+    access.client.close();
+  }
 }
 
 export async function status(ctx: CommandContext, name: string | undefined, file: string | undefined): Promise<number> {
@@ -204,7 +234,7 @@ export async function status(ctx: CommandContext, name: string | undefined, file
       const last = await loadLastRun(t.name);
       if (last && last.outcome !== 'done') summary.lastRun = (({ spec: _spec, ...rest }) => rest)(last);
       if (refusal) summary.outOfSync.push(refusal);
-      Object.assign(summary, await loadBalancersOf(ctx, t.name, observed, t.spec));
+      Object.assign(summary, await loadBalancersOf(ctx, t.name, observed, t.spec), await ingressDnsOf(ctx, t.name, observed, t.spec));
       result.push(summary);
     } finally {
       await driver.close?.();

@@ -1,6 +1,7 @@
 // The narrow port every driver implements. Planning reads ObservedCluster; steps call Driver and NodeHandle.
 import type { Readable } from 'node:stream';
 import type { DesiredNode, Role } from '../spec/types.js';
+import type { KubeadmImage } from '../catalog/types.js';
 
 export interface ExecResult {
   stdout: string;
@@ -220,6 +221,8 @@ export interface ObservedAddons {
   installed: ObservedAddon[];
   /** Why the addons could not be read (API server not answering, no control plane running): the plan then changes no addon. */
   error?: string;
+  /** The images kubeadm's components run, for the enabled addons that run them too (absent: not wanted, or the cluster has no such component). */
+  kubeadmImages?: Partial<Record<KubeadmImage, string>>;
 }
 
 export interface ObservedAddon {

@@ -2,6 +2,8 @@
 // dependencies of what it lists), in install order; and the images those catalog addons run, with
 // the spec's per-addon overrides (addons[].images) in place of the catalog's. Pure.
 import { catalogAddon } from '../catalog/index.js';
+import { kubeadmImageText } from '../catalog/kubeadm-images.js';
+import type { KubeadmImage } from '../catalog/types.js';
 import { PlanError } from '../errors.js';
 import type { AddonSpec, Cluster } from './types.js';
 
@@ -65,15 +67,37 @@ export interface AddonImage {
   upstream?: string;
 }
 
-/** The images of every enabled catalog addon, overrides applied; none without Kubernetes on the nodes. */
+/**
+ * The images of every enabled catalog addon, overrides applied; none without Kubernetes on the nodes.
+ * An image the addon shares with kubeadm (CatalogAddon.kubeadmImages) is the cluster's own, on the
+ * nodes as the control-plane images are: listed only when addons[].images names another in its place.
+ */
 export function addonImages(cluster: Cluster): AddonImage[] {
   if (cluster.spec.bootstrap !== 'kubeadm') return [];
   return desiredAddons(cluster)
     .filter((a) => a.enabled && a.manifests === undefined)
-    .flatMap((a) =>
-      Object.entries(catalogAddon(a.name)?.images ?? {}).map(([key, catalogRef]): AddonImage => {
+    .flatMap((a) => {
+      const entry = catalogAddon(a.name);
+      const pinned = Object.entries(entry?.images ?? {}).map(([key, catalogRef]): AddonImage => {
         const ref = a.images?.[key] ?? catalogRef;
         return { addon: a.name, key, ref, ...(ref !== catalogRef ? { upstream: catalogRef } : {}) };
-      }),
-    );
+      });
+      const replaced = Object.entries(entry?.kubeadmImages ?? {}).flatMap(([key, which]): AddonImage[] => {
+        const ref = a.images?.[key];
+        return ref === undefined ? [] : [{ addon: a.name, key, ref, upstream: kubeadmImageText(which) }];
+      });
+      return [...pinned, ...replaced];
+    });
+}
+
+/** The kubeadm images (CatalogAddon.kubeadmImages) an addon runs, read from the cluster to render it: those addons[].images does not replace. */
+export function kubeadmImagesOf(a: Pick<AddonSpec, 'name' | 'manifests' | 'images'>): KubeadmImage[] {
+  if (a.manifests !== undefined) return [];
+  return [...new Set(Object.entries(catalogAddon(a.name)?.kubeadmImages ?? {}).filter(([key]) => a.images?.[key] === undefined).map(([, which]) => which))];
+}
+
+/** The kubeadm images the enabled catalog addons of the spec run (see kubeadmImagesOf). */
+export function kubeadmImagesWanted(cluster: Cluster): KubeadmImage[] {
+  if (cluster.spec.bootstrap !== 'kubeadm') return [];
+  return [...new Set(desiredAddons(cluster).filter((a) => a.enabled).flatMap(kubeadmImagesOf))];
 }

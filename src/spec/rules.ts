@@ -10,6 +10,7 @@ import { checkImageRef, normalizeImageRef } from './image-refs.js';
 import { nodeName } from './nodes.js';
 import { joinPath } from './paths.js';
 import { CATALOG } from '../catalog/index.js';
+import { patternProblems } from '../catalog/options.js';
 import { KUBERNETES_VERSION_PATTERN, unsupportedVersion } from './versions.js';
 
 export interface Issue {
@@ -410,6 +411,7 @@ function checkAddons(spec: Obj, out: Issue[]): void {
     checkCatalogAddon(addon, name, p, out);
   });
   checkAddonDependencies(spec, out);
+  checkIngressDnsTarget(spec, out);
 }
 
 /** addons[].images: for catalog addons only (the schema checks the keys), each value an image reference. */
@@ -427,9 +429,22 @@ function checkAddonImages(addon: Obj, ownManifests: boolean, p: string, out: Iss
   }
 }
 
-/** An addon without manifests must be of the catalog (the schema checks each catalog addon's options). */
+/**
+ * An addon without manifests must be of the catalog (the schema checks each catalog addon's options;
+ * where an option has a pattern, this says what a string that does not match must be).
+ */
 function checkCatalogAddon(addon: Obj, name: string | undefined, p: string, out: Issue[]): void {
-  if (name === undefined || addon.manifests !== undefined || addon.enabled === false || checkDns1123Label(name, LIMITS.addonName) || CATALOG.has(name)) return;
+  if (name === undefined || addon.manifests !== undefined || addon.enabled === false || checkDns1123Label(name, LIMITS.addonName)) return;
+  const entry = CATALOG.get(name);
+  if (entry) {
+    for (const [key, value] of Object.entries(obj(addon.options) ?? {})) {
+      for (const problem of patternProblems(entry.optionsSchema, key, value)) {
+        const at = joinPath(joinPath(p, 'options'), key);
+        out.push({ path: problem.index === undefined ? at : joinPath(at, problem.index), message: problem.message });
+      }
+    }
+    return;
+  }
   const names = [...CATALOG.keys()].sort();
   const guess = suggest(name, names);
   const hint = guess ? `did you mean "${guess}"?` : names.join(', ');
@@ -453,6 +468,23 @@ function checkAddonDependencies(spec: Obj, out: Issue[]): void {
       const at = disabled.get(dep);
       if (at !== undefined) out.push({ path: joinPath(joinPath('spec.addons', i), 'name'), message: `addon "${name}" needs "${dep}", which spec.addons[${at}] disables` });
     }
+  });
+}
+
+/**
+ * ingress-dns without a load balancer answers with the address of the node Traefik runs on, which
+ * serves ports 80 and 443 there only with the ingress addon's hostPorts.
+ */
+function checkIngressDnsTarget(spec: Obj, out: Issue[]): void {
+  const list = arr(spec.addons) ?? [];
+  const at = (name: string) => list.findIndex((raw) => str(obj(raw)?.name) === name && obj(raw)?.manifests === undefined);
+  const dns = at('ingress-dns');
+  const ingress = at('ingress');
+  if (dns < 0 || ingress < 0 || obj(list[dns])?.enabled === false || obj(obj(spec.loadBalancer))?.enabled === true) return;
+  if (obj(obj(list[ingress])?.options)?.hostPorts !== false) return;
+  out.push({
+    path: joinPath(joinPath(joinPath('spec.addons', ingress), 'options'), 'hostPorts'),
+    message: 'addon "ingress-dns" answers with the address of the node Traefik runs on when loadBalancer.enabled is not true, and Traefik serves that node\'s ports 80 and 443 only with hostPorts: true; remove hostPorts: false, or enable spec.loadBalancer',
   });
 }
 

@@ -33,7 +33,8 @@ function cluster(): Cluster {
   c.spec.loadBalancer = { enabled: false, addressPool: 'auto' };
   return c;
 }
-const ENV = { network: { subnet: '172.28.5.0/24', gateway: '172.28.5.1', used: ['172.28.5.2', '172.28.5.3'] } };
+// No kubelet runs here, so no kubeadm CoreDNS either: the image ingress-dns would read from it is given.
+const ENV = { network: { subnet: '172.28.5.0/24', gateway: '172.28.5.1', used: ['172.28.5.2', '172.28.5.3'] }, kubeadmImages: { coredns: 'registry.k8s.io/coredns/coredns:v1.14.2' } };
 
 describe.skipIf(gate.skip)('addon catalog and user manifests against a real apiserver', () => {
   let cp: ControlPlane;

@@ -8,7 +8,6 @@
 // Needs the test-bed binaries, Docker, the node image (test/k8s/node-image.sh) and the addon images
 // (npm run addon-images traefik metallb-controller metallb-speaker busybox); MK_E2E_TIER3=0 skips.
 import { execFile } from 'node:child_process';
-import { request } from 'node:http';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { ObjectRef } from '../../src/addons/index.js';
@@ -16,7 +15,7 @@ import { k8sVersion } from '../k8s/binaries.js';
 import { tier3Skip } from '../k8s/cluster.js';
 import { clusterYaml, controlPlanes, dockerDriver } from '../helpers/spec.js';
 import { eventually } from '../helpers/wait.js';
-import { localImages, ref, urlOf } from './helpers.js';
+import { httpGet as get, localImages, ref, urlOf } from './helpers.js';
 import { addonCluster } from './addon-cluster.js';
 
 const execFileP = promisify(execFile);
@@ -40,20 +39,6 @@ function spec(image: string, ingress: boolean): string {
       { name: 'ingress', enabled: ingress, images: localImages('ingress') },
       { name: 'metallb', images: localImages('metallb') },
     ],
-  });
-}
-
-/** GET http://<address>:<port><path> with a Host header: status and body (fetch does not let a Host header through). */
-function get(address: string, port: number, host: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: address, port, path, headers: { host }, timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
   });
 }
 

@@ -14,7 +14,8 @@ import type { Cluster } from '../../src/spec/types.js';
 import { aCluster } from './builders.js';
 
 const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'StorageClass', 'CSIDriver', 'IngressClass', 'APIService', 'PriorityClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'VolumeSnapshotClass', 'GatewayClass']);
-const ENV = { network: { subnet: '172.28.0.0/24', gateway: '172.28.0.1', used: ['172.28.0.2'] } };
+const COREDNS = 'registry.k8s.io/coredns/coredns:v1.14.2';
+const ENV: RenderEnv = { network: { subnet: '172.28.0.0/24', gateway: '172.28.0.1', used: ['172.28.0.2'] }, kubeadmImages: { coredns: COREDNS } };
 
 const crdText = (group: string, plural: string, kind: string, scope = 'Namespaced') =>
   [
@@ -95,9 +96,10 @@ describe('catalog', () => {
         }
       });
 
-      it('runs only the pinned images it declares (a tag, a digest or both, never latest)', () => {
+      it('runs only the pinned images it declares (a tag, a digest or both, never latest), or kubeadm\'s as the cluster runs them', () => {
         const used = new Set(objects.flatMap(images));
         const declared = new Set(Object.values(entry.images));
+        for (const which of Object.values(entry.kubeadmImages ?? {})) used.delete(ENV.kubeadmImages![which]!);
         for (const img of used) expect(declared.has(img), img).toBe(true);
         for (const img of declared) expect(img).toMatch(/^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+(:[A-Za-z0-9._-]+(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/);
         for (const img of declared) expect(img).not.toMatch(/:latest$/);

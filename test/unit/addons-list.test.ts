@@ -16,8 +16,10 @@ describe('mk addons list', () => {
     expect(Object.keys(ms.options)).toEqual(['kubeletInsecureTLS', 'metricResolution', 'replicas']);
     expect(ms.enabled).toBeUndefined();
     // Honest: an addon is said to run only where an e2e test shows it doing its job, and names that test.
-    expect(rows.filter((r) => r.verified.level === 'running').map((r) => r.name)).toEqual(['gateway-api', 'ingress', 'metallb', 'metrics-server', 'registry', 'storage']);
-    for (const r of rows) expect(r.verified.detail, r.name).toMatch(r.verified.level === 'running' ? /^test\/e2e\/mk-(addons|ingress|registry)\.test\.ts: / : /pods never ran/);
+    expect(rows.filter((r) => r.verified.level === 'running').map((r) => r.name)).toEqual(['gateway-api', 'ingress', 'ingress-dns', 'metallb', 'metrics-server', 'registry', 'storage']);
+    for (const r of rows) expect(r.verified.detail, r.name).toMatch(r.verified.level === 'running' ? /^test\/e2e\/mk-(addons|ingress|registry|ingress-dns)\.test\.ts: / : /pods never ran/);
+    // An image it shares with kubeadm: the tag is the one the cluster runs.
+    expect(row(rows, 'ingress-dns').images).toEqual({ 'ingress-dns': 'registry.k8s.io/coredns/coredns:<tag the cluster runs>' });
   });
 
   it('says what a spec enables: listed, disabled, brought by loadBalancer or needed by another addon', () => {
@@ -62,6 +64,8 @@ describe('mk addons list', () => {
     expect(text).toMatch(/^ {2}running +gateway-api, ingress: test\/e2e\/mk-ingress\.test\.ts: mk apply installs it/m);
     expect(text).toMatch(/^ {2}running +metallb, metrics-server, storage: test\/e2e\/mk-addons\.test\.ts: mk apply installs it/m);
     expect(text).toMatch(/^ {2}running +registry: test\/e2e\/mk-registry\.test\.ts: mk apply installs it/m);
+    expect(text).toMatch(/^ {2}running +ingress-dns: test\/e2e\/mk-ingress-dns\.test\.ts: mk apply installs it/m);
+    expect(text).toMatch(/^ +images: ingress-dns=registry\.k8s\.io\/coredns\/coredns:<tag the cluster runs>$/m);
   });
 
   it('a level with several details: each names its addons', () => {

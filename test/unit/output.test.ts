@@ -185,4 +185,13 @@ describe('mk status text', () => {
     expect(text).toContain('  api endpoint: load balancer dev-lb (running, 172.28.0.9, 127.0.0.1:40000) -> dev-cp-1, dev-cp-2');
     expect(text).toContain('  etcd: 2 members (dev-cp-1, (unnamed 2))');
   });
+
+  it('says where ingress-dns answers, or why that was not read', async () => {
+    const { formatStatus, summarize } = await import('../../src/commands/status.js');
+    const s = summarize({ name: 'dev', nodes: [], orphanVolumes: [] }, undefined, 'none');
+    expect(formatStatus({ ...s, ingressDns: { domains: ['test'], address: '172.28.0.193', via: 'load balancer' } }).split('\n')).toContain(
+      '  ingress dns: 172.28.0.193 answers *.test (port 53; its LoadBalancer address): point a resolver for test there',
+    );
+    expect(formatStatus({ ...s, ingressDnsError: 'no control plane is running' }).split('\n')).toContain('  ingress dns: not read (no control plane is running)');
+  });
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import schema from '../../schema/cluster.v1alpha1.json' with { type: 'json' };
 import { CATALOG } from '../../src/catalog/index.js';
 import type { CatalogAddon } from '../../src/catalog/types.js';
+import { catalogImageTexts } from '../../src/catalog/kubeadm-images.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 type Node = Record<string, unknown>;
@@ -38,7 +39,7 @@ function optionsSchema(entry: CatalogAddon): Node {
   if (options.length === 0) return resolve({ $ref: '#/definitions/noOptions' });
   const property = ([, o]: (typeof options)[number]): Node => ({
     description: o.description,
-    ...(o.type === 'string[]' ? { type: 'array', items: { type: 'string' } } : { type: o.type }),
+    ...(o.type === 'string[]' ? { type: 'array', items: { type: 'string', ...(o.pattern ? { pattern: o.pattern.regex } : {}) } } : { type: o.type, ...(o.pattern ? { pattern: o.pattern.regex } : {}) }),
     ...(o.enum ? { enum: [...o.enum] } : {}),
     ...(o.default !== undefined ? { default: o.default } : {}),
   });
@@ -50,9 +51,9 @@ function optionsSchema(entry: CatalogAddon): Node {
   };
 }
 
-/** A catalog addon's image overrides as the schema should describe them: its image keys, each in place of the catalog's reference. */
+/** A catalog addon's image overrides as the schema should describe them: its image keys, each in place of the catalog's reference (or kubeadm's). */
 function imagesSchema(entry: CatalogAddon): Node {
-  const images = Object.entries(entry.images);
+  const images = Object.entries(catalogImageTexts(entry));
   if (images.length === 0) return resolve({ $ref: '#/definitions/noImages' });
   return {
     description: `Images of the ${entry.name} addon, in place of the catalog's.`,

@@ -15,6 +15,8 @@ const IMAGE = `docker.io/library/traefik:${VERSION}`;
 const NS = 'traefik';
 const NAME = 'traefik';
 const SEL = { 'app.kubernetes.io/name': 'traefik', 'app.kubernetes.io/instance': 'traefik' };
+/** Where Traefik runs, for addons that point at it (ingress-dns): its Service and Deployment (both NAME in NS), its pods' labels. */
+export const TRAEFIK = { namespace: NS, name: NAME, podLabels: SEL } as const;
 const NET = 'networking.k8s.io';
 const GATEWAY = 'gateway.networking.k8s.io';
 const GATEWAY_RESOURCES = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'referencegrants', 'backendtlspolicies'];
