@@ -97,7 +97,6 @@ done
 printf "overlay\nbr_netfilter\n" >/etc/modules-load.d/mk.conf
 printf "net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\n" >/etc/sysctl.d/90-mk.conf
 printf "/dev/vda / ext4 rw,discard,errors=remount-ro 0 1\n" >/etc/fstab
-rm -f /etc/resolv.conf && printf "nameserver 10.0.2.3\n" >/etc/resolv.conf
 : >/etc/machine-id
 rm -f /usr/local/bin/mk-node-entrypoint
 ls /boot
@@ -107,8 +106,12 @@ say "export"
 mkdir "$WORK/root"
 docker export "$ctr" | tar -x --numeric-owner --xattrs --xattrs-include='*' -C "$WORK/root"
 docker rm -f "$ctr" >/dev/null
-# What Docker puts in every container's file system, not the image's.
+# What Docker puts in every container's file system (and mounts over /etc's resolv.conf, hosts and
+# hostname while it runs): the guest's own. DNS: qemu's user-mode network's resolver.
 rm -f "$WORK/root/.dockerenv"
+printf 'nameserver 10.0.2.3\n' >"$WORK/root/etc/resolv.conf"
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$WORK/root/etc/hosts"
+printf 'mk-node\n' >"$WORK/root/etc/hostname"
 kernel=$(ls "$WORK/root/boot"/vmlinuz-* | sort -V | tail -n 1)
 initrd=$(ls "$WORK/root/boot"/initrd.img-* | sort -V | tail -n 1)
 

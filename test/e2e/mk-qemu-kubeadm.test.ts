@@ -46,7 +46,7 @@ describe.skipIf(!image)(`mk apply with kubeadm on qemu VMs (${k8sVersion()}, TCG
   it('apply makes 1 control plane + 1 worker, both Ready', async () => {
     const r = await mkJson(['apply', '-f', specFile], env);
     expectSuccess(r);
-    for (const e of r.events) if (e.type === 'step-end' && e.durationMs !== undefined && e.durationMs > 5000) log(`${e.step?.id}: ${(e.durationMs / 1000).toFixed(1)} s`);
+    for (const e of r.events) if (e.type === 'step.finished' && e.durationMs !== undefined && e.durationMs > 5000) log(`${e.step?.id}: ${(e.durationMs / 1000).toFixed(1)} s`);
     log(`apply ${(r.ms / 1000).toFixed(1)} s`);
     const t0 = Date.now();
     const nodes = await readyNodes(client(), [cp, worker], 600_000);
