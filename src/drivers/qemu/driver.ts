@@ -8,21 +8,20 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { CommandError, DriverError } from '../../errors.js';
+import { DriverError } from '../../errors.js';
 import { mkHome } from '../../state.js';
 import type { QemuDriverOptions } from '../../spec/types.js';
 import { localImageSource } from '../docker/images.js';
 import { firstFreeAddress, pickFreeSubnet } from '../docker/ipam.js';
-import type { Driver, ExecOptions, ExecResult, ImageSource, NetworkRequest, NodeCreateRequest, NodeHandle, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile, ShellRequest } from '../types.js';
+import type { Driver, ImageSource, NetworkRequest, NodeCreateRequest, NodeHandle, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile, ShellRequest } from '../types.js';
 import { DEFAULT_TIMEOUTS, SshConnection } from '../ssh/connection.js';
-import type { Timeouts } from '../ssh/connection.js';
 import { loadAuth } from '../ssh/auth.js';
 import { KnownHosts, fingerprint } from '../ssh/known-hosts.js';
 import type { Endpoint } from '../ssh/ssh-config.js';
 import { ConnectionPool } from '../ssh/pool.js';
 import type { Host, SshLog } from '../ssh/pool.js';
 import { shellQuote } from '../ssh/quote.js';
-import { Remote } from '../ssh/remote.js';
+import { Remote, sshNodeHandle } from '../ssh/remote.js';
 import { cidrAddress, clusterMcast, nodeMac, qemuArgv } from './args.js';
 import type { Accel, VmFiles } from './args.js';
 import { readVmImage } from './image.js';
@@ -198,28 +197,12 @@ export class QemuDriver implements Driver {
   }
 
   node(cluster: string, name: string): NodeHandle {
-    const exec = async (argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> => {
-      const rec = await this.record(cluster, name);
-      return (await this.clusterAccess(cluster)).remote.run(this.host(rec), argv, opts);
-    };
-    return {
-      name,
-      exec,
-      run: async (argv, opts) => {
-        const r = await exec(argv, opts);
-        if (r.exitCode !== 0) throw new CommandError(argv, r.exitCode, r.stdout, r.stderr, `node ${name}`);
-        return r;
-      },
-      writeFile: async (path, content, mode, opts) => {
-        const rec = await this.record(cluster, name);
-        await (await this.clusterAccess(cluster)).remote.writeFile(this.host(rec), path, content, mode, opts?.signal);
-      },
-    };
+    return sshNodeHandle(name, this.clusterAccess(cluster).remote, async () => this.host(await this.record(cluster, name)));
   }
 
   async shell(cluster: string, name: string, req: ShellRequest): Promise<number> {
     const rec = await this.record(cluster, name);
-    const conn = await (await this.clusterAccess(cluster)).pool.connection(this.host(rec), req.signal);
+    const conn = await this.clusterAccess(cluster).pool.connection(this.host(rec), req.signal);
     if (req.argv?.length === 0) throw new DriverError('mk ssh needs a command after --, or none for a shell');
     return conn.session(req.argv ? shellQuote(req.argv) : undefined, req);
   }
@@ -309,7 +292,7 @@ export class QemuDriver implements Driver {
 
   /** Starts the VM when it does not run, and waits until its sshd answers with the pinned key. */
   private async boot(rec: NodeRecord, signal?: AbortSignal): Promise<void> {
-    const access = await this.clusterAccess(rec.cluster);
+    const access = this.clusterAccess(rec.cluster);
     await access.pins.pin(rec);
     const f = this.files(rec);
     if ((await runningPid(f.pidfile, f.disk)) === undefined) {
@@ -401,14 +384,13 @@ export class QemuDriver implements Driver {
     throw new DriverError(`VM ${rec.name} did not answer ssh on 127.0.0.1:${rec.sshPort} within ${Math.round(timeoutMs / 1000)} s (last: ${last}); its console (${f.console}) ends with:\n${await consoleTail(f.console)}`);
   }
 
-  private async clusterAccess(cluster: string): Promise<ClusterAccess> {
+  private clusterAccess(cluster: string): ClusterAccess {
     let a = this.access.get(cluster);
     if (!a) {
-      const pins = new PinnedHostKeys(this.layout, this.log);
-      const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS };
+      const pins = new PinnedHostKeys(this.layout, cluster, this.log);
       const pool = new ConnectionPool({
         options: { user: 'root', identityFile: this.layout.clientKey(cluster), useAgent: false },
-        timeouts,
+        timeouts: { ...DEFAULT_TIMEOUTS },
         home: homedir(),
         sshConfig: false,
         agentSocket: undefined,
@@ -417,7 +399,6 @@ export class QemuDriver implements Driver {
       });
       a = { pins, pool, remote: new Remote(pool, false, this.log) };
       this.access.set(cluster, a);
-      for (const r of (await this.layout.nodes(cluster)).records) await pins.pin(r);
     }
     return a;
   }
@@ -432,7 +413,11 @@ export class QemuDriver implements Driver {
 class PinnedHostKeys extends KnownHosts {
   private readonly keys = new Map<number, { node: string; key: Buffer }>();
 
-  constructor(private readonly layout: Layout, log: SshLog) {
+  constructor(
+    private readonly layout: Layout,
+    private readonly cluster: string,
+    log: SshLog,
+  ) {
     super({ file: '/dev/null', home: homedir(), pinned: undefined, trustOnFirstUse: false, log });
   }
 
@@ -447,8 +432,9 @@ class PinnedHostKeys extends KnownHosts {
     if (port !== undefined) this.keys.delete(port);
   }
 
-  override load(): Promise<void> {
-    return Promise.resolve();
+  /** Before each connection: the keys of every VM of the cluster on record now. */
+  override async load(): Promise<void> {
+    for (const r of (await this.layout.nodes(this.cluster)).records) await this.pin(r);
   }
 
   override flush(): Promise<void> {

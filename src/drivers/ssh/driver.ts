@@ -6,12 +6,12 @@
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import pLimit from 'p-limit';
-import { CommandError, DriverError } from '../../errors.js';
+import { DriverError } from '../../errors.js';
 import { mkHome } from '../../state.js';
 import type { Cri, DesiredNode, Role, SshDriverOptions } from '../../spec/types.js';
 import { SshConnectError, hostsFailed } from '../errors.js';
 import { localImageSource } from '../docker/images.js';
-import type { Driver, ExecOptions, ExecResult, ImageSource, NetworkRequest, NodeCreateRequest, NodeHandle, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile, ShellRequest } from '../types.js';
+import type { Driver, ImageSource, NetworkRequest, NodeCreateRequest, NodeHandle, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile, ShellRequest } from '../types.js';
 import { DEFAULT_TIMEOUTS, describeEndpoint } from './connection.js';
 import type { Timeouts } from './connection.js';
 import { HostFactsCache, describeFacts, missingPrerequisites } from './facts.js';
@@ -24,7 +24,7 @@ import type { NodeMarker } from './marker.js';
 import { ConnectionPool } from './pool.js';
 import type { Host, HostTiming, SshLog } from './pool.js';
 import { shellQuote } from './quote.js';
-import { ROOT_CHECKED, Remote } from './remote.js';
+import { ROOT_CHECKED, Remote, sshNodeHandle } from './remote.js';
 
 export type { SshLog } from './pool.js';
 
@@ -273,23 +273,11 @@ export class SshDriver implements Driver {
   }
 
   node(cluster: string, name: string): NodeHandle {
-    const target = async (signal: AbortSignal | undefined): Promise<Target> => {
+    return sshNodeHandle(name, this.remote, async (signal) => {
       const t = await this.target(cluster, name);
       await this.locks.lock(t, signal);
       return t;
-    };
-    // Node commands run as root (sudo -n when configured), as the Docker driver's do.
-    const exec = async (argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> => this.remote.run(await target(opts.signal), argv, { ...opts, asRoot: true });
-    return {
-      name,
-      exec,
-      run: async (argv, opts) => {
-        const r = await exec(argv, opts);
-        if (r.exitCode !== 0) throw new CommandError(argv, r.exitCode, r.stdout, r.stderr, `node ${name}`);
-        return r;
-      },
-      writeFile: async (path, content, mode, opts) => this.remote.writeFile(await target(opts?.signal), path, content, mode, opts?.signal),
-    };
+    });
   }
 
   /** ssh as the login user with mk's connection settings (keys, known_hosts, jump host): what `ssh user@host` gives. */

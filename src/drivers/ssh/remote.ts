@@ -2,7 +2,7 @@
 // quote.ts (sudo -n when asked and configured, env), files travel by SFTP and are moved into place
 // by a constant script. Logs name the command and count its arguments; never their values or stdin.
 import { CommandError } from '../../errors.js';
-import type { ExecOptions, ExecResult } from '../types.js';
+import type { ExecOptions, ExecResult, NodeHandle } from '../types.js';
 import type { SshConnection } from './connection.js';
 import type { ConnectionPool, Host, SshLog } from './pool.js';
 import { shellQuote } from './quote.js';
@@ -75,4 +75,22 @@ export class Remote {
     const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
     return shellQuote([...prefix, ...(env.length > 0 ? ['env', ...env] : []), ...argv]);
   }
+}
+
+/**
+ * A node's handle over ssh: its commands run as root (sudo -n when configured), as the Docker
+ * driver's do, on the host `target` resolves for each call (after whatever the driver checks first).
+ */
+export function sshNodeHandle(name: string, remote: Remote, target: (signal: AbortSignal | undefined) => Promise<Host>): NodeHandle {
+  const exec = async (argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> => remote.run(await target(opts.signal), argv, { ...opts, asRoot: true });
+  return {
+    name,
+    exec,
+    run: async (argv, opts) => {
+      const r = await exec(argv, opts);
+      if (r.exitCode !== 0) throw new CommandError(argv, r.exitCode, r.stdout, r.stderr, `node ${name}`);
+      return r;
+    },
+    writeFile: async (path, content, mode, opts) => remote.writeFile(await target(opts?.signal), path, content, mode, opts?.signal),
+  };
 }
