@@ -47,6 +47,8 @@ describe.skipIf(!image)(`mk on qemu (${image ?? 'no VM image'})`, () => {
     const nodes = await status();
     expect(nodes[cp]).toMatchObject({ state: 'running', address: expect.stringMatching(/^10\.213\.\d+\.\d+$/) as unknown });
     expect(nodes[w]).toMatchObject({ state: 'running', address: expect.stringMatching(/^10\.213\.\d+\.\d+$/) as unknown });
+    // Created at the same time, each with an address of its own.
+    expect(nodes[w]!.address).not.toBe(nodes[cp]!.address);
   });
 
   it('each VM has its name and address, systemd running, and the nodes ping each other over the cluster network', async () => {

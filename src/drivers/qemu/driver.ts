@@ -64,6 +64,7 @@ export class QemuDriver implements Driver {
   private image: Promise<VmImage> | undefined;
   private images: ImageSource | undefined;
   private accel: Promise<{ accel: Accel; trial: boolean; note?: string }> | undefined;
+  private allocating: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly config: QemuDriverConfig) {
     this.layout = machinesLayout(config.mkHome ?? mkHome());
@@ -129,44 +130,8 @@ export class QemuDriver implements Driver {
       return this.observed(existing);
     }
     checkHostArch();
-    const image = await this.vmImage();
-    const net = (await this.layout.readCluster(cluster)) ?? (await this.ensureNetwork({ cluster }), await this.layout.readCluster(cluster));
-    if (!net) throw new DriverError(`cluster ${cluster} has no VM network record`);
-    const { records } = await this.layout.nodes(cluster);
-    const allRecords = (await Promise.all((await this.layout.clusters()).map((c) => this.layout.nodes(c)))).flatMap((n) => n.records);
-    const usedPorts = new Set(allRecords.flatMap((r) => [r.sshPort, ...(r.apiServerPort ? [r.apiServerPort] : [])]));
-    const sshPort = await freePort(usedPorts);
-    usedPorts.add(sshPort);
-    const apiServerPort = node.role === 'control-plane' ? req.apiServerPort || (await freePort(usedPorts)) : undefined;
-    const o = this.config.options;
-    const rec: NodeRecord = {
-      cluster,
-      name: node.name,
-      pool: node.pool,
-      ordinal: node.ordinal,
-      role: node.role,
-      configHash: req.configHash,
-      image: image.dir,
-      imageId: image.id,
-      address: firstFreeAddress(net.subnet, undefined, records.map((r) => r.address)),
-      mac: nodeMac(cluster, node.name),
-      sshPort,
-      ...(apiServerPort ? { apiServerPort } : {}),
-      cpus: o.cpus,
-      memoryMiB: o.memory,
-      diskGiB: o.disk,
-      createdBy: `mk ${this.config.version ?? 'dev'}`,
-      createdAt: new Date().toISOString(),
-    };
-    const files = this.files(rec, image);
-    await this.layout.removeNode(cluster, node.name);
-    // The host key: made here, so mk knows it before the VM answers; the guest gets it through fw_cfg.
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: node.name });
-    await this.writeNodeFile(rec, 'host_ed25519', hostKey.private, 0o600);
-    await this.writeNodeFile(rec, 'authorized_keys', await this.ensureClientKey(cluster), 0o600);
-    await runProgram('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.disk, files.disk, `${rec.diskGiB}G`], signal);
-    await this.layout.writeNode(rec);
-    this.log('qemu node', { node: rec.name, address: rec.address, sshPort, apiServerPort, hostKey: fingerprint(publicBlob(hostKey.public)) });
+    // Addresses and ports are picked from the records: one node at a time, record written before the next looks.
+    const rec = await this.serially(() => this.makeVm(req, signal));
     await this.boot(rec, signal);
     return this.observed(rec);
   }
@@ -226,6 +191,58 @@ export class QemuDriver implements Driver {
   }
 
   // ---- internals ---------------------------------------------------------------------------
+
+  /** The VM's record and files (disk overlay, keys), without starting it. */
+  private async makeVm(req: NodeCreateRequest, signal?: AbortSignal): Promise<NodeRecord> {
+    const { node } = req;
+    const cluster = node.cluster;
+    const image = await this.vmImage();
+    await this.ensureNetwork({ cluster });
+    const net = await this.layout.readCluster(cluster);
+    if (!net) throw new DriverError(`cluster ${cluster} has no VM network record`);
+    const { records } = await this.layout.nodes(cluster);
+    const allRecords = (await Promise.all((await this.layout.clusters()).map((c) => this.layout.nodes(c)))).flatMap((n) => n.records);
+    const usedPorts = new Set(allRecords.flatMap((r) => [r.sshPort, ...(r.apiServerPort ? [r.apiServerPort] : [])]));
+    const sshPort = await freePort(usedPorts);
+    usedPorts.add(sshPort);
+    const apiServerPort = node.role === 'control-plane' ? req.apiServerPort || (await freePort(usedPorts)) : undefined;
+    const o = this.config.options;
+    const rec: NodeRecord = {
+      cluster,
+      name: node.name,
+      pool: node.pool,
+      ordinal: node.ordinal,
+      role: node.role,
+      configHash: req.configHash,
+      image: image.dir,
+      imageId: image.id,
+      address: firstFreeAddress(net.subnet, undefined, records.map((r) => r.address)),
+      mac: nodeMac(cluster, node.name),
+      sshPort,
+      ...(apiServerPort ? { apiServerPort } : {}),
+      cpus: o.cpus,
+      memoryMiB: o.memory,
+      diskGiB: o.disk,
+      createdBy: `mk ${this.config.version ?? 'dev'}`,
+      createdAt: new Date().toISOString(),
+    };
+    const files = this.files(rec, image);
+    await this.layout.removeNode(cluster, node.name);
+    // The host key: made here, so mk knows it before the VM answers; the guest gets it through fw_cfg.
+    const hostKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: node.name });
+    await this.writeNodeFile(rec, 'host_ed25519', hostKey.private, 0o600);
+    await this.writeNodeFile(rec, 'authorized_keys', await this.ensureClientKey(cluster), 0o600);
+    await runProgram('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.disk, files.disk, `${rec.diskGiB}G`], signal);
+    await this.layout.writeNode(rec);
+    this.log('qemu node', { node: rec.name, address: rec.address, sshPort, apiServerPort, hostKey: fingerprint(publicBlob(hostKey.public)) });
+    return rec;
+  }
+
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.allocating.then(fn, fn);
+    this.allocating = run.catch(() => undefined);
+    return run;
+  }
 
   private vmImage(): Promise<VmImage> {
     this.image ??= readVmImage(this.config.options.image);
