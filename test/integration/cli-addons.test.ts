@@ -38,7 +38,7 @@ describe('mk addons list, and addon names in a spec', () => {
     const list = JSON.parse(json.stdout) as Listed;
     expect(list.addons.map((a) => a.name)).toEqual([...CATALOG.keys()].sort());
     expect(list.addons.find((a) => a.name === 'istio')!.images).toEqual(CATALOG.get('istio')!.images);
-    expect(list.addons.filter((a) => a.verified.level === 'running').map((a) => a.name)).toEqual(['gateway-api', 'ingress', 'metallb', 'metrics-server', 'registry', 'storage']);
+    expect(list.addons.filter((a) => a.verified.level === 'running').map((a) => a.name)).toEqual(['gateway-api', 'ingress', 'ingress-dns', 'metallb', 'metrics-server', 'registry', 'storage']);
   });
 
   it('for a cluster: enabled from its known spec, installed not checked while no control plane runs', async () => {
