@@ -5,8 +5,8 @@
 // by hand restarted, stop and start, delete leaving no process, overlay or socket behind.
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ed25519KeyPair } from '../../src/drivers/ssh/keygen.js';
 import { mk } from '../helpers/cli.js';
 import { qemuProcesses, testVmImage } from '../helpers/qemu.js';
 import { clusterYaml, controlPlanes, qemuDriver, workers } from '../helpers/spec.js';
@@ -71,7 +71,7 @@ describe.skipIf(!image)(`mk on qemu (${image ?? 'no VM image'})`, () => {
   it('the host key is the one mk made: another key on record is refused', async () => {
     const keyFile = join(machines(), 'nodes', w, 'host_ed25519');
     const mine = await readFile(keyFile, 'utf8');
-    await writeFile(keyFile, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+    await writeFile(keyFile, ed25519KeyPair('another').private, { mode: 0o600 });
     try {
       const r = await mk(['ssh', name, w, '--', 'true'], t.env);
       expect(r.code).not.toBe(0);

@@ -16,6 +16,7 @@ import { firstFreeAddress, pickFreeSubnet } from '../docker/ipam.js';
 import type { Driver, ImageSource, NetworkRequest, NodeCreateRequest, NodeHandle, ObservedCluster, ObservedNetwork, ObservedNode, ReportFile, ShellRequest } from '../types.js';
 import { DEFAULT_TIMEOUTS, SshConnection } from '../ssh/connection.js';
 import { loadAuth } from '../ssh/auth.js';
+import { ed25519KeyPair } from '../ssh/keygen.js';
 import { KnownHosts, fingerprint } from '../ssh/known-hosts.js';
 import type { Endpoint } from '../ssh/ssh-config.js';
 import { ConnectionPool } from '../ssh/pool.js';
@@ -229,7 +230,7 @@ export class QemuDriver implements Driver {
     const files = this.files(rec, image);
     await this.layout.removeNode(cluster, node.name);
     // The host key: made here, so mk knows it before the VM answers; the guest gets it through fw_cfg.
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: node.name });
+    const hostKey = ed25519KeyPair(node.name);
     await this.writeNodeFile(rec, 'host_ed25519', hostKey.private, 0o600);
     await this.writeNodeFile(rec, 'authorized_keys', await this.ensureClientKey(cluster), 0o600);
     await runProgram('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.disk, files.disk, `${rec.diskGiB}G`], signal);
@@ -274,7 +275,7 @@ export class QemuDriver implements Driver {
     const file = this.layout.clientKey(cluster);
     const existing = await readFile(`${file}.pub`, 'utf8').catch(() => undefined);
     if (existing) return existing;
-    const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: `mk ${cluster}` });
+    const key = ed25519KeyPair(`mk ${cluster}`);
     await mkdir(this.layout.clusterDir(cluster), { recursive: true, mode: 0o700 });
     await writeFile(file, key.private, { mode: 0o600 });
     await writeFile(`${file}.pub`, `${key.public}\n`, { mode: 0o644 });
@@ -313,6 +314,11 @@ export class QemuDriver implements Driver {
     await access.pins.pin(rec);
     const f = this.files(rec);
     if ((await runningPid(f.pidfile, f.disk)) === undefined) {
+      // The disk is an overlay of the image's: a rebuilt image would boot a file system neither is.
+      const image = await readVmImage(rec.image);
+      if (image.id !== rec.imageId) {
+        throw new DriverError(`VM ${rec.name} was made from an earlier build of the VM image ${rec.image} (${rec.imageId}, now ${image.id}); its disk cannot boot on the new one: remove the node from the spec and add it back, or mk delete the cluster`);
+      }
       const net = await this.layout.readCluster(rec.cluster);
       if (!net) throw new DriverError(`cluster ${rec.cluster} has no VM network record (${this.layout.clusterFile(rec.cluster)})`);
       const chosen = await this.chooseAccel();

@@ -9,7 +9,7 @@ export interface VmImage {
   kernel: string;
   initrd: string;
   disk: string;
-  /** The manifest's id of what it was built from (the container node image's ID), for node records. */
+  /** What the build made it from (the build's input hash, else the node image's ID): a node's overlay fits only the disk of the same id. */
   id: string;
   kubernetesVersion?: string;
 }
@@ -23,11 +23,11 @@ export async function readVmImage(dir: string): Promise<VmImage> {
   if (missing.length > 0) {
     throw new DriverError(`VM image ${dir} is incomplete or missing (no ${missing.map((m) => m.slice(dir.length + 1)).join(', ')}): build it with "npm run vm-image" in mk's checkout, or set spec.driver.qemu.image to a folder that has one`);
   }
-  let manifest: { nodeImageId?: string; kubernetesVersion?: string };
+  let manifest: { inputHash?: string; nodeImageId?: string; kubernetesVersion?: string };
   try {
     manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as typeof manifest;
   } catch (err) {
     throw new DriverError(`VM image ${dir}: manifest.json is not JSON (${(err as Error).message}); build it again with "npm run vm-image"`);
   }
-  return { ...img, id: manifest.nodeImageId ?? 'unknown', ...(manifest.kubernetesVersion ? { kubernetesVersion: manifest.kubernetesVersion } : {}) };
+  return { ...img, id: manifest.inputHash ?? manifest.nodeImageId ?? 'unknown', ...(manifest.kubernetesVersion ? { kubernetesVersion: manifest.kubernetesVersion } : {}) };
 }
