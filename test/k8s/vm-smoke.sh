@@ -10,7 +10,8 @@
 # the cluster address on the NIC with the given MAC and the default route on the user-mode NIC, ping
 # both ways over the multicast cluster network, systemctl is-system-running, sshd's one host key,
 # swap, modules, sysctls, cgroup v2 + containerd's SystemdCgroup, the preloaded images, the grown
-# root file system, kubeadm's preflight. Then ACPI power-down through QMP; both qemu must exit.
+# root file system, kubeadm's preflight. Then ACPI power-down through QMP (both qemu must exit), and
+# the first VM boots once more from its overlay (same machine id, same pinned host key).
 #
 # Environment:
 #   MK_VM_SMOKE_PORT     first of the 127.0.0.1 ports used (default 23711: ssh 23711/23712, API 23721/23722)
@@ -176,6 +177,7 @@ for i in 0 1; do overlay+=("$(du -m "$T/vm$i.qcow2" | cut -f1)"); done
 boots=()
 for i in 0 1; do boots+=("$(vssh "$i" 'systemd-analyze | head -n 1' | sed 's/^Startup finished in //')"); done
 
+machine_id=$(vssh 0 'cat /etc/machine-id')
 if [[ ${MK_VM_SMOKE_KEEP:-} == 1 ]]; then exit 0; fi
 say "system_powerdown through QMP"
 t=$(now)
@@ -188,6 +190,20 @@ for i in 0 1; do
 done
 off=$(since "$t")
 
+# A stopped node starts again from its overlay (mk stop / mk start): same identity, same pinned key.
+say "booting ${NAMES[0]} again from its overlay"
+s2=$(boot 0)
+state=$(vssh 0 'timeout 240 systemctl is-system-running --wait' || true)
+[[ $state == running ]] || die "${NAMES[0]} after a restart: systemctl is-system-running: $state"
+[[ $(vssh 0 'cat /etc/machine-id') == "$machine_id" ]] || die "${NAMES[0]}: another machine id after a restart"
+[[ $(vssh 0 hostname) == "${NAMES[0]}" ]] || die "${NAMES[0]}: another hostname after a restart"
+qmp 0 system_powerdown
+t=$(now)
+while vm_pid 0 >/dev/null; do
+  (($(since "$t" | cut -d. -f1) < 60)) || die "${NAMES[0]}: qemu still runs 60 s after system_powerdown"
+  sleep 0.2
+done
+
 cat <<REPORT
 vm-smoke: PASS ($IMAGE)
   image               disk.qcow2 $(($(stat -c %s "$IMAGE/disk.qcow2") / 1048576)) MB (virtual $(($(sed -n 's/.*"virtualBytes": \([0-9]*\).*/\1/p' "$IMAGE/manifest.json") / 1048576)) MB), vmlinuz $(($(stat -c %s "$IMAGE/vmlinuz") / 1024)) KB, initrd $(($(stat -c %s "$IMAGE/initrd.img") / 1024)) KB
@@ -196,4 +212,5 @@ vm-smoke: PASS ($IMAGE)
   qemu RSS            ${rss[0]} MB, ${rss[1]} MB (-m 2048, $ACCEL)
   overlays after boot ${overlay[0]} MB, ${overlay[1]} MB
   power-down          both qemu exited ${off} s after system_powerdown
+  restart             ${NAMES[0]} from its overlay: sshd answers after ${s2} s, same machine id and host key
 REPORT
