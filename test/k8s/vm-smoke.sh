@@ -177,6 +177,13 @@ for i in 0 1; do overlay+=("$(du -m "$T/vm$i.qcow2" | cut -f1)"); done
 boots=()
 for i in 0 1; do boots+=("$(vssh "$i" 'systemd-analyze | head -n 1' | sed 's/^Startup finished in //')"); done
 
+clock=()
+for i in 0 1; do # the guest's clock against this machine's (no NTP server is reachable from a guest)
+  h0=$(now)
+  g=$(vssh "$i" 'date +%s.%N')
+  h1=$(now)
+  clock+=("$(awk -v a="$h0" -v g="$g" -v b="$h1" 'BEGIN { printf "%+.2f s (+/- %.2f)", g - (a + b) / 2, (b - a) / 2 }')")
+done
 machine_id=$(vssh 0 'cat /etc/machine-id')
 if [[ ${MK_VM_SMOKE_KEEP:-} == 1 ]]; then exit 0; fi
 say "system_powerdown through QMP"
@@ -211,6 +218,7 @@ vm-smoke: PASS ($IMAGE)
   ${NAMES[1]}        qemu start -> sshd answers ${s1} s (with ${NAMES[0]} running); then running after ${r1} s more; systemd: ${boots[1]}
   qemu RSS            ${rss[0]} MB, ${rss[1]} MB (-m 2048, $ACCEL)
   overlays after boot ${overlay[0]} MB, ${overlay[1]} MB
+  guest clock - host  ${clock[0]}, ${clock[1]}
   power-down          both qemu exited ${off} s after system_powerdown
   restart             ${NAMES[0]} from its overlay: sshd answers after ${s2} s, same machine id and host key
 REPORT
