@@ -105,7 +105,7 @@ vssh() { # <vm index> <command...>
 boot() { # <vm index>: starts qemu (daemonized) and waits for sshd; prints the seconds it took
   local i=$1 t0
   t0=$(now)
-  qemu-system-x86_64 -name "${NAMES[i]}" -machine q35 -accel "$ACCEL" -cpu max -smp 2 -m 2048 \
+  qemu-system-x86_64 -name "${NAMES[i]}" -nodefaults -machine q35 -accel "$ACCEL" -cpu max -smp 2 -m 2048 \
     -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" \
     -append "root=/dev/vda rw console=ttyS0 mk.hostname=${NAMES[i]} mk.net=${MACS[i]},${ADDRS[i]}/24" \
     -drive "file=$T/vm$i.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
