@@ -10,8 +10,9 @@
 #   manifest.json         {kubernetesVersion, nodeImage, nodeImageId, built, diskBytes, virtualBytes,
 #                          inputHash, kernel}
 # The guest runs exactly what a container node runs: the node image (mk.local/node:<version>, made by
-# scripts/build-k8s-node-image.sh when missing) plus a kernel, udev, sshd and the units below, with
-# the container-only parts undone (masks of udev/modules-load/remount-fs, the entrypoint script).
+# scripts/build-k8s-node-image.sh when missing) plus a kernel, udev, sshd, ping and the units of
+# scripts/vm-image/, with the container-only parts undone (masks of udev/modules-load/remount-fs,
+# the entrypoint script, containerd's restrict_oom_score_adj) and containerd on systemd's cgroups.
 # Rebuilt only when the node image's ID, this script, scripts/vm-image/ or the kernel package change.
 # A rebuild replaces disk.qcow2: overlays made on the old one must not be booted on the new one
 # (compare manifest.json's inputHash with the one a node was made from).
@@ -25,11 +26,14 @@
 #            mk.net= gets ADDR/PREFIX statically, no gateway (qemu -netdev socket,mcast=...). Every
 #            other virtio NIC gets DHCP: qemu's user-mode network (10.0.2.15, default route via
 #            10.0.2.2). /etc/resolv.conf: nameserver 10.0.2.3. systemd-networkd; it leaves routes and
-#            rules it did not make alone (CNI's, kube-proxy's).
-#   identity mk.hostname= is the hostname (/etc/hostname) and resolves to ADDR in /etc/hosts.
+#            rules it did not make alone (CNI's, kube-proxy's). Every VM has the same 10.0.2.15:
+#            whatever guesses a node's address from the default route must be told ADDR instead.
+#   identity mk.hostname= is the hostname (/etc/hostname) and resolves to ADDR in /etc/hosts (so the
+#            kubelet's own guess is ADDR). A machine id of its own, made at the first boot.
 #   keys     qemu -fw_cfg name=opt/mk/authorized_keys,file=...      -> /root/.ssh/authorized_keys
 #            qemu -fw_cfg name=opt/mk/ssh_host_ed25519_key,file=... -> sshd's only host key (OpenSSH
-#            private key, unencrypted); without it sshd does not start. Root by key only.
+#            private key, unencrypted), read at every boot; with none (and none from an earlier
+#            boot of the disk) sshd does not start. Root by key only, no PAM.
 #   kubeadm  no swap; overlay and br_netfilter loaded; ip_forward=1, bridge-nf-call-iptables=1;
 #            cgroup v2 with containerd's SystemdCgroup = true (mk reads it from `containerd config
 #            dump` and configures the kubelet to match). containerd holds the control-plane images.
@@ -63,7 +67,7 @@ die() { echo "build-vm-image: $*" >&2; exit 1; }
 
 case ${1:-} in
   "") ;;
-  -h | --help) sed -n '2,47p' "$SELF"; exit 0 ;;
+  -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SELF"; exit 0 ;;
   *) die "unknown argument: $1" ;;
 esac
 
