@@ -122,16 +122,22 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
     const noop = await install();
     t.noop = noop.durationMs;
 
-    const removed = await removeAddon(client, c, spec.name);
+    const removed = await removeGone(c, spec.name);
     t.remove = removed.durationMs;
     expect(removed.kept).toEqual([]);
     expect(removed.deleted.length).toBe(res.objects.length - res.adoptedNamespaces.length);
+    timings[spec.name] = t;
+  }
+
+  /** Removes an addon and waits until its objects are gone, so the next test can install them again. */
+  async function removeGone(c: Cluster, name: string): Promise<Awaited<ReturnType<typeof removeAddon>>> {
+    const removed = await removeAddon(client, c, name);
     for (const ref of removed.deleted) {
       if (ref.kind === 'Namespace') continue; // Terminating without a namespace controller
       // A CRD goes once the API server's finalizer has removed its custom resources: not at once.
       await eventually(`${ref.kind} ${ref.name} gone`, async () => ((await apiErrorCode(read(ref)).catch(() => 0)) === 404 ? true : undefined), 10_000, 200);
     }
-    timings[spec.name] = t;
+    return removed;
   }
 
   // Dependencies first (csi-hostpath-driver's VolumeSnapshotClass needs the volumesnapshots CRDs).
@@ -146,7 +152,7 @@ describe.skipIf(gate.skip)('addon catalog and user manifests against a real apis
       const deps = wanted.filter((a) => a.name !== name);
       for (const d of deps) await installAddon(client, c, d, { specDir: dir, env: ENV });
       await roundTrip({ name, enabled: true, options: {} }, { specDir: dir, env: ENV });
-      for (const d of deps.reverse()) await removeAddon(client, c, d.name);
+      for (const d of deps.reverse()) await removeGone(c, d.name);
     });
   }
 
