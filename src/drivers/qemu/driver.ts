@@ -40,7 +40,7 @@ export interface QemuDriverConfig {
   log?: SshLog;
   /** mk's state directory; default $MK_HOME. */
   mkHome?: string;
-  /** How long a booting VM has to answer ssh; default 300 s (software emulation), 120 s under KVM. */
+  /** How long a booting VM has to answer ssh; default 300 s (a KVM trial has 120 s, then falls back). */
   bootTimeoutMs?: number;
 }
 
@@ -64,7 +64,7 @@ export class QemuDriver implements Driver {
   private readonly access = new Map<string, ClusterAccess>();
   private image: Promise<VmImage> | undefined;
   private images: ImageSource | undefined;
-  private accel: Promise<{ accel: Accel; trial: boolean; note?: string }> | undefined;
+  private accel: Promise<{ accel: Accel; trial: boolean }> | undefined;
   private allocating: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly config: QemuDriverConfig) {
@@ -145,8 +145,7 @@ export class QemuDriver implements Driver {
   async stopNode(cluster: string, name: string, signal?: AbortSignal): Promise<void> {
     const rec = await this.layout.readNode(cluster, name);
     if (!rec) return;
-    this.access.get(cluster)?.pool.close();
-    this.access.delete(cluster);
+    this.closeAccess(cluster);
     await endVm(this.files(rec), true, signal);
   }
 
@@ -235,7 +234,7 @@ export class QemuDriver implements Driver {
     await this.writeNodeFile(rec, 'authorized_keys', await this.ensureClientKey(cluster), 0o600);
     await runProgram('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.disk, files.disk, `${rec.diskGiB}G`], signal);
     await this.layout.writeNode(rec);
-    this.log('qemu node', { node: rec.name, address: rec.address, sshPort, apiServerPort, hostKey: fingerprint(publicBlob(hostKey.public)) });
+    this.log('qemu node', { node: rec.name, address: rec.address, sshPort, apiServerPort, hostKey: fingerprint(hostKey.blob) });
     return rec;
   }
 
@@ -351,7 +350,7 @@ export class QemuDriver implements Driver {
     await this.waitForSsh(rec, access, this.config.bootTimeoutMs ?? 300_000, signal);
   }
 
-  private chooseAccel(): Promise<{ accel: Accel; trial: boolean; note?: string }> {
+  private chooseAccel(): Promise<{ accel: Accel; trial: boolean }> {
     this.accel ??= (async () => {
       const want = this.config.options.accel;
       if (want === 'tcg') return { accel: 'tcg', trial: false };
@@ -365,7 +364,7 @@ export class QemuDriver implements Driver {
         return { accel: 'tcg', trial: false };
       }
       const verdict = await readFile(this.kvmVerdictFile(), 'utf8').then((t) => JSON.parse(t) as KvmVerdict, () => undefined);
-      if (verdict?.works === false) return { accel: 'tcg', trial: false, note: verdict.why ?? 'KVM did not boot a guest here' };
+      if (verdict?.works === false) return { accel: 'tcg', trial: false };
       return { accel: 'kvm', trial: verdict === undefined };
     })();
     return this.accel;
@@ -470,12 +469,6 @@ class PinnedHostKeys extends KnownHosts {
     if (key.equals(want.key)) return undefined;
     return `host key of VM ${want.node} (127.0.0.1:${e.port}) has CHANGED: it presented ${fingerprint(key)}, mk made ${fingerprint(want.key)}. Something else answers on that port; refusing to connect`;
   }
-}
-
-function publicBlob(openssh: string): Buffer {
-  const parsed = ssh2.utils.parseKey(openssh);
-  if (parsed instanceof Error) throw new DriverError(`bad public key: ${parsed.message}`);
-  return parsed.getPublicSSH();
 }
 
 async function consoleTail(file: string, lines = 15): Promise<string> {

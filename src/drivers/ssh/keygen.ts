@@ -8,6 +8,8 @@ export interface KeyPair {
   private: string;
   /** "ssh-ed25519 AAAA... comment" */
   public: string;
+  /** The public key's wire form (what fingerprints are taken of). */
+  blob: Buffer;
 }
 
 /** ssh-ed25519's public blob: two length-prefixed strings, the type (11 bytes) and the 32-byte key. */
@@ -17,6 +19,6 @@ export function ed25519KeyPair(comment: string): KeyPair {
   for (;;) {
     const k = ssh2.utils.generateKeyPairSync('ed25519', { comment });
     const blob = Buffer.from(k.public.split(' ')[1] ?? '', 'base64');
-    if (blob.length === ED25519_BLOB_BYTES) return { private: k.private, public: k.public };
+    if (blob.length === ED25519_BLOB_BYTES) return { private: k.private, public: k.public, blob };
   }
 }
