@@ -4,6 +4,7 @@
 // reader of stdout that went away (EPIPE).
 // Only the version is imported up front: `mk --version` prints it without loading commander or any
 // command (it is measured against `node -e 0`); everything else loads once it is needed.
+import { setMaxListeners } from 'node:events';
 import type { GlobalOptions, RunSettings } from './cli.js';
 import type { CommandContext } from './commands/context.js';
 import { EXIT, MkError, SpecError } from './errors.js';
@@ -61,6 +62,8 @@ async function runCommand(opts: GlobalOptions, argv: readonly string[], fn: (ctx
   // Read by the ssh driver (src/drivers/index.ts), which also honours the variable when set by hand.
   if (opts.trustNewHostKeys) process.env.MK_SSH_TRUST_ON_FIRST_USE = '1';
   const controller = new AbortController();
+  // Many requests may be under way on the command's signal at once (observing a dozen images per node).
+  setMaxListeners(0, controller.signal);
   let interrupts = 0;
   let idle: (() => boolean) | undefined;
   const onSignal = (sig: NodeJS.Signals) => {

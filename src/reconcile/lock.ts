@@ -1,6 +1,7 @@
 // One mk per cluster at a time. A proper-lockfile lock under <MK_HOME>/clusters/<name>/, refreshed
 // every 5 s and stale after 15 s; the holder (pid, host, since) is written beside it, so a second mk
 // fails fast naming the holder, and a holder on this host whose process is gone is taken over at once.
+import { setMaxListeners } from 'node:events';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -76,7 +77,9 @@ function isLocked(err: unknown): boolean {
 export async function withClusterLock<T>(cluster: string, signal: AbortSignal, fn: (signal: AbortSignal) => Promise<T>, opts: LockOptions = {}): Promise<T> {
   const lock = await acquireClusterLock(cluster, opts);
   try {
-    return await fn(AbortSignal.any([signal, lock.compromised]));
+    const held = AbortSignal.any([signal, lock.compromised]);
+    setMaxListeners(0, held); // as the command's signal (src/main.ts)
+    return await fn(held);
   } catch (err) {
     if (!lock.compromised.aborted || signal.aborted) throw err;
     throw new LockedError(cluster, await readHolder(join(clusterStateDir(cluster, opts.home ?? mkHome()), 'lock')), { lost: true });

@@ -1,5 +1,6 @@
 // Runs one planned step with its phase's handler, as the machine's "runStep" actor. A step whose
 // prerequisite is not met (WaitingError, thrown anywhere below it) ends waiting, not failed.
+import { setMaxListeners } from 'node:events';
 import { fromPromise } from 'xstate';
 import { WaitingError } from '../errors.js';
 import type { StepContext } from '../phase/types.js';
@@ -20,6 +21,10 @@ export async function runStep(ctx: StepContext, planned: ClusterStep): Promise<S
 /** The actors the runner provides to the machine. */
 export function stepActors(ctx: Omit<StepContext, 'signal'>) {
   return {
-    runStep: fromPromise<StepResult, StepInput>(({ input, signal }) => runStep({ ...ctx, signal }, input.step as ClusterStep)),
+    runStep: fromPromise<StepResult, StepInput>(({ input, signal }) => {
+      // A step may have many requests under way on it (an image load asks the engine about each image at once).
+      setMaxListeners(0, signal);
+      return runStep({ ...ctx, signal }, input.step as ClusterStep);
+    }),
   };
 }

@@ -1,9 +1,11 @@
 // npm run conformance: Kubernetes conformance (e2e.test through ginkgo) on an mk cluster of one
 // control plane and two workers, with the test images built here loaded by mk (spec.images).
 //
-//   npm run conformance -- [--serial] [--focus RE]... [--skip RE]... [--procs N] [--name cf-NAME]
+//   npm run conformance -- [--serial] [--driver docker|ssh] [--focus RE]... [--skip RE]... [--procs N] [--name cf-NAME]
 //                          [--report-dir DIR] [--keep-cluster] [--no-build] [--timeout 6h] [--dry-run] [--rerun DIR]
 //
+// --driver ssh: the nodes are three ssh hosts (containers of test/k8s/ssh-host-image.sh, as in
+// test/e2e/ssh-cluster.test.ts) instead of Docker nodes; they are removed with the cluster.
 // --dry-run: build, select and derive the image skips, write the report; no cluster, no specs run.
 // --rerun DIR: only the specs that failed in DIR/summary.json (added as one more focus).
 //
@@ -20,6 +22,8 @@ import { namesRegex, parseReport } from './ginkgo-report.js';
 import { PULL_ALWAYS, imageUsers } from './image-users.js';
 import { summarize, toMarkdown, type Summary } from './summary.js';
 import { unavailableImages } from './unavailable.js';
+import { clusterYaml, controlPlanes, dockerDriver, sshDriver, workers, type DriverSpec, type PoolSpec } from '../helpers/spec.js';
+import { SshK8sHosts } from '../k8s/ssh-hosts.js';
 
 // npm runs scripts in the package root; run-ts.mjs bundles this file elsewhere, so no import.meta here.
 const ROOT = process.cwd();
@@ -27,9 +31,11 @@ const ROOT = process.cwd();
 const { values: opt } = parseArgs({
   options: {
     serial: { type: 'boolean', default: false },
+    driver: { type: 'string', default: 'docker' },
     focus: { type: 'string', multiple: true, default: [] },
     skip: { type: 'string', multiple: true, default: [] },
-    procs: { type: 'string', default: '2' },
+    // The specs mostly wait on the cluster: 8 processes took 15 min here, 2 took 52.
+    procs: { type: 'string', default: '8' },
     name: { type: 'string', default: 'cf-conformance' },
     'report-dir': { type: 'string' },
     'keep-cluster': { type: 'boolean', default: false },
@@ -93,28 +99,17 @@ async function goFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-function clusterSpec(name: string, version: string, nodeImage: string, images: readonly string[]): string {
-  return [
-    'apiVersion: mk.dev/v1alpha1',
-    'kind: Cluster',
-    'metadata:',
-    `  name: ${name}`,
-    'spec:',
-    `  kubernetesVersion: ${version}`,
-    '  driver:',
-    '    name: docker',
-    '    docker:',
-    `      image: ${nodeImage}`,
-    '      privileged: false',
-    '  cri: containerd',
-    '  nodes:',
-    '    - { name: control-plane, role: control-plane, count: 1 }',
-    '    - { name: worker, role: worker, count: 2 }',
-    '  networking: { podSubnet: 10.244.0.0/16, serviceSubnet: 10.96.0.0/12, apiServerPort: 0, cni: auto }',
-    '  images:',
-    ...images.map((i) => `    - ${i}`),
-    '',
-  ].join('\n');
+/** The cluster: one control plane and two workers, Docker nodes or the ssh hosts, with the test images listed. */
+function clusterSpec(name: string, version: string, driver: DriverSpec, nodes: PoolSpec[], images: readonly string[]): string {
+  const docker = driver.name === 'docker';
+  return clusterYaml({
+    name,
+    kubernetesVersion: version,
+    driver,
+    nodes,
+    networking: { podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'auto', ...(docker ? { apiServerPort: 0 } : {}) },
+    images: [...images],
+  });
 }
 
 async function main(): Promise<number> {
@@ -129,6 +124,7 @@ async function main(): Promise<number> {
       log(`${label}: ${timings[label]!.toFixed(0)} s`);
     }
   };
+  if (opt.driver !== 'docker' && opt.driver !== 'ssh') throw new Error(`--driver ${opt.driver}: docker or ssh`);
   if (!opt.name.startsWith('cf-') && !process.env.MK_CONFORMANCE_ANY_NAME) log(`note: cluster name ${opt.name}`);
   const version = (await readFile(join(ROOT, 'test/k8s/VERSION'), 'utf8').catch(() => {
     throw new Error(`no test/k8s/VERSION in ${ROOT}: run from the repository root (npm run conformance)`);
@@ -145,11 +141,14 @@ async function main(): Promise<number> {
 
   if (!opt['no-build']) await timed('build', () => run(['bash', 'scripts/conformance-build.sh']));
   const built = (await readFile(join(confDir, 'images.list'), 'utf8')).split('\n').filter(Boolean);
-  const nodeImage = await timed('node image', async () => {
-    const out = (await run(['bash', 'test/k8s/node-image.sh'], { capture: true })).stdout.trim().split('\n').pop();
-    if (!out) throw new Error('test/k8s/node-image.sh printed no image tag');
-    return out;
-  });
+  /** Builds (or finds) an image with one of test/k8s's scripts; returns the tag it printed last. */
+  const testImage = (label: string, script: string) =>
+    timed(label, async () => {
+      const out = (await run(['bash', `test/k8s/${script}`], { capture: true })).stdout.trim().split('\n').pop();
+      if (!out) throw new Error(`test/k8s/${script} printed no image tag`);
+      return out;
+    });
+  const nodeImage = await testImage('node image', 'node-image.sh');
   const kubeadmImages = (await run([join(cache, 'k8s', version, 'bin/kubeadm'), 'config', 'images', 'list', '--kubernetes-version', version], { capture: true })).stdout
     .split('\n')
     .filter(Boolean);
@@ -178,11 +177,26 @@ async function main(): Promise<number> {
   const kubeconfig = (process.env.KUBECONFIG ?? join(homedir(), '.kube/config')).split(':')[0]!;
   const mk = (args: string[]) => run([process.execPath, 'bin/mk.js', ...args]);
   let code = 0;
+  let hosts: SshK8sHosts | undefined;
+  let applied = false;
   try {
     if (!opt['dry-run'] && selected.length > imageSkips.size) {
-      await timed('mk build', () => run([process.execPath, 'scripts/build.mjs']));
+      if (!opt['no-build']) await timed('mk build', () => run([process.execPath, 'scripts/build.mjs']));
+      let driver = dockerDriver(nodeImage);
+      let nodes = [controlPlanes(1), workers(2)];
+      if (opt.driver === 'ssh') {
+        // Three "machines you already have" (containers with systemd, sshd and the runtime), as in ssh-cluster.test.ts.
+        const image = await testImage('ssh host image', 'ssh-host-image.sh');
+        hosts = new SshK8sHosts();
+        const started = hosts;
+        await timed('ssh hosts', () => started.start(image, ['cp', 'w1', 'w2']));
+        await started.realisticResolvConf();
+        driver = sshDriver({ identityFile: started.key, knownHostsFile: started.knownHosts });
+        nodes = [controlPlanes([started.hosts[0]!.ip]), workers(started.hosts.slice(1).map((h) => h.ip))];
+      }
       const specFile = join(reportDir, 'cluster.yaml');
-      await writeFile(specFile, clusterSpec(opt.name, version, nodeImage, built));
+      await writeFile(specFile, clusterSpec(opt.name, version, driver, nodes, built));
+      applied = true;
       await timed('mk apply', () => mk(['apply', '-f', specFile]));
       if (interrupted) throw new Error(`interrupted (${interrupted})`);
       const tee = createWriteStream(join(reportDir, 'ginkgo.log'));
@@ -214,8 +228,11 @@ async function main(): Promise<number> {
     }
   } finally {
     if (opt['dry-run']) log('dry run: no cluster');
-    else if (!opt['keep-cluster']) await timed('mk delete', () => mk(['delete', opt.name])).catch((e: unknown) => log(`delete failed: ${String(e)}`));
-    else log(`kept cluster ${opt.name} (node bin/mk.js delete ${opt.name})`);
+    else if (!opt['keep-cluster']) {
+      if (applied) await timed('mk delete', () => mk(['delete', opt.name])).catch((e: unknown) => log(`delete failed: ${String(e)}`));
+      const leaked = await hosts?.cleanup();
+      if (leaked?.length) log(`the ssh hosts left cgroups behind: ${leaked.join(' ')}`);
+    } else log(`kept cluster ${opt.name} (node bin/mk.js delete ${opt.name}${hosts ? `; its hosts: docker rm -f $(docker ps -q --filter label=${hosts.label})` : ''})`);
   }
 
   let results: ReturnType<typeof parseReport> = [];
@@ -227,6 +244,7 @@ async function main(): Promise<number> {
   const summary = summarize({
     kubernetesVersion: version,
     mode,
+    driver: opt.driver,
     labelFilter,
     focus: opt.focus,
     skip: opt.skip,

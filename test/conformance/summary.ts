@@ -5,6 +5,8 @@ import type { SpecResult } from './ginkgo-report.js';
 export interface Summary {
   kubernetesVersion: string;
   mode: 'parallel' | 'serial';
+  /** mk's driver of the cluster the specs ran on. */
+  driver: string;
   labelFilter: string;
   focus: string[];
   skip: string[];
@@ -23,6 +25,7 @@ const FAILED = new Set(['failed', 'panicked', 'timedout', 'interrupted', 'aborte
 export interface SummaryInput {
   kubernetesVersion: string;
   mode: Summary['mode'];
+  driver: string;
   labelFilter: string;
   focus: string[];
   skip: string[];
@@ -41,6 +44,7 @@ export function summarize(i: SummaryInput): Summary {
   const s: Summary = {
     kubernetesVersion: i.kubernetesVersion,
     mode: i.mode,
+    driver: i.driver,
     labelFilter: i.labelFilter,
     focus: i.focus,
     skip: i.skip,
@@ -85,7 +89,7 @@ const firstLine = (m: string, max = 300) => {
 export function toMarkdown(s: Summary): string {
   const c = s.counts;
   const out = [
-    `# Conformance on mk: Kubernetes ${s.kubernetesVersion}, ${s.mode}`,
+    `# Conformance on mk: Kubernetes ${s.kubernetesVersion}, ${s.mode}, ${s.driver} driver`,
     '',
     `Selection: label filter \`${s.labelFilter}\`${s.focus.length ? `, focus \`${s.focus.join('` `')}\`` : ''}${s.skip.length ? `, skip \`${s.skip.join('` `')}\`` : ''}.`,
     '',

@@ -79,7 +79,8 @@ describe.skipIf(skip)(`health: seen by plan and status, repaired by apply (${k8s
   });
 
   it('a healthy cluster: plan is in sync, status says health ok and exits 0', async () => {
-    expect((await mk('plan', '-f', specFile)).code).toBe(0);
+    const plan = await mk('plan', '-f', specFile);
+    expect(plan.code, plan.output).toBe(0);
     const status = await mk('status', name);
     expect(status.code, status.output).toBe(0);
     expect(status.stdout).toContain('  health: ok');
@@ -97,7 +98,8 @@ describe.skipIf(skip)(`health: seen by plan and status, repaired by apply (${k8s
     expect(r.events.filter((e) => e.type === 'step.finished').map((e) => e.step!.id)).toEqual([`cni.apply:${name}`, `cluster.wait:${name}`]);
     await onWorker('test', '-f', CNI_CONFLIST);
     await ready();
-    expect((await mk('plan', '-f', specFile)).code).toBe(0);
+    const after = await mk('plan', '-f', specFile);
+    expect(after.code, after.output).toBe(0);
   });
 
   it('a stopped kubelet: status exits 5 naming it, apply restarts it, status is ok again', async () => {

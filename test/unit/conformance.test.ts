@@ -159,6 +159,7 @@ describe('ginkgo report and summary', () => {
     const s = summarize({
       kubernetesVersion: 'v1.36.3',
       mode: 'parallel',
+      driver: 'ssh',
       labelFilter: 'Conformance && !Serial',
       focus: [],
       skip: [],
@@ -173,6 +174,7 @@ describe('ginkgo report and summary', () => {
     expect(s.failed[0]).toMatchObject({ name: '[sig-network] DNS should fail [Conformance]', location: 'dns.go:99' });
     const md = toMarkdown(s);
     expect(md).toContain('| 5 | 2 | 1 | 1 | 1 | 1 | 1 |');
+    expect(md).toMatch(/^# Conformance on mk: Kubernetes v1\.36\.3, parallel, ssh driver$/m);
     expect(md).toContain('- [sig-network] DNS needs prev [Conformance]: registry.k8s.io/e2e-test-images/agnhost:2.55');
     expect(md).toContain('timed out waiting');
     expect(md).not.toContain('more');
