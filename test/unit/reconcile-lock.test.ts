@@ -92,6 +92,22 @@ describe('cluster lock', () => {
     await taken.release();
   }, 10_000);
 
+  it('the signal work gets under the lock takes many listeners at once without a MaxListenersExceededWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      // An image load asks the engine about each of a dozen images at once, each request listening on the signal.
+      await withClusterLock('listeners', new AbortController().signal, async (signal) => {
+        for (let i = 0; i < 20; i++) signal.addEventListener('abort', () => {});
+      }, { home });
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('work under a lock that another mk takes over is stopped, and fails with exit 3 naming the new holder', async () => {
     let stoppedBy: unknown;
     const work = withClusterLock('stolen', new AbortController().signal, (signal) =>
