@@ -29,6 +29,11 @@ export interface DriverCapabilities {
   apiServerUrl(node: ObservedNode): string;
   /** Creation settings beyond the image that only a new node takes (a VM's cpus, memory and disk): part of the node's config hash. */
   nodeSettings?: string;
+  /**
+   * How many times kubeadm's and mk's bootstrap waits are stretched: 1, or 3 for VMs that may run
+   * under software emulation (qemu unless accel: kvm), where every component is several times slower.
+   */
+  patience: number;
 }
 
 export function capabilitiesOf(cluster: Cluster): DriverCapabilities {
@@ -51,6 +56,7 @@ export function capabilitiesOf(cluster: Cluster): DriverCapabilities {
           if (!node.address) throw new MkError(`control plane ${node.name} has no address`);
           return `https://${node.address.includes(':') ? `[${node.address}]` : node.address}:6443`;
         },
+        patience: 1,
       };
     case 'qemu': {
       const q = driver.qemu;
@@ -66,6 +72,7 @@ export function capabilitiesOf(cluster: Cluster): DriverCapabilities {
         loadBalancer: false,
         apiServerUrl: publishedPort,
         nodeSettings: `cpus=${q.cpus} memory=${q.memory}MiB disk=${q.disk}GiB`,
+        patience: q.accel === 'kvm' ? 1 : 3,
       };
     }
   }
@@ -91,5 +98,6 @@ function containerEngine(cluster: string, o: PodmanDriverOptions): DriverCapabil
     containerNodes: true,
     loadBalancer: true,
     apiServerUrl: publishedPort,
+    patience: 1,
   };
 }

@@ -12,7 +12,8 @@ import { BootstrapError } from './errors.js';
 import { done, type StepResult } from '../plan.js';
 import { applyNodeNetwork, type PeerRoute } from './network.js';
 import { poll } from './node.js';
-import { apiServerReady } from './wait.js';
+import { apiServerReady, waitTimeoutMs } from './wait.js';
+import { capabilitiesOf } from '../drivers/capabilities.js';
 
 /** How long the network step waits for every node to be registered with its podCIDR. */
 const CIDR_TIMEOUT_MS = 90_000;
@@ -30,11 +31,12 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<StepRe
   const workerEndpoint = ctx.cluster.spec.networking.controlPlaneEndpoint ?? lb?.address;
   const admin = await adminAccess(ctx);
   // A control plane started again in this run (mk start) serves the API a while after it runs.
-  await apiServerReady(admin, ctx.signal);
+  await apiServerReady(admin, ctx.signal, waitTimeoutMs(ctx.cluster));
 
   // Every member, by name, must be registered and have its podCIDR (the controller-manager assigns it
   // shortly after registration): a node that registers a moment after the others still gets its routes.
   let cidrs = new Map<string, string>();
+  const cidrTimeoutMs = CIDR_TIMEOUT_MS * capabilitiesOf(ctx.cluster).patience;
   if (builtin) {
     let unregistered: string[] = [];
     let noCidr: string[] = [];
@@ -46,7 +48,7 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<StepRe
         return unregistered.length === 0 && noCidr.length === 0 ? new Map(members.map((m) => [m.name, registered.get(m.name)!])) : undefined;
       },
       {
-        timeoutMs: CIDR_TIMEOUT_MS,
+        timeoutMs: cidrTimeoutMs,
         intervalMs: 500,
         signal: ctx.signal,
         onTimeout: () =>
@@ -56,7 +58,7 @@ export async function applyClusterNetwork(ctx: BootstrapContext): Promise<StepRe
               noCidr.length ? `no podCIDR assigned to ${noCidr.join(', ')} (is the controller-manager running with --allocate-node-cidrs?)` : '',
             ]
               .filter(Boolean)
-              .join('; ') + ` after ${CIDR_TIMEOUT_MS / 1000} s`,
+              .join('; ') + ` after ${cidrTimeoutMs / 1000} s`,
           ),
       },
     );

@@ -6,6 +6,7 @@
 import yaml from 'js-yaml';
 import type { Cluster, Cri, Role, Taint } from '../spec/types.js';
 import { kubernetesMinor } from '../spec/versions.js';
+import { capabilitiesOf } from '../drivers/capabilities.js';
 import { BootstrapError } from './errors.js';
 
 export type KubeadmApiVersion = 'kubeadm.k8s.io/v1beta3' | 'kubeadm.k8s.io/v1beta4';
@@ -149,6 +150,20 @@ const kubeProxyConfiguration = {
   conntrack: { maxPerCore: 0 },
 };
 
+// kubeadm's own defaults (v1beta4 Timeouts), in minutes.
+const KUBEADM_TIMEOUT_MINUTES = { controlPlaneComponentHealthCheck: 4, kubeletHealthCheck: 4, kubernetesAPICall: 1, etcdAPICall: 2, tlsBootstrap: 5, discovery: 5 };
+
+/**
+ * kubeadm's timeouts stretched by the driver's patience (emulated VMs), v1beta4 only; nothing (its
+ * defaults) otherwise. Discovery and TLS bootstrap stay within the 15 min life of mk's join token.
+ */
+function timeouts(api: KubeadmApiVersion, cluster: Cluster): { timeouts?: Record<string, string> } {
+  const patience = capabilitiesOf(cluster).patience;
+  if (patience <= 1 || api !== 'kubeadm.k8s.io/v1beta4') return {};
+  const stretched = Object.entries(KUBEADM_TIMEOUT_MINUTES).map(([k, m]) => [k, `${Math.min(m * patience, 14)}m0s`]);
+  return { timeouts: Object.fromEntries(stretched) };
+}
+
 function dump(docs: object[]): string {
   return docs.map((d) => yaml.dump(d, { lineWidth: -1, noRefs: true, quotingType: '"' })).join('---\n');
 }
@@ -162,6 +177,7 @@ export function renderInitConfig(input: InitInput): string {
     localAPIEndpoint: { advertiseAddress: input.node.address, bindPort: 6443 },
     nodeRegistration: nodeRegistration(api, input.cluster, input.node),
     skipPhases: ['preflight'],
+    ...timeouts(api, input.cluster),
   };
   return dump([init, clusterConfiguration(api, input), kubeletConfiguration(input), kubeProxyConfiguration]);
 }
@@ -178,6 +194,7 @@ export function renderJoinConfig(input: JoinInput): string {
       ? { controlPlane: { localAPIEndpoint: { advertiseAddress: input.node.address, bindPort: 6443 }, ...(input.certificateKey ? { certificateKey: input.certificateKey } : {}) } }
       : {}),
     skipPhases: ['preflight'],
+    ...timeouts(api, input.cluster),
   };
   // The kubelet configuration of a joining node comes from the cluster (kubeadm's kubelet-config ConfigMap).
   return dump([join]);

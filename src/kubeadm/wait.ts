@@ -2,6 +2,8 @@
 // Deployment available and a ready endpoint behind the kube-dns Service, i.e. its readiness probe
 // passes). A timeout names what is not ready: nodes with their condition, pods, recent warnings.
 import { expandNodes } from '../spec/nodes.js';
+import type { Cluster } from '../spec/types.js';
+import { capabilitiesOf } from '../drivers/capabilities.js';
 import { podReady, podReason, type KubeClient, type KubeEvent, type Pod } from '../kube/index.js';
 import { isNodeReady, listNodes, readyCondition } from './api.js';
 import { adminAccess, observeNodes, type AdminAccess, type BootstrapContext } from './context.js';
@@ -57,7 +59,10 @@ export async function apiServerReady(admin: AdminAccess, signal: AbortSignal, ti
   });
 }
 
-export async function waitForCluster(ctx: BootstrapContext, timeoutMs = WAIT_TIMEOUT_MS): Promise<StepResult> {
+/** WAIT_TIMEOUT_MS stretched by the driver's patience (emulated VMs are several times slower). */
+export const waitTimeoutMs = (cluster: Cluster): number => WAIT_TIMEOUT_MS * capabilitiesOf(cluster).patience;
+
+export async function waitForCluster(ctx: BootstrapContext, timeoutMs = waitTimeoutMs(ctx.cluster)): Promise<StepResult> {
   const admin = await adminAccess(ctx);
   const client = admin.client;
   const t0 = Date.now();

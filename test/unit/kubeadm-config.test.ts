@@ -78,4 +78,21 @@ describe('rendered kubeadm configs (properties)', () => {
       expect(renderJoinConfig({ cluster: c, node: worker, ...joinBase })).toContain(`criSocket: ${socket}`);
     }
   });
+
+  it('stretches kubeadm\'s timeouts 3x for VMs that may be emulated (qemu unless accel: kvm), within the join token\'s 15 min', () => {
+    const at = (driver: Cluster['spec']['driver'], version = 'v1.36.3'): Array<Record<string, unknown> | undefined> => {
+      const c = clusterAt(version);
+      c.spec.driver = driver;
+      const first = (text: string): Record<string, unknown> | undefined => (yaml.loadAll(text) as Array<{ timeouts?: Record<string, unknown> }>)[0]!.timeouts;
+      return [first(renderInitConfig({ cluster: c, node: cp, kubelet })), first(renderJoinConfig({ cluster: c, node: worker, ...joinBase }))];
+    };
+    const qemu = (accel: 'auto' | 'kvm' | 'tcg'): Cluster['spec']['driver'] => ({ name: 'qemu', qemu: { image: 'vm.qcow2', cpus: 2, memory: 2048, disk: 20, accel } });
+    const stretched = { controlPlaneComponentHealthCheck: '12m0s', kubeletHealthCheck: '12m0s', kubernetesAPICall: '3m0s', etcdAPICall: '6m0s', tlsBootstrap: '14m0s', discovery: '14m0s' };
+    expect(at(qemu('tcg'))).toEqual([stretched, stretched]);
+    expect(at(qemu('auto'))).toEqual([stretched, stretched]);
+    expect(at(qemu('kvm'))).toEqual([undefined, undefined]);
+    expect(at(clusterAt('v1.36.3').spec.driver)).toEqual([undefined, undefined]);
+    // v1beta3 has no timeouts field.
+    expect(at(qemu('tcg'), 'v1.30.9')).toEqual([undefined, undefined]);
+  });
 });
