@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { kubeadmApiVersion, renderInitConfig, renderJoinConfig, type NodeFacts } from '../../src/kubeadm/config.js';
+import { WAIT_TIMEOUT_MS, waitTimeoutMs } from '../../src/kubeadm/wait.js';
 import type { Cluster } from '../../src/spec/types.js';
 import { aCluster } from './builders.js';
 
@@ -79,10 +80,14 @@ describe('rendered kubeadm configs (properties)', () => {
     }
   });
 
-  it('stretches kubeadm\'s timeouts 3x for VMs that may be emulated (qemu unless accel: kvm), within the join token\'s 15 min', () => {
-    const at = (driver: Cluster['spec']['driver'], version = 'v1.36.3'): Array<Record<string, unknown> | undefined> => {
+  it('stretches kubeadm\'s timeouts and mk\'s wait 3x for VMs that may be emulated (qemu unless accel: kvm), within the join token\'s 15 min', () => {
+    const withDriver = (driver: Cluster['spec']['driver'], version = 'v1.36.3'): Cluster => {
       const c = clusterAt(version);
       c.spec.driver = driver;
+      return c;
+    };
+    const at = (driver: Cluster['spec']['driver'], version = 'v1.36.3'): Array<Record<string, unknown> | undefined> => {
+      const c = withDriver(driver, version);
       const first = (text: string): Record<string, unknown> | undefined => (yaml.loadAll(text) as Array<{ timeouts?: Record<string, unknown> }>)[0]!.timeouts;
       return [first(renderInitConfig({ cluster: c, node: cp, kubelet })), first(renderJoinConfig({ cluster: c, node: worker, ...joinBase }))];
     };
@@ -94,5 +99,7 @@ describe('rendered kubeadm configs (properties)', () => {
     expect(at(clusterAt('v1.36.3').spec.driver)).toEqual([undefined, undefined]);
     // v1beta3 has no timeouts field.
     expect(at(qemu('tcg'), 'v1.30.9')).toEqual([undefined, undefined]);
+    // mk's own wait for a usable cluster stretches alike.
+    expect([qemu('tcg'), qemu('kvm'), clusterAt('v1.36.3').spec.driver].map((d) => waitTimeoutMs(withDriver(d)))).toEqual([3 * WAIT_TIMEOUT_MS, WAIT_TIMEOUT_MS, WAIT_TIMEOUT_MS]);
   });
 });
